@@ -1,0 +1,113 @@
+/**
+ * The call machine: one B2BUA call bridging two legs (customer and far, or far and target for a child
+ * call). Pure: it is only ever advanced with xstate's `transition`, and what it decides is left in
+ * `context.outbox` for the engine to execute.
+ */
+import { assign, setup } from 'xstate';
+import type { Step } from '../effects.ts';
+import type { CallInput, HangupReceived, TimerFired } from '../events.ts';
+import {
+  answerCall,
+  answerReInvite,
+  byeFallback,
+  type CallContext,
+  cancelCall,
+  canceled,
+  completeTransfer,
+  emptyCallContext,
+  failTransfer,
+  hangUp,
+  lateAnswer,
+  receiveCall,
+  rejectCall,
+  relayProgress,
+  relayReInvite,
+  startChildCall,
+  startTransfer,
+  transferorLeft,
+} from './steps.ts';
+
+export const CALL_MACHINE_VERSION = 'call@1';
+
+function run<E extends CallInput>(step: Step<CallContext, E>) {
+  return assign<CallContext, E, undefined, CallInput, never>(({ context, event }) => {
+    const [next, outbox] = step(context, event);
+    return { ...next, outbox };
+  });
+}
+
+export const callMachine = setup({
+  types: {
+    context: {} as CallContext,
+    events: {} as CallInput,
+  },
+  guards: {
+    fromCustomer: ({ event }) => (event as HangupReceived).leg === 'customer',
+    isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
+  },
+}).createMachine({
+  id: 'call',
+  context: emptyCallContext,
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        CallReceived: { target: 'ringing', actions: run(receiveCall) },
+        ChildCallStarted: { target: 'inProgress', actions: run(startChildCall) },
+      },
+    },
+    ringing: {
+      on: {
+        CallProgress: { actions: run(relayProgress) },
+        CallAnswered: { target: 'inProgress', actions: run(answerCall) },
+        CallRejected: { target: 'ended', actions: run(rejectCall) },
+        CallCanceled: { target: 'canceling', actions: run(cancelCall) },
+      },
+    },
+    canceling: {
+      // Already canceled and logged (CallEnded); waiting for the callee's answer to the CANCELed INVITE.
+      on: {
+        CallAnswered: { target: 'ended', actions: run(lateAnswer) },
+        CallRejected: { target: 'ended', actions: run(canceled) },
+      },
+    },
+    inProgress: {
+      on: {
+        ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
+        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
+      },
+    },
+    relaying: {
+      // A re-INVITE is out on the other leg; its answer goes back to the leg that asked.
+      on: {
+        ReInviteAnswered: { target: 'inProgress', actions: run(answerReInvite) },
+        HangupReceived: { target: 'ended', actions: run(hangUp) },
+      },
+    },
+    transferring: {
+      // While a transfer runs, the transfer machine owns the legs; it hands them back when it ends.
+      on: {
+        TransferFailed: [
+          {
+            guard: ({ event }) => event.transferorGone || event.transfereeGone,
+            target: 'ended',
+            actions: run(failTransfer),
+          },
+          { target: 'inProgress', actions: run(failTransfer) },
+        ],
+        TransferCompleted: [
+          { guard: ({ event }) => event.transferorGone, target: 'ended', actions: run(completeTransfer) },
+          { target: 'handedOff', actions: run(completeTransfer) },
+        ],
+      },
+    },
+    handedOff: {
+      on: {
+        HangupReceived: { guard: 'fromCustomer', target: 'ended', actions: run(transferorLeft) },
+        TimerFired: { guard: 'isByeFallback', target: 'ended', actions: run(byeFallback) },
+      },
+    },
+    ended: { type: 'final' },
+  },
+});

@@ -1,0 +1,148 @@
+/**
+ * A leg's SIP dialog as the machines keep it, and pure builders for the requests sent in it.
+ * Everything a request needs is here, so any engine instance can continue a call from its events alone.
+ */
+import type { NameAddr, SendRequestCommand, SendResponseCommand, SipEndpoint } from '../src/bus/messages.ts';
+import { type SdpOrigin, withOrigin } from './sdp.ts';
+
+export type LegName = 'customer' | 'far' | 'target';
+
+export interface LegDialog {
+  /** Unique within the session; part of every branch the pivot generates for this leg. */
+  legId: string;
+  callId: string;
+  /** Our address and tag in this dialog (From of our requests). */
+  local: NameAddr & { params: { tag: string } };
+  /** The peer's address and tag (To of our requests); the tag is absent until the peer answers. */
+  remote: NameAddr;
+  /** CSeq of the last request the pivot sent in this dialog. */
+  localCseq: number;
+  /** Request-URI of in-dialog requests: the peer's Contact. */
+  remoteTarget: string;
+  routeSet: string[];
+  /** Where in-dialog requests go. */
+  destination: SipEndpoint;
+  /** Our Contact on this leg. */
+  contact: string;
+  /** The last SDP the peer sent on this leg. */
+  remoteSdp?: string;
+  /** The pivot's SDP origin on this leg (version grows with every SDP it sends). */
+  origin: SdpOrigin;
+  /** The server transaction of the peer's INVITE while it is unanswered (inbound legs only). */
+  pendingInvite?: { adapterId: string; transactionKey: string };
+}
+
+/** A deterministic Via branch: unique per leg, method and CSeq, so a repeated command is a retransmission. */
+export function branchFor(dialog: LegDialog, method: string, cseq: number): string {
+  return `z9hG4bK-${dialog.legId}-${cseq}-${method.toLowerCase()}`;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+}
+
+/** Builds the next in-dialog request (new CSeq) and returns the dialog with the CSeq consumed. */
+export function nextRequest(
+  dialog: LegDialog,
+  method: string,
+  options: RequestOptions = {},
+): [LegDialog, SendRequestCommand] {
+  const cseq = dialog.localCseq + 1;
+  const next = { ...dialog, localCseq: cseq };
+  return [next, requestAt(next, method, cseq, options)];
+}
+
+/** A request at a given CSeq: ACK and CANCEL reuse the CSeq of the INVITE they belong to. */
+export function requestAt(
+  dialog: LegDialog,
+  method: string,
+  cseq: number,
+  options: RequestOptions = {},
+): SendRequestCommand {
+  // CANCEL must carry the INVITE's branch (RFC 3261 §9.1) so the peer matches it to that transaction.
+  const branch = branchFor(dialog, method === 'CANCEL' ? 'INVITE' : method, cseq);
+  const command: SendRequestCommand = {
+    kind: 'request',
+    branch: method === 'ACK' ? `${branch}-ack` : branch,
+    method,
+    uri: dialog.remoteTarget,
+    destination: dialog.destination,
+    callId: dialog.callId,
+    from: dialog.local,
+    to: dialog.remote,
+    cseq: { seq: cseq, method },
+    contact: dialog.contact,
+  };
+  if (dialog.routeSet.length > 0) command.route = dialog.routeSet;
+  if (options.headers) command.headers = options.headers;
+  if (options.body !== undefined) {
+    command.body = options.body;
+    command.contentType = options.contentType ?? 'application/sdp';
+  }
+  return command;
+}
+
+/** Re-INVITE offering `sdp` (origin rewritten to ours, version bumped). */
+export function reInvite(dialog: LegDialog, sdp: string): [LegDialog, SendRequestCommand] {
+  const origin = { ...dialog.origin, version: dialog.origin.version + 1 };
+  return nextRequest({ ...dialog, origin }, 'INVITE', { body: withOrigin(sdp, origin) });
+}
+
+/** SDP to send on this leg with our origin, bumping the version (answers and offers alike). */
+export function outgoingSdp(dialog: LegDialog, sdp: string): [LegDialog, string] {
+  const origin = { ...dialog.origin, version: dialog.origin.version + 1 };
+  return [{ ...dialog, origin }, withOrigin(sdp, origin)];
+}
+
+export interface ResponseOptions {
+  toTag?: string;
+  contact?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+}
+
+export function response(
+  transaction: { adapterId: string; transactionKey: string },
+  status: number,
+  reason: string,
+  options: ResponseOptions = {},
+): SendResponseCommand {
+  const command: SendResponseCommand = { kind: 'response', ...transaction, status, reason };
+  if (options.toTag) command.toTag = options.toTag;
+  if (options.contact) command.contact = options.contact;
+  if (options.headers) command.headers = options.headers;
+  if (options.body !== undefined) {
+    command.body = options.body;
+    command.contentType = options.contentType ?? 'application/sdp';
+  }
+  return command;
+}
+
+/** The standard reason phrase for a status the pivot sends itself. */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? (status < 300 ? 'OK' : 'Error');
+}
+
+const REASONS: Record<number, string> = {
+  100: 'Trying',
+  180: 'Ringing',
+  183: 'Session Progress',
+  200: 'OK',
+  202: 'Accepted',
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  491: 'Request Pending',
+  500: 'Server Internal Error',
+  503: 'Service Unavailable',
+  603: 'Decline',
+};

@@ -1,0 +1,296 @@
+/**
+ * The events of a call session, in domain words. Every input a machine accepts is stored as one of
+ * these, followed by the facts the machine emitted while accepting it. Each event names the machine it
+ * belongs to (`callSid`, and `transferSid` for transfer events), so a session's stream can be folded
+ * back into every machine it holds.
+ */
+import type { NameAddr } from '../src/bus/messages.ts';
+import type { LegDialog, LegName } from './dialog.ts';
+
+export type Direction = 'trunking-terminating' | 'trunking-originating';
+export type CallStatus =
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'failed'
+  | 'no-answer'
+  | 'canceled';
+export type TransferMode = 'disable-all' | 'enable-all' | 'sip-only';
+export type TransferCallerId = 'from-transferee' | 'from-transferor';
+
+/** The server transaction of a request the pivot must answer. */
+export interface Transaction {
+  adapterId: string;
+  transactionKey: string;
+}
+
+interface Base {
+  callSid: string;
+  /** Engine clock, ISO-8601: machines never read a clock, they read this. */
+  at: string;
+}
+
+interface TransferBase extends Base {
+  transferSid: string;
+}
+
+// ---- call inputs ----------------------------------------------------------------------------------
+
+export interface CallReceived extends Base {
+  type: 'CallReceived';
+  trunkSid: string;
+  trunkName: string;
+  direction: Direction;
+  /** Caller and callee numbers (E.164 where known) as the call log shows them. */
+  from: string;
+  to: string;
+  /** The leg that called us (answered through `inbound.pendingInvite`) and the leg we call. */
+  inbound: LegDialog;
+  outbound: LegDialog;
+  /** Which of the two legs is the customer's (PBX) side. */
+  customerLeg: 'inbound' | 'outbound';
+  /** The caller's SDP offer. */
+  sdp: string;
+  /** The Request-URI of the outbound INVITE. */
+  outboundUri: string;
+}
+
+/** A child call starts bridged: the transferee's existing leg and the target's answered leg. */
+export interface ChildCallStarted extends Base {
+  type: 'ChildCallStarted';
+  parentCallSid: string;
+  transferSid: string;
+  trunkSid: string;
+  trunkName: string;
+  direction: Direction;
+  from: string;
+  to: string;
+  farLeg: LegDialog;
+  targetLeg: LegDialog;
+  targetKind: 'sip' | 'pstn';
+}
+
+export interface CallProgress extends Base {
+  type: 'CallProgress';
+  status: number;
+  reason: string;
+  remoteTag?: string;
+  sdp?: string;
+}
+
+export interface CallAnswered extends Base {
+  type: 'CallAnswered';
+  remoteTag: string;
+  remoteTarget: string;
+  routeSet: string[];
+  sdp: string;
+}
+
+export interface CallRejected extends Base {
+  type: 'CallRejected';
+  status: number;
+  reason: string;
+}
+
+export interface CallCanceled extends Base {
+  type: 'CallCanceled';
+  cancel: Transaction;
+}
+
+/** A BYE from one of the call's legs. */
+export interface HangupReceived extends Base {
+  type: 'HangupReceived';
+  leg: LegName;
+  bye: Transaction;
+}
+
+/** A re-INVITE from one leg of an established call (hold, resume, codec change): relayed to the other. */
+export interface ReInviteReceived extends Base {
+  type: 'ReInviteReceived';
+  leg: LegName;
+  reinvite: Transaction;
+  sdp: string;
+}
+
+/** The other leg's final answer to the relayed re-INVITE. */
+export interface ReInviteAnswered extends Base {
+  type: 'ReInviteAnswered';
+  status: number;
+  reason: string;
+  sdp?: string;
+}
+
+export interface TimerFired extends Base {
+  type: 'TimerFired';
+  timerId: string;
+  name: 'no-answer' | 'bye-fallback';
+  transferSid?: string;
+}
+
+// ---- transfer inputs ------------------------------------------------------------------------------
+
+/** The trunk policy in force when the REFER arrived, copied into the event so replays decide alike. */
+export interface TransferPolicy {
+  transferMode: TransferMode;
+  transferCallerId: TransferCallerId;
+  maxTransfersPerCall: number;
+  trunkDomains: string[];
+  noAnswerTimeoutSeconds: number;
+  byeFallbackSeconds: number;
+  /** The carrier's host (PSTN targets get `sip:+E164@<carrierHost>`) and where to send to it. */
+  carrierHost: string;
+  carrierDestination: LegDialog['destination'];
+  publicHost: string;
+  /** Our Contact for a new leg. */
+  contact: string;
+}
+
+export interface ReferReceived extends TransferBase {
+  type: 'ReferReceived';
+  refer: Transaction;
+  /** The leg it arrived on: only the customer's side may transfer. */
+  leg: LegName;
+  referTo: string[];
+  referredBy?: string;
+  /** False when the REFER carried `Refer-Sub: false` (RFC 4488). */
+  referSub: boolean;
+  cseq: number;
+  policy: TransferPolicy;
+  /** Drawn by the engine: the sid the child call gets if the target answers. */
+  childCallSid: string;
+  /** Where the target leg will be sent when the target is a SIP URI (resolved by the engine). */
+  targetDestination?: LegDialog['destination'];
+}
+
+/** Answers to requests the transfer sent, tagged with the request they answer. */
+export interface TransferResponse extends TransferBase {
+  type:
+    | 'TransfereeHeld'
+    | 'HoldRefused'
+    | 'TransfereeReconnected'
+    | 'TransfereeResumed'
+    | 'TargetRinging'
+    | 'TargetAnswered'
+    | 'TargetFailed'
+    | 'NotifyAnswered';
+  status: number;
+  reason: string;
+  sdp?: string;
+  remoteTag?: string;
+  remoteTarget?: string;
+  routeSet?: string[];
+}
+
+export interface TransferorHungUp extends TransferBase {
+  type: 'TransferorHungUp';
+  bye: Transaction;
+}
+
+export interface TransfereeHungUp extends TransferBase {
+  type: 'TransfereeHungUp';
+  bye: Transaction;
+}
+
+// ---- facts (emitted by machines, stored after the input that caused them) -----------------------
+
+export interface ReferAccepted extends TransferBase {
+  type: 'ReferAccepted';
+  referTo: string;
+  targetKind: 'sip' | 'pstn';
+  referredBy?: string;
+  referSub: boolean;
+}
+
+export interface ReferRejected extends TransferBase {
+  type: 'ReferRejected';
+  status: number;
+  reason: string;
+}
+
+export interface TargetInvited extends TransferBase {
+  type: 'TargetInvited';
+  uri: string;
+  from: NameAddr;
+  targetCallId: string;
+}
+
+export interface TransferCompleted extends TransferBase {
+  type: 'TransferCompleted';
+  childCallSid: string;
+  customerLeg: LegDialog;
+  farLeg: LegDialog;
+  targetLeg: LegDialog;
+  targetKind: 'sip' | 'pstn';
+  /** Number or URI user of the target, for the child call's log. */
+  targetNumber: string;
+  transfereeNumber: string;
+  transferorGone: boolean;
+  byeFallbackSeconds: number;
+}
+
+export interface TransferFailed extends TransferBase {
+  type: 'TransferFailed';
+  status: number;
+  reason: string;
+  customerLeg: LegDialog;
+  farLeg: LegDialog;
+  transferorGone: boolean;
+  transfereeGone: boolean;
+}
+
+export interface TimerScheduled extends Base {
+  type: 'TimerScheduled';
+  timerId: string;
+  name: TimerFired['name'];
+  dueAt: string;
+  transferSid?: string;
+}
+
+export interface TimerCanceled extends Base {
+  type: 'TimerCanceled';
+  timerId: string;
+  transferSid?: string;
+}
+
+export interface CallEnded extends Base {
+  type: 'CallEnded';
+  status: CallStatus;
+  /** SIP status that ended it, when one did. */
+  sipStatus?: number;
+}
+
+export type CallInput =
+  | CallReceived
+  | ChildCallStarted
+  | CallProgress
+  | CallAnswered
+  | CallRejected
+  | CallCanceled
+  | HangupReceived
+  | ReInviteReceived
+  | ReInviteAnswered
+  | TimerFired
+  | ReferAccepted
+  | TransferCompleted
+  | TransferFailed;
+
+export type TransferInput =
+  | ReferReceived
+  | TransferResponse
+  | TransferorHungUp
+  | TransfereeHungUp
+  | TimerFired;
+
+export type Fact =
+  | ReferAccepted
+  | ReferRejected
+  | TargetInvited
+  | TransferCompleted
+  | TransferFailed
+  | TimerScheduled
+  | TimerCanceled
+  | CallEnded;
+
+export type SessionEvent = CallInput | TransferInput | Fact;
+export type SessionEventType = SessionEvent['type'];

@@ -1,0 +1,66 @@
+/**
+ * What the transfer machine knows. It is created when a REFER arrives, from the call's state at that
+ * moment, and owns the customer and far legs until it hands them back with TransferCompleted or
+ * TransferFailed.
+ */
+import type { LegDialog } from '../dialog.ts';
+import type { WithOutbox } from '../effects.ts';
+import type { Direction, TransferPolicy } from '../events.ts';
+import type { TargetKind } from '../refer-target.ts';
+
+/** The call-side facts a transfer starts from (the machine's input). */
+export interface TransferStart {
+  transferSid: string;
+  callSid: string;
+  /** The root call's sid: embedded in every Call-ID the pivot generates for this session. */
+  routingKey: string;
+  /** The sid the child call will get if the target answers. */
+  childCallSid: string;
+  trunkSid: string;
+  trunkName: string;
+  direction: Direction;
+  from: string;
+  to: string;
+  customer?: LegDialog;
+  far?: LegDialog;
+  /** Whether the call is answered and has no other transfer running. */
+  callEstablished: boolean;
+  transferInProgress: boolean;
+  transfersAccepted: number;
+}
+
+export interface TransferContext extends WithOutbox, TransferStart {
+  policy?: TransferPolicy;
+  /** Copied from the REFER into the target INVITE (RFC 3892). */
+  referredBy?: string;
+  /** Whether NOTIFYs are still sent (RFC 3515 implicit subscription; off for Refer-Sub: false or after 481). */
+  subscribed: boolean;
+  /** `refer`, or `refer;id=<CSeq>` when the dialog had an earlier REFER (RFC 3515 §2.4.6). */
+  eventHeader: string;
+  targetUri?: string;
+  targetKind?: TargetKind;
+  targetNumber?: string;
+  transfereeNumber?: string;
+  target?: LegDialog;
+  targetAnswered: boolean;
+  noAnswerTimerId?: string;
+  /** The PBX's SDP (to resume the far party) and the far party's SDP (offered to the target). */
+  customerSdp?: string;
+  transfereeSdp?: string;
+  transferorGone: boolean;
+  transfereeGone: boolean;
+  /** The status line reported in the final NOTIFY of a failure. */
+  failure?: { status: number; reason: string };
+}
+
+export function initialTransferContext(start: TransferStart): TransferContext {
+  return {
+    ...start,
+    subscribed: false,
+    eventHeader: 'refer',
+    targetAnswered: false,
+    transferorGone: false,
+    transfereeGone: false,
+    outbox: [],
+  };
+}

@@ -1,0 +1,395 @@
+/**
+ * The pure steps of the blind transfer (DESIGN.md "Transfer flow"). The statechart in
+ * transfer.machine.ts decides which step runs; each returns the next context and its effects.
+ */
+import {
+  type LegDialog,
+  nextRequest,
+  outgoingSdp,
+  reasonPhrase,
+  reInvite,
+  requestAt,
+  response,
+} from '../dialog.ts';
+import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
+import type {
+  ReferReceived,
+  TimerFired,
+  TransfereeHungUp,
+  TransferorHungUp,
+  TransferResponse,
+} from '../events.ts';
+import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
+import { parseReferTo, type ReferTarget, transferAllowed } from '../refer-target.ts';
+import { withDirection } from '../sdp.ts';
+import { extractUser } from '../sip-syntax.ts';
+import type { TransferContext } from './context.ts';
+
+type Ctx = Omit<TransferContext, 'outbox'>;
+
+const SIPFRAG = 'message/sipfrag;version=2.0';
+
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`transfer has no ${what}`);
+  return value;
+}
+
+export type ReferVerdict = { ok: true; target: ReferTarget } | { ok: false; status: number; reason: string };
+
+/** Whether a REFER may start a transfer, and why not: every refusal is recorded with its reason. */
+export function judgeRefer(context: TransferContext, event: ReferReceived): ReferVerdict {
+  const { policy } = event;
+  if (event.leg !== 'customer') return { ok: false, status: 403, reason: 'REFER from the carrier side' };
+  // A running transfer leaves the call `transferring`, not `inProgress`: check it first, or it is a 403.
+  if (context.transferInProgress)
+    return { ok: false, status: 491, reason: 'another transfer is in progress' };
+  if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
+  const parsed = parseReferTo(event.referTo, policy.trunkDomains);
+  if (!parsed.ok) return parsed;
+  if (policy.transferMode === 'disable-all') {
+    return { ok: false, status: 403, reason: `transfers are disabled on trunk ${context.trunkName}` };
+  }
+  if (!transferAllowed(policy.transferMode, parsed.target.kind)) {
+    return {
+      ok: false,
+      status: 403,
+      reason: `PSTN targets are not allowed on trunk ${context.trunkName} (sip-only)`,
+    };
+  }
+  if (context.transfersAccepted >= policy.maxTransfersPerCall) {
+    return { ok: false, status: 403, reason: `maxTransfersPerCall (${policy.maxTransfersPerCall}) reached` };
+  }
+  if (parsed.target.kind === 'sip' && !event.targetDestination) {
+    return { ok: false, status: 400, reason: 'Refer-To host is not an address the pivot can reach' };
+  }
+  return parsed;
+}
+
+export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
+  const verdict = judgeRefer({ ...context, outbox: [] }, event);
+  const status = verdict.ok ? 500 : verdict.status;
+  const reason = verdict.ok ? 'unexpected' : verdict.reason;
+  return [
+    { ...context, policy: event.policy },
+    [
+      sip(
+        response(event.refer, status, reasonPhrase(status), {
+          headers: { Warning: `399 sip-pivot "${reason}"` },
+        }),
+      ),
+      fact({
+        type: 'ReferRejected',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        status,
+        reason,
+      }),
+    ],
+  ];
+};
+
+/** Sends a NOTIFY carrying `statusLine` while the implicit subscription lasts. */
+function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[]] {
+  if (!context.subscribed) return [context, []];
+  const [customer, request] = nextRequest(must(context.customer, 'customer leg'), 'NOTIFY', {
+    headers: {
+      Event: context.eventHeader,
+      'Subscription-State': final ? 'terminated;reason=noresource' : 'active;expires=60',
+    },
+    body: `${statusLine}\r\n`,
+    contentType: SIPFRAG,
+  });
+  return [{ ...context, customer, subscribed: !final }, [sip(request)]];
+}
+
+function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
+  // On a terminating call the far party is the callee; on an originating call it is the caller.
+  const farIsCallee = context.direction === 'trunking-terminating';
+  return (party === 'transferee') === farIsCallee ? context.to : context.from;
+}
+
+function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): LegDialog {
+  const { policy } = event;
+  const pstn = target.kind === 'pstn';
+  const uri = pstn ? `sip:${target.e164}@${policy.carrierHost}` : target.uri;
+  const caller = numberFor(
+    context,
+    policy.transferCallerId === 'from-transferor' ? 'transferor' : 'transferee',
+  );
+  const id = shortId(context.transferSid);
+  return {
+    legId: `${id}t`,
+    callId: pivotCallId(context.routingKey, `${id}t`, policy.publicHost),
+    local: { uri: `sip:${caller}@${policy.publicHost}`, params: { tag: `pv${id}t` } },
+    remote: { uri, params: {} },
+    localCseq: 0,
+    remoteTarget: uri,
+    routeSet: [],
+    destination: pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination'),
+    contact: policy.contact,
+    origin: { sessionId: sdpSessionId(context.transferSid, 3), version: 0, address: policy.publicHost },
+  };
+}
+
+/** 202, NOTIFY 100 Trying, and the far party put on hold with the PBX's SDP marked sendonly. */
+export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
+  const verdict = judgeRefer({ ...context, outbox: [] }, event);
+  if (!verdict.ok) throw new Error('acceptRefer on a refused REFER');
+  const customer = must(context.customer, 'customer leg');
+  const far = must(context.far, 'far leg');
+  const customerSdp = must(customer.remoteSdp, 'customer SDP');
+  const target = targetLeg(context, event, verdict.target);
+  let next: Ctx = {
+    ...context,
+    policy: event.policy,
+    referredBy: event.referredBy,
+    subscribed: event.referSub,
+    // RFC 3515 §2.4.6: NOTIFYs of a later REFER in the same dialog carry the REFER's CSeq as id.
+    eventHeader: context.transfersAccepted > 0 ? `refer;id=${event.cseq}` : 'refer',
+    targetUri: target.remoteTarget,
+    targetKind: verdict.target.kind,
+    targetNumber: verdict.target.e164 ?? extractUser(verdict.target.uri) ?? verdict.target.uri,
+    transfereeNumber: numberFor(context, 'transferee'),
+    target,
+    customerSdp,
+    transfereeSdp: far.remoteSdp,
+  };
+  const effects: Effect[] = [
+    sip(response(event.refer, 202, 'Accepted', event.referSub ? {} : { headers: { 'Refer-Sub': 'false' } })),
+    fact({
+      type: 'ReferAccepted',
+      callSid: context.callSid,
+      transferSid: context.transferSid,
+      at: event.at,
+      referTo: verdict.target.uri,
+      targetKind: verdict.target.kind,
+      referSub: event.referSub,
+      ...(event.referredBy ? { referredBy: event.referredBy } : {}),
+    }),
+  ];
+  const [notified, notifyEffects] = notify(next, 'SIP/2.0 100 Trying', false);
+  const [held, hold] = reInvite(far, withDirection(customerSdp, 'sendonly'));
+  next = { ...notified, far: held };
+  return [next, [...effects, ...notifyEffects, sip(hold)]];
+};
+
+function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
+  const policy = must(context.policy, 'policy');
+  const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');
+  const [offered, sdp] = outgoingSdp(must(context.target, 'target leg'), offer);
+  const referredBy = context.referredBy;
+  const [target, invite] = nextRequest(offered, 'INVITE', {
+    body: sdp,
+    ...(referredBy ? { headers: { 'Referred-By': referredBy } } : {}),
+  });
+  const timerId = `${context.transferSid}:no-answer`;
+  return [
+    { ...context, target, noAnswerTimerId: timerId },
+    [
+      sip(invite),
+      fact({
+        type: 'TargetInvited',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        uri: target.remoteTarget,
+        from: target.local,
+        targetCallId: target.callId,
+      }),
+      fact({
+        type: 'TimerScheduled',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        timerId,
+        name: 'no-answer',
+        dueAt: addSeconds(event.at, policy.noAnswerTimeoutSeconds),
+      }),
+    ],
+  ];
+}
+
+export const transfereeHeld: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
+  const far = must(context.far, 'far leg');
+  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  const [next, effects] = inviteTarget(context, event);
+  return [next, [...acked, ...effects]];
+};
+
+export const targetRinging: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) =>
+  notify(context, `SIP/2.0 ${event.status} ${event.reason}`, false);
+
+function cancelTimer(context: Ctx, at: string): Effect[] {
+  if (!context.noAnswerTimerId) return [];
+  return [
+    fact({
+      type: 'TimerCanceled',
+      callSid: context.callSid,
+      transferSid: context.transferSid,
+      at,
+      timerId: context.noAnswerTimerId,
+    }),
+  ];
+}
+
+/** The target answered: ACK it, bridge the far party to its SDP, report 200 to the PBX. */
+export const targetAnswered: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
+  const answered = must(context.target, 'target leg');
+  const target: LegDialog = {
+    ...answered,
+    remote: {
+      ...answered.remote,
+      params: { ...answered.remote.params, tag: must(event.remoteTag, 'To tag') },
+    },
+    remoteTarget: event.remoteTarget ?? answered.remoteTarget,
+    routeSet: event.routeSet ?? [],
+    remoteSdp: event.sdp,
+  };
+  const ack = requestAt(target, 'ACK', target.localCseq);
+  const [far, reconnect] = reInvite(
+    must(context.far, 'far leg'),
+    withDirection(must(event.sdp, 'SDP'), 'sendrecv'),
+  );
+  const [notified, notifyEffects] = notify(
+    { ...context, target, far, targetAnswered: true },
+    'SIP/2.0 200 OK',
+    true,
+  );
+  return [notified, [sip(ack), ...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects]];
+};
+
+export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const reconnected = must(context.far, 'far leg');
+  const far = event.sdp ? { ...reconnected, remoteSdp: event.sdp } : reconnected;
+  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  const policy = must(context.policy, 'policy');
+  return [
+    { ...context, far },
+    [
+      ...acked,
+      fact({
+        type: 'TransferCompleted',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        childCallSid: context.childCallSid,
+        customerLeg: must(context.customer, 'customer leg'),
+        farLeg: far,
+        targetLeg: must(context.target, 'target leg'),
+        targetKind: must(context.targetKind, 'target kind'),
+        targetNumber: must(context.targetNumber, 'target number'),
+        transfereeNumber: must(context.transfereeNumber, 'transferee number'),
+        transferorGone: context.transferorGone,
+        byeFallbackSeconds: policy.byeFallbackSeconds,
+      }),
+    ],
+  ];
+};
+
+function failed(context: Ctx, at: string): Effect {
+  const failure = context.failure ?? { status: 487, reason: reasonPhrase(487) };
+  return fact({
+    type: 'TransferFailed',
+    callSid: context.callSid,
+    transferSid: context.transferSid,
+    at,
+    status: failure.status,
+    reason: failure.reason,
+    customerLeg: must(context.customer, 'customer leg'),
+    farLeg: must(context.far, 'far leg'),
+    transferorGone: context.transferorGone,
+    transfereeGone: context.transfereeGone,
+  });
+}
+
+/** Reports the failure to the PBX and takes the far party off hold with the PBX's SDP. */
+function giveUp(context: Ctx, at: string, status: number, reason: string, extra: Effect[]): [Ctx, Effect[]] {
+  const [notified, notifyEffects] = notify(
+    { ...context, failure: { status, reason } },
+    `SIP/2.0 ${status} ${reason}`,
+    true,
+  );
+  if (context.transferorGone) {
+    // Nobody to resume the far party to: the call machine hangs it up when it gets the legs back.
+    return [notified, [...extra, ...cancelTimer(context, at), ...notifyEffects, failed(notified, at)]];
+  }
+  const [far, resume] = reInvite(
+    must(context.far, 'far leg'),
+    withDirection(must(context.customerSdp, 'SDP'), 'sendrecv'),
+  );
+  return [{ ...notified, far }, [...extra, ...cancelTimer(context, at), ...notifyEffects, sip(resume)]];
+}
+
+export const targetFailed: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) =>
+  giveUp(context, event.at, event.status, event.reason, []);
+
+export const noAnswer: Step<TransferContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const target = must(context.target, 'target leg');
+  const cancel = sip(requestAt(target, 'CANCEL', target.localCseq));
+  return giveUp({ ...context, noAnswerTimerId: undefined }, event.at, 408, reasonPhrase(408), [cancel]);
+};
+
+export const transfereeResumed: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const far = must(context.far, 'far leg');
+  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  return [context, [...acked, failed(context, event.at)]];
+};
+
+/** A 200 that crossed our CANCEL: the target is up but the transfer is over, so ACK and hang up. */
+export const lateAnswer: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
+  const answered = must(context.target, 'target leg');
+  const dialog: LegDialog = {
+    ...answered,
+    remote: {
+      ...answered.remote,
+      params: { ...answered.remote.params, tag: must(event.remoteTag, 'To tag') },
+    },
+    remoteTarget: event.remoteTarget ?? answered.remoteTarget,
+    routeSet: event.routeSet ?? [],
+  };
+  const ack = requestAt(dialog, 'ACK', dialog.localCseq);
+  const [target, bye] = nextRequest(dialog, 'BYE');
+  return [{ ...context, target }, [sip(ack), sip(bye)]];
+};
+
+export const subscriptionEnded: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }) => [
+  { ...context, subscribed: false },
+  [],
+];
+
+export const transferorHungUp: Step<TransferContext, TransferorHungUp> = (
+  { outbox: _, ...context },
+  event,
+) => [{ ...context, transferorGone: true, subscribed: false }, [sip(response(event.bye, 200, 'OK'))]];
+
+/** The far party left mid-transfer: stop the target attempt and hand back what is left. */
+export const transfereeHungUp =
+  (phase: 'holding' | 'inviting' | 'reconnecting' | 'resuming'): Step<TransferContext, TransfereeHungUp> =>
+  ({ outbox: _, ...context }, event) => {
+    const effects: Effect[] = [sip(response(event.bye, 200, 'OK'))];
+    // While resuming, the transfer already failed (and the PBX was told why): keep that status.
+    const failure = context.failure ?? { status: 487, reason: reasonPhrase(487) };
+    let next: Ctx = { ...context, transfereeGone: true, failure };
+    const target = context.target;
+    if (phase === 'inviting' && target) {
+      effects.push(sip(requestAt(target, 'CANCEL', target.localCseq)), ...cancelTimer(context, event.at));
+    }
+    if (phase === 'reconnecting' && target) {
+      const [hungUp, bye] = nextRequest(target, 'BYE');
+      next = { ...next, target: hungUp };
+      effects.push(sip(bye));
+    }
+    if (phase === 'holding' || phase === 'inviting') {
+      const [notified, notifyEffects] = notify(next, 'SIP/2.0 487 Request Terminated', true);
+      next = notified;
+      effects.push(...notifyEffects);
+    }
+    return [next, [...effects, failed(next, event.at)]];
+  };

@@ -1,0 +1,118 @@
+/**
+ * The transfer machine: one blind transfer from REFER to its final NOTIFY (DESIGN.md "Transfer flow").
+ * Pure: advanced only with xstate's `transition`; its decisions are left in `context.outbox`.
+ *
+ *   idle --REFER ok--> holding --held--> inviting --answered--> reconnecting --reconnected--> completed
+ *     \--refused--> rejected            inviting --failed / no answer--> resuming --resumed--> failed
+ */
+import { assign, setup } from 'xstate';
+import type { Step } from '../effects.ts';
+import type { ReferReceived, TimerFired, TransferInput } from '../events.ts';
+import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
+import {
+  acceptRefer,
+  judgeRefer,
+  lateAnswer,
+  noAnswer,
+  rejectRefer,
+  subscriptionEnded,
+  targetAnswered,
+  targetFailed,
+  targetRinging,
+  transfereeHeld,
+  transfereeHungUp,
+  transfereeReconnected,
+  transfereeResumed,
+  transferorHungUp,
+} from './steps.ts';
+
+export const TRANSFER_MACHINE_VERSION = 'transfer@1';
+
+function run<E extends TransferInput>(step: Step<TransferContext, E>) {
+  return assign<TransferContext, E, undefined, TransferInput, never>(({ context, event }) => {
+    const [next, outbox] = step(context, event);
+    return { ...next, outbox };
+  });
+}
+
+/** Inputs every live phase handles the same way. */
+const common = {
+  NotifyAnswered: { guard: 'subscriptionGone', actions: run(subscriptionEnded) },
+  TransferorHungUp: { actions: run(transferorHungUp) },
+} as const;
+
+export const transferMachine = setup({
+  types: {
+    context: {} as TransferContext,
+    events: {} as TransferInput,
+    input: {} as TransferStart,
+  },
+  guards: {
+    referAcceptable: ({ context, event }) => judgeRefer(context, event as ReferReceived).ok,
+    // RFC 6665 §4.1.2.2: a 481 to a NOTIFY ends the subscription (the transfer itself goes on).
+    subscriptionGone: ({ event }) => event.type === 'NotifyAnswered' && event.status === 481,
+    isNoAnswerTimer: ({ context, event }) => (event as TimerFired).timerId === context.noAnswerTimerId,
+    isSuccess: ({ event }) => 'status' in event && event.status >= 200 && event.status < 300,
+  },
+}).createMachine({
+  id: 'transfer',
+  context: ({ input }) => initialTransferContext(input),
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        ReferReceived: [
+          { guard: 'referAcceptable', target: 'holding', actions: run(acceptRefer) },
+          { target: 'rejected', actions: run(rejectRefer) },
+        ],
+      },
+    },
+    holding: {
+      on: {
+        ...common,
+        TransfereeHeld: { target: 'inviting', actions: run(transfereeHeld) },
+        HoldRefused: { target: 'inviting', actions: run(transfereeHeld) },
+        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('holding')) },
+      },
+    },
+    inviting: {
+      on: {
+        ...common,
+        TargetRinging: { actions: run(targetRinging) },
+        TargetAnswered: { target: 'reconnecting', actions: run(targetAnswered) },
+        TargetFailed: [
+          { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
+          { target: 'resuming', actions: run(targetFailed) },
+        ],
+        TimerFired: [
+          {
+            guard: ({ context, event }) =>
+              event.timerId === context.noAnswerTimerId && context.transferorGone,
+            target: 'failed',
+            actions: run(noAnswer),
+          },
+          { guard: 'isNoAnswerTimer', target: 'resuming', actions: run(noAnswer) },
+        ],
+        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('inviting')) },
+      },
+    },
+    reconnecting: {
+      on: {
+        ...common,
+        TransfereeReconnected: { target: 'completed', actions: run(transfereeReconnected) },
+        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
+      },
+    },
+    resuming: {
+      on: {
+        ...common,
+        TransfereeResumed: { target: 'failed', actions: run(transfereeResumed) },
+        TargetAnswered: { actions: run(lateAnswer) },
+        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('resuming')) },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+    rejected: { type: 'final' },
+  },
+});

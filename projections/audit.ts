@@ -1,0 +1,234 @@
+/**
+ * The audit view: every trunk change and every transfer decision, with what, when and why (and who,
+ * when an API caller said). One row per event that is such a change or decision, keyed by its `$all`
+ * position, so the view reads in the order things happened.
+ */
+import type { RecordedEvent } from '../src/store/port.ts';
+import type { TrunkEvent } from '../src/trunks/events.ts';
+import { isTrunkEvent } from '../src/trunks/events.ts';
+import { type DataOf, type Projection, preparedFor, sessionSidOf } from './types.ts';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS audit (
+  position     INTEGER PRIMARY KEY,
+  at           TEXT    NOT NULL,
+  kind         TEXT    NOT NULL,  -- trunk | transfer
+  action       TEXT    NOT NULL,  -- the event type: TrunkCreated, ReferAccepted, TransferFailed, ...
+  trunk_sid    TEXT,
+  call_sid     TEXT,
+  transfer_sid TEXT,
+  what         TEXT    NOT NULL,
+  why          TEXT    NOT NULL,
+  by           TEXT,
+  details      TEXT    NOT NULL   -- JSON: the values the decision was made on
+);
+CREATE INDEX IF NOT EXISTS audit_by_trunk ON audit (trunk_sid, position);
+CREATE INDEX IF NOT EXISTS audit_by_call ON audit (call_sid, position);
+CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at);
+-- Live calls' trunks and the policy each pending REFER was judged with.
+CREATE TABLE IF NOT EXISTS audit_call_trunks (
+  call_sid  TEXT PRIMARY KEY,
+  trunk_sid TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_refers (
+  transfer_sid TEXT PRIMARY KEY,
+  trunk_sid    TEXT,
+  refer_to     TEXT NOT NULL,
+  policy       TEXT NOT NULL  -- JSON: transferMode, transferCallerId, maxTransfersPerCall
+);
+`;
+
+interface Row {
+  position: number;
+  at: string;
+  kind: 'trunk' | 'transfer';
+  action: string;
+  trunk_sid: string | null;
+  call_sid: string | null;
+  transfer_sid: string | null;
+  what: string;
+  why: string;
+  by: string | null;
+  details: string;
+}
+
+const statements = preparedFor((db) => ({
+  insert: db.prepare<[Row]>(
+    `INSERT OR REPLACE INTO audit (position, at, kind, action, trunk_sid, call_sid, transfer_sid, what, why, by,
+       details)
+     VALUES (@position, @at, @kind, @action, @trunk_sid, @call_sid, @transfer_sid, @what, @why, @by, @details)`,
+  ),
+  rememberTrunk: db.prepare('INSERT OR REPLACE INTO audit_call_trunks (call_sid, trunk_sid) VALUES (?, ?)'),
+  trunkOf: db.prepare<[string], { trunk_sid: string }>(
+    'SELECT trunk_sid FROM audit_call_trunks WHERE call_sid = ?',
+  ),
+  forgetTrunk: db.prepare('DELETE FROM audit_call_trunks WHERE call_sid = ?'),
+  rememberRefer: db.prepare(
+    'INSERT OR REPLACE INTO audit_refers (transfer_sid, trunk_sid, refer_to, policy) VALUES (?, ?, ?, ?)',
+  ),
+  refer: db.prepare<[string], { trunk_sid: string | null; refer_to: string; policy: string }>(
+    'SELECT trunk_sid, refer_to, policy FROM audit_refers WHERE transfer_sid = ?',
+  ),
+  forgetRefer: db.prepare('DELETE FROM audit_refers WHERE transfer_sid = ?'),
+}));
+
+function trunkRow(event: RecordedEvent): Row {
+  const e = { ...(event.data as object), type: event.type } as TrunkEvent;
+  const base = {
+    position: event.position,
+    at: e.at,
+    kind: 'trunk' as const,
+    action: e.type,
+    trunk_sid: e.trunkSid,
+    call_sid: null,
+    transfer_sid: null,
+    by: e.by ?? null,
+  };
+  const why = e.reason ?? 'no reason given';
+  switch (e.type) {
+    case 'TrunkCreated': {
+      const { type: _, at: _a, reason: _r, by: _b, ...details } = e;
+      return {
+        ...base,
+        what: `trunk ${e.name} created (transferMode ${e.transferMode}, transferCallerId ${e.transferCallerId})`,
+        why:
+          e.reason ??
+          (e.source === 'config' ? 'seeded from the configuration file' : 'created through the API'),
+        details: JSON.stringify(details),
+      };
+    }
+    case 'TrunkTransferModeChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: transferMode ${e.previous} -> ${e.transferMode}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, transferMode: e.transferMode }),
+      };
+    case 'TrunkCallerIdModeChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: transferCallerId ${e.previous} -> ${e.transferCallerId}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, transferCallerId: e.transferCallerId }),
+      };
+    case 'TrunkAclChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: acl ${e.previous.join(',')} -> ${e.acl.join(',')}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, acl: e.acl }),
+      };
+  }
+}
+
+export const auditProjection: Projection = {
+  name: 'audit',
+  version: 1,
+  tables: ['audit', 'audit_call_trunks', 'audit_refers'],
+  schema,
+  apply(db, event: RecordedEvent) {
+    const s = statements(db);
+    if (isTrunkEvent(event)) {
+      s.insert.run(trunkRow(event));
+      return;
+    }
+    if (!sessionSidOf(event)) return;
+    const transferRow = (
+      e: { callSid: string; transferSid: string; at: string },
+      what: string,
+      why: string,
+      details: object,
+    ) => {
+      const refer = s.refer.get(e.transferSid);
+      const row: Row = {
+        position: event.position,
+        at: e.at,
+        kind: 'transfer',
+        action: event.type,
+        trunk_sid: refer?.trunk_sid ?? s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+        call_sid: e.callSid,
+        transfer_sid: e.transferSid,
+        what,
+        why,
+        by: null,
+        details: JSON.stringify({ ...(refer ? { policy: JSON.parse(refer.policy) } : {}), ...details }),
+      };
+      s.insert.run(row);
+      return refer;
+    };
+    switch (event.type) {
+      case 'CallReceived':
+      case 'ChildCallStarted': {
+        const e = event.data as DataOf<'CallReceived'>;
+        s.rememberTrunk.run(e.callSid, e.trunkSid);
+        return;
+      }
+      case 'CallEnded':
+        s.forgetTrunk.run((event.data as DataOf<'CallEnded'>).callSid);
+        return;
+      case 'ReferReceived': {
+        const e = event.data as DataOf<'ReferReceived'>;
+        const { transferMode, transferCallerId, maxTransfersPerCall } = e.policy;
+        s.rememberRefer.run(
+          e.transferSid,
+          s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+          e.referTo.join(', '),
+          JSON.stringify({ transferMode, transferCallerId, maxTransfersPerCall }),
+        );
+        return;
+      }
+      case 'ReferAccepted': {
+        const e = event.data as DataOf<'ReferAccepted'>;
+        const policy = s.refer.get(e.transferSid)?.policy;
+        const mode = policy ? (JSON.parse(policy) as { transferMode: string }).transferMode : 'unknown';
+        transferRow(
+          e,
+          `REFER to ${e.referTo} accepted (${e.targetKind} target)`,
+          `transferMode ${mode} allows ${e.targetKind} targets`,
+          { referTo: e.referTo, targetKind: e.targetKind, referredBy: e.referredBy ?? null },
+        );
+        return;
+      }
+      case 'ReferRejected': {
+        const e = event.data as DataOf<'ReferRejected'>;
+        const referTo = s.refer.get(e.transferSid)?.refer_to ?? '(unknown)';
+        transferRow(e, `REFER to ${referTo} refused with ${e.status}`, e.reason, { status: e.status });
+        s.forgetRefer.run(e.transferSid);
+        return;
+      }
+      case 'TransferCompleted': {
+        const e = event.data as DataOf<'TransferCompleted'>;
+        transferRow(
+          e,
+          `transfer completed: child call ${e.childCallSid} from ${e.transfereeNumber} to ${e.targetNumber}`,
+          'the target answered',
+          { childCallSid: e.childCallSid, targetKind: e.targetKind, targetNumber: e.targetNumber },
+        );
+        s.forgetRefer.run(e.transferSid);
+        return;
+      }
+      case 'TransferFailed': {
+        const e = event.data as DataOf<'TransferFailed'>;
+        const gone = [
+          e.transferorGone ? 'the transferor hung up' : '',
+          e.transfereeGone ? 'the transferee hung up' : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        transferRow(
+          e,
+          `transfer failed with ${e.status}`,
+          gone ? `${e.reason}; ${gone}` : `target: ${e.status} ${e.reason}`,
+          {
+            status: e.status,
+            reason: e.reason,
+            transferorGone: e.transferorGone,
+            transfereeGone: e.transfereeGone,
+          },
+        );
+        s.forgetRefer.run(e.transferSid);
+        return;
+      }
+    }
+  },
+};

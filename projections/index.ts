@@ -1,0 +1,99 @@
+/**
+ * The read side: the projections the pivot ships, the SQLite database they live in, and
+ * `startProjections` for `pivot serve` / `pivot api` (catch up, then follow `$all` live).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { PivotConfig } from '../src/config/index.ts';
+import { viewsPathOf } from '../src/config/schema.ts';
+import { trunkSidOf } from '../src/engine/classify.ts';
+import { type Logger, silentLogger } from '../src/log.ts';
+import type { EventStore } from '../src/store/port.ts';
+import { auditProjection } from './audit.ts';
+import { createBillingProjection } from './billing.ts';
+import { callLogProjection } from './callLog.ts';
+import type { TrunkRates } from './pricing.ts';
+import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
+import { transfersProjection } from './transfers.ts';
+import type { Projection } from './types.ts';
+
+export type { ProjectionRunner, ProjectionStatus, RebuildResult } from './runner.ts';
+export type { Projection } from './types.ts';
+
+/** Every projection, in the order the runner applies them. Billing falls back to the config's rates. */
+export function projectionsFor(config?: Pick<PivotConfig, 'trunks'>): Projection[] {
+  const fallbackRates: Record<string, TrunkRates> = {};
+  for (const trunk of config?.trunks ?? []) fallbackRates[trunkSidOf(trunk.name)] = trunk.rates;
+  return [
+    callLogProjection,
+    transfersProjection,
+    createBillingProjection({ fallbackRates }),
+    auditProjection,
+  ];
+}
+
+/** Opens (creating if needed) the read-model database. */
+export function openViews(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    // Read models can always be rebuilt from the events, and rows and checkpoint commit together, so
+    // NORMAL is enough: a lost transaction after a power cut is simply applied again.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    // 32 MiB of page cache, and fewer (fsyncing) WAL checkpoints: a rebuild rewrites every table.
+    db.pragma('cache_size = -32768');
+    db.pragma('wal_autocheckpoint = 10000');
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export interface RunningProjections {
+  db: Database.Database;
+  runner: ProjectionRunner;
+  stop(): Promise<void>;
+}
+
+export interface StartProjectionsOptions {
+  config: PivotConfig;
+  store: EventStore;
+  log?: Logger;
+  /** Defaults to the config's `projections.path` (or its default next to the store). */
+  path?: string;
+  /** Follow `$all` live (default true); false only catches up with what is stored now. */
+  follow?: boolean;
+}
+
+/** Opens the views and follows `$all` from the stored checkpoints until stopped. */
+export async function startProjections(options: StartProjectionsOptions): Promise<RunningProjections> {
+  const log = options.log ?? silentLogger;
+  const path = options.path ?? viewsPathOf(options.config);
+  const db = openViews(path);
+  const runner = createProjectionRunner({
+    store: options.store,
+    db,
+    projections: projectionsFor(options.config),
+    log,
+  });
+  if (options.follow ?? true) {
+    // The follower catches up by itself, a batch at a time, so start-up does not wait for a long
+    // history; /healthz and `pivot projections status` show the lag meanwhile.
+    runner.start();
+    log('info', 'projections following $all', { path, head: await options.store.headPosition() });
+  } else {
+    await runner.catchUp();
+  }
+  return {
+    db,
+    runner,
+    async stop() {
+      await runner.stop();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * Transfers: one row per REFER the pivot decided on — who referred whom to what, the outcome
+ * (pending | completed | failed | rejected), the target's final status and the two latencies users ask
+ * about: REFER -> 202 (ReferAccepted.at - ReferReceived.at, the engine's decision time) and
+ * REFER -> answer (TargetAnswered.at - ReferReceived.at, what the far party waited on hold).
+ */
+import type { RecordedEvent } from '../src/store/port.ts';
+import { type DataOf, millisBetween, type Projection, preparedFor, sessionSidOf, userOf } from './types.ts';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS transfers (
+  sid                TEXT    PRIMARY KEY,
+  call_sid           TEXT    NOT NULL,
+  session_sid        TEXT    NOT NULL,
+  trunk_sid          TEXT,
+  child_call_sid     TEXT,              -- once completed
+  referred_by        TEXT,
+  refer_to           TEXT    NOT NULL,  -- the Refer-To URI (as accepted; as received when rejected)
+  target_kind        TEXT,              -- sip | pstn
+  target_uri         TEXT,              -- Request-URI of the target INVITE
+  caller_id          TEXT,              -- what the target was shown (transferCallerId)
+  transfer_mode      TEXT    NOT NULL,  -- the trunk policy in force when the REFER arrived
+  transfer_caller_id TEXT    NOT NULL,
+  outcome            TEXT    NOT NULL,  -- pending | completed | failed | rejected
+  refer_status       INTEGER,           -- 202, or the status the REFER was refused with
+  target_status      INTEGER,           -- the target's final status (408 when it never answered)
+  rejection_reason   TEXT,
+  failure_reason     TEXT,
+  refer_time         TEXT    NOT NULL,
+  accept_time        TEXT,
+  answer_time        TEXT,
+  end_time           TEXT,
+  refer_to_202_ms    INTEGER,
+  refer_to_answer_ms INTEGER,
+  position           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_by_call ON transfers (call_sid);
+CREATE INDEX IF NOT EXISTS transfers_by_trunk ON transfers (trunk_sid, refer_time DESC);
+CREATE INDEX IF NOT EXISTS transfers_by_time ON transfers (refer_time DESC, sid DESC);
+-- Which trunk each live call is on (REFER events name the call, not the trunk).
+CREATE TABLE IF NOT EXISTS transfer_call_trunks (
+  call_sid  TEXT PRIMARY KEY,
+  trunk_sid TEXT NOT NULL
+);
+`;
+
+const statements = preparedFor((db) => ({
+  rememberTrunk: db.prepare(
+    'INSERT OR REPLACE INTO transfer_call_trunks (call_sid, trunk_sid) VALUES (?, ?)',
+  ),
+  trunkOf: db.prepare<[string], { trunk_sid: string }>(
+    'SELECT trunk_sid FROM transfer_call_trunks WHERE call_sid = ?',
+  ),
+  forgetTrunk: db.prepare('DELETE FROM transfer_call_trunks WHERE call_sid = ?'),
+  insert: db.prepare(
+    `INSERT OR REPLACE INTO transfers (sid, call_sid, session_sid, trunk_sid, referred_by, refer_to,
+       transfer_mode, transfer_caller_id, outcome, refer_time, position)
+     VALUES (@sid, @call_sid, @session_sid, @trunk_sid, @referred_by, @refer_to, @transfer_mode,
+       @transfer_caller_id, 'pending', @refer_time, @position)`,
+  ),
+  referTime: db.prepare<[string], { refer_time: string }>('SELECT refer_time FROM transfers WHERE sid = ?'),
+  accepted: db.prepare(
+    `UPDATE transfers SET refer_status = 202, accept_time = @at, refer_to = @refer_to, target_kind = @kind,
+       referred_by = coalesce(@referred_by, referred_by), refer_to_202_ms = @ms, position = @position
+     WHERE sid = @sid`,
+  ),
+  rejected: db.prepare(
+    `UPDATE transfers SET outcome = 'rejected', refer_status = ?, rejection_reason = ?, end_time = ?,
+       position = ? WHERE sid = ?`,
+  ),
+  invited: db.prepare('UPDATE transfers SET target_uri = ?, caller_id = ?, position = ? WHERE sid = ?'),
+  answered: db.prepare(
+    `UPDATE transfers SET target_status = ?, answer_time = ?, refer_to_answer_ms = ?, position = ?
+     WHERE sid = ?`,
+  ),
+  targetFailed: db.prepare('UPDATE transfers SET target_status = ?, position = ? WHERE sid = ?'),
+  completed: db.prepare(
+    `UPDATE transfers SET outcome = 'completed', child_call_sid = ?, end_time = ?, position = ? WHERE sid = ?`,
+  ),
+  failed: db.prepare(
+    `UPDATE transfers SET outcome = 'failed', target_status = coalesce(target_status, ?), failure_reason = ?,
+       end_time = ?, position = ? WHERE sid = ?`,
+  ),
+}));
+
+export const transfersProjection: Projection = {
+  name: 'transfers',
+  version: 1,
+  tables: ['transfers', 'transfer_call_trunks'],
+  schema,
+  apply(db, event: RecordedEvent) {
+    const session = sessionSidOf(event);
+    if (!session) return;
+    const s = statements(db);
+    switch (event.type) {
+      case 'CallReceived':
+      case 'ChildCallStarted': {
+        const e = event.data as DataOf<'CallReceived'>;
+        s.rememberTrunk.run(e.callSid, e.trunkSid);
+        return;
+      }
+      case 'CallEnded': {
+        s.forgetTrunk.run((event.data as DataOf<'CallEnded'>).callSid);
+        return;
+      }
+      case 'ReferReceived': {
+        const e = event.data as DataOf<'ReferReceived'>;
+        s.insert.run({
+          sid: e.transferSid,
+          call_sid: e.callSid,
+          session_sid: session,
+          trunk_sid: s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+          referred_by: e.referredBy ?? null,
+          refer_to: e.referTo.join(', '),
+          transfer_mode: e.policy.transferMode,
+          transfer_caller_id: e.policy.transferCallerId,
+          refer_time: e.at,
+          position: event.position,
+        });
+        return;
+      }
+      case 'ReferAccepted': {
+        const e = event.data as DataOf<'ReferAccepted'>;
+        const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
+        s.accepted.run({
+          sid: e.transferSid,
+          at: e.at,
+          refer_to: e.referTo,
+          kind: e.targetKind,
+          referred_by: e.referredBy ?? null,
+          ms: millisBetween(referredAt, e.at),
+          position: event.position,
+        });
+        return;
+      }
+      case 'ReferRejected': {
+        const e = event.data as DataOf<'ReferRejected'>;
+        s.rejected.run(e.status, e.reason, e.at, event.position, e.transferSid);
+        return;
+      }
+      case 'TargetInvited': {
+        const e = event.data as DataOf<'TargetInvited'>;
+        s.invited.run(e.uri, userOf(e.from.uri), event.position, e.transferSid);
+        return;
+      }
+      case 'TargetAnswered': {
+        const e = event.data as DataOf<'TargetAnswered'>;
+        const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
+        s.answered.run(e.status, e.at, millisBetween(referredAt, e.at), event.position, e.transferSid);
+        return;
+      }
+      case 'TargetFailed': {
+        const e = event.data as DataOf<'TargetFailed'>;
+        s.targetFailed.run(e.status, event.position, e.transferSid);
+        return;
+      }
+      case 'TransferCompleted': {
+        const e = event.data as DataOf<'TransferCompleted'>;
+        s.completed.run(e.childCallSid, e.at, event.position, e.transferSid);
+        return;
+      }
+      case 'TransferFailed': {
+        const e = event.data as DataOf<'TransferFailed'>;
+        const why = [
+          e.reason,
+          e.transferorGone ? 'transferor hung up' : '',
+          e.transfereeGone ? 'transferee hung up' : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        s.failed.run(e.status, why, e.at, event.position, e.transferSid);
+        return;
+      }
+    }
+  },
+};

@@ -1,0 +1,72 @@
+/** /healthz and /metrics. */
+import type { ApiContext, RouteSpec } from './routes.ts';
+
+export function healthRoutes(context: ApiContext): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      url: '/healthz',
+      tag: 'Operations',
+      summary: 'Liveness: the store answers; projection positions and lag',
+      responses: {
+        200: {
+          description: 'healthy',
+          schema: {
+            type: 'object',
+            properties: {
+              Status: { type: 'string', enum: ['ok'] },
+              HeadPosition: { type: 'integer' },
+              Trunks: { type: 'integer' },
+              Projections: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    Name: { type: 'string' },
+                    Position: { type: 'integer' },
+                    Lag: { type: 'integer' },
+                    Error: { type: ['string', 'null'] },
+                  },
+                },
+              },
+            },
+          },
+        },
+        503: { description: 'the event store does not answer' },
+      },
+      async handler(_request, reply) {
+        try {
+          const head = await context.store.headPosition();
+          const statuses = context.runner ? await context.runner.status() : [];
+          const error = context.runner?.lastError() ?? null;
+          return {
+            Status: 'ok',
+            HeadPosition: head,
+            Trunks: context.trunks.list().length,
+            Projections: statuses.map((s) => ({
+              Name: s.name,
+              Position: s.position,
+              Lag: s.lag,
+              Error: error,
+            })),
+          };
+        } catch (error) {
+          return reply.status(503).send({ Status: 'unavailable', Error: String(error) });
+        }
+      },
+    },
+    {
+      method: 'GET',
+      url: '/metrics',
+      tag: 'Operations',
+      summary: 'Prometheus metrics',
+      responses: {
+        200: { description: 'text exposition format', contentType: 'text/plain', schema: { type: 'string' } },
+      },
+      async handler(_request, reply) {
+        const { registry } = context.metrics;
+        return reply.header('content-type', registry.contentType).send(await registry.metrics());
+      },
+    },
+  ];
+}

@@ -1,0 +1,115 @@
+/**
+ * A route is declared once — method, path, schemas, summary, handler — and both registered with fastify
+ * (which validates requests against the schemas) and described in /openapi.json.
+ */
+import type { Database } from 'better-sqlite3';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ProjectionRunner } from '../../projections/runner.ts';
+import type { EventStore } from '../store/port.ts';
+import type { TrunkRegistry } from '../trunks/registry.ts';
+import type { Metrics } from './metrics.ts';
+import { errorSchema, type JsonSchema } from './schemas.ts';
+
+export interface ApiContext {
+  store: EventStore;
+  /** The read-model database the projections maintain. */
+  views: Database;
+  trunks: TrunkRegistry;
+  runner?: ProjectionRunner;
+  metrics: Metrics;
+}
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PATCH';
+  /** fastify syntax: `/v1/Calls/:Sid`. */
+  url: string;
+  tag: string;
+  summary: string;
+  querystring?: JsonSchema;
+  params?: JsonSchema;
+  body?: JsonSchema;
+  /** Documented responses (status -> description and schema); errors are added for every route. */
+  responses: Record<number, { description: string; schema?: JsonSchema; contentType?: string }>;
+  handler(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | unknown;
+}
+
+export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void {
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      schema: {
+        ...(route.querystring ? { querystring: route.querystring } : {}),
+        ...(route.params ? { params: route.params } : {}),
+        ...(route.body ? { body: route.body } : {}),
+      },
+      handler: route.handler,
+    });
+  }
+}
+
+function parametersOf(route: RouteSpec) {
+  const list: Record<string, unknown>[] = [];
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.querystring],
+  ] as const) {
+    const properties = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((schema?.required as string[] | undefined) ?? []);
+    for (const [name, property] of Object.entries(properties)) {
+      const { description, ...rest } = property;
+      list.push({
+        name,
+        in: where,
+        required: where === 'path' || required.has(name),
+        schema: rest,
+        ...(description ? { description } : {}),
+      });
+    }
+  }
+  return list;
+}
+
+/** OpenAPI 3.1 for the routes (JSON Schema 2020-12 compatible, so the schemas are used as they are). */
+export function openApiDocument(routes: RouteSpec[], info: { title: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.url.replace(/:(\w+)/g, '{$1}');
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.schema || response.contentType
+          ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema ?? {} } } }
+          : {}),
+      };
+    }
+    const error = (description: string) => ({
+      description,
+      content: { 'application/json': { schema: errorSchema } },
+    });
+    if (route.querystring || route.params || route.body)
+      responses['400'] ??= error('bad input; `field` names it');
+    if (route.params) responses['404'] ??= error('unknown sid');
+    paths[path] ??= {};
+    paths[path][route.method.toLowerCase()] = {
+      tags: [route.tag],
+      summary: route.summary,
+      operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
+      parameters: parametersOf(route),
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: route.body },
+                'application/x-www-form-urlencoded': { schema: route.body },
+              },
+            },
+          }
+        : {}),
+      responses,
+    };
+  }
+  return { openapi: '3.1.0', info, paths };
+}

@@ -1,0 +1,107 @@
+/**
+ * `startApi`: the HTTP API listening on `config.http` (or the host/port given), for `pivot serve` and
+ * `pivot api`. The caller owns the store, the trunk registry and the projections; stop() only closes
+ * the listener.
+ */
+import type { FastifyInstance } from 'fastify';
+import { type RunningProjections, startProjections } from '../../projections/index.ts';
+import type { PivotConfig } from '../config/index.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { EventStore } from '../store/port.ts';
+import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
+import { type BuildApiOptions, buildApi } from './app.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export interface StartApiOptions extends BuildApiOptions {
+  config: Pick<PivotConfig, 'http'>;
+  host?: string;
+  port?: number;
+  log?: Logger;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  /** The address it listens on (port 0 in the config picks a free one). */
+  host: string;
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startApi(options: StartApiOptions): Promise<RunningApi> {
+  const log = options.log ?? silentLogger;
+  const app = buildApi(options);
+  await app.listen({
+    host: options.host ?? options.config.http.host,
+    port: options.port ?? options.config.http.port,
+  });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('HTTP API: no TCP address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log('info', 'HTTP API listening', { url });
+  return {
+    app,
+    host: address.address,
+    port: address.port,
+    url,
+    async stop() {
+      await app.close();
+    },
+  };
+}
+
+export interface ReadSideOptions {
+  config: PivotConfig;
+  /** The event store (wrap it with `instrumentStore(store, metrics)` to get append latency). */
+  store: EventStore;
+  log?: Logger;
+  metrics?: Metrics;
+  /** A registry the engine already reads (`pivot serve`); one is started otherwise. */
+  trunks?: TrunkRegistry;
+  host?: string;
+  port?: number;
+}
+
+export interface RunningReadSide {
+  trunks: TrunkRegistry;
+  projections: RunningProjections;
+  api: RunningApi;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `pivot api` runs, and what `pivot serve` adds next to the engine: the trunk registry
+ * (unless given), the projections (catch up, then follow `$all`) and the HTTP API.
+ */
+export async function startReadSide(options: ReadSideOptions): Promise<RunningReadSide> {
+  const log = options.log ?? silentLogger;
+  const metrics = options.metrics ?? createMetrics({ processMetrics: true });
+  const ownTrunks = options.trunks === undefined;
+  const trunks =
+    options.trunks ?? (await startTrunkRegistry({ store: options.store, config: options.config, log }));
+  const projections = await startProjections({ config: options.config, store: options.store, log });
+  const api = await startApi({
+    config: options.config,
+    store: options.store,
+    views: projections.db,
+    runner: projections.runner,
+    trunks,
+    metrics,
+    log,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  return {
+    trunks,
+    projections,
+    api,
+    metrics,
+    async stop() {
+      await api.stop();
+      await projections.stop();
+      if (ownTrunks) await trunks.stop();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The messages that cross the bus between the SIP adapter and the engine. They are plain JSON so they
+ * can travel in-process or over NATS unchanged.
+ *
+ * The adapter turns every valid SIP message into a SipInput; the engine answers with SipCommands.
+ * The adapter keeps only short-lived transaction state: everything about dialogs lives in the engine's
+ * events, and commands carry every header the adapter needs to build the message.
+ */
+
+export type Transport = 'udp' | 'tcp';
+
+export interface SipEndpoint {
+  transport: Transport;
+  host: string;
+  port: number;
+}
+
+/** A parsed name-addr / addr-spec header value such as From, To, Contact, Referred-By. */
+export interface NameAddr {
+  uri: string;
+  displayName?: string;
+  /** Header parameters (after the URI), lower-cased names; `tag` lives here. A flag parameter maps to ''. */
+  params: Record<string, string>;
+}
+
+interface SipMessageInput {
+  /** The adapter instance that holds the transaction, so commands find their way back. */
+  adapterId: string;
+  callId: string;
+  from: NameAddr;
+  to: NameAddr;
+  cseq: { seq: number; method: string };
+  contact?: NameAddr;
+  /** Record-Route values in the order they appeared. */
+  recordRoute: string[];
+  /**
+   * Every header as received, names lower-cased (compact forms expanded), values unparsed, in order.
+   * Headers like Refer-To, Referred-By, Event, Refer-Sub and Subscription-State are read from here.
+   */
+  headers: Record<string, string[]>;
+  body: string;
+  source: SipEndpoint;
+  /** ISO-8601 time the adapter received the message. */
+  receivedAt: string;
+}
+
+export interface SipRequestInput extends SipMessageInput {
+  kind: 'request';
+  /**
+   * The server transaction: the top Via branch plus the method (ACK and CANCEL have their own).
+   * Retransmissions of a request share this key and are absorbed by the adapter before they reach the
+   * engine, except that the adapter re-sends the last response it was told to send.
+   */
+  transactionKey: string;
+  method: string;
+  uri: string;
+}
+
+export interface SipResponseInput extends SipMessageInput {
+  kind: 'response';
+  /** The client transaction: the branch of the request this answers (the command's `branch`). */
+  transactionKey: string;
+  status: number;
+  reason: string;
+}
+
+export type SipInput = SipRequestInput | SipResponseInput;
+
+/** Answer a request the adapter delivered; the adapter copies Via, From, Call-ID, CSeq from it. */
+export interface SendResponseCommand {
+  kind: 'response';
+  adapterId: string;
+  transactionKey: string;
+  status: number;
+  reason: string;
+  /** Added to the To header when the request had no To tag (dialog-creating responses). */
+  toTag?: string;
+  contact?: string;
+  /** Extra headers, e.g. Refer-Sub, Record-Route, Allow. */
+  headers?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+}
+
+/** Send a request. Every identifier is chosen by the engine so that a repeat is a retransmission. */
+export interface SendRequestCommand {
+  kind: 'request';
+  /** Via branch (starts with z9hG4bK); also the client-transaction key of the responses. */
+  branch: string;
+  method: string;
+  uri: string;
+  /** Where the request goes (the next hop: first route or remote target). */
+  destination: SipEndpoint;
+  callId: string;
+  from: NameAddr;
+  to: NameAddr;
+  cseq: { seq: number; method: string };
+  contact?: string;
+  route?: string[];
+  headers?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+}
+
+export type SipCommand = SendResponseCommand | SendRequestCommand;

@@ -1,0 +1,34 @@
+/**
+ * The bus between the SIP adapter and the engines. In-process (the default) it is a pair of function
+ * calls; over NATS the inputs travel on a JetStream stream (durable, deduplicated, partitioned so each
+ * session's inputs stay in order) and the commands go back to the adapter that holds the transaction.
+ */
+import type { SipCommand, SipInput } from './messages.ts';
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** The adapter's side. */
+export interface AdapterBus extends Closable {
+  /** Hands an input to the engines. Resolves once the bus has it (stored, for a durable bus). */
+  publishInput(input: SipInput): Promise<void>;
+  /** Receives the commands addressed to this adapter instance. */
+  onCommand(adapterId: string, handler: (command: SipCommand) => void): Promise<void>;
+}
+
+/** The engine's side. */
+export interface EngineBus extends Closable {
+  /**
+   * Receives inputs. The handler's promise resolving means the input is stored and acted on; only then
+   * is it acknowledged, so an engine dying mid-input leaves it to be redelivered to another engine.
+   * Inputs of one session are never handed out concurrently and keep their order.
+   */
+  consumeInputs(handler: (input: SipInput) => Promise<void>): Promise<void>;
+  /**
+   * Sends a command to an adapter: a response to the adapter holding its transaction
+   * (`command.adapterId`); a request to `adapterId` (the adapter the causing input came through), or to
+   * any adapter when the cause was a timer (`undefined`).
+   */
+  sendCommand(command: SipCommand, adapterId: string | undefined): void;
+}

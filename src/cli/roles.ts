@@ -1,0 +1,100 @@
+/**
+ * The pivot's roles, which `pivot serve` runs together on the in-process bus and `pivot sip` /
+ * `pivot engine` / `pivot api` run apart over NATS:
+ * - sip: the SIP adapter at the edge, publishing inputs and executing the commands addressed to it;
+ * - engine: consumes inputs, decides, stores, sends commands; follows the store for timers;
+ * - api: projections and the HTTP API (src/api/start.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Metrics } from '../api/metrics.ts';
+import { createInProcessBus } from '../bus/inprocess.ts';
+import { createNatsBus } from '../bus/nats/index.ts';
+import type { AdapterBus, EngineBus } from '../bus/port.ts';
+import type { BusConfig, PivotConfig } from '../config/index.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import type { Logger } from '../log.ts';
+import { createSipAdapter } from '../sip/index.ts';
+import type { EventStore } from '../store/port.ts';
+import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
+
+export interface OpenBus {
+  adapter: AdapterBus;
+  engine: EngineBus;
+  close(): Promise<void>;
+}
+
+export async function openBus(config: BusConfig, log: Logger): Promise<OpenBus> {
+  if (config.kind === 'inprocess') {
+    const bus = createInProcessBus();
+    return { ...bus, close: async () => {} };
+  }
+  const bus = await createNatsBus({ servers: config.url, log });
+  return { adapter: bus.adapter(), engine: bus.engine(), close: () => bus.close() };
+}
+
+export interface RunningSip {
+  adapterId: string;
+  sip: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+export async function startSipRole(options: {
+  config: PivotConfig;
+  bus: AdapterBus;
+  log: Logger;
+}): Promise<RunningSip> {
+  const { config, bus, log } = options;
+  const adapterId = `sip-${randomUUID().slice(0, 8)}`;
+  const adapter = createSipAdapter({
+    host: config.sip.host,
+    port: config.sip.port,
+    publicHost: config.sip.publicHost,
+    adapterId,
+    log,
+  });
+  await bus.onCommand(adapterId, (command) => adapter.execute(command));
+  adapter.onInput((input) => {
+    // Not storing an input is not fatal: the peer retransmits and the adapter publishes again.
+    bus.publishInput(input).catch((error) => log('warn', 'input not published', { error: String(error) }));
+  });
+  const sip = await adapter.start();
+  return { adapterId, sip, stop: () => adapter.stop() };
+}
+
+export interface RunningEngine {
+  engine: Engine;
+  trunks: TrunkRegistry;
+  stop(): Promise<void>;
+}
+
+export async function startEngineRole(options: {
+  config: PivotConfig;
+  bus: EngineBus;
+  store: EventStore;
+  log: Logger;
+  metrics?: Metrics;
+}): Promise<RunningEngine> {
+  const { config, bus, store, log, metrics } = options;
+  const trunks = await startTrunkRegistry({ store, config, log });
+  const engine = createEngine({
+    store,
+    config,
+    log,
+    trunks: trunks.current,
+    send: (command, adapterId) => bus.sendCommand(command, adapterId),
+  });
+  const rearmed = await engine.start();
+  await bus.consumeInputs(async (input) => {
+    const outcome = await engine.handle(input);
+    metrics?.observeOutcome(input, outcome);
+  });
+  log('info', 'engine consuming inputs', { rearmedTimers: rearmed });
+  return {
+    engine,
+    trunks,
+    async stop() {
+      await engine.stop();
+      await trunks.stop();
+    },
+  };
+}

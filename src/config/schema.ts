@@ -1,0 +1,152 @@
+/**
+ * The zod schema of the YAML configuration (DESIGN.md "Configuration"). Every object is strict so a
+ * misspelt key is an error instead of a silently ignored setting; defaults are filled in here so the
+ * rest of the program reads one complete, typed value.
+ */
+import { z } from 'zod';
+import { uriHost } from '../../machines/sip-syntax.ts';
+import { isCidr } from './cidr.ts';
+
+const host = z.string().regex(/^[^\s/]+$/, { error: 'expected a host name or IP address' });
+
+// 0 asks the OS for a free port, which tests use to run side by side.
+const port = z
+  .number()
+  .int()
+  .min(0, { error: 'expected a port number 0-65535' })
+  .max(65535, { error: 'expected a port number 0-65535' });
+
+const positiveSeconds = z.number().int().min(1, { error: 'expected a whole number of seconds >= 1' });
+
+/** A sip:/sips: URI with a host and no headers: the pivot sends requests to it. */
+const sipUri = z.string().refine((s) => !s.includes('?') && uriHost(s) !== undefined, {
+  error: 'expected a sip: or sips: URI such as "sip:127.0.0.1:5090"',
+});
+
+/** A URL whose scheme is one of `protocols` (e.g. `nats:`), checked with WHATWG URL parsing. */
+function url(protocols: string[], example: string) {
+  return z.string().refine((s) => URL.canParse(s) && protocols.includes(new URL(s).protocol), {
+    error: `expected a URL such as "${example}"`,
+  });
+}
+
+/** Where events are stored; `memory` is for tests and demos (nothing survives a restart). */
+const store = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1, { error: 'expected a file path' }) }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    url: url(['postgres:', 'postgresql:'], 'postgres://pivot@localhost:5432/pivot'),
+  }),
+  z.strictObject({
+    kind: z.literal('eventstoredb'),
+    url: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false'),
+  }),
+  z.strictObject({ kind: z.literal('memory') }),
+]);
+
+/** How the SIP adapter and the engine talk: in one process, or over NATS when the roles run apart. */
+const bus = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('inprocess') }),
+  z.strictObject({
+    kind: z.literal('nats'),
+    url: url(['nats:', 'tls:', 'ws:', 'wss:'], 'nats://127.0.0.1:4222'),
+  }),
+]);
+
+/** E.164 as stored in config: `+`, a country code not starting with 0, at most 15 digits, no separators. */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+
+const e164 = z.string().regex(E164, { error: 'expected an E.164 number such as "+15550100000"' });
+
+/** A rate deck: `""` is the default, other keys are `+digits` prefixes; values are per minute. */
+const rateDeck = z
+  .record(
+    z.string().regex(/^(\+\d+)?$/, { error: 'expected "" (the default) or a quoted "+digits" prefix' }),
+    z.number().min(0, { error: 'expected a rate >= 0' }),
+  )
+  // Without a default some numbers would have no price; say so at start-up, not on the first bill.
+  .refine((deck) => '' in deck, { error: 'expected a default rate "" in the deck' });
+
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+export const transferModes = ['disable-all', 'enable-all', 'sip-only'] as const;
+export const transferCallerIds = ['from-transferee', 'from-transferor'] as const;
+
+/** One trunk; also validates trunks created through the HTTP API. */
+export const trunkSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, {
+    error: 'expected a name of letters, digits, ".", "_" or "-"',
+  }),
+  /** Termination R-URIs look like `sip:+E164@<domain>`; also marks `sip:+E164@<domain>` targets as PSTN. */
+  domain: z.string().regex(DOMAIN, { error: 'expected a domain name such as "acme.pstn.pivot.test"' }),
+  /** Source addresses of the customer's PBX; at least one, or no call could ever be accepted. */
+  acl: z
+    .array(z.string().refine(isCidr, { error: 'expected an IPv4 or IPv6 CIDR such as "192.0.2.0/24"' }))
+    .min(1, { error: 'expected at least one CIDR' }),
+  originationUri: sipUri,
+  numbers: z.array(e164),
+  transferMode: z.enum(transferModes),
+  transferCallerId: z.enum(transferCallerIds).default('from-transferee'),
+  maxTransfersPerCall: z
+    .number()
+    .int()
+    .min(1, { error: 'expected a whole number >= 1 (use transferMode: disable-all to refuse transfers)' })
+    .default(5),
+  rates: z.strictObject({
+    currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
+    origination: rateDeck,
+    termination: rateDeck,
+  }),
+});
+
+export const pivotConfigSchema = z.strictObject({
+  sip: z.strictObject({
+    host,
+    port,
+    /** The address peers reach us at (Via, Contact, Record-Route); differs from `host` behind NAT. */
+    publicHost: host,
+    transports: z
+      .array(z.enum(['udp', 'tcp']))
+      .min(1, { error: 'expected at least one transport' })
+      .default((): ('udp' | 'tcp')[] => ['udp', 'tcp']),
+  }),
+  http: z.strictObject({ host, port }),
+  store,
+  bus,
+  carrier: z.strictObject({ uri: sipUri }),
+  transfer: z
+    .strictObject({
+      noAnswerTimeoutSeconds: positiveSeconds.default(30),
+      /** The transferor should hang up after a transfer (RFC 5589); if it does not, the pivot sends BYE. */
+      byeFallbackSeconds: positiveSeconds.default(32),
+    })
+    // prefault (not default) so an absent section still gets its fields' defaults.
+    .prefault({}),
+  trunks: z.array(trunkSchema).min(1, { error: 'expected at least one trunk' }),
+  /** Read models (call log, transfers, billing, audit): a SQLite file of their own. */
+  projections: z
+    .strictObject({ path: z.string().min(1, { error: 'expected a file path' }).optional() })
+    .optional(),
+});
+
+/** The validated configuration, defaults filled in. */
+export type PivotConfig = z.output<typeof pivotConfigSchema>;
+/** The configuration as written (defaulted fields optional), e.g. for tests building one in code. */
+export type PivotConfigInput = z.input<typeof pivotConfigSchema>;
+export type TrunkConfig = PivotConfig['trunks'][number];
+export type StoreConfig = PivotConfig['store'];
+export type BusConfig = PivotConfig['bus'];
+
+/**
+ * Where the read models live: `projections.path`, else `views.db` next to a SQLite store, else
+ * `./data/views.db`; in memory when the events are (nothing would outlive the process anyway).
+ */
+export function viewsPathOf(config: Pick<PivotConfig, 'store' | 'projections'>): string {
+  if (config.projections?.path) return config.projections.path;
+  if (config.store.kind === 'memory') return ':memory:';
+  if (config.store.kind === 'sqlite') {
+    const slash = config.store.path.lastIndexOf('/');
+    return `${slash < 0 ? '.' : config.store.path.slice(0, slash)}/views.db`;
+  }
+  return './data/views.db';
+}

@@ -1,0 +1,394 @@
+/**
+ * Turns a SIP message into the session input it means, using only the session's own state: which
+ * leg a Call-ID belongs to, which machine owns that leg now, which request a response answers
+ * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
+ */
+import type { LegDialog, LegName } from '../../machines/dialog.ts';
+import type { CallReceived, ReferReceived, SessionEvent, TransferPolicy } from '../../machines/events.ts';
+import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
+import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
+import { parseNameAddr } from '../../machines/sip-syntax.ts';
+import type { SendResponseCommand, SipInput, SipRequestInput, SipResponseInput } from '../bus/messages.ts';
+import type { PivotConfig } from '../config/index.ts';
+import { e164Of, endpointOf, type TrunkDirectory } from './trunks.ts';
+
+export interface ClassifyEnv {
+  config: PivotConfig;
+  trunks: TrunkDirectory;
+  /** Engine clock, ISO-8601. */
+  now: string;
+  newSid(prefix: 'CA' | 'TR'): string;
+}
+
+export type Classification =
+  | { kind: 'input'; event: SessionEvent }
+  | { kind: 'reply'; command: SendResponseCommand; why: string }
+  | { kind: 'ignore'; why: string };
+
+const BRANCH = /^z9hG4bK-([0-9a-f]{12}[a-z])-(\d+)-([a-z]+)$/;
+
+function reply(input: SipRequestInput, status: number, reason: string, why: string): Classification {
+  return {
+    kind: 'reply',
+    why,
+    command: {
+      kind: 'response',
+      adapterId: input.adapterId,
+      transactionKey: input.transactionKey,
+      status,
+      reason,
+      toTag: input.to.params.tag ? undefined : 'pv-stateless',
+      headers: { Warning: `399 sip-pivot "${why}"` },
+    },
+  };
+}
+
+function contactOf(config: PivotConfig): string {
+  return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}>`;
+}
+
+function first(input: SipInput, header: string): string | undefined {
+  return input.headers[header]?.[0];
+}
+
+/** The dialog the pivot keeps with a peer that called it, built from the INVITE. */
+function inboundLeg(input: SipRequestInput, legId: string, env: ClassifyEnv, sid: string): LegDialog {
+  const target = input.contact?.uri ?? input.from.uri;
+  return {
+    legId,
+    callId: input.callId,
+    local: { ...input.to, params: { ...input.to.params, tag: `pv${legId}` } },
+    remote: input.from,
+    localCseq: 0,
+    remoteTarget: target,
+    routeSet: input.recordRoute,
+    // Symmetric signalling: answer the peer where its requests come from (works behind NAT).
+    destination: input.source,
+    contact: contactOf(env.config),
+    origin: { sessionId: sdpSessionId(sid, 1), version: 0, address: env.config.sip.publicHost },
+    pendingInvite: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+  };
+}
+
+function outboundLeg(
+  sid: string,
+  legId: string,
+  uri: string,
+  from: { uri: string; displayName?: string },
+  destination: LegDialog['destination'],
+  env: ClassifyEnv,
+): LegDialog {
+  return {
+    legId,
+    callId: pivotCallId(sid, legId, env.config.sip.publicHost),
+    local: { ...from, params: { tag: `pv${legId}` } },
+    remote: { uri, params: {} },
+    localCseq: 0,
+    remoteTarget: uri,
+    routeSet: [],
+    destination,
+    contact: contactOf(env.config),
+    origin: { sessionId: sdpSessionId(sid, 2), version: 0, address: env.config.sip.publicHost },
+  };
+}
+
+/** A new INVITE: termination from a trunk's PBX, or origination from the carrier to a trunk number. */
+function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
+  const sid = session.rootCallSid;
+  const id = shortId(sid);
+  const fromNumber = e164Of(input.from.uri) ?? input.from.uri;
+  const called = e164Of(input.uri) ?? e164Of(input.to.uri);
+  const base = { callSid: sid, at: env.now, sdp: input.body };
+  if (env.trunks.isCarrier(input.source.host)) {
+    const trunk = called ? env.trunks.byNumber(called) : undefined;
+    if (!trunk || !called) return reply(input, 404, 'Not Found', 'number is not on any trunk');
+    const destination = endpointOf(trunk.originationUri);
+    if (!destination) return reply(input, 503, 'Service Unavailable', 'origination URI is not reachable');
+    const uri = trunk.originationUri.replace(/^(sips?:)/, `$1${called}@`).replace(/@([^@]*)@/, '@');
+    const event: CallReceived = {
+      type: 'CallReceived',
+      ...base,
+      trunkSid: trunkSidOf(trunk.name),
+      trunkName: trunk.name,
+      direction: 'trunking-originating',
+      from: fromNumber,
+      to: called,
+      inbound: inboundLeg(input, `${id}f`, env, sid),
+      outbound: outboundLeg(sid, `${id}c`, uri, { uri: input.from.uri }, destination, env),
+      customerLeg: 'outbound',
+      outboundUri: uri,
+    };
+    return { kind: 'input', event };
+  }
+  const trunk = env.trunks.byAcl(input.source.host);
+  if (!trunk) return reply(input, 403, 'Forbidden', 'source address is not in any trunk ACL');
+  const domain = input.uri
+    .split('@')[1]
+    ?.split(/[;:>?]/)[0]
+    ?.toLowerCase();
+  if (!called || domain !== trunk.domain.toLowerCase()) {
+    return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
+  }
+  const uri = `sip:${called}@${env.trunks.carrierHost}`;
+  const event: CallReceived = {
+    type: 'CallReceived',
+    ...base,
+    trunkSid: trunkSidOf(trunk.name),
+    trunkName: trunk.name,
+    direction: 'trunking-terminating',
+    from: fromNumber,
+    to: called,
+    inbound: inboundLeg(input, `${id}c`, env, sid),
+    outbound: outboundLeg(
+      sid,
+      `${id}f`,
+      uri,
+      { uri: `sip:${fromNumber}@${env.config.sip.publicHost}` },
+      env.trunks.carrierDestination,
+      env,
+    ),
+    customerLeg: 'inbound',
+    outboundUri: uri,
+  };
+  return { kind: 'input', event };
+}
+
+/** Trunks are identified by name until they become event-sourced; the sid is stable per name. */
+export function trunkSidOf(name: string): string {
+  let hash = 0n;
+  for (const char of name) hash = (hash * 131n + BigInt(char.codePointAt(0)!)) % 2n ** 128n;
+  return `TK${hash.toString(16).padStart(32, '0')}`;
+}
+
+interface LegOwner {
+  callSid: string;
+  leg: LegName;
+  call: CallSnapshot;
+  transfer?: TransferSnapshot;
+}
+
+function isLive(snapshot: { status: string }): boolean {
+  return snapshot.status === 'active';
+}
+
+/** The live call (and running transfer) whose leg has this Call-ID. */
+function ownerOfCallId(session: SessionState, callId: string): LegOwner | undefined {
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (!isLive(call)) continue;
+    for (const [leg, dialog] of Object.entries(call.context.legs)) {
+      if (dialog?.callId !== callId) continue;
+      const transfer = call.context.activeTransferSid
+        ? session.transfers[call.context.activeTransferSid]
+        : undefined;
+      return { callSid, leg: leg as LegName, call, ...(transfer ? { transfer } : {}) };
+    }
+  }
+  return undefined;
+}
+
+function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
+  const trunk = env.trunks.trunks.find((t) => t.name === owner.call.context.trunkName);
+  return {
+    transferMode: trunk?.transferMode ?? 'disable-all',
+    transferCallerId: trunk?.transferCallerId ?? 'from-transferee',
+    maxTransfersPerCall: trunk?.maxTransfersPerCall ?? 5,
+    trunkDomains: env.trunks.domains,
+    noAnswerTimeoutSeconds: env.config.transfer.noAnswerTimeoutSeconds,
+    byeFallbackSeconds: env.config.transfer.byeFallbackSeconds,
+    carrierHost: env.trunks.carrierHost,
+    carrierDestination: env.trunks.carrierDestination,
+    publicHost: env.config.sip.publicHost,
+    contact: contactOf(env.config),
+  };
+}
+
+function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
+  const referTo = input.headers['refer-to'] ?? [];
+  const target = referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
+  const destination = target ? endpointOf(target, input.source.transport) : undefined;
+  const referredBy = first(input, 'referred-by');
+  const event: ReferReceived = {
+    type: 'ReferReceived',
+    callSid: owner.callSid,
+    transferSid: env.newSid('TR'),
+    at: env.now,
+    refer: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+    leg: owner.leg,
+    referTo,
+    referSub: (first(input, 'refer-sub') ?? 'true').trim().toLowerCase() !== 'false',
+    cseq: input.cseq.seq,
+    policy: policyFor(owner, env),
+    childCallSid: env.newSid('CA'),
+    ...(referredBy ? { referredBy } : {}),
+    ...(destination ? { targetDestination: destination } : {}),
+  };
+  return { kind: 'input', event };
+}
+
+function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
+  const hasCall = Object.keys(session.calls).length > 0;
+  if (input.method === 'INVITE' && !input.to.params.tag) {
+    return hasCall
+      ? { kind: 'ignore', why: 'INVITE for a call already received' }
+      : newCall(session, input, env);
+  }
+  if (input.method === 'ACK') return { kind: 'ignore', why: 'ACK' };
+  const owner = ownerOfCallId(session, input.callId);
+  if (input.method === 'CANCEL') {
+    if (owner?.call.value !== 'ringing')
+      return reply(input, 481, 'Call/Transaction Does Not Exist', 'no INVITE to cancel');
+    return {
+      kind: 'input',
+      event: {
+        type: 'CallCanceled',
+        callSid: owner.callSid,
+        at: env.now,
+        cancel: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+      },
+    };
+  }
+  if (!owner) return reply(input, 481, 'Call/Transaction Does Not Exist', 'no such dialog');
+  const transaction = { adapterId: input.adapterId, transactionKey: input.transactionKey };
+  if (input.method === 'INVITE') {
+    // RFC 3261 §14.2: a re-INVITE while another offer/answer is under way gets 491, the peer retries.
+    if (owner.call.value !== 'inProgress')
+      return reply(input, 491, 'Request Pending', 'another re-INVITE or a transfer is under way');
+    return {
+      kind: 'input',
+      event: {
+        type: 'ReInviteReceived',
+        callSid: owner.callSid,
+        at: env.now,
+        leg: owner.leg,
+        reinvite: transaction,
+        sdp: input.body,
+      },
+    };
+  }
+  switch (input.method) {
+    case 'BYE': {
+      const transferSid = owner.transfer?.context.transferSid;
+      if (transferSid && owner.leg === 'customer') {
+        return {
+          kind: 'input',
+          event: {
+            type: 'TransferorHungUp',
+            callSid: owner.callSid,
+            transferSid,
+            at: env.now,
+            bye: transaction,
+          },
+        };
+      }
+      if (transferSid && owner.leg === 'far') {
+        return {
+          kind: 'input',
+          event: {
+            type: 'TransfereeHungUp',
+            callSid: owner.callSid,
+            transferSid,
+            at: env.now,
+            bye: transaction,
+          },
+        };
+      }
+      return {
+        kind: 'input',
+        event: {
+          type: 'HangupReceived',
+          callSid: owner.callSid,
+          at: env.now,
+          leg: owner.leg,
+          bye: transaction,
+        },
+      };
+    }
+    case 'REFER':
+      return refer(owner, input, env);
+    case 'OPTIONS':
+    case 'NOTIFY':
+      return reply(input, 200, 'OK', `in-dialog ${input.method}`);
+    default:
+      return reply(input, 501, 'Not Implemented', `${input.method} inside a dialog is not supported`);
+  }
+}
+
+function response(session: SessionState, input: SipResponseInput, env: ClassifyEnv): Classification {
+  const match = BRANCH.exec(input.transactionKey);
+  if (!match) return { kind: 'ignore', why: 'response to a request the pivot did not send' };
+  const [, legId = '', , method = ''] = match;
+  if (input.status < 101) return { kind: 'ignore', why: '100 Trying' };
+  // A CANCEL carries its INVITE's branch: its 200 must not pass for the INVITE being answered.
+  if (input.cseq.method === 'CANCEL') return { kind: 'ignore', why: 'response to CANCEL' };
+  const base = { at: env.now, status: input.status, reason: input.reason };
+  const answer = {
+    ...(input.body ? { sdp: input.body } : {}),
+    ...(input.to.params.tag ? { remoteTag: input.to.params.tag } : {}),
+    ...(input.contact ? { remoteTarget: input.contact.uri } : {}),
+    routeSet: [...input.recordRoute].reverse(),
+  };
+  // Responses on a transfer's legs go to the transfer that sent the request.
+  for (const transfer of Object.values(session.transfers)) {
+    if (!isLive(transfer)) continue;
+    const ctx = transfer.context;
+    const ids = { callSid: ctx.callSid, transferSid: ctx.transferSid };
+    const state = transfer.value;
+    if (ctx.target?.legId === legId && method === 'invite') {
+      const type =
+        input.status < 200 ? 'TargetRinging' : input.status < 300 ? 'TargetAnswered' : 'TargetFailed';
+      return { kind: 'input', event: { type, ...ids, ...base, ...answer } };
+    }
+    if (ctx.far?.legId === legId && method === 'invite') {
+      if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a re-INVITE' };
+      const ok = input.status < 300;
+      const type =
+        state === 'holding'
+          ? ok
+            ? 'TransfereeHeld'
+            : 'HoldRefused'
+          : state === 'reconnecting'
+            ? 'TransfereeReconnected'
+            : 'TransfereeResumed';
+      return { kind: 'input', event: { type, ...ids, ...base, ...answer } };
+    }
+    if (ctx.customer?.legId === legId && method === 'notify') {
+      return { kind: 'input', event: { type: 'NotifyAnswered', ...ids, ...base } };
+    }
+  }
+  if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    const relay = call.value === 'relaying' ? call.context.relay : undefined;
+    if (!relay || call.context.legs[relay.to]?.legId !== legId) continue;
+    if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed re-INVITE' };
+    return {
+      kind: 'input',
+      event: { type: 'ReInviteAnswered', callSid, ...base, ...(input.body ? { sdp: input.body } : {}) },
+    };
+  }
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (call.context.legs[call.context.outbound]?.legId !== legId) continue;
+    if (input.status < 200) {
+      return { kind: 'input', event: { type: 'CallProgress', callSid, ...base, ...answer } };
+    }
+    if (input.status < 300) {
+      return {
+        kind: 'input',
+        event: {
+          type: 'CallAnswered',
+          callSid,
+          at: env.now,
+          remoteTag: input.to.params.tag ?? '',
+          remoteTarget: input.contact?.uri ?? call.context.legs[call.context.outbound]!.remoteTarget,
+          routeSet: answer.routeSet,
+          sdp: input.body,
+        },
+      };
+    }
+    return { kind: 'input', event: { type: 'CallRejected', callSid, ...base } };
+  }
+  return { kind: 'ignore', why: 'response for an unknown leg' };
+}
+
+export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {
+  return input.kind === 'request' ? request(session, input, env) : response(session, input, env);
+}

@@ -1,0 +1,59 @@
+/**
+ * Which trunk a call belongs to. A termination call comes from a trunk's ACL with a Request-URI of
+ * `sip:+E164@<trunk domain>`; an origination call comes from the carrier to one of a trunk's numbers.
+ */
+import { BlockList, isIPv4 } from 'node:net';
+import { extractUser, uriHost, uriHostPort } from '../../machines/sip-syntax.ts';
+import type { SipEndpoint } from '../bus/messages.ts';
+import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+
+export interface TrunkDirectory {
+  trunks: TrunkConfig[];
+  /** The trunk whose ACL admits this source address. */
+  byAcl(address: string): TrunkConfig | undefined;
+  byNumber(e164: string): TrunkConfig | undefined;
+  isCarrier(address: string): boolean;
+  carrierHost: string;
+  carrierDestination: SipEndpoint;
+  domains: string[];
+}
+
+function aclOf(trunk: TrunkConfig): BlockList {
+  const list = new BlockList();
+  for (const cidr of trunk.acl) {
+    const [address = '', bits = '32'] = cidr.split('/');
+    list.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+export function trunkDirectory(config: PivotConfig): TrunkDirectory {
+  const acls = config.trunks.map((trunk) => ({ trunk, acl: aclOf(trunk) }));
+  const carrier = uriHostPort(config.carrier.uri) ?? { host: '127.0.0.1' };
+  const transport = /;transport=tcp/i.test(config.carrier.uri) ? 'tcp' : 'udp';
+  return {
+    trunks: config.trunks,
+    byAcl: (address) => acls.find(({ acl }) => acl.check(address, isIPv4(address) ? 'ipv4' : 'ipv6'))?.trunk,
+    byNumber: (e164) => config.trunks.find((trunk) => trunk.numbers.includes(e164)),
+    isCarrier: (address) => address === carrier.host,
+    carrierHost: uriHost(config.carrier.uri) ?? carrier.host,
+    carrierDestination: { transport, host: carrier.host, port: carrier.port ?? 5060 },
+    domains: config.trunks.map((trunk) => trunk.domain.toLowerCase()),
+  };
+}
+
+/** The E.164 number in a URI's user part (`sip:+15550100@x`, `tel:+15550100`), if it is one. */
+export function e164Of(uri: string): string | undefined {
+  const user = uri.startsWith('tel:') ? uri.slice(4).split(';')[0] : extractUser(uri);
+  return user && /^\+[1-9]\d{1,14}$/.test(user) ? user : undefined;
+}
+
+/** Where to send requests for a URI whose host is an IP literal; names need DNS, which we don't do yet. */
+export function endpointOf(uri: string, fallbackTransport: 'udp' | 'tcp' = 'udp'): SipEndpoint | undefined {
+  const hostPort = uriHostPort(uri);
+  if (!hostPort) return undefined;
+  const host = hostPort.host.replace(/^\[|\]$/g, '');
+  if (!/^[\d.]+$/.test(host) && !host.includes(':')) return undefined;
+  const transport = /;transport=tcp/i.test(uri) ? 'tcp' : fallbackTransport;
+  return { transport, host, port: hostPort.port ?? 5060 };
+}

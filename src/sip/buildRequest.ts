@@ -1,0 +1,65 @@
+/**
+ * SendRequestCommand -> OutgoingMessage, and the ACK the transaction layer owes a non-2xx final
+ * response. Pure: every identifier comes from the command, so a repeated command is a retransmission.
+ */
+import type { SendRequestCommand } from '../bus/messages.ts';
+import { extraHeaderLines } from './extraHeaders.ts';
+import { formatNameAddr } from './nameAddr.ts';
+import type { OutgoingMessage } from './types.ts';
+
+/** Where we can be reached: written into the Via of every request. */
+export interface LocalAddress {
+  host: string;
+  port: number;
+}
+
+export function topViaFor(command: SendRequestCommand, local: LocalAddress): string {
+  const transport = command.destination.transport;
+  // rport (RFC 3581) lets a peer behind NAT, or one ignoring sent-by, answer the port we sent from.
+  const rport = transport === 'udp' ? ';rport' : '';
+  return `SIP/2.0/${transport.toUpperCase()} ${local.host}:${local.port};branch=${command.branch}${rport}`;
+}
+
+export function buildRequest(
+  command: SendRequestCommand,
+  local: LocalAddress,
+): { message: OutgoingMessage; ignoredHeaders: string[] } {
+  const extra = extraHeaderLines(command.headers, command.body ? ['content-type'] : []);
+  const headers: Array<readonly [string, string]> = [
+    ['Via', topViaFor(command, local)],
+    ['Max-Forwards', '70'],
+    ['From', formatNameAddr(command.from)],
+    ['To', formatNameAddr(command.to)],
+    ['Call-ID', command.callId],
+    ['CSeq', `${command.cseq.seq} ${command.cseq.method}`],
+  ];
+  if (command.contact) headers.push(['Contact', command.contact]);
+  for (const route of command.route ?? []) headers.push(['Route', route]);
+  headers.push(...extra.lines);
+  if (command.body) headers.push(['Content-Type', command.contentType ?? 'application/sdp']);
+  return {
+    message: { startLine: `${command.method} ${command.uri} SIP/2.0`, headers, body: command.body ?? '' },
+    ignoredHeaders: extra.ignored,
+  };
+}
+
+/**
+ * RFC 3261 §17.1.1.3: the ACK for a non-2xx final response is part of the INVITE transaction: same
+ * branch and Request-URI, the response's To (with its tag), CSeq method ACK, the INVITE's Route.
+ */
+export function buildAckForFailure(
+  invite: SendRequestCommand,
+  local: LocalAddress,
+  responseTo: string,
+): OutgoingMessage {
+  const headers: Array<readonly [string, string]> = [
+    ['Via', topViaFor(invite, local)],
+    ['Max-Forwards', '70'],
+    ['From', formatNameAddr(invite.from)],
+    ['To', responseTo],
+    ['Call-ID', invite.callId],
+    ['CSeq', `${invite.cseq.seq} ACK`],
+  ];
+  for (const route of invite.route ?? []) headers.push(['Route', route]);
+  return { startLine: `ACK ${invite.uri} SIP/2.0`, headers };
+}

@@ -1,0 +1,264 @@
+/**
+ * Client transactions: the requests the engine asked us to send.
+ * - UDP retransmission per RFC 3261 timers A (INVITE, doubling) and E (non-INVITE, capped at T2), a
+ *   synthetic 408 when timer B/F expires and a synthetic 503 on a transport error (§8.1.3.1), both
+ *   marked with the header `x-pivot-generated`.
+ * - Responses matched by top Via branch + CSeq method; a retransmitted response is delivered once.
+ * - The ACK of a non-2xx final response to an INVITE is sent here (it belongs to the transaction),
+ *   and re-sent when that response is retransmitted.
+ * - ACK for 2xx is the engine's (it is a new transaction): we send it plainly and keep it 64*T1 to
+ *   re-send it when the 2xx is retransmitted instead of bothering the engine again.
+ * - CANCEL reuses the INVITE's branch; it is held back until the INVITE has had a provisional
+ *   response (§9.1) and dropped if the INVITE has already completed.
+ */
+import type { SendRequestCommand, SipEndpoint, SipResponseInput } from '../bus/messages.ts';
+import { buildAckForFailure, buildRequest, type LocalAddress } from './buildRequest.ts';
+import { PENDING_SERVER_TRANSACTION_MS, T2_FACTOR, TRANSACTION_TIMEOUT_FACTOR } from './constants.ts';
+import { createExpiringMap } from './expiringMap.ts';
+import { clientTransactionKey, sentAckKey } from './keys.ts';
+import { type Retransmission, startRetransmission } from './retransmit.ts';
+import { serializeMessage } from './serialize.ts';
+import { responseToInput } from './toInput.ts';
+import type { Logger, SendFn, ValidResponse } from './types.ts';
+
+export interface ClientSideOptions {
+  adapterId: string;
+  t1Ms: number;
+  send: SendFn;
+  deliver: (input: SipResponseInput) => void;
+  log: Logger;
+  now: () => number;
+  /** Our address for the Via header; known once the transport is bound. */
+  local: () => LocalAddress;
+}
+
+export interface ClientSide {
+  sendRequest(command: SendRequestCommand): void;
+  handleResponse(response: ValidResponse, source: SipEndpoint): void;
+  sweep(): void;
+  stop(): void;
+}
+
+interface ClientTransaction {
+  key: string;
+  command: SendRequestCommand;
+  data: Buffer;
+  /** trying: nothing heard yet; proceeding: a provisional; completed: a final. */
+  state: 'trying' | 'proceeding' | 'completed';
+  retransmission: Retransmission;
+  /** `status toTag` of every response delivered, to absorb retransmissions. */
+  seen: Set<string>;
+  ack?: Buffer;
+  pendingCancel?: SendRequestCommand;
+}
+
+/** How long a completed non-INVITE transaction absorbs retransmitted finals (§17.1.2.2 timer K, T4). */
+const COMPLETED_NON_INVITE_MS = 5_000;
+
+export function createClientSide(options: ClientSideOptions): ClientSide {
+  const { log, t1Ms } = options;
+  const timeoutMs = TRANSACTION_TIMEOUT_FACTOR * t1Ms;
+  const transactions = createExpiringMap<ClientTransaction>(options.now);
+  const sentAcks = createExpiringMap<{ destination: SipEndpoint; data: Buffer }>(options.now);
+
+  const deliver = (response: ValidResponse, source: SipEndpoint) =>
+    options.deliver(
+      responseToInput(response, {
+        adapterId: options.adapterId,
+        source,
+        receivedAt: new Date(options.now()),
+        transactionKey: response.topVia.branch,
+      }),
+    );
+
+  /** A response nobody sent: what the engine must hear when the peer never answers or is unreachable. */
+  const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) =>
+    options.deliver({
+      kind: 'response',
+      adapterId: options.adapterId,
+      transactionKey: command.branch,
+      callId: command.callId,
+      from: command.from,
+      to: command.to,
+      cseq: command.cseq,
+      recordRoute: [],
+      headers: { 'x-pivot-generated': [why] },
+      body: '',
+      source: { ...command.destination },
+      receivedAt: new Date(options.now()).toISOString(),
+      status,
+      reason,
+    });
+
+  const resendAck = (response: ValidResponse): boolean => {
+    const ack = sentAcks.get(sentAckKey(response.callId, response.cseq.seq, response.to.params.tag));
+    if (!ack) return false;
+    options.send(ack.destination, ack.data);
+    return true;
+  };
+
+  const build = (command: SendRequestCommand): Buffer => {
+    const built = buildRequest(command, options.local());
+    if (built.ignoredHeaders.length > 0) {
+      log('warn', 'sip request headers ignored (the adapter writes them)', { headers: built.ignoredHeaders });
+    }
+    return serializeMessage(built.message);
+  };
+
+  const start = (command: SendRequestCommand) => {
+    const key = clientTransactionKey(command.branch, command.method);
+    const destination = command.destination;
+    const data = build(command);
+    const isInvite = command.method === 'INVITE';
+    const fail = (status: number, reason: string, why: string) => {
+      if (transactions.get(key) !== transaction) return;
+      transaction.retransmission.stop();
+      transactions.delete(key);
+      log('warn', 'sip request failed without a response', {
+        method: command.method,
+        branch: command.branch,
+        why,
+      });
+      deliverGenerated(command, status, reason, why);
+    };
+    const send = () =>
+      options.send(destination, data, () => fail(503, 'Service Unavailable', 'transport-error'));
+    const transaction: ClientTransaction = {
+      key,
+      command,
+      data,
+      state: 'trying',
+      seen: new Set(),
+      retransmission: startRetransmission({
+        send,
+        reliable: destination.transport === 'tcp',
+        firstIntervalMs: t1Ms,
+        ...(isInvite ? {} : { capMs: T2_FACTOR * t1Ms }),
+        deadlineMs: timeoutMs,
+        onDeadline: () => fail(408, 'Request Timeout', 'timeout'),
+      }),
+    };
+    // A ringing INVITE has no timeout of its own (the engine CANCELs it); keep it long enough.
+    transactions.set(key, transaction, isInvite ? PENDING_SERVER_TRANSACTION_MS : timeoutMs + t1Ms, (t) =>
+      t.retransmission.stop(),
+    );
+    send();
+  };
+
+  const handleInviteResponse = (transaction: ClientTransaction, response: ValidResponse, repeat: boolean) => {
+    const { status } = response;
+    transaction.retransmission.stop();
+    if (status < 200) {
+      if (transaction.state === 'trying') {
+        transaction.state = 'proceeding';
+        const cancel = transaction.pendingCancel;
+        transaction.pendingCancel = undefined;
+        if (cancel) start(cancel);
+      }
+      return repeat ? undefined : 'deliver';
+    }
+    if (transaction.pendingCancel) {
+      log('info', 'sip CANCEL not sent: the INVITE completed first', { branch: transaction.command.branch });
+      transaction.pendingCancel = undefined;
+    }
+    transaction.state = 'completed';
+    transactions.expireIn(transaction.key, timeoutMs);
+    if (status < 300) {
+      // A repeated 2xx means our ACK was lost: re-send it; if the engine has not ACKed yet, tell it again.
+      return repeat && resendAck(response) ? undefined : 'deliver';
+    }
+    const to = response.raw.headers.find((h) => h.name === 'to')?.value ?? '';
+    transaction.ack ??= serializeMessage(buildAckForFailure(transaction.command, options.local(), to));
+    options.send(transaction.command.destination, transaction.ack);
+    return repeat ? undefined : 'deliver';
+  };
+
+  const handleOtherResponse = (transaction: ClientTransaction, response: ValidResponse, repeat: boolean) => {
+    if (response.status < 200) {
+      // §17.1.2.2: in Proceeding, retransmit every T2 until the final response or timer F.
+      if (transaction.state === 'trying') transaction.retransmission.setInterval(T2_FACTOR * t1Ms);
+      transaction.state = 'proceeding';
+    } else {
+      transaction.retransmission.stop();
+      transaction.state = 'completed';
+      transactions.expireIn(transaction.key, COMPLETED_NON_INVITE_MS);
+    }
+    return repeat ? undefined : 'deliver';
+  };
+
+  return {
+    sendRequest(command) {
+      if (command.method === 'ACK') {
+        // ACK for a 2xx: its own transaction with nothing to wait for (§17.1.1.3).
+        const data = build(command);
+        options.send(command.destination, data);
+        sentAcks.set(
+          sentAckKey(command.callId, command.cseq.seq, command.to.params.tag),
+          {
+            destination: command.destination,
+            data,
+          },
+          timeoutMs,
+        );
+        return;
+      }
+      const key = clientTransactionKey(command.branch, command.method);
+      const existing = transactions.get(key);
+      if (existing) {
+        // The engine repeated a command (after a restart, say): a retransmission, not a new request.
+        options.send(existing.command.destination, existing.data);
+        log('info', 'sip repeated request command sent as a retransmission', { key });
+        return;
+      }
+      if (command.method === 'CANCEL') {
+        const invite = transactions.get(command.branch);
+        if (invite?.command.method === 'INVITE' && invite.state === 'trying') {
+          invite.pendingCancel = command;
+          return;
+        }
+        if (invite?.command.method === 'INVITE' && invite.state === 'completed') {
+          log('info', 'sip CANCEL not sent: the INVITE already completed', { branch: command.branch });
+          return;
+        }
+      }
+      start(command);
+    },
+
+    handleResponse(response, source) {
+      const key = clientTransactionKey(response.topVia.branch, response.cseq.method);
+      const transaction = transactions.get(key);
+      const isInvite2xx =
+        response.cseq.method === 'INVITE' && response.status >= 200 && response.status < 300;
+      if (!transaction || transaction.command.method !== response.cseq.method) {
+        // §13.2.2.4: a 2xx may outlive its transaction (a late fork, or the adapter restarted).
+        if (isInvite2xx) {
+          if (!resendAck(response)) deliver(response, source);
+          return;
+        }
+        log('info', 'sip stray response dropped', {
+          branch: response.topVia.branch,
+          status: response.status,
+        });
+        return;
+      }
+      const signature = `${response.status} ${response.to.params.tag ?? ''}`;
+      const repeat = transaction.seen.has(signature);
+      transaction.seen.add(signature);
+      const verdict =
+        response.cseq.method === 'INVITE'
+          ? handleInviteResponse(transaction, response, repeat)
+          : handleOtherResponse(transaction, response, repeat);
+      if (verdict === 'deliver') deliver(response, source);
+      else log('info', 'sip response retransmission absorbed', { key, status: response.status });
+    },
+
+    sweep() {
+      transactions.sweep();
+      sentAcks.sweep();
+    },
+    stop() {
+      transactions.clear();
+      sentAcks.clear();
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** RFC 3261 timer defaults and the adapter's limits. */
+
+/** T1: RTT estimate; retransmission intervals start here (RFC 3261 §17.1.1.1). */
+export const DEFAULT_T1_MS = 500;
+/** Cap for non-INVITE and 2xx retransmission intervals is T2 = 8 * T1 (4 s by default). */
+export const T2_FACTOR = 8;
+/** Transactions time out after 64 * T1 (timers B, F, H, J). */
+export const TRANSACTION_TIMEOUT_FACTOR = 64;
+/** A request still waiting for its final response is forgotten after this long (INVITEs may ring). */
+export const PENDING_SERVER_TRANSACTION_MS = 5 * 60_000;
+
+/** The largest message accepted; UDP datagrams cannot exceed 65,507 bytes anyway. */
+export const MAX_MESSAGE_BYTES = 65_535;
+
+/** The methods the engine handles; anything else gets 405 from the adapter. */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REFER', 'NOTIFY'] as const;
+export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');

@@ -1,0 +1,3 @@
+/** The SIP adapter: wire messages <-> engine inputs and commands (see src/bus/messages.ts). */
+export { createSipAdapter, type SipAdapter, type SipAdapterOptions } from './adapter.ts';
+export type { Logger as SipLogger } from './types.ts';

@@ -1,0 +1,248 @@
+/**
+ * Server transactions: what the adapter remembers about requests it received, so that
+ * - a retransmitted request is absorbed and answered with the last response sent for it,
+ * - the engine's SendResponseCommand finds the request to copy Via/From/To/Call-ID/CSeq from,
+ * - final responses to INVITEs are retransmitted over UDP until the ACK arrives (RFC 3261 §17.2.1
+ *   timer G for failures, §13.3.1.4 for 2xx),
+ * - OPTIONS, CANCEL without a live INVITE, and methods we do not handle are answered right here.
+ * Entries expire after 64*T1 once answered.
+ */
+import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
+import { buildResponse, type ResponseSpec } from './buildResponse.ts';
+import {
+  ALLOW_HEADER,
+  ALLOWED_METHODS,
+  PENDING_SERVER_TRANSACTION_MS,
+  T2_FACTOR,
+  TRANSACTION_TIMEOUT_FACTOR,
+} from './constants.ts';
+import { createExpiringMap } from './expiringMap.ts';
+import { inviteAckKey, serverTransactionKey } from './keys.ts';
+import { type Retransmission, startRetransmission } from './retransmit.ts';
+import { serializeMessage } from './serialize.ts';
+import { requestToInput } from './toInput.ts';
+import type { Logger, RawMessage, SendFn, ValidRequest, Via } from './types.ts';
+import { responseDestination } from './via.ts';
+
+export interface ServerSideOptions {
+  adapterId: string;
+  t1Ms: number;
+  send: SendFn;
+  deliver: (input: SipRequestInput) => void;
+  log: Logger;
+  now: () => number;
+  newTag: () => string;
+}
+
+export interface ServerSide {
+  handleRequest(request: ValidRequest, source: SipEndpoint): void;
+  /** Answers a request that failed validation; stateless, a retransmission is simply judged again. */
+  reject(raw: RawMessage, topVia: Via, source: SipEndpoint, status: number, reason: string): void;
+  respond(command: SendResponseCommand): void;
+  sweep(): void;
+  stop(): void;
+}
+
+interface ServerTransaction {
+  key: string;
+  request: ValidRequest;
+  source: SipEndpoint;
+  destination: SipEndpoint;
+  /** The To tag we add when the engine gives none (so every response of the transaction agrees). */
+  localTag?: string;
+  last?: { status: number; data: Buffer };
+  retransmission?: Retransmission;
+}
+
+export function createServerSide(options: ServerSideOptions): ServerSide {
+  const { log, t1Ms } = options;
+  const timeoutMs = TRANSACTION_TIMEOUT_FACTOR * t1Ms;
+  const transactions = createExpiringMap<ServerTransaction>(options.now);
+  /** 2xx responses to INVITEs being retransmitted until their ACK, by Call-ID and CSeq number. */
+  const awaitingAck = createExpiringMap<Retransmission>(options.now);
+
+  const open = (key: string, request: ValidRequest, source: SipEndpoint): ServerTransaction => {
+    const transaction = { key, request, source, destination: responseDestination(request.topVia, source) };
+    // An INVITE may ring for minutes before its final response; anything else is answered quickly.
+    const ttl = request.method === 'INVITE' ? PENDING_SERVER_TRANSACTION_MS : timeoutMs;
+    transactions.set(key, transaction, ttl, (t) => t.retransmission?.stop());
+    return transaction;
+  };
+
+  const deliver = (transaction: ServerTransaction) => {
+    const input = requestToInput(transaction.request, {
+      adapterId: options.adapterId,
+      source: transaction.source,
+      receivedAt: new Date(options.now()),
+      transactionKey: transaction.key,
+    });
+    options.deliver(input);
+  };
+
+  /**
+   * Over TCP, when the request's connection is gone, RFC 3261 §18.2.2 says to open a new one to the
+   * received address and the sent-by port.
+   */
+  const send = (destination: SipEndpoint, data: Buffer, via?: Via) =>
+    options.send(destination, data, (error) => {
+      const fallback: SipEndpoint | undefined =
+        via && destination.transport === 'tcp'
+          ? { transport: 'tcp', host: destination.host, port: via.port ?? 5060 }
+          : undefined;
+      if (fallback && fallback.port !== destination.port) {
+        options.send(fallback, data, (again) =>
+          log('warn', 'sip response not sent', { error: again.message, destination: fallback }),
+        );
+        return;
+      }
+      log('warn', 'sip response not sent', { error: error.message, destination });
+    });
+
+  const answer = (transaction: ServerTransaction, spec: ResponseSpec) => {
+    const needsTag = spec.status > 100 && !transaction.request.to.params.tag;
+    if (spec.toTag) transaction.localTag = spec.toTag;
+    else if (needsTag) transaction.localTag ??= options.newTag();
+    const toTag = spec.toTag ?? transaction.localTag;
+    const built = buildResponse(transaction.request.raw, transaction.request.topVia, transaction.source, {
+      ...spec,
+      ...(toTag ? { toTag } : {}),
+    });
+    if (built.ignoredHeaders.length > 0) {
+      log('warn', 'sip response headers ignored (the adapter writes them)', {
+        headers: built.ignoredHeaders,
+      });
+    }
+    const data = serializeMessage(built.message);
+    send(transaction.destination, data, transaction.request.topVia);
+    transaction.last = { status: spec.status, data };
+    if (spec.status < 200) return;
+
+    transactions.expireIn(transaction.key, timeoutMs);
+    if (transaction.request.method !== 'INVITE') return;
+    const retransmit = {
+      send: () => send(transaction.destination, data),
+      reliable: transaction.destination.transport === 'tcp',
+      firstIntervalMs: t1Ms,
+      capMs: T2_FACTOR * t1Ms,
+      deadlineMs: timeoutMs,
+    };
+    if (spec.status >= 300) {
+      transaction.retransmission = startRetransmission(retransmit);
+      return;
+    }
+    const ackKey = inviteAckKey(transaction.request.callId, transaction.request.cseq.seq);
+    awaitingAck.get(ackKey)?.stop();
+    const retransmission = startRetransmission({
+      ...retransmit,
+      onDeadline: () => {
+        awaitingAck.delete(ackKey);
+        log('warn', 'sip 2xx to INVITE never acknowledged', { callId: transaction.request.callId });
+      },
+    });
+    awaitingAck.set(ackKey, retransmission, timeoutMs, (r) => r.stop());
+  };
+
+  const handleAck = (request: ValidRequest, source: SipEndpoint, key: string) => {
+    const invite = transactions.get(request.topVia.branch);
+    if (invite?.request.method === 'INVITE' && invite.last && invite.last.status >= 300) {
+      // The ACK of a failure belongs to the INVITE transaction (§17.2.1); the engine never sees it.
+      invite.retransmission?.stop();
+      return;
+    }
+    const ackKey = inviteAckKey(request.callId, request.cseq.seq);
+    awaitingAck.get(ackKey)?.stop();
+    awaitingAck.delete(ackKey);
+    if (transactions.get(key)) {
+      log('info', 'sip ACK retransmission absorbed', { transactionKey: key });
+      return;
+    }
+    const transaction = { key, request, source, destination: responseDestination(request.topVia, source) };
+    transactions.set(key, transaction, timeoutMs);
+    deliver(transaction);
+  };
+
+  return {
+    handleRequest(request, source) {
+      const key = serverTransactionKey(request.topVia.branch, request.method);
+      if (request.method === 'ACK') return handleAck(request, source, key);
+
+      const existing = transactions.get(key);
+      if (existing) {
+        if (existing.last) send(existing.destination, existing.last.data, existing.request.topVia);
+        log('info', 'sip request retransmission absorbed', { transactionKey: key, method: request.method });
+        return;
+      }
+      const transaction = open(key, request, source);
+      if (!(ALLOWED_METHODS as readonly string[]).includes(request.method)) {
+        return answer(transaction, {
+          status: 405,
+          reason: 'Method Not Allowed',
+          headers: { Allow: ALLOW_HEADER },
+        });
+      }
+      if (request.method === 'OPTIONS' && !request.to.params.tag) {
+        return answer(transaction, {
+          status: 200,
+          reason: 'OK',
+          headers: { Allow: ALLOW_HEADER, Accept: 'application/sdp' },
+        });
+      }
+      if (request.method === 'CANCEL') {
+        const invite = transactions.get(request.topVia.branch);
+        if (invite?.request.method !== 'INVITE') {
+          return answer(transaction, { status: 481, reason: 'Call/Transaction Does Not Exist' });
+        }
+        // §9.2: the 200 to the CANCEL carries the To tag of the INVITE's responses.
+        if (invite.localTag) transaction.localTag = invite.localTag;
+        // Already answered: the CANCEL has no effect on the INVITE (§9.2), nothing for the engine to do.
+        if (invite.last && invite.last.status >= 200)
+          return answer(transaction, { status: 200, reason: 'OK' });
+      }
+      // 100 Trying at once stops the caller's INVITE retransmissions while the engine decides (§17.2.1).
+      if (request.method === 'INVITE') answer(transaction, { status: 100, reason: 'Trying' });
+      deliver(transaction);
+    },
+
+    reject(raw, topVia, source, status, reason) {
+      if (raw.start.kind === 'request' && raw.start.method === 'ACK') return;
+      const built = buildResponse(raw, topVia, source, { status, reason, toTag: options.newTag() });
+      send(responseDestination(topVia, source), serializeMessage(built.message), topVia);
+    },
+
+    respond(command) {
+      const transaction = transactions.get(command.transactionKey);
+      if (!transaction) {
+        log('warn', 'sip response for an unknown or expired transaction dropped', {
+          transactionKey: command.transactionKey,
+          status: command.status,
+        });
+        return;
+      }
+      if (transaction.request.method === 'ACK') {
+        log('warn', 'sip response to an ACK dropped', { transactionKey: command.transactionKey });
+        return;
+      }
+      if (!Number.isInteger(command.status) || command.status < 100 || command.status > 699) {
+        log('warn', 'sip response with an invalid status dropped', { status: command.status });
+        return;
+      }
+      const last = transaction.last;
+      if (last && last.status >= 200) {
+        // A command repeated after a crash is a retransmission; a different final is a bug upstream.
+        if (last.status === command.status) send(transaction.destination, last.data);
+        else log('warn', 'sip transaction already answered; response dropped', { status: command.status });
+        return;
+      }
+      answer(transaction, command);
+    },
+
+    sweep() {
+      transactions.sweep();
+      awaitingAck.sweep();
+    },
+    stop() {
+      transactions.clear();
+      awaitingAck.clear();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * UDP and TCP sockets on one port. Hands every datagram / framed stream message to onMessage with its
+ * source, and sends bytes to an endpoint (reusing a TCP connection to it when there is one, in either
+ * direction, as RFC 3261 §18 prefers). Nothing thrown by onMessage escapes a socket handler.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { SipEndpoint } from '../bus/messages.ts';
+import { MAX_MESSAGE_BYTES } from './constants.ts';
+import { createStreamFramer } from './framer.ts';
+import type { Logger, SendFn } from './types.ts';
+
+export interface TransportOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  onMessage: (data: Buffer, source: SipEndpoint) => void;
+  /** Idle TCP connections are closed after this long. */
+  tcpIdleMs?: number;
+}
+
+export interface SipTransport {
+  /** Binds UDP and TCP to the same port; port 0 picks one free for both. */
+  start(): Promise<{ host: string; port: number }>;
+  send: SendFn;
+  stop(): Promise<void>;
+}
+
+const BIND_ATTEMPTS = 20;
+
+export function createTransport(options: TransportOptions): SipTransport {
+  const { log } = options;
+  let udp: dgram.Socket | undefined;
+  let tcp: net.Server | undefined;
+  /** Open TCP connections by remote `host:port`, accepted or initiated. */
+  const connections = new Map<string, net.Socket>();
+
+  const deliver = (data: Buffer, source: SipEndpoint) => {
+    try {
+      options.onMessage(data, source);
+    } catch (error) {
+      log('error', 'sip message handler failed', { error: String(error), source });
+    }
+  };
+
+  const adopt = (socket: net.Socket, remote: SipEndpoint) => {
+    const key = endpointKey(remote);
+    connections.set(key, socket);
+    socket.setTimeout(options.tcpIdleMs ?? 5 * 60_000, () => socket.destroy());
+    const frame = createStreamFramer({
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      onMessage: (message) => deliver(message, remote),
+      onPing: () => socket.write('\r\n'),
+      onFramingLost: (reason) => {
+        log('warn', 'sip tcp framing lost, closing connection', { reason, remote });
+        // Let the 400 for the broken message leave before the connection goes.
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      },
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        frame(chunk);
+      } catch (error) {
+        log('error', 'sip tcp framing failed', { error: String(error), remote });
+        socket.destroy();
+      }
+    });
+    socket.on('error', (error) => log('info', 'sip tcp connection error', { error: error.message, remote }));
+    socket.on('close', () => {
+      if (connections.get(key) === socket) connections.delete(key);
+    });
+  };
+
+  const sendUdp = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
+    if (!udp) return onError?.(new Error('transport not started'));
+    udp.send(data, destination.port, destination.host, (error) => {
+      if (error) {
+        log('warn', 'sip udp send failed', { error: error.message, destination });
+        onError?.(error);
+      }
+    });
+  };
+
+  const sendTcp = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
+    let socket = connections.get(endpointKey(destination));
+    if (!socket || socket.destroyed) {
+      if (!tcp) return onError?.(new Error('transport not started'));
+      socket = net.connect({ host: destination.host, port: destination.port });
+      adopt(socket, { ...destination, host: normalizeHost(destination.host) });
+    }
+    if (onError) {
+      const failed = (error: Error) => onError(error);
+      socket.once('error', failed);
+      socket.write(data, (error) => {
+        socket.off('error', failed);
+        if (error) onError(error);
+      });
+    } else {
+      socket.write(data);
+    }
+  };
+
+  return {
+    async start() {
+      for (let attempt = 0; ; attempt++) {
+        const server = net.createServer((socket) => {
+          adopt(socket, {
+            transport: 'tcp',
+            host: normalizeHost(socket.remoteAddress ?? ''),
+            port: socket.remotePort ?? 0,
+          });
+        });
+        const port = await listen(server, options.host, options.port);
+        try {
+          udp = await bindUdp(options.host, port);
+        } catch (error) {
+          // With port 0 the TCP port may be taken for UDP by someone else: try another one.
+          await closeServer(server);
+          if (options.port !== 0 || attempt >= BIND_ATTEMPTS) throw error;
+          continue;
+        }
+        tcp = server;
+        tcp.on('error', (error) => log('error', 'sip tcp server error', { error: error.message }));
+        udp.on('error', (error) => log('error', 'sip udp socket error', { error: error.message }));
+        udp.on('message', (data, rinfo) =>
+          deliver(data, { transport: 'udp', host: normalizeHost(rinfo.address), port: rinfo.port }),
+        );
+        return { host: options.host, port };
+      }
+    },
+    send(destination, data, onError) {
+      try {
+        if (destination.transport === 'tcp') sendTcp(destination, data, onError);
+        else sendUdp(destination, data, onError);
+      } catch (error) {
+        // dgram/net throw synchronously on invalid ports or hosts; report, never throw.
+        log('warn', 'sip send failed', { error: String(error), destination });
+        onError?.(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    async stop() {
+      for (const socket of connections.values()) socket.destroy();
+      connections.clear();
+      const closing: Promise<void>[] = [];
+      if (tcp) closing.push(closeServer(tcp));
+      if (udp) {
+        const socket = udp;
+        closing.push(new Promise((resolve) => socket.close(() => resolve())));
+      }
+      tcp = undefined;
+      udp = undefined;
+      await Promise.all(closing);
+    },
+  };
+}
+
+function endpointKey(endpoint: SipEndpoint): string {
+  return `${normalizeHost(endpoint.host)}|${endpoint.port}`;
+}
+
+/** `::ffff:127.0.0.1` (a dual-stack socket's view of IPv4) -> `127.0.0.1`. */
+function normalizeHost(host: string): string {
+  return host.startsWith('::ffff:') && net.isIPv4(host.slice(7)) ? host.slice(7) : host;
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    socket.once('error', (error) => {
+      try {
+        socket.close();
+      } catch {
+        // already closed by the failed bind
+      }
+      reject(error);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,1 @@
+export { createEventStoreDbStore, type EventStoreDbOptions } from './createEventStoreDbStore.ts';

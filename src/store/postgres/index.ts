@@ -1,0 +1,2 @@
+export { createPostgresEventStore, type PostgresEventStoreOptions } from './createPostgresEventStore.ts';
+export { schemaNames } from './schema.ts';

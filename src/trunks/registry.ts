@@ -1,0 +1,272 @@
+/**
+ * The live trunk directory. Loads every `trunk-*` stream, seeds the config's trunks that have no stream
+ * yet (`TrunkCreated` with expected revision `no-stream`, so two processes starting together seed once),
+ * then keeps itself current: its own appends apply at once, other processes' appends arrive through a
+ * `$all` subscription. The engine reads `current()` on every input (`createEngine({ trunks })`), so a
+ * change made through the API applies to the next REFER without a restart.
+ *
+ * The stored trunks win over the config once seeded: editing a trunk in the YAML afterwards changes
+ * nothing (a warning says so); change it through the API, which records who and why.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import { trunkSidOf } from '../engine/classify.ts';
+import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import {
+  type AllSubscription,
+  type EventData,
+  type EventStore,
+  type RecordedEvent,
+  WrongExpectedVersionError,
+} from '../store/port.ts';
+import {
+  type Attribution,
+  decideTrunkChange,
+  evolveTrunk,
+  isTrunkEvent,
+  TRUNK_STREAM_PREFIX,
+  type TrunkChange,
+  type TrunkCreated,
+  type TrunkEvent,
+  type TrunkState,
+  trunkEventOf,
+  trunkStreamOf,
+} from './events.ts';
+
+/** A refused trunk operation, naming the field at fault. */
+export class TrunkError extends Error {
+  override readonly name = 'TrunkError';
+  constructor(
+    readonly code: 'not-found' | 'conflict',
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TrunkRegistry {
+  /** The directory the engine classifies with: every trunk as it stands now. */
+  current(): TrunkDirectory;
+  list(): TrunkState[];
+  get(sid: string): TrunkState | undefined;
+  create(trunk: TrunkConfig, attribution?: Attribution): Promise<TrunkState>;
+  /** Appends one event per field that changes (all in one append); a no-op change appends nothing. */
+  update(sid: string, change: TrunkChange, attribution?: Attribution): Promise<TrunkState>;
+  /** Position in `$all` up to which trunk changes are known. */
+  position(): number;
+  stop(): Promise<void>;
+}
+
+export interface TrunkRegistryOptions {
+  store: EventStore;
+  config: PivotConfig;
+  log?: Logger;
+  clock?: () => Date;
+  /** Follow `$all` for changes made by other processes (default true). */
+  follow?: boolean;
+}
+
+function toEventData(event: TrunkEvent, correlationId: string): EventData {
+  const { type, ...data } = event;
+  return { id: randomUUID(), type, data, metadata: { correlationId } };
+}
+
+function sameConfig(a: TrunkConfig, b: TrunkConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise<TrunkRegistry> {
+  const { store, config } = options;
+  const log = options.log ?? silentLogger;
+  const clock = options.clock ?? (() => new Date());
+  const trunks = new Map<string, TrunkState>();
+  let directory: TrunkDirectory = trunkDirectory(config);
+  let position = 0;
+  let subscription: AllSubscription | undefined;
+  let following: Promise<void> | undefined;
+
+  const refresh = () => {
+    const list = [...trunks.values()].map((t) => t.config);
+    // Until something is stored (never after start) the config's trunks stand in.
+    directory = trunkDirectory({ ...config, trunks: list.length > 0 ? list : config.trunks });
+  };
+
+  async function reload(sid: string): Promise<void> {
+    let state: TrunkState | undefined;
+    for (const recorded of await store.readStream(trunkStreamOf(sid))) {
+      state = evolveTrunk(state, trunkEventOf(recorded), recorded.revision);
+    }
+    if (state) trunks.set(sid, state);
+    refresh();
+  }
+
+  /** Folds one stored trunk event, in revision order; a gap (missed event) reloads the stream. */
+  function observe(recorded: RecordedEvent): void {
+    if (!isTrunkEvent(recorded)) return;
+    const sid = recorded.streamName.slice(TRUNK_STREAM_PREFIX.length);
+    const known = trunks.get(sid)?.revision ?? -1;
+    if (recorded.revision <= known) return;
+    if (recorded.revision !== known + 1) {
+      void reload(sid).catch((error) => log('error', 'trunk reload failed', { sid, error: String(error) }));
+      return;
+    }
+    const next = evolveTrunk(trunks.get(sid), trunkEventOf(recorded), recorded.revision);
+    if (next) trunks.set(sid, next);
+    refresh();
+  }
+
+  async function append(sid: string, events: TrunkEvent[], expectedRevision: number | 'no-stream') {
+    const correlationId = `api;${randomUUID()}`;
+    const data = events.map((event) => toEventData(event, correlationId));
+    const result = await store.appendToStream(trunkStreamOf(sid), data, { expectedRevision });
+    const first = result.nextExpectedRevision - events.length + 1;
+    events.forEach((event, index) => {
+      const revision = first + index;
+      if ((trunks.get(sid)?.revision ?? -1) !== revision - 1) return;
+      const next = evolveTrunk(trunks.get(sid), event, revision);
+      if (next) trunks.set(sid, next);
+    });
+    refresh();
+  }
+
+  function assertUnique(trunk: TrunkConfig): void {
+    for (const other of trunks.values()) {
+      if (other.config.domain.toLowerCase() === trunk.domain.toLowerCase()) {
+        throw new TrunkError(
+          'conflict',
+          'domain',
+          `domain ${trunk.domain} is already trunk ${other.config.name}'s`,
+        );
+      }
+      const shared = trunk.numbers.find((n) => other.config.numbers.includes(n));
+      if (shared) {
+        throw new TrunkError(
+          'conflict',
+          'numbers',
+          `number ${shared} is already on trunk ${other.config.name}`,
+        );
+      }
+    }
+  }
+
+  function created(
+    trunk: TrunkConfig,
+    source: TrunkCreated['source'],
+    attribution: Attribution,
+  ): TrunkCreated {
+    return {
+      type: 'TrunkCreated',
+      trunkSid: trunkSidOf(trunk.name),
+      at: clock().toISOString(),
+      source,
+      ...trunk,
+      ...(attribution.reason ? { reason: attribution.reason } : {}),
+      ...(attribution.by ? { by: attribution.by } : {}),
+    };
+  }
+
+  // Load what is stored: every trunk stream, wherever it sits in `$all`.
+  for (;;) {
+    const page = await store.readAll({ after: position, maxCount: 2000 });
+    if (page.length === 0) break;
+    for (const recorded of page) {
+      position = recorded.position;
+      observe(recorded);
+    }
+  }
+
+  // Seed the config's trunks that were never stored.
+  for (const trunk of config.trunks) {
+    const sid = trunkSidOf(trunk.name);
+    const stored = trunks.get(sid);
+    if (stored) {
+      if (!sameConfig(stored.config, trunk)) {
+        log(
+          'warn',
+          'trunk differs from the config file; the stored trunk applies (change it through the API)',
+          {
+            trunk: trunk.name,
+            sid,
+          },
+        );
+      }
+      continue;
+    }
+    try {
+      await append(
+        sid,
+        [created(trunk, 'config', { reason: 'seeded from the configuration file' })],
+        'no-stream',
+      );
+      log('info', 'trunk seeded from the config', { trunk: trunk.name, sid });
+    } catch (error) {
+      // Another process seeded it between our read and our append: take theirs.
+      if (!(error instanceof WrongExpectedVersionError)) throw error;
+      await reload(sid);
+    }
+  }
+  refresh();
+
+  if (options.follow ?? true) {
+    subscription = store.subscribeToAll({ after: position });
+    const live = subscription;
+    following = (async () => {
+      try {
+        for await (const recorded of live) {
+          position = recorded.position;
+          observe(recorded);
+        }
+      } catch (error) {
+        log('error', 'trunk registry stopped following $all', { error: String(error) });
+      }
+    })();
+  }
+
+  return {
+    current: () => directory,
+    list: () => [...trunks.values()].sort((a, b) => a.config.name.localeCompare(b.config.name)),
+    get: (sid) => trunks.get(sid),
+    position: () => position,
+
+    async create(trunk, attribution = {}) {
+      const sid = trunkSidOf(trunk.name);
+      if (trunks.has(sid)) throw new TrunkError('conflict', 'name', `trunk ${trunk.name} already exists`);
+      assertUnique(trunk);
+      try {
+        await append(sid, [created(trunk, 'api', attribution)], 'no-stream');
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) {
+          await reload(sid);
+          throw new TrunkError('conflict', 'name', `trunk ${trunk.name} already exists`);
+        }
+        throw error;
+      }
+      return trunks.get(sid)!;
+    },
+
+    async update(sid, change, attribution = {}) {
+      for (let attempt = 1; ; attempt++) {
+        const state = trunks.get(sid);
+        if (!state) throw new TrunkError('not-found', 'sid', `no trunk ${sid}`);
+        const events = decideTrunkChange(state, change, attribution, clock().toISOString());
+        if (events.length === 0) return state;
+        try {
+          await append(sid, events, state.revision);
+          return trunks.get(sid)!;
+        } catch (error) {
+          // Someone else changed the trunk first: decide again on what they left.
+          if (!(error instanceof WrongExpectedVersionError) || attempt >= 3) throw error;
+          await reload(sid);
+        }
+      }
+    },
+
+    async stop() {
+      await subscription?.close();
+      await following;
+    },
+  };
+}

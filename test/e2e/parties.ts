@@ -1,0 +1,203 @@
+/**
+ * The parties of an end-to-end call, each a SIPp process: the PBX (transferor) on 127.0.0.1, the carrier
+ * (transferee) on 127.0.0.2, transfer targets on 127.0.0.1. Their scenarios under test/sipp/e2e-*.xml are
+ * templates: every `{{NAME}}` is filled here (verbatim: values that land in a regexp are escaped by the
+ * launcher) and the result is written to a temporary file SIPp runs.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describeSipp, runSipp, type SippProcess, type SippResult } from '../helpers/sipp.ts';
+import { CARRIER_IP } from './pivot.ts';
+
+const SCENARIOS = path.resolve(import.meta.dirname, '..', 'sipp');
+let renderDir: string | undefined;
+
+/** Fills a template's placeholders; every placeholder must get a value and every value must be used. */
+export function renderScenario(name: string, values: Record<string, string | number>): string {
+  const template = readFileSync(path.join(SCENARIOS, name), 'utf8');
+  const unused = new Set(Object.keys(values));
+  const text = template.replace(/\{\{([A-Z_0-9]+)\}\}/g, (_, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`${name}: no value for {{${key}}}`);
+    unused.delete(key);
+    return String(value);
+  });
+  if (unused.size > 0) throw new Error(`${name}: no placeholder for ${[...unused].join(', ')}`);
+  if (!renderDir) {
+    renderDir = mkdtempSync(path.join(tmpdir(), 'pivot-e2e-scenarios-'));
+    const dir = renderDir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = path.join(renderDir, `${Date.now()}-${Math.random().toString(36).slice(2)}-${name}`);
+  writeFileSync(file, text);
+  return file;
+}
+
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Generous: a stuck party fails its test with SIPp's own report instead of hanging it. */
+const TIMEOUT_MS = 20_000;
+
+export interface RunOptions {
+  /** Calls to run (-m) and the UAC's rate (-r); one call by default. */
+  calls?: number;
+  rate?: number;
+  timeoutMs?: number;
+  extraArgs?: string[];
+  /** Keep SIPp's files (traces, -trace_rtt, -trace_stat) in this directory. */
+  workDir?: string;
+}
+
+function run(
+  name: string,
+  values: Record<string, string | number>,
+  where: { remote?: string; localIp?: string; localPort?: number },
+  options: RunOptions,
+): SippProcess {
+  return runSipp({
+    scenario: renderScenario(name, values),
+    ...where,
+    calls: options.calls ?? 1,
+    rate: options.rate ?? 10,
+    timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
+    ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+    ...(options.workDir ? { workDir: options.workDir } : {}),
+  });
+}
+
+type PbxFlow = 'hang_up' | 'hung_up' | 'refused' | 'transfer' | 'transfer_nosub' | 'transfer_481';
+type PbxEnd = 'hang_up' | 'hung_up' | 'refer_again' | 'refer_again_refused';
+
+export interface PbxOptions extends RunOptions {
+  flow: PbxFlow;
+  /** `refused`: the Refer-To header values, one header line each (none: no Refer-To at all). */
+  referTo?: string[];
+  /** `refused`: the expected status. */
+  status?: number;
+  /** user@host:port of the Refer-To. */
+  target?: string;
+  /** Status line of the final NOTIFY, e.g. `486 Busy Here`; default `200 OK`. */
+  final?: string;
+  afterTransfer?: PbxEnd;
+  secondTarget?: string;
+  /** Pause before the PBX's BYE; default 500 ms so the transfer has finished (see the tests). */
+  byeDelayMs?: number;
+}
+
+/** The PBX: a termination call to +15550200000 through the pivot at `pivot` (host:port). */
+export function pbx(pivot: string, options: PbxOptions): SippProcess {
+  const referTo = options.referTo ?? [];
+  return run(
+    'e2e-pbx.xml',
+    {
+      FLOW: options.flow,
+      REFER_TO:
+        referTo.length === 0 ? 'X-Refer-To-Omitted: yes' : referTo.map((v) => `Refer-To: ${v}`).join('\n'),
+      STATUS: options.status ?? 403,
+      TARGET: options.target ?? 'target@127.0.0.1:5999',
+      FINAL: escapeRegExp(options.final ?? '200 OK'),
+      AFTER_TRANSFER: options.afterTransfer ?? 'hang_up',
+      SECOND_TARGET: options.secondTarget ?? 'target@127.0.0.1:5999',
+      BYE_DELAY_MS: options.byeDelayMs ?? 500,
+    },
+    { remote: pivot },
+    options,
+  );
+}
+
+type CarrierFlow = 'hung_up' | 'hangs_up' | 'refer' | 'hold_then_reconnect' | 'hold_then_resume';
+
+export interface CarrierOptions extends RunOptions {
+  port: number;
+  flow: CarrierFlow;
+  /** Pauses before answering the hold or reconnect re-INVITE (keep them under T1, 500 ms). */
+  holdDelayMs?: number;
+  reconnectDelayMs?: number;
+  childEnd?: 'hangs_up' | 'hung_up';
+  afterResume?: 'hung_up' | 'hold_then_reconnect';
+  hangupDelayMs?: number;
+}
+
+/** The carrier: answers the pivot's termination INVITE on 127.0.0.2 and the transfer's re-INVITEs. */
+export function carrier(options: CarrierOptions): SippProcess {
+  return run(
+    'e2e-carrier.xml',
+    {
+      FLOW: options.flow,
+      HOLD_DELAY_MS: options.holdDelayMs ?? 0,
+      RECONNECT_DELAY_MS: options.reconnectDelayMs ?? 0,
+      CHILD_END: options.childEnd ?? 'hung_up',
+      AFTER_RESUME: options.afterResume ?? 'hung_up',
+      HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
+    },
+    { localIp: CARRIER_IP, localPort: options.port },
+    options,
+  );
+}
+
+export interface TargetOptions extends RunOptions {
+  port?: number;
+  user?: string;
+  /** The number expected in From: the transferee's by default (+15550200000). */
+  from?: string;
+  outcome: 'answer' | 'busy' | 'no_answer';
+  childEnd?: 'hangs_up' | 'hung_up';
+  hangupDelayMs?: number;
+}
+
+/** A transfer target on 127.0.0.1. */
+export function target(options: TargetOptions): SippProcess {
+  return run(
+    'e2e-target.xml',
+    {
+      USER: escapeRegExp(options.user ?? 'target'),
+      FROM: escapeRegExp(options.from ?? '+15550200000'),
+      OUTCOME: options.outcome,
+      CHILD_END: options.childEnd ?? 'hung_up',
+      HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
+    },
+    options.port ? { localPort: options.port } : {},
+    options,
+  );
+}
+
+/** The carrier calling a trunk number (+15550100000) through the pivot: an origination call. */
+export function carrierCall(
+  pivot: string,
+  options: RunOptions & { end: 'hangs_up' | 'hung_up'; port?: number },
+): SippProcess {
+  return run(
+    'e2e-carrier-call.xml',
+    { END: options.end },
+    { remote: pivot, localIp: CARRIER_IP, ...(options.port ? { localPort: options.port } : {}) },
+    options,
+  );
+}
+
+/** The PBX answering origination calls at its originationUri (127.0.0.1:port). */
+export function pbxAnswer(options: RunOptions & { port: number; end: 'hangs_up' | 'hung_up' }): SippProcess {
+  return run('e2e-pbx-answer.xml', { END: options.end }, { localPort: options.port }, options);
+}
+
+/**
+ * Waits for every party; throws with SIPp's report unless each ran its scenario to the end (exit 0).
+ * (No vitest import here: the benchmark launches the same parties.)
+ */
+export async function allPassed(...parties: SippProcess[]): Promise<SippResult[]> {
+  const results = await Promise.all(parties.map((p) => p.done));
+  const failed = results.filter((result) => result.code !== 0);
+  if (failed.length > 0) throw new Error(failed.map(describeSipp).join('\n\n'));
+  return results;
+}
+
+/** The request lines and status lines a party received, in order, from its message trace. */
+export function received(result: SippResult): string[] {
+  return result.messages
+    .split(/^-{10,}.*$/m)
+    .filter((block) => /message received/.test(block))
+    .map((block) => block.slice(block.indexOf('\n\n') + 2).replace(/^\s+/, ''))
+    .map((text) => text.split(/\r?\n/)[0] ?? '');
+}

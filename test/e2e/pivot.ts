@@ -1,0 +1,130 @@
+/**
+ * The pivot under test, in this process: `startPivot` with a config built in code (free SIP port, a
+ * temporary SQLite store, the carrier on 127.0.0.2, the PBX on 127.0.0.1), and a reader for what it
+ * stored, straight from the SQLite file.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { startPivot } from '../../src/cli/serve.ts';
+import { type PivotConfig, type PivotConfigInput, parseConfig } from '../../src/config/index.ts';
+import type { Logger } from '../../src/log.ts';
+import { freePort } from '../helpers/sipp.ts';
+
+export const CARRIER_IP = '127.0.0.2';
+export const TRUNK_DOMAIN = 'acme.pstn.pivot.test';
+
+type TrunkInput = PivotConfigInput['trunks'][number];
+
+export interface PivotOptions {
+  /** Where the carrier SIPp listens (on 127.0.0.2). */
+  carrierPort: number;
+  /** Where origination calls go (the PBX's UAS on 127.0.0.1); unused by termination tests. */
+  pbxPort?: number;
+  trunk?: Partial<TrunkInput>;
+  transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
+  /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
+  log?: Logger;
+}
+
+export interface StoredEvent {
+  type: string;
+  stream: string;
+  revision: number;
+  // biome-ignore lint/suspicious/noExplicitAny: event payloads are checked field by field in tests.
+  data: any;
+}
+
+export interface PivotUnderTest {
+  port: number;
+  address: string;
+  config: PivotConfig;
+  dbPath: string;
+  /** Stops the pivot (queued inputs finish first); safe to call twice. */
+  stop(): Promise<void>;
+  /** Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order. */
+  events(): Promise<StoredEvent[]>;
+  /** Stops it and removes its temporary directory. */
+  dispose(): Promise<void>;
+}
+
+export function pivotConfig(port: number, dbPath: string, options: PivotOptions): PivotConfig {
+  return parseConfig({
+    sip: { host: '127.0.0.1', port, publicHost: '127.0.0.1' },
+    http: { host: '127.0.0.1', port: 0 },
+    store: { kind: 'sqlite', path: dbPath },
+    bus: { kind: 'inprocess' },
+    carrier: { uri: `sip:${CARRIER_IP}:${options.carrierPort}` },
+    transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
+    trunks: [
+      {
+        name: 'acme',
+        domain: TRUNK_DOMAIN,
+        acl: ['127.0.0.1/32'],
+        originationUri: `sip:127.0.0.1:${options.pbxPort ?? 5070}`,
+        numbers: ['+15550100000'],
+        transferMode: 'enable-all',
+        transferCallerId: 'from-transferee',
+        maxTransfersPerCall: 5,
+        rates: { currency: 'USD', origination: { '': 0.0034 }, termination: { '': 0.0045 } },
+        ...options.trunk,
+      },
+    ],
+  } satisfies PivotConfigInput);
+}
+
+export async function startTestPivot(options: PivotOptions): Promise<PivotUnderTest> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'pivot-e2e-'));
+  const dbPath = path.join(dir, 'pivot.db');
+  const port = await freePort();
+  const config = pivotConfig(port, dbPath, options);
+  const running = await startPivot(config, options.log ?? (() => {}));
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= running.stop();
+    return stopped;
+  };
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    config,
+    dbPath,
+    stop,
+    async events() {
+      await stop();
+      return readStoredEvents(dbPath);
+    },
+    async dispose() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The events of every call session (not trunks' or others' streams), in position order. */
+export function readStoredEvents(dbPath: string): StoredEvent[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const rows = db
+      .prepare<[], { type: string; stream: string; revision: number; data: string }>(
+        "SELECT type, stream, revision, data FROM events WHERE stream LIKE 'call-%' ORDER BY position",
+      )
+      .all();
+    return rows.map((row) => ({ ...row, data: JSON.parse(row.data) }));
+  } finally {
+    db.close();
+  }
+}
+
+/** The event types of one call (root or child), in stored order. */
+export function typesOf(events: StoredEvent[], callSid: string): string[] {
+  return events.filter((e) => e.data.callSid === callSid).map((e) => e.type);
+}
+
+/** The first event of a type; throws with the stored types when there is none. */
+export function the(events: StoredEvent[], type: string): StoredEvent {
+  const found = events.find((e) => e.type === type);
+  if (!found) throw new Error(`no ${type} stored; got ${events.map((e) => e.type).join(', ')}`);
+  return found;
+}

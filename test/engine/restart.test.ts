@@ -1,0 +1,222 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
+import { createEngine } from '../../src/engine/engine.ts';
+import type { TimerHost } from '../../src/engine/timers.ts';
+import type { LogLevel } from '../../src/log.ts';
+import { createInMemoryEventStore } from '../../src/store/memory.ts';
+import { createSqliteEventStore } from '../../src/store/sqlite.ts';
+import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
+
+/** Timers fired by the test, not by the wall clock. */
+function manualTimers() {
+  const due: { callback: () => void; delayMs: number }[] = [];
+  const host: TimerHost = {
+    set: (callback, delayMs) => {
+      const entry = { callback, delayMs };
+      due.push(entry);
+      return entry;
+    },
+    clear: (handle) => {
+      const index = due.indexOf(handle as (typeof due)[number]);
+      if (index >= 0) due.splice(index, 1);
+    },
+  };
+  return { host, due };
+}
+
+function lastRequest(sent: SipCommand[], method: string): SendRequestCommand {
+  const found = sent
+    .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
+    .at(-1);
+  if (!found) throw new Error(`no ${method}`);
+  return found;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('engine: crash and restart in the middle of a transfer', () => {
+  it('a fresh engine continues from the store alone, its pending no-answer timer included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pivot-restart-'));
+    dirs.push(dir);
+    const path = join(dir, 'pivot.db');
+    const config = testConfig({ noAnswer: 20 });
+
+    // First life: up to the target INVITE, then the process "dies" (no stop, no cleanup).
+    const first = createSqliteEventStore({ path });
+    const sentBefore: SipCommand[] = [];
+    const engine1 = createEngine({
+      store: first,
+      config,
+      send: (c) => sentBefore.push(c),
+      timers: manualTimers().host,
+    });
+    const invite = pbxInvite();
+    await engine1.handle(invite);
+    await engine1.handle(answer(lastRequest(sentBefore, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sentBefore.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string })
+      .toTag;
+    await engine1.handle(
+      pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }),
+    );
+    await engine1.handle(answer(lastRequest(sentBefore, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const targetInvite = lastRequest(sentBefore, 'INVITE');
+    expect(targetInvite.uri).toBe('sip:bob@127.0.0.1:5080');
+    await first.close();
+
+    // Second life: a new engine on the same file.
+    const second = createSqliteEventStore({ path });
+    const timers = manualTimers();
+    const sent: SipCommand[] = [];
+    const engine2 = createEngine({ store: second, config, send: (c) => sent.push(c), timers: timers.host });
+    expect(await engine2.start()).toBe(1);
+    expect(timers.due).toHaveLength(1);
+    expect(timers.due[0]!.delayMs).toBeGreaterThan(15_000);
+
+    timers.due[0]!.callback();
+    await engine2.stop().then(() => undefined);
+    const cancel = lastRequest(sent, 'CANCEL');
+    expect(cancel.branch).toBe(targetInvite.branch);
+    expect(lastRequest(sent, 'NOTIFY').body).toBe('SIP/2.0 408 Request Timeout\r\n');
+    const resume = lastRequest(sent, 'INVITE');
+    expect(resume.body).toContain('a=sendrecv');
+
+    const engine3 = createEngine({
+      store: second,
+      config,
+      send: (c) => sent.push(c),
+      timers: manualTimers().host,
+    });
+    await engine3.handle(answer(resume, 200, 'OK', SDP_CARRIER, 'gw'));
+    const events = await second.readAll();
+    const types = events.map((e) => e.type);
+    expect(types.slice(-4)).toEqual(['TimerScheduled', 'TimerFired', 'TransfereeResumed', 'TransferFailed']);
+    expect(types.filter((t) => t === 'TimerFired')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'TransferFailed')?.data).toMatchObject({ status: 408 });
+    // No event stored twice: every id is unique and revisions are contiguous.
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i));
+    await second.close();
+  });
+
+  it('a cached session catches up with what another engine stored before deciding', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const logs: { level: LogLevel; message: string }[] = [];
+    const sent: SipCommand[] = [];
+    const a = createEngine({
+      store,
+      config,
+      send: (c) => sent.push(c),
+      log: (level, message) => logs.push({ level, message }),
+    });
+    const b = createEngine({ store, config, send: (c) => sent.push(c) });
+    const invite = pbxInvite();
+    await a.handle(invite);
+    // Engine b handles the answer: engine a's cached session is now one revision behind.
+    await b.handle(answer(lastRequest(sent, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sent.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string }).toTag;
+    const outcome = await a.handle(pbxInDialog(invite, pivotTag, 'BYE', 2));
+    expect(outcome.kind).toBe('stored');
+    expect(logs.filter((l) => l.message === 'stream moved, reloading')).toHaveLength(0);
+    const types = (await store.readAll()).map((e) => e.type);
+    expect(types).toEqual(['CallReceived', 'CallAnswered', 'HangupReceived', 'CallEnded']);
+  });
+
+  it('retries on a conflict: the stream moved during the append, so it reloads and decides again', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const sent: SipCommand[] = [];
+    const logs: string[] = [];
+    let race: (() => Promise<unknown>) | undefined;
+    // A store through which another writer slips in just before our append.
+    const racing = {
+      ...store,
+      async appendToStream(...args: Parameters<typeof store.appendToStream>) {
+        const before = race;
+        race = undefined;
+        if (before) await before();
+        return store.appendToStream(...args);
+      },
+    };
+    const a = createEngine({
+      store: racing,
+      config,
+      send: (c) => sent.push(c),
+      log: (_l, message) => logs.push(message),
+    });
+    const b = createEngine({ store, config, send: (c) => sent.push(c) });
+    await a.handle(pbxInvite());
+    const farInvite = lastRequest(sent, 'INVITE');
+    race = () => b.handle(answer(farInvite, 180, 'Ringing', '', 'gw'));
+    const outcome = await a.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
+    expect(outcome.kind).toBe('stored');
+    expect(logs.filter((m) => m === 'stream moved, reloading')).toHaveLength(1);
+    const events = await store.readAll();
+    expect(events.map((e) => e.type)).toEqual(['CallReceived', 'CallProgress', 'CallAnswered']);
+    expect(events.map((e) => e.revision)).toEqual([0, 1, 2]);
+  });
+
+  it('a crash between append and act: the retransmitted request gets the decided messages after restart', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const sent: SipCommand[] = [];
+    const engine1 = createEngine({ store, config, send: (c) => sent.push(c) });
+    const invite = pbxInvite();
+    await engine1.handle(invite);
+    await engine1.handle(answer(lastRequest(sent, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sent.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string }).toTag;
+    const refer = pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] });
+
+    // This engine stores the REFER's events and dies before sending anything.
+    const lost: SipCommand[] = [];
+    const dying = createEngine({ store, config, send: (c) => lost.push(c) });
+    await dying.handle(refer);
+    const decided = [...lost];
+    expect(decided.map((c) => (c.kind === 'request' ? c.method : c.status))).toEqual([
+      202,
+      'NOTIFY',
+      'INVITE',
+    ]);
+
+    // The PBX retransmits the REFER to a fresh engine: nothing new is stored, the same messages go out.
+    const resent: SipCommand[] = [];
+    const engine2 = createEngine({ store, config, send: (c) => resent.push(c) });
+    const before = await store.headPosition();
+    const outcome = await engine2.handle(refer);
+    expect(outcome.kind).toBe('repeated');
+    expect(resent).toEqual(decided);
+    expect(await store.headPosition()).toBe(before);
+  });
+
+  it('another engine learns a timer from the store and fires it when the scheduling engine is gone', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const standby = manualTimers();
+    const sentB: SipCommand[] = [];
+    const b = createEngine({ store, config, send: (c) => sentB.push(c), timers: standby.host });
+    await b.start();
+
+    const sentA: SipCommand[] = [];
+    const a = createEngine({ store, config, send: (c) => sentA.push(c), timers: manualTimers().host });
+    const invite = pbxInvite();
+    await a.handle(invite);
+    await a.handle(answer(lastRequest(sentA, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sentA.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string })
+      .toTag;
+    await a.handle(pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }));
+    await a.handle(answer(lastRequest(sentA, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    // Engine a "dies" here; b saw the TimerScheduled through $all.
+    await vi.waitFor(() => expect(b.pendingTimers().map((t) => t.timer.name)).toEqual(['no-answer']));
+
+    standby.due[0]!.callback();
+    await b.stop();
+    expect(lastRequest(sentB, 'CANCEL').branch).toBe(lastRequest(sentA, 'INVITE').branch);
+    expect((await store.readAll()).filter((e) => e.type === 'TimerFired')).toHaveLength(1);
+  });
+});
