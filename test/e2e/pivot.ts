@@ -39,6 +39,8 @@ export interface StoredEvent {
 export interface PivotUnderTest {
   port: number;
   address: string;
+  /** The HTTP API's base URL (`http://127.0.0.1:<port>`, a free port): projections and read models. */
+  httpUrl: string;
   config: PivotConfig;
   dbPath: string;
   /** Stops the pivot (queued inputs finish first); safe to call twice. */
@@ -88,6 +90,7 @@ export async function startTestPivot(options: PivotOptions): Promise<PivotUnderT
   return {
     port,
     address: `127.0.0.1:${port}`,
+    httpUrl: running.http.url,
     config,
     dbPath,
     stop,
