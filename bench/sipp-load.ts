@@ -111,12 +111,18 @@ function lastStats(dir: string): Record<string, string> {
 
 // ---- figures ---------------------------------------------------------------------------------------
 
+/** The nearest-rank percentile `p` of `values`, undefined when there are none. */
+export function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
 export function percentiles(values: number[]): string {
   if (values.length === 0) return 'n/a';
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const at = (p: number) => percentile(values, p)!;
   const ms = (v: number) => v.toFixed(1);
-  return `p50 ${ms(at(50))}  p95 ${ms(at(95))}  p99 ${ms(at(99))}  max ${ms(sorted.at(-1)!)} ms (n=${values.length})`;
+  return `p50 ${ms(at(50))}  p95 ${ms(at(95))}  p99 ${ms(at(99))}  max ${ms(at(100))} ms (n=${values.length})`;
 }
 
 /** ReferReceived -> TargetInvited per transfer, from the stored events' engine timestamps. */

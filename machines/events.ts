@@ -226,7 +226,10 @@ export interface TransferCompleted extends TransferBase {
   targetNumber: string;
   transfereeNumber: string;
   transferorGone: boolean;
+  /** The PBX is BYEd this long after the final NOTIFY (or after completion when none was sent). */
   byeFallbackSeconds: number;
+  /** When the final NOTIFY (200 OK) was sent; absent with Refer-Sub: false or a subscription ended early. */
+  finalNotifyAt?: string;
 }
 
 export interface TransferFailed extends TransferBase {
@@ -237,6 +240,17 @@ export interface TransferFailed extends TransferBase {
   farLeg: LegDialog;
   transferorGone: boolean;
   transfereeGone: boolean;
+}
+
+/**
+ * The pivot hung up a target that had answered (ACK, then BYE) because the transfer could not use it:
+ * its 200 came after the transfer failed (e.g. crossing our CANCEL; RFC 3261 §15: ACK and BYE it),
+ * the transferee refused the reconnect, or the transferee hung up while being reconnected.
+ */
+export interface TargetReleased extends TransferBase {
+  type: 'TargetReleased';
+  why: 'late-answer' | 'reconnect-refused' | 'transferee-hung-up';
+  targetCallId: string;
 }
 
 export interface TimerScheduled extends Base {
@@ -288,6 +302,7 @@ export type Fact =
   | TargetInvited
   | TransferCompleted
   | TransferFailed
+  | TargetReleased
   | TimerScheduled
   | TimerCanceled
   | CallEnded;

@@ -113,6 +113,29 @@ describe('session: replay determinism', () => {
     expect(final.calls[CHILD_2]?.context.to).toBe('+4930123456');
   });
 
+  it('a late 200 after a failed transfer, and a refused reconnect, fold back alike', () => {
+    const { stored, final } = expectReplayable([
+      ...targetInvited(),
+      noAnswerFired(),
+      transferResponse('TransfereeResumed', { at: at(52) }),
+      transferResponse('TargetAnswered', { at: at(53) }),
+      SECOND_REFER,
+      second(transferResponse('TransfereeHeld')),
+      second(transferResponse('TargetAnswered')),
+      second(transferResponse('TransfereeReconnected', { status: 488, reason: 'Not Acceptable Here' })),
+      second(transferResponse('TransfereeResumed')),
+      hangup('customer', { at: at(90) }),
+    ]);
+    expect(stored.filter((e) => e.type === 'TargetReleased').map((e) => e.why)).toEqual([
+      'late-answer',
+      'reconnect-refused',
+    ]);
+    expect(final.transfers[TRANSFER]?.value).toBe('failed');
+    expect(final.transfers[TRANSFER_2]?.value).toBe('failed');
+    expect(final.calls[ROOT]?.value).toBe('ended');
+    expect(Object.keys(final.calls)).toEqual([ROOT]);
+  });
+
   it('the BYE fallback path folds back alike', () => {
     const { final } = expectReplayable([
       ...targetInvited(),
@@ -139,6 +162,16 @@ describe('session: routing of events', () => {
     expect(machineOf(timerFired('bye-fallback', 'x'))).toEqual({ kind: 'call', sid: ROOT });
     expect(machineOf(hangup('far', { callSid: CHILD }))).toEqual({ kind: 'call', sid: CHILD });
     expect(machineOf({ type: 'CallEnded', callSid: ROOT, at: at(1), status: 'completed' })).toBeUndefined();
+    expect(
+      machineOf({
+        type: 'TargetReleased',
+        callSid: ROOT,
+        transferSid: TRANSFER,
+        at: at(1),
+        why: 'late-answer',
+        targetCallId: 'x',
+      }),
+    ).toBeUndefined();
     expect(
       machineOf({
         type: 'ReferRejected',

@@ -69,9 +69,11 @@ const statements = preparedFor((db) => ({
        position = ? WHERE sid = ?`,
   ),
   invited: db.prepare('UPDATE transfers SET target_uri = ?, caller_id = ?, position = ? WHERE sid = ?'),
+  // A 200 that crosses the CANCEL arrives after the transfer failed; the pivot ACKs and BYEs it, and
+  // the row keeps the status the transfer failed with.
   answered: db.prepare(
     `UPDATE transfers SET target_status = ?, answer_time = ?, refer_to_answer_ms = ?, position = ?
-     WHERE sid = ?`,
+     WHERE sid = ? AND outcome = 'pending'`,
   ),
   targetFailed: db.prepare('UPDATE transfers SET target_status = ?, position = ? WHERE sid = ?'),
   completed: db.prepare(
@@ -85,7 +87,8 @@ const statements = preparedFor((db) => ({
 
 export const transfersProjection: Projection = {
   name: 'transfers',
-  version: 1,
+  // 2: a late 200 after the transfer failed no longer overwrites its target status.
+  version: 2,
   tables: ['transfers', 'transfer_call_trunks'],
   schema,
   apply(db, event: RecordedEvent) {

@@ -262,7 +262,11 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
   return [{ ...back, legs, status: 'completed' }, effects];
 };
 
-/** The far leg now belongs to the child call; the PBX is expected to hang up, or we do it later. */
+/**
+ * The far leg now belongs to the child call; the PBX is expected to hang up, or we do it
+ * `byeFallbackSeconds` after the final NOTIFY told it the transfer succeeded (after the completion
+ * itself when no NOTIFY was sent). A due time already past fires at once.
+ */
 export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox: _, ...context }, event) => {
   const { far: _handedOff, ...legs } = context.legs;
   const next = { ...context, activeTransferSid: undefined, legs: { ...legs, customer: event.customerLeg } };
@@ -279,7 +283,7 @@ export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox:
         at: event.at,
         timerId,
         name: 'bye-fallback',
-        dueAt: addSeconds(event.at, event.byeFallbackSeconds),
+        dueAt: addSeconds(event.finalNotifyAt ?? event.at, event.byeFallbackSeconds),
       }),
     ],
   ];

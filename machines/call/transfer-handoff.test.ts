@@ -187,6 +187,11 @@ describe('call: TransferCompleted and the BYE fallback', () => {
     expect(then.call().context.byeFallbackTimerId).toBe(`${ROOT}:bye-fallback`);
   });
 
+  it('counts the fallback from the final NOTIFY when the transfer sent one', () => {
+    const then = given(transferring()).when(transferCompleted({ finalNotifyAt: at(30) }));
+    expect(then.event('TimerScheduled')).toMatchObject({ at: at(40), dueAt: at(62) });
+  });
+
   it('completes at once when the transferor already hung up', () => {
     spec({
       given: transferring(),

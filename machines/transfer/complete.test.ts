@@ -87,8 +87,10 @@ describe('transfer: TransfereeReconnected', () => {
           transfereeNumber: PSTN_CALLEE,
           transferorGone: false,
           byeFallbackSeconds: 32,
+          finalNotifyAt: at(30),
         },
-        { type: 'TimerScheduled', callSid: ROOT, name: 'bye-fallback', dueAt: at(63) },
+        // 32 s after the final NOTIFY (sent with the target's 200 at 30 s), not after the reconnect.
+        { type: 'TimerScheduled', callSid: ROOT, name: 'bye-fallback', dueAt: at(62) },
         {
           type: 'ChildCallStarted',
           callSid: CHILD,

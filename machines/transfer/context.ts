@@ -44,6 +44,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
   target?: LegDialog;
   targetAnswered: boolean;
   noAnswerTimerId?: string;
+  /** When the final NOTIFY (200 OK) went out: the BYE fallback counts from it. */
+  finalNotifyAt?: string;
   /** The PBX's SDP (to resume the far party) and the far party's SDP (offered to the target). */
   customerSdp?: string;
   transfereeSdp?: string;

@@ -131,7 +131,10 @@ describe('transfer: no answer', () => {
     const then = spec({
       given: timedOut,
       when: transferResponse('TargetAnswered', { at: at(51) }),
-      thenEvents: ['TargetAnswered'],
+      thenEvents: [
+        'TargetAnswered',
+        { type: 'TargetReleased', transferSid: TRANSFER, why: 'late-answer', at: at(51) },
+      ],
       thenState: { transfers: { [TRANSFER]: 'resuming' } },
     });
     expect(then.wire).toEqual(['ACK', 'BYE']);

@@ -143,7 +143,12 @@ describe('transfer: the transferee (far party) hangs up mid-transfer', () => {
     const then = spec({
       given: history(...targetUp()),
       when: transfereeHungUp(),
-      thenEvents: ['TransfereeHungUp', { type: 'TransferFailed', transfereeGone: true }, 'CallEnded'],
+      thenEvents: [
+        'TransfereeHungUp',
+        { type: 'TargetReleased', why: 'transferee-hung-up' },
+        { type: 'TransferFailed', transfereeGone: true },
+        'CallEnded',
+      ],
       thenState: { calls: { [ROOT]: 'ended' }, transfers: { [TRANSFER]: 'failed' } },
     });
     expect(then.wire).toEqual(['200', 'BYE', 'BYE']);

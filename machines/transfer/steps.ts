@@ -14,6 +14,7 @@ import {
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
+  TargetReleased,
   TimerFired,
   TransfereeHungUp,
   TransferorHungUp,
@@ -233,30 +234,54 @@ function cancelTimer(context: Ctx, at: string): Effect[] {
   ];
 }
 
-/** The target answered: ACK it, bridge the far party to its SDP, report 200 to the PBX. */
-export const targetAnswered: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
-  const answered = must(context.target, 'target leg');
-  const target: LegDialog = {
-    ...answered,
-    remote: {
-      ...answered.remote,
-      params: { ...answered.remote.params, tag: must(event.remoteTag, 'To tag') },
-    },
-    remoteTarget: event.remoteTarget ?? answered.remoteTarget,
+/** The target leg as its 2xx established it (To tag, Contact, Record-Route, SDP). */
+function answeredDialog(target: LegDialog, event: TransferResponse): LegDialog {
+  return {
+    ...target,
+    remote: { ...target.remote, params: { ...target.remote.params, tag: must(event.remoteTag, 'To tag') } },
+    remoteTarget: event.remoteTarget ?? target.remoteTarget,
     routeSet: event.routeSet ?? [],
-    remoteSdp: event.sdp,
+    ...(event.sdp !== undefined ? { remoteSdp: event.sdp } : {}),
   };
+}
+
+/** BYE to the answered target leg, recorded as TargetReleased with why the transfer let it go. */
+function releaseTarget(context: Ctx, at: string, why: TargetReleased['why']): [Ctx, Effect[]] {
+  const [target, bye] = nextRequest(must(context.target, 'target leg'), 'BYE');
+  return [
+    { ...context, target },
+    [
+      sip(bye),
+      fact({
+        type: 'TargetReleased',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at,
+        why,
+        targetCallId: target.callId,
+      }),
+    ],
+  ];
+}
+
+/**
+ * The target answered: ACK it, bridge the far party to its SDP, report 200 to the PBX. The moment of
+ * that final NOTIFY is kept: the BYE fallback counts from it.
+ */
+export const targetAnswered: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
+  const target = answeredDialog(must(context.target, 'target leg'), event);
   const ack = requestAt(target, 'ACK', target.localCseq);
   const [far, reconnect] = reInvite(
     must(context.far, 'far leg'),
     withDirection(must(event.sdp, 'SDP'), 'sendrecv'),
   );
   const [notified, notifyEffects] = notify(
-    { ...context, target, far, targetAnswered: true },
+    { ...context, target, far, targetAnswered: true, noAnswerTimerId: undefined },
     'SIP/2.0 200 OK',
     true,
   );
-  return [notified, [sip(ack), ...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects]];
+  const next = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
+  return [next, [sip(ack), ...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects]];
 };
 
 export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
@@ -285,9 +310,39 @@ export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
         transfereeNumber: must(context.transfereeNumber, 'transferee number'),
         transferorGone: context.transferorGone,
         byeFallbackSeconds: policy.byeFallbackSeconds,
+        ...(context.finalNotifyAt ? { finalNotifyAt: context.finalNotifyAt } : {}),
       }),
     ],
   ];
+};
+
+/** RFC 3261 §12.2.1.2: a 481 or 408 to a request inside a dialog means the dialog is gone. */
+export function dialogGone(status: number): boolean {
+  return status === 481 || status === 408;
+}
+
+/**
+ * The transferee refused the reconnect (a non-2xx final to the re-INVITE offering the target's SDP).
+ * RFC 3261 §14.1: its session stays as it was, on hold with the PBX. The target cannot be bridged, so
+ * it is hung up, and the transfer fails with the refusal's status: the far party is resumed to the PBX
+ * and the original call goes on (or, with the PBX gone, the call hangs it up). The PBX was already told
+ * 200 with a terminated subscription (RFC 6665: no NOTIFY may follow it), so no NOTIFY now: a
+ * PBX that follows RFC 5589 hangs up on that 200 and the call ends; one that stays keeps its call. A
+ * 481 or 408 means the transferee's dialog is gone: nothing to resume, the call hangs up the PBX.
+ */
+export const reconnectRefused: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const refused = must(context.far, 'far leg');
+  // The refused offer never took effect: the next offer is one version above the session's SDP.
+  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  const [next, bye] = releaseTarget({ ...context, far }, event.at, 'reconnect-refused');
+  if (dialogGone(event.status)) {
+    const gone = { ...next, transfereeGone: true, failure: { status: event.status, reason: event.reason } };
+    return [gone, [...bye, failed(gone, event.at)]];
+  }
+  return giveUp(next, event.at, event.status, event.reason, bye);
 };
 
 function failed(context: Ctx, at: string): Effect {
@@ -342,21 +397,20 @@ export const transfereeResumed: Step<TransferContext, TransferResponse> = (
   return [context, [...acked, failed(context, event.at)]];
 };
 
-/** A 200 that crossed our CANCEL: the target is up but the transfer is over, so ACK and hang up. */
+/**
+ * A 2xx from the target after the transfer gave up on it (it crossed our CANCEL, or came after an error
+ * final from another fork): RFC 3261 §13.2.2.4 and §15, the UAC ACKs it and then BYEs it. Only the
+ * target leg is touched; the original call is not disturbed.
+ */
 export const lateAnswer: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
-  const answered = must(context.target, 'target leg');
-  const dialog: LegDialog = {
-    ...answered,
-    remote: {
-      ...answered.remote,
-      params: { ...answered.remote.params, tag: must(event.remoteTag, 'To tag') },
-    },
-    remoteTarget: event.remoteTarget ?? answered.remoteTarget,
-    routeSet: event.routeSet ?? [],
-  };
-  const ack = requestAt(dialog, 'ACK', dialog.localCseq);
-  const [target, bye] = nextRequest(dialog, 'BYE');
-  return [{ ...context, target }, [sip(ack), sip(bye)]];
+  const target = answeredDialog(must(context.target, 'target leg'), event);
+  const ack = requestAt(target, 'ACK', target.localCseq);
+  const [next, release] = releaseTarget(
+    { ...context, target, targetAnswered: true },
+    event.at,
+    'late-answer',
+  );
+  return [next, [sip(ack), ...release]];
 };
 
 export const subscriptionEnded: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }) => [
@@ -382,9 +436,9 @@ export const transfereeHungUp =
       effects.push(sip(requestAt(target, 'CANCEL', target.localCseq)), ...cancelTimer(context, event.at));
     }
     if (phase === 'reconnecting' && target) {
-      const [hungUp, bye] = nextRequest(target, 'BYE');
-      next = { ...next, target: hungUp };
-      effects.push(sip(bye));
+      const [released, release] = releaseTarget(next, event.at, 'transferee-hung-up');
+      next = released;
+      effects.push(...release);
     }
     if (phase === 'holding' || phase === 'inviting') {
       const [notified, notifyEffects] = notify(next, 'SIP/2.0 487 Request Terminated', true);

@@ -4,6 +4,11 @@
  *
  *   idle --REFER ok--> holding --held--> inviting --answered--> reconnecting --reconnected--> completed
  *     \--refused--> rejected            inviting --failed / no answer--> resuming --resumed--> failed
+ *                                        reconnecting --reconnect refused--> resuming --resumed--> failed
+ *
+ * `failed` is not a final state: the transfer has handed the customer and far legs back to the call, but
+ * keeps the target leg, so a 2xx the target sends after the failure still reaches it and is ACKed and
+ * hung up (RFC 3261 §13.2.2.4).
  */
 import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
@@ -11,9 +16,11 @@ import type { ReferReceived, TimerFired, TransferInput } from '../events.ts';
 import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
 import {
   acceptRefer,
+  dialogGone,
   judgeRefer,
   lateAnswer,
   noAnswer,
+  reconnectRefused,
   rejectRefer,
   subscriptionEnded,
   targetAnswered,
@@ -53,6 +60,11 @@ export const transferMachine = setup({
     subscriptionGone: ({ event }) => event.type === 'NotifyAnswered' && event.status === 481,
     isNoAnswerTimer: ({ context, event }) => (event as TimerFired).timerId === context.noAnswerTimerId,
     isSuccess: ({ event }) => 'status' in event && event.status >= 200 && event.status < 300,
+    // A 2xx from a target the transfer had not heard answer yet (a repeated one was already handled).
+    isLateAnswer: ({ context }) => !context.targetAnswered,
+    // Nobody to resume after a refused reconnect: the PBX left, or the transferee's dialog is gone.
+    nobodyToResume: ({ context, event }) =>
+      context.transferorGone || ('status' in event && dialogGone(event.status)),
   },
 }).createMachine({
   id: 'transfer',
@@ -99,7 +111,11 @@ export const transferMachine = setup({
     reconnecting: {
       on: {
         ...common,
-        TransfereeReconnected: { target: 'completed', actions: run(transfereeReconnected) },
+        TransfereeReconnected: [
+          { guard: 'isSuccess', target: 'completed', actions: run(transfereeReconnected) },
+          { guard: 'nobodyToResume', target: 'failed', actions: run(reconnectRefused) },
+          { target: 'resuming', actions: run(reconnectRefused) },
+        ],
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
       },
     },
@@ -107,12 +123,19 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeResumed: { target: 'failed', actions: run(transfereeResumed) },
-        TargetAnswered: { actions: run(lateAnswer) },
+        TargetAnswered: { guard: 'isLateAnswer', actions: run(lateAnswer) },
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('resuming')) },
       },
     },
     completed: { type: 'final' },
-    failed: { type: 'final' },
+    failed: {
+      // The call owns the customer and far legs again (TransferFailed carried them): forget them, so
+      // answers on those legs are the call's, and only the target leg's answers come here.
+      entry: assign({ customer: undefined, far: undefined }),
+      on: {
+        TargetAnswered: { guard: 'isLateAnswer', actions: run(lateAnswer) },
+      },
+    },
     rejected: { type: 'final' },
   },
 });

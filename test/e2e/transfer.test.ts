@@ -150,7 +150,7 @@ describe('a blind transfer end to end', () => {
     expect(typesOf(events, child)).toEqual(['ChildCallStarted', 'HangupReceived', 'CallEnded']);
   });
 
-  it('BYE fallback: the PBX never hangs up, so the pivot BYEs it byeFallbackSeconds after the transfer', async () => {
+  it('BYE fallback: the PBX never hangs up, so the pivot BYEs it byeFallbackSeconds after the final NOTIFY', async () => {
     const carrierPort = await freePort();
     pivot = await startTestPivot({ carrierPort, transfer: { byeFallbackSeconds: 2 } });
     const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
@@ -176,7 +176,9 @@ describe('a blind transfer end to end', () => {
     ]);
     const scheduled = events.filter((e) => e.type === 'TimerScheduled').at(-1)!.data;
     expect(scheduled.name).toBe('bye-fallback');
-    expect(Date.parse(scheduled.dueAt) - Date.parse(the(events, 'TransferCompleted').data.at)).toBe(2_000);
+    // The final NOTIFY (200 OK) goes out when the target answers: the fallback counts from there.
+    expect(the(events, 'TransferCompleted').data.finalNotifyAt).toBe(the(events, 'TargetAnswered').data.at);
+    expect(Date.parse(scheduled.dueAt) - Date.parse(the(events, 'TargetAnswered').data.at)).toBe(2_000);
   });
 
   it('Refer-Sub: false: 202 carries Refer-Sub: false and no NOTIFY is ever sent; the transfer completes', async () => {

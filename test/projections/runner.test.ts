@@ -221,9 +221,9 @@ describe('projection runner', () => {
       retryDelayMs: 5,
     });
     expect(await runner.status()).toEqual(
-      ['callLog', 'transfers', 'billing', 'audit', 'flaky'].map((name) => ({
+      [...projectionsFor(w.config), flaky].map(({ name, version }) => ({
         name,
-        version: 1,
+        version,
         position: 0,
         lag: head,
         updatedAt: expect.any(String),

@@ -110,6 +110,26 @@ describe('transfers: one row per REFER', () => {
     });
   });
 
+  it('a late 200 from the target after the timeout leaves the failed row as it was', async () => {
+    w = await world();
+    const { transfer } = await referred('<sip:bob@127.0.0.1:5080>');
+    await transfer.held();
+    await transfer.ringing();
+    w.driver.advance(30);
+    await transfer.noAnswer();
+    w.driver.advance(1);
+    // The CANCEL crossed the target's 200: the pivot ACKs and BYEs it; the transfer stays failed.
+    await transfer.answered();
+    const { db } = await w.project();
+    expect(row(db, 'transfers', 'sid = ?', transfer.sid)).toMatchObject({
+      outcome: 'failed',
+      target_status: 408,
+      answer_time: null,
+      refer_to_answer_ms: null,
+      end_time: at(50),
+    });
+  });
+
   it('refused by policy: rejected with the status and the reason', async () => {
     w = await world({ config: billingConfig({ transferMode: 'sip-only' }) });
     const { transfer } = await referred(`<tel:${UK_NUMBER}>`);
