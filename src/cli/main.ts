@@ -1,6 +1,7 @@
 /** The `pivot` command line. */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
+import { resolveHosts } from '../config/resolve.ts';
 import { checkAll, findSessionStream, formatSteps, replayEvents } from '../engine/replay.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
@@ -30,6 +31,16 @@ function config(path: string) {
   }
 }
 
+/** The configuration of a role that sends SIP: host names in its URIs looked up once, here. */
+async function sipConfig(path: string) {
+  try {
+    return await resolveHosts(config(path));
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
 const program = new Command('pivot').description('sip-pivot: an event-sourced SIP call-transfer engine');
 
 /** Stops a running role on Ctrl-C or SIGTERM, once, then exits. */
@@ -49,7 +60,7 @@ program
   .description('run every role in one process: SIP adapter, engine, projections and HTTP API')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
   .action(async (options: { config: string }) => {
-    stopOnSignal(await startPivot(config(options.config), consoleLogger()));
+    stopOnSignal(await startPivot(await sipConfig(options.config), consoleLogger()));
   });
 
 program
@@ -57,7 +68,7 @@ program
   .description('run the SIP adapter alone, talking to the engines over the configured bus (NATS)')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
   .action(async (options: { config: string }) => {
-    const settings = config(options.config);
+    const settings = await sipConfig(options.config);
     if (settings.bus.kind !== 'nats') fail('pivot sip: bus.kind must be nats to run the SIP adapter apart');
     const log = consoleLogger();
     const bus = await openBus(settings.bus, log);
@@ -71,7 +82,7 @@ program
   .description('run an engine: consume inputs from the bus (NATS), decide, store, send commands')
   .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
   .action(async (options: { config: string }) => {
-    const settings = config(options.config);
+    const settings = await sipConfig(options.config);
     if (settings.bus.kind !== 'nats') fail('pivot engine: bus.kind must be nats to run an engine apart');
     const log = consoleLogger();
     const store = openStore(settings.store);

@@ -54,8 +54,22 @@ export async function startSipRole(options: {
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {
-    // Not storing an input is not fatal: the peer retransmits and the adapter publishes again.
-    bus.publishInput(input).catch((error) => log('warn', 'input not published', { error: String(error) }));
+    // The bus retries a publish for a while (NATS: publishTimeoutMs). If it still fails, a non-INVITE
+    // request is published again on the peer's next retransmission (src/sip/serverSide.ts). A new
+    // INVITE's retransmissions were stopped by our 100 Trying, so its caller is told to try later.
+    bus.publishInput(input).catch((error) => {
+      log('warn', 'input not published', { error: String(error), transactionKey: input.transactionKey });
+      if (input.kind === 'request' && input.method === 'INVITE' && !input.to.params.tag) {
+        adapter.execute({
+          kind: 'response',
+          adapterId,
+          transactionKey: input.transactionKey,
+          status: 503,
+          reason: 'Service Unavailable',
+          headers: { 'Retry-After': '5' },
+        });
+      }
+    });
   });
   const sip = await adapter.start();
   return { adapterId, sip, stop: () => adapter.stop() };

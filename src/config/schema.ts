@@ -18,7 +18,10 @@ const port = z
 
 const positiveSeconds = z.number().int().min(1, { error: 'expected a whole number of seconds >= 1' });
 
-/** A sip:/sips: URI with a host and no headers: the pivot sends requests to it. */
+/**
+ * A sip:/sips: URI with a host and no headers: the pivot sends requests to it. A host name is looked up
+ * once at start-up (src/config/resolve.ts), since the pivot does no DNS per call.
+ */
 const sipUri = z.string().refine((s) => !s.includes('?') && uriHost(s) !== undefined, {
   error: 'expected a sip: or sips: URI such as "sip:127.0.0.1:5090"',
 });
@@ -105,10 +108,6 @@ export const pivotConfigSchema = z.strictObject({
     port,
     /** The address peers reach us at (Via, Contact, Record-Route); differs from `host` behind NAT. */
     publicHost: host,
-    transports: z
-      .array(z.enum(['udp', 'tcp']))
-      .min(1, { error: 'expected at least one transport' })
-      .default((): ('udp' | 'tcp')[] => ['udp', 'tcp']),
   }),
   http: z.strictObject({ host, port }),
   store,

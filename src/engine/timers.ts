@@ -64,7 +64,9 @@ export function createTimerScheduler(options: {
       options.fire(sessionSid, {
         type: 'TimerFired',
         callSid: timer.callSid,
-        at: options.now().toISOString(),
+        // setTimeout runs on the monotonic clock and may wake a millisecond before the wall clock's
+        // due time; a timer is never recorded as firing before it was due.
+        at: new Date(Math.max(options.now().getTime(), Date.parse(timer.dueAt))).toISOString(),
         timerId: timer.timerId,
         name: timer.name,
         ...(timer.transferSid ? { transferSid: timer.transferSid } : {}),

@@ -50,6 +50,8 @@ interface ClientTransaction {
   seen: Set<string>;
   ack?: Buffer;
   pendingCancel?: SendRequestCommand;
+  /** The final response, kept while the transaction absorbs retransmissions. */
+  final?: { response: ValidResponse; source: SipEndpoint };
 }
 
 /** How long a completed non-INVITE transaction absorbs retransmitted finals (§17.1.2.2 timer K, T4). */
@@ -205,9 +207,22 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       const key = clientTransactionKey(command.branch, command.method);
       const existing = transactions.get(key);
       if (existing) {
-        // The engine repeated a command (after a restart, say): a retransmission, not a new request.
-        options.send(existing.command.destination, existing.data);
-        log('info', 'sip repeated request command sent as a retransmission', { key });
+        if (existing.state === 'completed') {
+          // A completed client transaction never sends its request again (§17.1.1.2, §17.1.2.2): the
+          // engine repeating the command has missed the answer, so it hears the final response again.
+          if (existing.final) deliver(existing.final.response, existing.final.source);
+          log(
+            'info',
+            'sip repeated request command for a completed transaction: final response delivered again',
+            {
+              key,
+            },
+          );
+          return;
+        }
+        // Still waiting for the final: the transaction's own timers retransmit (UDP) or the connection
+        // carries it (TCP); an extra copy now would only reach the peer as an unasked-for repeat.
+        log('info', 'sip repeated request command absorbed by its live transaction', { key });
         return;
       }
       if (command.method === 'CANCEL') {
@@ -241,6 +256,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
         });
         return;
       }
+      if (response.status >= 200) transaction.final ??= { response, source };
       const signature = `${response.status} ${response.to.params.tag ?? ''}`;
       const repeat = transaction.seen.has(signature);
       transaction.seen.add(signature);

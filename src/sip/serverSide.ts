@@ -169,7 +169,20 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       const existing = transactions.get(key);
       if (existing) {
         if (existing.last) send(existing.destination, existing.last.data, existing.request.topVia);
-        log('info', 'sip request retransmission absorbed', { transactionKey: key, method: request.method });
+        // A non-INVITE request is retransmitted until its final answer (§17.1.2.2); without one, the
+        // input may never have reached an engine (a bus outage, a crashed engine), so it goes again.
+        // The engine knows it by its transaction key: stored once, a repeat only re-sends what was
+        // decided. (An INVITE's retransmissions stop at our 100 Trying, so they would not help.)
+        const unanswered = !existing.last || existing.last.status < 200;
+        if (request.method === 'INVITE' || !unanswered) {
+          log('info', 'sip request retransmission absorbed', { transactionKey: key, method: request.method });
+          return;
+        }
+        log('info', 'sip request retransmission delivered again', {
+          transactionKey: key,
+          method: request.method,
+        });
+        deliver(existing);
         return;
       }
       const transaction = open(key, request, source);
@@ -228,8 +241,11 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       }
       const last = transaction.last;
       if (last && last.status >= 200) {
-        // A command repeated after a crash is a retransmission; a different final is a bug upstream.
-        if (last.status === command.status) send(transaction.destination, last.data);
+        // A command repeated (an engine redelivered the input, a bus re-sent the command) sends nothing:
+        // the transaction already re-sends its final when the peer retransmits the request (or, for an
+        // INVITE, until the ACK), and an unasked-for copy confuses peers. A different final is a bug.
+        if (last.status === command.status)
+          log('info', 'sip repeated response command absorbed', { status: last.status });
         else log('warn', 'sip transaction already answered; response dropped', { status: command.status });
         return;
       }

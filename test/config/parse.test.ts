@@ -78,15 +78,10 @@ describe('parseConfig rejects a wrong field, naming it', () => {
       },
     ],
     [
-      'config: sip.transports[1]: expected one of udp, tcp (got "sctp")',
+      // The adapter always listens on UDP and TCP; a transports list would be a promise it ignores.
+      'config: sip.transports: unknown field',
       (c) => {
-        c.sip.transports = ['udp', 'sctp'];
-      },
-    ],
-    [
-      'config: sip.transports: expected at least one transport (got [])',
-      (c) => {
-        c.sip.transports = [];
+        c.sip.transports = ['udp'];
       },
     ],
     [

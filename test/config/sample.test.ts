@@ -9,7 +9,6 @@ describe('config/pivot.sample.yaml', () => {
       host: '127.0.0.1',
       port: 5060,
       publicHost: '127.0.0.1',
-      transports: ['udp', 'tcp'],
     });
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.store).toEqual({ kind: 'sqlite', path: './data/pivot.db' });
@@ -33,14 +32,12 @@ describe('config/pivot.sample.yaml', () => {
 });
 
 describe('defaults', () => {
-  it('fills sip.transports, transfer timers, transferCallerId and maxTransfersPerCall', () => {
+  it('fills transfer timers, transferCallerId and maxTransfersPerCall', () => {
     const raw = sample();
-    delete raw.sip.transports;
     delete raw.transfer;
     delete raw.trunks[0].transferCallerId;
     delete raw.trunks[0].maxTransfersPerCall;
     const config = parseConfig(raw);
-    expect(config.sip.transports).toEqual(['udp', 'tcp']);
     expect(config.transfer).toEqual({ noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32 });
     expect(config.trunks[0]!.transferCallerId).toBe('from-transferee');
     expect(config.trunks[0]!.maxTransfersPerCall).toBe(5);
@@ -50,14 +47,6 @@ describe('defaults', () => {
     const raw = sample();
     raw.transfer = { noAnswerTimeoutSeconds: 10 };
     expect(parseConfig(raw).transfer).toEqual({ noAnswerTimeoutSeconds: 10, byeFallbackSeconds: 32 });
-  });
-
-  it('does not share the default transports list between configs', () => {
-    const a = sample();
-    delete a.sip.transports;
-    const first = parseConfig(a);
-    first.sip.transports.pop();
-    expect(parseConfig(a).sip.transports).toEqual(['udp', 'tcp']);
   });
 });
 
@@ -98,12 +87,6 @@ describe('accepted variants', () => {
       (c) => {
         c.sip.port = 0;
         c.http.port = 0;
-      },
-    ],
-    [
-      'tcp only',
-      (c) => {
-        c.sip.transports = ['tcp'];
       },
     ],
     [

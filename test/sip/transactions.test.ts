@@ -138,14 +138,17 @@ describe('server transactions', () => {
     expect(harness.requests('CANCEL')).toEqual([]);
   });
 
-  it('re-sends the same response when a command is repeated, and drops a conflicting one', async () => {
+  it('sends nothing for a repeated response command (a retransmitted request gets it), drops a conflicting one', async () => {
     const { harness, peer } = await setUp();
-    peer.send(rawRequest({ method: 'BYE', port: peer.port, branch: 'z9hG4bK-bye-1', toTag: 'x' }));
+    const request = rawRequest({ method: 'BYE', port: peer.port, branch: 'z9hG4bK-bye-1', toTag: 'x' });
+    peer.send(request);
     const bye = await harness.waitFor((i) => i.kind === 'request' && i.method === 'BYE');
     if (bye.kind !== 'request') throw new Error('unreachable');
     answer(harness.adapter, bye.transactionKey, 200, 'OK');
     const first = await peer.next();
     answer(harness.adapter, bye.transactionKey, 200, 'OK');
+    expect(await peer.collect(50)).toEqual([]);
+    peer.send(request);
     expect(await peer.next()).toBe(first);
     answer(harness.adapter, bye.transactionKey, 500, 'Oops');
     expect(await peer.collect(50)).toEqual([]);

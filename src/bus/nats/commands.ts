@@ -1,10 +1,18 @@
 /**
  * Commands, engines -> adapters, on core NATS: a command for one adapter on
  * `<prefix>.commands.<adapterId>`, one any adapter may send on `<prefix>.commands.any`, where the
- * adapters form a queue group so exactly one of them sends it. A lost command is recovered like a lost
- * datagram: by SIP retransmission (the engine re-sends the decided commands for a repeated input).
+ * adapters form a queue group so exactly one of them sends it.
+ *
+ * Delivery is at least once: a command is a request the adapter acknowledges once it has executed it,
+ * and the engine re-sends it until acknowledged (or `commandTimeoutMs`). Core NATS drops a message
+ * nobody is subscribed to, which is what happens around a nats-server restart when an engine's
+ * buffered commands reach the server before the adapter has re-subscribed. SIP retransmission cannot
+ * make up for such a loss: the adapter absorbs a peer's retransmitted request while its transaction is
+ * open and JetStream drops a repeated input as a duplicate, so the engine would never decide again and
+ * the call would hang. Executing a command twice is harmless by design: its identifiers (branch, CSeq,
+ * tags) are fixed, so the repeat is a retransmission to the peer.
  */
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { SipCommand } from '../messages.ts';
 import { decodeCommand, encode } from './codec.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
@@ -15,16 +23,48 @@ export function commandTarget(command: SipCommand, adapterId: string | undefined
   return command.kind === 'response' ? command.adapterId : adapterId;
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export function createCommandSender(
   nc: NatsConnection,
-  { subjectPrefix, log }: ResolvedNatsBusOptions,
+  { subjectPrefix, log, commandTimeoutMs, commandAttemptTimeoutMs }: ResolvedNatsBusOptions,
 ): (command: SipCommand, adapterId: string | undefined) => void {
+  async function deliver(subject: string, data: Uint8Array, command: SipCommand): Promise<void> {
+    const deadline = Date.now() + commandTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      if (nc.isClosed() || nc.isDraining()) return;
+      try {
+        await nc.request(subject, data, { timeout: commandAttemptTimeoutMs });
+        if (attempt > 1) log('info', 'nats bus: command delivered after a retry', { subject, attempt });
+        return;
+      } catch (error) {
+        if (nc.isClosed() || nc.isDraining()) return;
+        const wait = Math.min(1_000, 50 * 2 ** attempt);
+        if (Date.now() + wait >= deadline) {
+          log('error', 'nats bus: no adapter took a command, giving it up', {
+            subject,
+            kind: command.kind,
+            attempts: attempt,
+            error: String(error),
+          });
+          return;
+        }
+        if (attempt === 1) {
+          log('warn', 'nats bus: command not acknowledged, re-sending', { subject, error: String(error) });
+        }
+        await sleep(wait);
+      }
+    }
+  }
   return (command, adapterId) => {
+    let subject: string;
     try {
-      nc.publish(commandSubject(subjectPrefix, commandTarget(command, adapterId)), encode(command));
+      subject = commandSubject(subjectPrefix, commandTarget(command, adapterId));
     } catch (error) {
       log('error', 'nats bus: could not send a command', { kind: command.kind, error: String(error) });
+      return;
     }
+    void deliver(subject, encode(command), command);
   };
 }
 
@@ -37,16 +77,17 @@ export async function subscribeCommands(
 ): Promise<Subscription[]> {
   assertToken('adapterId', adapterId);
   if (adapterId === ADAPTER_ANY) throw new Error(`nats bus: "${ADAPTER_ANY}" is reserved, not an adapterId`);
-  const deliver = (error: Error | null, data: Uint8Array) => {
-    if (error) {
+  const deliver = (error: Error | null, msg: Msg | undefined) => {
+    if (error || !msg) {
       log('error', 'nats bus: command subscription failed', { adapterId, error: String(error) });
       return;
     }
     let command: SipCommand;
     try {
-      command = decodeCommand(data);
+      command = decodeCommand(msg.data);
     } catch (decodeError) {
       log('error', 'nats bus: dropping an undecodable command', { adapterId, error: String(decodeError) });
+      msg.respond(); // re-sending it would not make it decodable
       return;
     }
     try {
@@ -54,14 +95,14 @@ export async function subscribeCommands(
     } catch (handlerError) {
       log('error', 'nats bus: command handler threw', { adapterId, error: String(handlerError) });
     }
+    // Executed (or failed for good): the engine stops re-sending it.
+    if (msg.reply) msg.respond();
   };
   const subscriptions = [
-    nc.subscribe(commandSubject(subjectPrefix, adapterId), {
-      callback: (error, msg) => deliver(error, msg?.data),
-    }),
+    nc.subscribe(commandSubject(subjectPrefix, adapterId), { callback: deliver }),
     nc.subscribe(commandSubject(subjectPrefix, undefined), {
       queue: adapterQueue(subjectPrefix),
-      callback: (error, msg) => deliver(error, msg?.data),
+      callback: deliver,
     }),
   ];
   // Resolve once the server has the interest, so a command sent right after is not missed.

@@ -31,6 +31,14 @@ export interface NatsBusOptions {
   publishTimeoutMs?: number;
   /** Wait for the PubAck of one publish attempt. Default 2 s. */
   publishAttemptTimeoutMs?: number;
+  /**
+   * How long an engine keeps re-sending a command no adapter acknowledged (the adapter was
+   * reconnecting, or not subscribed yet) before giving it up. Default 32 s (64*T1: by then SIP has given
+   * up on the transaction anyway).
+   */
+  commandTimeoutMs?: number;
+  /** Wait for an adapter's acknowledgement of one command attempt. Default 2 s. */
+  commandAttemptTimeoutMs?: number;
   /** Wait between reconnect attempts. Default 250 ms. */
   reconnectTimeWaitMs?: number;
   /** Client name shown by the server's monitoring. */
@@ -56,6 +64,8 @@ export function resolveOptions(options: NatsBusOptions): ResolvedNatsBusOptions 
     replicas: options.replicas ?? 1,
     publishTimeoutMs: options.publishTimeoutMs ?? 10_000,
     publishAttemptTimeoutMs: options.publishAttemptTimeoutMs ?? 2_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 32_000,
+    commandAttemptTimeoutMs: options.commandAttemptTimeoutMs ?? 2_000,
     reconnectTimeWaitMs: options.reconnectTimeWaitMs ?? 250,
     name: options.name,
     log: options.log ?? silentLogger,

@@ -1,0 +1,280 @@
+/**
+ * Shared checks of the distributed tests: what the SIPp parties sent (from their message traces) and
+ * what the store must hold for it — every input once, no event twice, revisions without gaps, every
+ * call ended and every transfer finished.
+ */
+import { onTestFailed } from 'vitest';
+import { routingKeyOf } from '../../machines/ids.ts';
+import { callSidForCallId } from '../../src/engine/sids.ts';
+import { carrier, pbx, target } from '../e2e/parties.ts';
+import type { Cluster, ClusterEvent } from '../helpers/cluster.ts';
+import { describeSipp, type SippResult } from '../helpers/sipp.ts';
+
+/** Prints what every pivot process said when the running test fails. */
+export function printOutputOnFailure(cluster: Cluster): void {
+  // Runs after afterEach (the cluster is disposed by then; what it printed is kept).
+  onTestFailed(() => {
+    process.stderr.write(`---- pivot processes\n${cluster.output({ lines: 150 })}\n`);
+  });
+}
+
+export interface SentRequest {
+  method: string;
+  callId: string;
+  branch: string;
+}
+
+/** The requests (not responses, not ACKs) a SIPp party sent, once each (retransmissions folded). */
+export function sentRequests(result: SippResult): SentRequest[] {
+  const seen = new Map<string, SentRequest>();
+  for (const block of result.messages.split(/^-{10,}.*$/m)) {
+    if (!/message sent/.test(block.slice(0, 200))) continue;
+    const text = block.slice(block.indexOf('\n\n') + 2).replace(/^\s+/, '');
+    const method = /^([A-Z]+) \S+ SIP\/2\.0/.exec(text)?.[1];
+    if (!method || method === 'ACK') continue;
+    const callId = /^(?:Call-ID|i):\s*(\S+)/im.exec(text)?.[1];
+    const branch = /^(?:Via|v):.*;branch=([^;\s,]+)/im.exec(text)?.[1];
+    if (!callId || !branch) throw new Error(`unparsable sent request in SIPp trace:\n${text}`);
+    seen.set(`${branch}:${method}`, { method, callId, branch });
+  }
+  return [...seen.values()];
+}
+
+/** Groups events by stream, each in revision order. */
+export function byStream(events: ClusterEvent[]): Map<string, ClusterEvent[]> {
+  const streams = new Map<string, ClusterEvent[]>();
+  for (const event of events) {
+    const list = streams.get(event.stream) ?? [];
+    list.push(event);
+    streams.set(event.stream, list);
+  }
+  for (const list of streams.values()) list.sort((a, b) => a.revision - b.revision);
+  return streams;
+}
+
+/**
+ * Store-level problems (empty when none): a duplicated event id, an input key stored twice in a
+ * stream, a revision gap, positions not in revision order.
+ */
+export function integrityProblems(events: ClusterEvent[]): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  for (const event of events) {
+    if (ids.has(event.id)) problems.push(`event id ${event.id} stored twice`);
+    ids.add(event.id);
+  }
+  for (const [stream, list] of byStream(events)) {
+    list.forEach((event, index) => {
+      if (event.revision !== index) {
+        problems.push(`${stream}: revision ${event.revision} at index ${index} (gap or repeat)`);
+      }
+      if (index > 0 && event.position <= list[index - 1]!.position) {
+        problems.push(`${stream}: position ${event.position} not after revision ${index - 1}'s`);
+      }
+    });
+    const timerFacts = new Set<string>();
+    for (const event of list) {
+      if (!['TimerScheduled', 'TimerFired', 'TimerCanceled'].includes(event.type)) continue;
+      const fact = `${event.type} ${event.data.timerId}`;
+      if (timerFacts.has(fact)) problems.push(`${stream}: ${fact} stored twice`);
+      timerFacts.add(fact);
+      const other = event.type === 'TimerFired' ? 'TimerCanceled' : 'TimerFired';
+      if (event.type !== 'TimerScheduled' && timerFacts.has(`${other} ${event.data.timerId}`)) {
+        problems.push(`${stream}: timer ${event.data.timerId} both fired and canceled`);
+      }
+    }
+    const keys = new Map<string, number>();
+    for (const event of list) {
+      const key = event.metadata.inputKey;
+      if (typeof key !== 'string') continue;
+      if (keys.has(key)) {
+        problems.push(
+          `${stream}: input ${key} stored twice (revisions ${keys.get(key)} and ${event.revision}: ${event.type})`,
+        );
+      }
+      keys.set(key, event.revision);
+    }
+  }
+  return problems;
+}
+
+/** The input keys stored per stream (the first event of each input carries it). */
+export function storedInputKeys(events: ClusterEvent[]): Set<string> {
+  const keys = new Set<string>();
+  for (const event of events) {
+    if (typeof event.metadata.inputKey === 'string') keys.add(`${event.stream} ${event.metadata.inputKey}`);
+  }
+  return keys;
+}
+
+/**
+ * Every call (root and child) and what became of it, every transfer and how it ended: the store's
+ * view of a load, for assertions.
+ */
+export function outcomes(events: ClusterEvent[]) {
+  const calls = new Map<string, { parent?: string; ended?: string }>();
+  type Transfer = { callSid: string; outcome?: string; status?: number };
+  const transfers = new Map<string, Transfer>();
+  for (const e of events) {
+    const d = e.data;
+    if (e.type === 'CallReceived') calls.set(d.callSid, {});
+    if (e.type === 'ChildCallStarted') calls.set(d.callSid, { parent: d.parentCallSid });
+    if (e.type === 'CallEnded') {
+      const call = calls.get(d.callSid) ?? {};
+      if (call.ended)
+        call.ended += `+${d.status}`; // twice: shown as such, fails the test
+      else call.ended = d.status;
+      calls.set(d.callSid, call);
+    }
+    if (e.type === 'ReferAccepted') transfers.set(d.transferSid, { callSid: d.callSid });
+    if (e.type === 'TransferCompleted' || e.type === 'TransferFailed') {
+      const transfer: Transfer = transfers.get(d.transferSid) ?? { callSid: d.callSid };
+      transfer.outcome = transfer.outcome
+        ? `${transfer.outcome}+${e.type}`
+        : e.type === 'TransferCompleted'
+          ? 'completed'
+          : 'failed';
+      if (d.status !== undefined) transfer.status = d.status;
+      transfers.set(d.transferSid, transfer);
+    }
+  }
+  const roots = [...calls].filter(([, c]) => !c.parent);
+  const children = [...calls].filter(([, c]) => c.parent);
+  const count = (list: [string, { ended?: string }][]) => {
+    const tally: Record<string, number> = {};
+    for (const [, c] of list) tally[c.ended ?? 'not ended'] = (tally[c.ended ?? 'not ended'] ?? 0) + 1;
+    return tally;
+  };
+  const transferTally: Record<string, number> = {};
+  for (const t of transfers.values()) {
+    const key = t.outcome ?? 'unfinished';
+    transferTally[key] = (transferTally[key] ?? 0) + 1;
+  }
+  return {
+    calls,
+    transfers,
+    roots: count(roots),
+    children: count(children),
+    transferOutcomes: transferTally,
+    /** The stored types of every session whose root call did not end, for failure messages. */
+    stuck: roots
+      .filter(([, c]) => !c.ended)
+      .map(([sid]) => {
+        const types = events.filter((e) => e.stream === `call-${sid}`).map((e) => e.type);
+        return `call-${sid}: ${types.join(', ')}`;
+      }),
+  };
+}
+
+/** The session a request a party sent belongs to (as the pivot routes it). */
+export function sessionStreamOf(callId: string): string {
+  return `call-${routingKeyOf(callId) ?? callSidForCallId(callId)}`;
+}
+
+/** Requests the parties sent whose input is not stored in their session's stream (lost inputs). */
+export function lostRequests(events: ClusterEvent[], ...results: SippResult[]): string[] {
+  const keys = storedInputKeys(events);
+  return results
+    .flatMap((result) => sentRequests(result))
+    .filter(
+      (r) =>
+        !keys.has(`${sessionStreamOf(r.callId)} ${r.method === 'CANCEL' ? `${r.branch}:CANCEL` : r.branch}`),
+    )
+    .map((r) => {
+      const stream = sessionStreamOf(r.callId);
+      const stored = events.filter((e) => e.stream === stream).map((e) => e.type);
+      return `${r.method} ${r.callId} ${r.branch} (${stream} holds ${stored.join(', ')})`;
+    });
+}
+
+export interface LoadOptions {
+  calls: number;
+  /** PBX calls per second. */
+  rate: number;
+  carrierPort: number;
+  /** Runs while the load runs; resolves with anything the test wants back. */
+  during?: () => Promise<void>;
+  timeoutMs?: number;
+  /** `hung_up`: the PBX never hangs up after the transfer and waits for the pivot's fallback BYE. */
+  afterTransfer?: 'hang_up' | 'hung_up';
+}
+
+export interface LoadResult {
+  pbx: SippResult;
+  carrier: SippResult;
+  target: SippResult;
+}
+
+/**
+ * `calls` blind transfers at `rate` through the cluster, as bench/transfer.ts runs them: the PBX REFERs
+ * each call to one target, hangs up 200 ms after the final NOTIFY, the carrier ends the child call.
+ * Returns every party's result without judging it.
+ */
+export async function transferLoad(cluster: Cluster, options: LoadOptions): Promise<LoadResult> {
+  const timeoutMs = options.timeoutMs ?? Math.ceil((options.calls / options.rate) * 1000) + 90_000;
+  const common = { calls: options.calls, timeoutMs };
+  const far = carrier({
+    ...common,
+    port: options.carrierPort,
+    flow: 'hold_then_reconnect',
+    childEnd: 'hangs_up',
+  });
+  const bob = target({ ...common, outcome: 'answer', childEnd: 'hung_up' });
+  await Promise.all([far.ready, bob.ready]);
+  const agent = pbx(cluster.sipAddress, {
+    ...common,
+    rate: options.rate,
+    flow: 'transfer',
+    target: `target@127.0.0.1:${bob.port}`,
+    byeDelayMs: 200,
+    afterTransfer: options.afterTransfer ?? 'hang_up',
+  });
+  // A failing `during` ends the load at once (its parties killed) and fails the caller with its error.
+  let failed: { error: unknown } | undefined;
+  const during = options.during?.().catch((error: unknown) => {
+    failed = { error };
+    for (const party of [agent, far, bob]) party.kill();
+  });
+  const [pbxResult, carrierResult, targetResult] = await Promise.all([agent.done, far.done, bob.done]);
+  await during;
+  if (failed) throw failed.error;
+  return { pbx: pbxResult, carrier: carrierResult, target: targetResult };
+}
+
+/** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
+export async function waitUntil(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** SIPp's summary line of successful and failed calls, for messages. */
+export function sippSummary(name: string, result: SippResult): string {
+  const ok = /Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(result.stdout)?.[1];
+  const failed = /Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(result.stdout)?.[1];
+  return `${name}: exit ${result.code}, successful ${ok ?? '?'}, failed ${failed ?? '?'}`;
+}
+
+/**
+ * Every party ran all its calls to the end: SIPp exit 0, or — where a failover window may make SIPp
+ * abort a call on a message it did not expect (a retransmission the pivot's re-sent command caused) —
+ * exit 1 with at most `maxFailed` failed calls and every call accounted for. Returns the problems.
+ */
+export function partyProblems(result: LoadResult, calls: number, maxFailed = 0): string[] {
+  const problems: string[] = [];
+  for (const [name, r] of Object.entries(result) as [string, SippResult][]) {
+    if (r.code === 0) continue;
+    const ok = Number(/Successful call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
+    const failed = Number(/Failed call\s*\|\s*\d+\s*\|\s*(\d+)/.exec(r.stdout)?.[1] ?? Number.NaN);
+    if (r.code !== 1 || failed > maxFailed || ok + failed !== calls) {
+      problems.push(`${sippSummary(name, r)}\n${describeSipp(r).slice(0, 4_000)}`);
+    }
+  }
+  return problems;
+}
