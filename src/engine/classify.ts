@@ -171,19 +171,40 @@ function isLive(snapshot: { status: string }): boolean {
   return snapshot.status === 'active';
 }
 
-/** The live call (and running transfer) whose leg has this Call-ID. */
-function ownerOfCallId(session: SessionState, callId: string): LegOwner | undefined {
+/**
+ * The live call (and running transfer) whose leg is the dialog of an in-dialog request. RFC 3261 §12.2.2:
+ * a dialog is Call-ID + local tag + remote tag, so the request's To tag must be our tag on that leg and
+ * its From tag the peer's; a Call-ID alone matches nothing. `mismatch` says why the Call-ID's legs did not
+ * fit, for the 481's log line. With `ignoreToTag`, only Call-ID and From tag count (a CANCEL copies the
+ * To of the request it cancels, which for an initial INVITE has no tag).
+ */
+function ownerOfDialog(
+  session: SessionState,
+  input: SipRequestInput,
+  options: { ignoreToTag?: boolean } = {},
+): LegOwner | { mismatch: string } | undefined {
+  let mismatch: string | undefined;
   for (const [callSid, call] of Object.entries(session.calls)) {
     if (!isLive(call)) continue;
     for (const [leg, dialog] of Object.entries(call.context.legs)) {
-      if (dialog?.callId !== callId) continue;
+      if (dialog?.callId !== input.callId) continue;
+      const toTag = input.to.params.tag;
+      const fromTag = input.from.params.tag;
+      if (!options.ignoreToTag && toTag !== dialog.local.params.tag) {
+        mismatch = toTag ? `To tag ${toTag} is not ours on this dialog` : 'no To tag';
+        continue;
+      }
+      if (!dialog.remote.params.tag || fromTag !== dialog.remote.params.tag) {
+        mismatch = `From tag ${fromTag ?? '(none)'} is not the peer's on this dialog`;
+        continue;
+      }
       const transfer = call.context.activeTransferSid
         ? session.transfers[call.context.activeTransferSid]
         : undefined;
       return { callSid, leg: leg as LegName, call, ...(transfer ? { transfer } : {}) };
     }
   }
-  return undefined;
+  return mismatch === undefined ? undefined : { mismatch };
 }
 
 function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
@@ -225,18 +246,39 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
   return { kind: 'input', event };
 }
 
-function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
-  const hasCall = Object.keys(session.calls).length > 0;
-  if (input.method === 'INVITE' && !input.to.params.tag) {
-    return hasCall
-      ? { kind: 'ignore', why: 'INVITE for a call already received' }
-      : newCall(session, input, env);
+/**
+ * A tagless INVITE whose Call-ID already has a session: never a new call, since the session (its stream
+ * and sid) is derived from the Call-ID. Retransmissions (same branch) never get here: the adapter absorbs
+ * them and the engine dedupes by transaction key. So this is another copy of the INVITE (a new branch).
+ */
+function inviteForExistingSession(session: SessionState, input: SipRequestInput): Classification {
+  const live = Object.values(session.calls).some(isLive);
+  // RFC 3261 §8.2.2.2: a request without To tag that matches a request in progress on From tag and
+  // Call-ID (and CSeq) but not its transaction is a merged request (it forked and came back by another
+  // path, or looped): 482. The first INVITE's CSeq is not in the events, so while the call is live every
+  // such copy counts as merged; a new call may not reuse a live call's Call-ID anyway (§8.1.1.4).
+  if (live) return reply(input, 482, 'Loop Detected', 'merged request: this Call-ID is a live call');
+  // Ended: there is no transaction to merge with and no dialog (481 is for requests inside one), only a
+  // Call-ID the UAC must not reuse for a new call (§8.1.1.4, globally unique over time): 400.
+  return reply(input, 400, 'Bad Request', 'Call-ID already used by an ended call (RFC 3261 §8.1.1.4)');
+}
+
+/**
+ * A CANCEL the adapter delivered: its INVITE server transaction exists and has no final response yet
+ * (the adapter answers the other cases itself). §9.2: if that INVITE is the ringing call's, cancel it;
+ * if it is a re-INVITE the pivot is relaying, answer 200 — the pivot cannot take the relayed offer back
+ * from the other leg, so the re-INVITE runs to its own final response ("the UAS MAY", §9.2). 481 otherwise.
+ */
+function cancel(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
+  // A CANCEL copies the To of its INVITE: tagless for the initial INVITE, our tag for a re-INVITE.
+  const owner = ownerOfDialog(session, input, { ignoreToTag: true });
+  if (!owner || 'mismatch' in owner) {
+    const why = owner ? `no INVITE to cancel: ${owner.mismatch}` : 'no INVITE to cancel';
+    return reply(input, 481, 'Call/Transaction Does Not Exist', why);
   }
-  if (input.method === 'ACK') return { kind: 'ignore', why: 'ACK' };
-  const owner = ownerOfCallId(session, input.callId);
-  if (input.method === 'CANCEL') {
-    if (owner?.call.value !== 'ringing')
-      return reply(input, 481, 'Call/Transaction Does Not Exist', 'no INVITE to cancel');
+  const { call } = owner;
+  const dialog = call.context.legs[owner.leg]!;
+  if (call.value === 'ringing' && owner.leg === call.context.inbound && dialog.pendingInvite) {
     return {
       kind: 'input',
       event: {
@@ -247,7 +289,40 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       },
     };
   }
-  if (!owner) return reply(input, 481, 'Call/Transaction Does Not Exist', 'no such dialog');
+  const toTag = input.to.params.tag;
+  if (
+    call.value === 'relaying' &&
+    call.context.relay?.from === owner.leg &&
+    toTag === dialog.local.params.tag
+  ) {
+    return reply(
+      input,
+      200,
+      'OK',
+      're-INVITE is relayed to the other leg and continues to its final response',
+    );
+  }
+  return reply(
+    input,
+    481,
+    'Call/Transaction Does Not Exist',
+    `no INVITE to cancel in state ${String(call.value)}`,
+  );
+}
+
+function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
+  const hasCall = Object.keys(session.calls).length > 0;
+  if (input.method === 'INVITE' && !input.to.params.tag) {
+    return hasCall ? inviteForExistingSession(session, input) : newCall(session, input, env);
+  }
+  if (input.method === 'ACK') return { kind: 'ignore', why: 'ACK' };
+  if (input.method === 'CANCEL') return cancel(session, input, env);
+  const found = ownerOfDialog(session, input);
+  if (!found) return reply(input, 481, 'Call/Transaction Does Not Exist', 'no such dialog');
+  // §12.2.2: the Call-ID is known but the tags are not this dialog's: 481, nothing changes.
+  if ('mismatch' in found)
+    return reply(input, 481, 'Call/Transaction Does Not Exist', `no such dialog: ${found.mismatch}`);
+  const owner = found;
   const transaction = { adapterId: input.adapterId, transactionKey: input.transactionKey };
   if (input.method === 'INVITE') {
     // RFC 3261 §14.2: a re-INVITE while another offer/answer is under way gets 491, the peer retries.

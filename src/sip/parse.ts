@@ -4,13 +4,12 @@
  * so that a request with a broken header can still be answered with a 400 naming it.
  */
 import { MAX_MESSAGE_BYTES } from './constants.ts';
+import { findHeaderEnd, skipLeadingLineBreaks } from './headerEnd.ts';
 import { normalizeHeaderName } from './headerNames.ts';
 import type { RawHeader, RawMessage, StartLine } from './types.ts';
 
 export type ParseResult = { ok: true; message: RawMessage } | { ok: false; error: string };
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LFLF = Buffer.from('\n\n');
 const REQUEST_LINE = /^([A-Za-z0-9.!%*_+`'~-]+) (\S+) (SIP\/\d+\.\d+)$/;
 const STATUS_LINE = /^(SIP\/\d+\.\d+) ([1-9]\d\d) ?(.*)$/;
 const HEADER_LINE = /^([!#-'*+.0-9A-Z^-z|~-]+)[ \t]*:[ \t]*(.*)$/s;
@@ -60,22 +59,6 @@ function parseStartLine(line: string): StartLine {
   const request = REQUEST_LINE.exec(line);
   if (request) return { kind: 'request', method: request[1]!, uri: request[2]!, version: request[3]! };
   return { kind: 'invalid', line };
-}
-
-/** RFC 3261 §7.5: CRLFs before the start line are ignored (they are also keep-alives). */
-function skipLeadingLineBreaks(data: Buffer): number {
-  let i = 0;
-  while (i < data.length && (data[i] === 0x0d || data[i] === 0x0a)) i++;
-  return i;
-}
-
-/** The empty line; bare LF line ends are accepted too (lenient towards hand-written test tools). */
-function findHeaderEnd(data: Buffer, from: number): { index: number; length: number } | undefined {
-  const crlf = data.indexOf(CRLFCRLF, from);
-  const lf = data.indexOf(LFLF, from);
-  if (crlf === -1 && lf === -1) return undefined;
-  if (lf === -1 || (crlf !== -1 && crlf < lf)) return { index: crlf, length: 4 };
-  return { index: lf, length: 2 };
 }
 
 /** Joins continuation lines (starting with space or tab) to the header they continue (§7.3.1). */
