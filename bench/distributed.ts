@@ -53,7 +53,7 @@ function integrity(events: Array<{ id: string; stream: string; revision: number 
     revisions.set(e.stream, [...(revisions.get(e.stream) ?? []), e.revision]);
   }
   let gaps = 0;
-  for (const list of revisions.values()) list.forEach((r, i) => r !== i && gaps++);
+  for (const list of revisions.values()) gaps += list.filter((r, i) => r !== i).length;
   return `${events.length} events in ${revisions.size} streams, ${duplicates} duplicated, ${gaps} out of place`;
 }
 
