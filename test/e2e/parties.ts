@@ -201,3 +201,8 @@ export function received(result: SippResult): string[] {
     .map((block) => block.slice(block.indexOf('\n\n') + 2).replace(/^\s+/, ''))
     .map((text) => text.split(/\r?\n/)[0] ?? '');
 }
+
+/** Drops the pivot's own 100 Trying (the adapter's, and the call machine's): not what the tests are about. */
+export function withoutTrying(lines: string[]): string[] {
+  return lines.filter((line) => line !== 'SIP/2.0 100 Trying');
+}

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/sipp.ts';
+import { UNTIL_TARGET_RINGS } from './expectedEvents.ts';
 import { allPassed, carrier, pbx, received, target } from './parties.ts';
 import { type PivotUnderTest, startTestPivot, the, typesOf } from './pivot.ts';
 
@@ -14,18 +15,6 @@ afterEach(async () => {
   await pivot?.dispose();
   pivot = undefined;
 });
-
-const UNTIL_TARGET_RINGS = [
-  'CallReceived',
-  'CallProgress',
-  'CallAnswered',
-  'ReferReceived',
-  'ReferAccepted',
-  'TransfereeHeld',
-  'TargetInvited',
-  'TimerScheduled',
-  'TargetRinging',
-];
 
 describe('a transfer that fails', () => {
   it('target busy: final NOTIFY "SIP/2.0 486 Busy Here", carrier resumed sendrecv, the call goes on', async () => {

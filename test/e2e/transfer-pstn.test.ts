@@ -11,8 +11,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, runSipp, type SippProcess } from '../helpers/sipp.ts';
-import { allPassed, escapeRegExp, received, renderScenario } from './parties.ts';
-import { CARRIER_IP, type PivotUnderTest, startTestPivot, TRUNK_DOMAIN, the, typesOf } from './pivot.ts';
+import { ordinaryCallLine } from './billingLines.ts';
+import { allPassed, escapeRegExp, received, renderScenario, withoutTrying } from './parties.ts';
+import { CARRIER_IP, type PivotUnderTest, startTestPivot, TRUNK_DOMAIN, the } from './pivot.ts';
+import { type Resource, readModel } from './readModel.ts';
+import { completedTransferCalls, expectBothHungUp } from './storedTransfer.ts';
+import { expectShortCallDuration, onlyChildOf } from './transferredCall.ts';
 
 let pivot: PivotUnderTest | undefined;
 afterEach(async () => {
@@ -57,64 +61,6 @@ function pbxReferUri(pivotAddress: string, referTo: string): SippProcess {
   });
 }
 
-/** The root call's events for a transfer that completes and whose PBX then hangs up. */
-const COMPLETED_AND_PBX_HUNG_UP = [
-  'CallReceived',
-  'CallProgress',
-  'CallAnswered',
-  'ReferReceived',
-  'ReferAccepted',
-  'TransfereeHeld',
-  'TargetInvited',
-  'TimerScheduled',
-  'TargetRinging',
-  'TargetAnswered',
-  'TimerCanceled',
-  'TransfereeReconnected',
-  'TransferCompleted',
-  'TimerScheduled',
-  'HangupReceived',
-  'TimerCanceled',
-  'CallEnded',
-];
-
-const SID = (prefix: string) => new RegExp(`^${prefix}[0-9a-f]{32}$`);
-
-// biome-ignore lint/suspicious/noExplicitAny: API resources are checked field by field.
-type Json = any;
-
-async function get(path: string): Promise<Json> {
-  if (!pivot) throw new Error('no pivot');
-  const response = await fetch(`${pivot.httpUrl}${path}`);
-  const body = await response.json();
-  if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-/** Polls (bounded) until every projection has caught up with the store and `done` holds. */
-async function caughtUp(done: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const health = await get('/healthz');
-    const projections = health.Projections as { Lag: number; Error: string | null }[];
-    if (
-      projections.length > 0 &&
-      projections.every((p) => p.Lag === 0 && p.Error === null) &&
-      (await done())
-    ) {
-      return;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`projections did not catch up in ${timeoutMs} ms: ${JSON.stringify(health)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function secondsBetween(from: string, to: string): number {
-  return Math.ceil((Date.parse(to) - Date.parse(from)) / 1000);
-}
-
 describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through the carrier)', () => {
   // DESIGN.md "Trunk policy": a PSTN target is tel:+E164 or sip:+E164@<any trunk domain> (the domain
   // compared case-insensitively, URI parameters allowed).
@@ -135,7 +81,7 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
       const agent = pbxReferUri(pivot.address, referTo);
       const [pbxResult, carrierResult] = await allPassed(agent, far);
 
-      expect(received(pbxResult!).filter((l) => l !== 'SIP/2.0 100 Trying')).toEqual([
+      expect(withoutTrying(received(pbxResult!))).toEqual([
         'SIP/2.0 180 Ringing',
         'SIP/2.0 200 OK',
         'SIP/2.0 202 Accepted',
@@ -161,20 +107,13 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
           : expect.stringMatching(/^BYE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/),
       ]);
 
-      await caughtUp(async () => {
-        const { Calls } = await get('/v1/Calls');
-        const { Lines } = await get('/v1/Billing/Lines');
-        return (
-          Calls.length === 2 &&
-          Calls.every((c: Json) => c.Status !== 'ringing' && c.Status !== 'in-progress') &&
-          Lines.length >= 3
-        );
-      });
-      const { Trunks } = await get('/v1/Trunks');
+      const api = readModel(pivot.httpUrl);
+      await api.untilEndedAndBilled({ calls: 2, billingLines: 3 });
+      const { Trunks } = await api.get('/v1/Trunks');
       const trunkSid: string = Trunks[0].Sid;
-      const { Calls: all } = await get('/v1/Calls');
-      const rootSid: string = all.find((c: Json) => c.ParentCallSid === null).Sid;
-      const root = await get(`/v1/Calls/${rootSid}`);
+      const { Calls: all } = await api.get('/v1/Calls');
+      const rootSid: string = all.find((c: Resource) => c.ParentCallSid === null).Sid;
+      const root = await api.get(`/v1/Calls/${rootSid}`);
       expect(root).toMatchObject({
         Direction: 'trunking-terminating',
         From: A,
@@ -184,10 +123,7 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
         Price: TERMINATION_TO_B,
         PriceUnit: 'EUR',
       });
-      const { Calls: children } = await get(`/v1/Calls?ParentCallSid=${rootSid}`);
-      expect(children).toHaveLength(1);
-      const child = children[0];
-      expect(child.Sid).toMatch(SID('CA'));
+      const child = await onlyChildOf(api, rootSid);
       expect(child).toMatchObject({
         ParentCallSid: rootSid,
         TrunkSid: trunkSid,
@@ -201,11 +137,9 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
         Price: 0.0458, // TERMINATION_TO_B + TERMINATION_TO_C, summed in micro-units
         PriceUnit: 'EUR',
       });
-      expect(child.Duration).toBe(secondsBetween(child.AnswerTime, child.EndTime));
-      expect(child.Duration).toBeGreaterThanOrEqual(1);
-      expect(child.Duration).toBeLessThanOrEqual(10);
+      expectShortCallDuration(child);
 
-      const { Transfers } = await get(`/v1/Transfers?CallSid=${rootSid}`);
+      const { Transfers } = await api.get(`/v1/Transfers?CallSid=${rootSid}`);
       expect(Transfers).toHaveLength(1);
       expect(Transfers[0]).toMatchObject({
         Sid: child.TransferSid,
@@ -222,19 +156,10 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
       });
 
       const day = root.StartTime.slice(0, 10);
-      const rootLine = {
-        CallSid: rootSid,
-        Line: 1,
-        TrunkSid: trunkSid,
-        Day: day,
-        Kind: 'termination',
-        Number: B,
-        Description: 'termination to the called number',
-        RatePerMinute: TERMINATION_TO_B,
-        Minutes: 1,
-        Amount: TERMINATION_TO_B,
-        Currency: 'EUR',
-      };
+      const rootLine = ordinaryCallLine(
+        { callSid: rootSid, trunkSid, day },
+        { kind: 'termination', number: B, rate: TERMINATION_TO_B, currency: 'EUR' },
+      );
       const childLines = [
         {
           ...rootLine,
@@ -253,18 +178,16 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
       ];
       expect(root.BillingLines).toEqual([rootLine]);
       expect(child.BillingLines).toEqual(childLines);
-      expect((await get(`/v1/Billing/Lines?CallSid=${child.Sid}`)).Lines).toEqual(childLines);
-      const summary = await get(`/v1/Billing?TrunkSid=${trunkSid}`);
+      expect((await api.get(`/v1/Billing/Lines?CallSid=${child.Sid}`)).Lines).toEqual(childLines);
+      const summary = await api.get(`/v1/Billing?TrunkSid=${trunkSid}`);
       expect(summary.Days).toEqual([
         { TrunkSid: trunkSid, Day: day, Currency: 'EUR', Calls: 2, Legs: 3, Minutes: 3, Amount: 0.0583 },
       ]);
 
       const events = await pivot.events();
-      const rootCall = the(events, 'CallReceived').data.callSid;
-      const childCall = the(events, 'ChildCallStarted').data.callSid;
+      const calls = completedTransferCalls(events);
+      const { rootCall, childCall } = calls;
       expect([rootCall, childCall]).toEqual([rootSid, child.Sid]);
-      expect(typesOf(events, rootCall)).toEqual(COMPLETED_AND_PBX_HUNG_UP);
-      expect(typesOf(events, childCall)).toEqual(['ChildCallStarted', 'HangupReceived', 'CallEnded']);
       expect(the(events, 'ReferAccepted').data).toMatchObject({
         referTo: referTo,
         targetKind: 'pstn',
@@ -280,16 +203,8 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
         to: C,
         targetKind: 'pstn',
       });
-      // The PBX hung up the original call; the child call ended from the side the test chose (the two
-      // hang-ups are independent, so each is looked up by its call).
-      const hangups = events.filter((e) => e.type === 'HangupReceived');
-      expect(hangups).toHaveLength(2);
-      expect(hangups.find((e) => e.data.callSid === rootCall)?.data.leg).toBe('customer');
-      expect(hangups.find((e) => e.data.callSid === childCall)?.data.leg).toBe(farEnds ? 'far' : 'target');
-      expect(events.filter((e) => e.type === 'CallEnded').map((e) => e.data.status)).toEqual([
-        'completed',
-        'completed',
-      ]);
+      // The PBX hung up the original call; the child call ended from the side the test chose.
+      expectBothHungUp(events, calls, farEnds ? 'far' : 'target');
     });
   }
 });

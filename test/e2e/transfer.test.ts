@@ -5,8 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/sipp.ts';
-import { allPassed, carrier, pbx, received, target } from './parties.ts';
+import { allPassed, carrier, pbx, received, target, withoutTrying } from './parties.ts';
 import { type PivotUnderTest, startTestPivot, the, typesOf } from './pivot.ts';
+import { transferToSipTarget } from './sipTargetTransfer.ts';
+import { completedTransferCalls } from './storedTransfer.ts';
 
 let pivot: PivotUnderTest | undefined;
 afterEach(async () => {
@@ -14,43 +16,17 @@ afterEach(async () => {
   pivot = undefined;
 });
 
-/** The root call's events for a transfer that completes and whose PBX then hangs up. */
-const COMPLETED_AND_PBX_HUNG_UP = [
-  'CallReceived',
-  'CallProgress',
-  'CallAnswered',
-  'ReferReceived',
-  'ReferAccepted',
-  'TransfereeHeld',
-  'TargetInvited',
-  'TimerScheduled',
-  'TargetRinging',
-  'TargetAnswered',
-  'TimerCanceled',
-  'TransfereeReconnected',
-  'TransferCompleted',
-  'TimerScheduled',
-  'HangupReceived',
-  'TimerCanceled',
-  'CallEnded',
-];
-
-/** The pivot's own 100 Trying (the adapter's, and the call machine's) are not what these tests are about. */
-function withoutTrying(lines: string[]): string[] {
-  return lines.filter((line) => line !== 'SIP/2.0 100 Trying');
-}
-
 describe('a blind transfer end to end', () => {
   it('from-transferee: 202, NOTIFY 100/180/200, hold, target INVITE, reconnect; the carrier ends the child call', async () => {
     const carrierPort = await freePort();
     pivot = await startTestPivot({ carrierPort });
-    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
-    const bob = target({ outcome: 'answer', childEnd: 'hung_up' });
-    await Promise.all([far.ready, bob.ready]);
-    const agent = pbx(pivot.address, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
-    const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, bob);
+    const { targetPort, pbxResult, carrierResult, targetResult } = await transferToSipTarget(
+      pivot.address,
+      carrierPort,
+      'from-transferee',
+    );
 
-    expect(withoutTrying(received(pbxResult!))).toEqual([
+    expect(withoutTrying(received(pbxResult))).toEqual([
       'SIP/2.0 180 Ringing',
       'SIP/2.0 200 OK',
       'SIP/2.0 202 Accepted',
@@ -59,7 +35,7 @@ describe('a blind transfer end to end', () => {
       expect.stringMatching(/^NOTIFY /),
       'SIP/2.0 200 OK',
     ]);
-    expect(received(carrierResult!).map((line) => line.split(' ')[0])).toEqual([
+    expect(received(carrierResult).map((line) => line.split(' ')[0])).toEqual([
       'INVITE',
       'ACK',
       'INVITE',
@@ -68,15 +44,12 @@ describe('a blind transfer end to end', () => {
       'ACK',
       'SIP/2.0',
     ]);
-    expect(received(targetResult!).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
+    expect(received(targetResult).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
 
     const events = await pivot.events();
-    const root = the(events, 'CallReceived').data.callSid;
-    const child = the(events, 'ChildCallStarted').data.callSid;
-    expect(typesOf(events, root)).toEqual(COMPLETED_AND_PBX_HUNG_UP);
-    expect(typesOf(events, child)).toEqual(['ChildCallStarted', 'HangupReceived', 'CallEnded']);
+    const { rootCall: root, childCall: child } = completedTransferCalls(events);
     expect(the(events, 'ReferAccepted').data).toMatchObject({
-      referTo: `sip:target@127.0.0.1:${bob.port}`,
+      referTo: `sip:target@127.0.0.1:${targetPort}`,
       targetKind: 'sip',
       referSub: true,
       referredBy: '<sip:agent@pbx.example.test>',
@@ -97,18 +70,11 @@ describe('a blind transfer end to end', () => {
   it('from-transferor: the target gets the PBX caller number in From, then ends the child call', async () => {
     const carrierPort = await freePort();
     pivot = await startTestPivot({ carrierPort, trunk: { transferCallerId: 'from-transferor' } });
-    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hung_up' });
-    const bob = target({ outcome: 'answer', from: '+15550100000', childEnd: 'hangs_up' });
-    await Promise.all([far.ready, bob.ready]);
-    const agent = pbx(pivot.address, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
-    const [, carrierResult] = await allPassed(agent, far, bob);
-    expect(received(carrierResult!).at(-1)).toMatch(/^BYE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/);
+    const { carrierResult } = await transferToSipTarget(pivot.address, carrierPort, 'from-transferor');
+    expect(received(carrierResult).at(-1)).toMatch(/^BYE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/);
 
     const events = await pivot.events();
-    const root = the(events, 'CallReceived').data.callSid;
-    const child = the(events, 'ChildCallStarted').data.callSid;
-    expect(typesOf(events, root)).toEqual(COMPLETED_AND_PBX_HUNG_UP);
-    expect(typesOf(events, child)).toEqual(['ChildCallStarted', 'HangupReceived', 'CallEnded']);
+    const { childCall: child } = completedTransferCalls(events);
     expect(the(events, 'TargetInvited').data.from.uri).toBe('sip:+15550100000@127.0.0.1');
     expect(events.find((e) => e.type === 'HangupReceived' && e.data.callSid === child)?.data.leg).toBe(
       'target',

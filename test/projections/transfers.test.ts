@@ -22,6 +22,16 @@ async function referred(referTo: string, referredBy?: string) {
   return { call, transfer };
 }
 
+/** A transfer to a SIP target left ringing 30 s, until its no-answer timer fires (at 50 s: the REFER came at 20 s). */
+async function unansweredUntilTimeout() {
+  const { transfer } = await referred('<sip:bob@127.0.0.1:5080>');
+  await transfer.held();
+  await transfer.ringing();
+  w.driver.advance(30);
+  await transfer.noAnswer();
+  return transfer;
+}
+
 describe('transfers: one row per REFER', () => {
   it('completed to a SIP target: who, what, REFER->202 and REFER->answer', async () => {
     w = await world();
@@ -96,11 +106,7 @@ describe('transfers: one row per REFER', () => {
 
   it('no answer within noAnswerTimeoutSeconds: failed with 408', async () => {
     w = await world();
-    const { transfer } = await referred('<sip:bob@127.0.0.1:5080>');
-    await transfer.held();
-    await transfer.ringing();
-    w.driver.advance(30);
-    await transfer.noAnswer();
+    const transfer = await unansweredUntilTimeout();
     const { db } = await w.project();
     expect(row(db, 'transfers', 'sid = ?', transfer.sid)).toMatchObject({
       outcome: 'failed',
@@ -112,11 +118,7 @@ describe('transfers: one row per REFER', () => {
 
   it('a late 200 from the target after the timeout leaves the failed row as it was', async () => {
     w = await world();
-    const { transfer } = await referred('<sip:bob@127.0.0.1:5080>');
-    await transfer.held();
-    await transfer.ringing();
-    w.driver.advance(30);
-    await transfer.noAnswer();
+    const transfer = await unansweredUntilTimeout();
     w.driver.advance(1);
     // The CANCEL crossed the target's 200: the pivot ACKs and BYEs it; the transfer stays failed.
     await transfer.answered();

@@ -4,10 +4,11 @@
  * retransmitting until it is answered); an INVITE is not (our 100 Trying stops its retransmissions).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/bus/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,
+  inviteCommand,
   rawRequest,
   rawResponse,
   startAdapter,
@@ -76,20 +77,8 @@ describe('a retransmitted request without a final answer', () => {
 });
 
 describe('a request command the engine repeats', () => {
-  const invite = (port: number): SendRequestCommand => ({
-    kind: 'request',
-    branch: 'z9hG4bK-leg-1-INVITE',
-    method: 'INVITE',
-    uri: `sip:target@127.0.0.1:${port}`,
-    destination: { transport: 'udp', host: '127.0.0.1', port },
-    callId: 'c-repeat',
-    from: { uri: 'sip:pivot@127.0.0.1', params: { tag: 'p' } },
-    to: { uri: 'sip:target@127.0.0.1', params: {} },
-    cseq: { seq: 1, method: 'INVITE' },
-    headers: {},
-    body: 'v=0\r\n',
-    contentType: 'application/sdp',
-  });
+  const invite = (port: number) =>
+    inviteCommand(port, { branch: 'z9hG4bK-leg-1-INVITE', callId: 'c-repeat' });
 
   it('is not sent again once its transaction has a final response; the engine hears that response again', async () => {
     const { harness, peer } = await setUp();

@@ -213,3 +213,26 @@ export function rawResponse(request: string, status: number, reason: string, toT
   const toLine = toTag && !/;tag=/.test(to) ? `${to};tag=${toTag}` : to;
   return `SIP/2.0 ${status} ${reason}\r\n${[...copied, toLine].join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
 }
+
+/**
+ * The engine's command for an INVITE to a target UAS listening on `port` (a UdpPeer): the request a
+ * client-transaction test makes the adapter send, a minimal SDP offer, no To tag yet.
+ */
+export function inviteCommand(
+  port: number,
+  ids: { branch: string; callId: string },
+): import('../../src/bus/messages.ts').SendRequestCommand {
+  return {
+    kind: 'request',
+    method: 'INVITE',
+    uri: `sip:target@127.0.0.1:${port}`,
+    destination: { transport: 'udp', host: '127.0.0.1', port },
+    ...ids,
+    from: { uri: 'sip:pivot@127.0.0.1', params: { tag: 'p' } },
+    to: { uri: 'sip:target@127.0.0.1', params: {} },
+    cseq: { seq: 1, method: 'INVITE' },
+    headers: {},
+    body: 'v=0\r\n',
+    contentType: 'application/sdp',
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Checks on the events a completed transfer stored (read from the pivot's SQLite file): the same for a
+ * SIP or a PSTN target and for either direction of the root call.
+ */
+import { expect } from 'vitest';
+import { CHILD_CALL_HUNG_UP, COMPLETED_AND_PBX_HUNG_UP } from './expectedEvents.ts';
+import { type StoredEvent, the, typesOf } from './pivot.ts';
+
+/** The root and child call Sids of a transfer that completed and whose PBX then hung up, checked by type. */
+export function completedTransferCalls(events: StoredEvent[]): { rootCall: string; childCall: string } {
+  const rootCall: string = the(events, 'CallReceived').data.callSid;
+  const childCall: string = the(events, 'ChildCallStarted').data.callSid;
+  expect(typesOf(events, rootCall)).toEqual(COMPLETED_AND_PBX_HUNG_UP);
+  expect(typesOf(events, childCall)).toEqual(CHILD_CALL_HUNG_UP);
+  return { rootCall, childCall };
+}
+
+/**
+ * The PBX hung up the root call, `childLeg` the child call, and both ended completed. The two hang-ups
+ * are independent, so each is looked up by its call rather than by its position.
+ */
+export function expectBothHungUp(
+  events: StoredEvent[],
+  calls: { rootCall: string; childCall: string },
+  childLeg: 'far' | 'target',
+): void {
+  const hangups = events.filter((e) => e.type === 'HangupReceived');
+  expect(hangups).toHaveLength(2);
+  expect(hangups.find((e) => e.data.callSid === calls.rootCall)?.data.leg).toBe('customer');
+  expect(hangups.find((e) => e.data.callSid === calls.childCall)?.data.leg).toBe(childLeg);
+  expect(events.filter((e) => e.type === 'CallEnded').map((e) => e.data.status)).toEqual([
+    'completed',
+    'completed',
+  ]);
+}
