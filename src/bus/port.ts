@@ -9,6 +9,14 @@ export interface Closable {
   close(): Promise<void>;
 }
 
+/**
+ * True when a consumer handler's rejection says retrying cannot help (`permanent: true` on the error,
+ * as the engine's PoisonInputError has): the input is given up instead of delivered again.
+ */
+export function isPermanentFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { permanent?: unknown }).permanent === true;
+}
+
 /** The adapter's side. */
 export interface AdapterBus extends Closable {
   /** Hands an input to the engines. Resolves once the bus has it (stored, for a durable bus). */
@@ -22,7 +30,9 @@ export interface EngineBus extends Closable {
   /**
    * Receives inputs. The handler's promise resolving means the input is stored and acted on; only then
    * is it acknowledged, so an engine dying mid-input leaves it to be redelivered to another engine.
-   * Inputs of one session are never handed out concurrently and keep their order.
+   * Rejecting means it was not handled: a durable bus delivers it again later (a bounded number of
+   * times), except when the error's `permanent` is true (a poison input no retry can fix), which is
+   * given up at once. Inputs of one session are never handed out concurrently and keep their order.
    */
   consumeInputs(handler: (input: SipInput) => Promise<void>): Promise<void>;
   /**

@@ -25,7 +25,7 @@ export interface OpenBus {
 
 export async function openBus(config: BusConfig, log: Logger): Promise<OpenBus> {
   if (config.kind === 'inprocess') {
-    const bus = createInProcessBus();
+    const bus = createInProcessBus({ log });
     return { ...bus, close: async () => {} };
   }
   const bus = await createNatsBus({ servers: config.url, log });
@@ -54,11 +54,15 @@ export async function startSipRole(options: {
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {
-    // The bus retries a publish for a while (NATS: publishTimeoutMs). If it still fails, a non-INVITE
-    // request is published again on the peer's next retransmission (src/sip/serverSide.ts). A new
-    // INVITE's retransmissions were stopped by our 100 Trying, so its caller is told to try later.
+    // The bus retries a publish for a while (NATS: publishTimeoutMs); the in-process bus rejects when
+    // the engine could not handle the input (the store failed). Either way, a non-INVITE request is
+    // published again on the peer's next retransmission (src/sip/serverSide.ts). A new INVITE's
+    // retransmissions were stopped by our 100 Trying, so its caller is told to try later.
     bus.publishInput(input).catch((error) => {
-      log('warn', 'input not published', { error: String(error), transactionKey: input.transactionKey });
+      log('warn', 'input not published or not handled', {
+        error: String(error),
+        transactionKey: input.transactionKey,
+      });
       if (input.kind === 'request' && input.method === 'INVITE' && !input.to.params.tag) {
         adapter.execute({
           kind: 'response',

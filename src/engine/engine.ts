@@ -2,6 +2,10 @@
  * The engine: for each input, in its session's mailbox, load (fold the stream) -> classify -> decide
  * (the machines, pure) -> append with the expected revision -> act (send the SIP commands).
  * A conflict means another writer got there first: reload and decide again, a bounded number of times.
+ *
+ * An input that could not be handled is never passed off as handled: `handle` rejects, with a
+ * StoreUnavailableError when the store failed (deliver it again later: the NATS bus naks it) or a
+ * PoisonInputError when deciding it throws (no retry can help: the NATS bus drops it at once).
  */
 
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
@@ -15,6 +19,8 @@ import { type Logger, silentLogger } from '../log.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { classify } from './classify.ts';
 import { toEventData } from './codec.ts';
+import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts';
+import { extraForkAnswer } from './extraAnswer.ts';
 import { catchUp, decidedAt, loadSession } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
 import { createSessionCache, type LoadedSession } from './sessionCache.ts';
@@ -50,11 +56,19 @@ export type Outcome =
   | { kind: 'replied' | 'ignored' | 'not-accepted'; sessionSid: string; why: string };
 
 export interface Engine {
-  /** Handles one SIP input; resolves once it is stored and acted on. Never rejects. */
+  /**
+   * Handles one SIP input; resolves once it is stored and acted on (or found to need no machine).
+   * Rejects when it could not be handled: StoreUnavailableError (the store failed, nothing was acted
+   * on: deliver the input again), PoisonInputError (deciding it throws: retrying cannot help), or the
+   * last WrongExpectedVersionError when other writers kept moving the stream.
+   */
   handle(input: SipInput): Promise<Outcome>;
-  /** Feeds a timer expiry (also used by the scheduler itself). */
+  /** Feeds a timer expiry (also used by the scheduler itself). Rejects like `handle`. */
   fireTimer(sessionSid: string, input: TimerFired): Promise<Outcome>;
-  /** Re-arms pending timers from the store; returns how many. */
+  /**
+   * Re-arms pending timers from the store and re-sends the decisions of recent timer firings that may
+   * never have been sent (see timers.ts); returns how many timers were re-armed.
+   */
   start(): Promise<number>;
   /** Finishes queued inputs and stops the timers. */
   stop(): Promise<void>;
@@ -76,11 +90,31 @@ function versionOf(event: SessionEvent): string | undefined {
 type Classified = { event: SessionEvent } | { repeat: number } | Outcome;
 
 /**
- * What makes a SIP input unique: a request's server transaction, or a response's client transaction
- * and status (a 180 and a 200 to the same INVITE are different inputs; a repeated 200 is the same).
+ * What makes a SIP input unique: a request's server transaction, or a response's client transaction,
+ * status and To tag (a 180 and a 200 to the same INVITE are different inputs, and so are 200s from two
+ * forks of it, RFC 3261 §13.2.2.4; a repeated 200 of one fork is the same input).
  */
 export function inputKey(input: SipInput): string {
-  return input.kind === 'request' ? input.transactionKey : `${input.transactionKey}:${input.status}`;
+  if (input.kind === 'request') return input.transactionKey;
+  const toTag = input.to.params.tag;
+  return `${input.transactionKey}:${input.status}${toTag ? `;tag=${toTag}` : ''}`;
+}
+
+/**
+ * The key under which a bus deduplicates an input: its input key within its session, so two peers that
+ * happen to reuse a branch (on different calls) never dedupe each other's inputs.
+ */
+export function busInputKey(input: SipInput): string {
+  return `${sessionOf(input)}:${inputKey(input)}`;
+}
+
+/** Runs pure code (classify, decide): whatever it throws, it would throw again for the same input. */
+function pure<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    throw new PoisonInputError(error);
+  }
 }
 
 /** Metadata per stored event: cause and effect, the machine version, and the state it led to. */
@@ -107,8 +141,22 @@ function metadataFor(
   });
 }
 
+function inputLabel(sip: SipInput | undefined): string {
+  if (!sip) return 'timer';
+  return sip.kind === 'request'
+    ? `${sip.method} ${sip.transactionKey}`
+    : `${sip.status} ${sip.cseq.method} ${sip.transactionKey}`;
+}
+
+function causeOf(error: unknown): string | undefined {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error ? (cause.stack ?? String(cause)) : undefined;
+}
+
 export function createEngine(options: EngineOptions): Engine {
-  const { store, config } = options;
+  const { config } = options;
+  // Every store failure arrives as a StoreUnavailableError, so it is told apart from a poison input.
+  const store = guardStore(options.store);
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
   const fromConfig = trunkDirectory(config);
@@ -118,13 +166,77 @@ export function createEngine(options: EngineOptions): Engine {
   const maxAttempts = options.maxAttempts ?? 5;
   let stopped = false;
 
+  /** Sends a command; a failing sender must not turn a stored decision into a failed input. */
+  function send(command: SipCommand, adapterId: string | undefined): void {
+    try {
+      options.send(command, adapterId);
+    } catch (error) {
+      log('error', 'sending a command failed', { kind: command.kind, error: String(error) });
+    }
+  }
+
+  const timerHost = options.timers ?? realTimers;
   const scheduler = createTimerScheduler({
-    host: options.timers ?? realTimers,
+    host: timerHost,
     now: clock,
-    fire: (sessionSid, input) => {
-      if (!stopped) void fireTimer(sessionSid, input);
+    log,
+    fire: (sessionSid, input) => fireDue(sessionSid, input, 1),
+    resend: (sessionSid, revision) => {
+      if (!stopped) void resendTimerDecision(sessionSid, revision, 1);
     },
   });
+
+  /** Retry delay after a timer's firing or recovery failed on the store: 1 s doubling to 30 s. */
+  const timerRetryMs = (tries: number) => Math.min(30_000, 1_000 * 2 ** (tries - 1));
+  /** Retries waiting, cleared on stop. */
+  const retries = new Set<unknown>();
+  function later(run: () => void, delayMs: number): void {
+    const handle = timerHost.set(() => {
+      retries.delete(handle);
+      if (!stopped) run();
+    }, delayMs);
+    retries.add(handle);
+  }
+
+  /** A due timer: fired, and fired again later if the store failed (its TimerFired was not stored). */
+  function fireDue(sessionSid: string, input: TimerFired, tries: number): void {
+    if (stopped) return;
+    fireTimer(sessionSid, input).catch((error) => {
+      if (error instanceof PoisonInputError || stopped) return; // logged by run
+      const delayMs = timerRetryMs(tries);
+      log('warn', 'timer not fired, trying again', { sessionSid, timerId: input.timerId, delayMs, tries });
+      later(() => fireDue(sessionSid, input, tries + 1), delayMs);
+    });
+  }
+
+  /**
+   * Re-sends what was decided for the TimerFired stored at `revision`, unless a later input of the
+   * session was stored since: then the engine that stored it was alive to act on it.
+   */
+  function resendTimerDecision(sessionSid: string, revision: number, tries: number): Promise<void> {
+    return mailboxes
+      .post(sessionSid, async () => {
+        const later = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
+        if (later.some((event) => event.metadata.causationId === undefined)) return;
+        const commands = await decidedAt(store, sessionSid, revision);
+        for (const command of commands) send(command, undefined);
+        log('info', 'timer decision re-sent (its sending may have been lost)', {
+          sessionSid,
+          revision,
+          commands: commands.length,
+        });
+      })
+      .catch((error) => {
+        if (stopped) return;
+        if (!(error instanceof StoreUnavailableError)) {
+          log('error', 'timer decision could not be re-sent', { sessionSid, revision, error: String(error) });
+          return;
+        }
+        const delayMs = timerRetryMs(tries);
+        log('warn', 'timer decision not re-sent, trying again', { sessionSid, revision, delayMs });
+        later(() => void resendTimerDecision(sessionSid, revision, tries + 1), delayMs);
+      });
+  }
 
   async function loaded(sessionSid: string): Promise<LoadedSession> {
     const cached = cache.get(sessionSid);
@@ -138,23 +250,31 @@ export function createEngine(options: EngineOptions): Engine {
     sip: SipInput | undefined,
   ): Promise<Outcome> {
     const current = await loaded(sessionSid);
-    const classified = toInput(current);
+    const classified = pure(() => toInput(current));
     if ('repeat' in classified) {
       const commands = await decidedAt(store, sessionSid, classified.repeat);
-      for (const command of commands) options.send(command, sip?.adapterId);
+      for (const command of commands) send(command, sip?.adapterId);
       log('info', 'repeated input: re-sent its decisions', { sessionSid, revision: classified.repeat });
       return { kind: 'repeated', sessionSid, why: `stored at revision ${classified.repeat}`, commands };
     }
-    if (!('event' in classified)) return classified;
-    const decision = decide(current.session, classified.event);
-    if (!decision.accepted) {
-      log('info', 'input not accepted in this state', { sessionSid, type: classified.event.type });
-      return { kind: 'not-accepted', sessionSid, why: `${classified.event.type} not accepted` };
+    if (!('event' in classified)) {
+      return classified.kind === 'ignored' ? (answerExtraFork(current, sip) ?? classified) : classified;
     }
-    const metadata = metadataFor(current.session, decision.events, sip);
-    const data = decision.events.map((event, index) => toEventData(event, metadata[index]!));
-    // Facts name the input that caused them.
-    for (const event of data.slice(1)) event.metadata.causationId = data[0]!.id;
+    const event = classified.event;
+    const decision = pure(() => decide(current.session, event));
+    if (!decision.accepted) {
+      const extra = answerExtraFork(current, sip);
+      if (extra) return extra;
+      log('info', 'input not accepted in this state', { sessionSid, type: event.type });
+      return { kind: 'not-accepted', sessionSid, why: `${event.type} not accepted` };
+    }
+    const data = pure(() => {
+      const metadata = metadataFor(current.session, decision.events, sip);
+      const encoded = decision.events.map((fact, index) => toEventData(fact, metadata[index]!));
+      // Facts name the input that caused them.
+      for (const fact of encoded.slice(1)) fact.metadata.causationId = encoded[0]!.id;
+      return encoded;
+    });
     const expectedRevision = current.revision < 0 ? 'no-stream' : current.revision;
     try {
       const result = await store.appendToStream(streamOf(sessionSid), data, { expectedRevision });
@@ -167,8 +287,23 @@ export function createEngine(options: EngineOptions): Engine {
     }
     // Persist, then act.
     scheduler.observe(sessionSid, decision.events);
-    for (const command of decision.commands) options.send(command, sip?.adapterId);
+    for (const command of decision.commands) send(command, sip?.adapterId);
     return { kind: 'stored', sessionSid, events: decision.events, commands: decision.commands };
+  }
+
+  /** A 2xx from a second fork of an answered INVITE no machine took: ACK and BYE it (extraAnswer.ts). */
+  function answerExtraFork(current: LoadedSession, sip: SipInput | undefined): Outcome | undefined {
+    if (!sip) return undefined;
+    const commands = pure(() => extraForkAnswer(current.session, sip));
+    if (!commands) return undefined;
+    const sessionSid = current.session.rootCallSid;
+    log('info', '2xx from another fork of an answered INVITE: ACK and BYE it', {
+      sessionSid,
+      transactionKey: sip.transactionKey,
+      toTag: sip.to.params.tag,
+    });
+    for (const command of commands) send(command, sip.adapterId);
+    return { kind: 'replied', sessionSid, why: 'extra 2xx from another fork: ACKed and BYEd' };
   }
 
   async function run(
@@ -185,8 +320,13 @@ export function createEngine(options: EngineOptions): Engine {
             log('warn', 'stream moved, reloading', { sessionSid, tries });
             continue;
           }
-          log('error', 'input failed', { sessionSid, error: String(error) });
-          return { kind: 'ignored', sessionSid, why: String(error) };
+          const fields = { sessionSid, input: inputLabel(sip), error: String(error), cause: causeOf(error) };
+          if (error instanceof PoisonInputError) {
+            log('error', 'input failed: deciding it throws, it cannot be handled', fields);
+          } else {
+            log('error', 'input failed: not handled, to be delivered again', { ...fields, tries });
+          }
+          throw error;
         }
       }
     });
@@ -212,7 +352,7 @@ export function createEngine(options: EngineOptions): Engine {
             status: result.command.status,
             why: result.why,
           });
-          options.send(result.command, input.adapterId);
+          send(result.command, input.adapterId);
           return { kind: 'replied', sessionSid, why: result.why };
         }
         log('debug', 'ignored', { sessionSid, why: result.why });
@@ -229,9 +369,11 @@ export function createEngine(options: EngineOptions): Engine {
   return {
     handle,
     fireTimer,
-    start: () => scheduler.rearm(store),
+    start: () => scheduler.rearm(options.store),
     async stop() {
       stopped = true;
+      for (const handle of retries) timerHost.clear(handle);
+      retries.clear();
       await mailboxes.drain();
       await scheduler.stop();
     },

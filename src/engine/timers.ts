@@ -2,10 +2,21 @@
  * Durable timers. Machines schedule timers as TimerScheduled facts; this scheduler arms an in-memory
  * timeout for each one and, when it expires, feeds TimerFired back as an input. Because the facts are
  * stored, a restarted engine re-arms every pending timer from the store (`rearm`).
+ *
+ * A timer's decision has no peer to retransmit it: if the engine that stored a TimerFired dies before
+ * sending its commands (the CANCEL of a no-answer timeout, a fallback BYE), nothing would ever send
+ * them. So the scheduler asks the engine to re-send (`resend`) the decision of every recent TimerFired
+ * that is still its session's last input: at `rearm` for what is in the store, and, while following,
+ * for a firing by another engine that is still the session's last input a grace period later.
+ * Commands have deterministic identifiers, so a repeat is a retransmission the adapter absorbs.
  */
 import type { SessionEvent, TimerFired, TimerScheduled } from '../../machines/events.ts';
+import { type Logger, silentLogger } from '../log.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
+
+/** 64*T1: after this long SIP has given up on the transactions a timer's commands started anyway. */
+export const RECOVERY_WINDOW_MS = 32_000;
 
 export interface TimerHost {
   set(callback: () => void, delayMs: number): unknown;
@@ -36,6 +47,27 @@ export interface TimerScheduler {
   stop(): Promise<void>;
 }
 
+export interface TimerSchedulerOptions {
+  host: TimerHost;
+  now: () => Date;
+  fire: (sessionSid: string, input: TimerFired) => void;
+  /**
+   * Re-sends the commands decided for the TimerFired stored at `revision` of the session, unless a later
+   * input of the session was stored since (then its commands evidently went out).
+   */
+  resend?: (sessionSid: string, revision: number) => void;
+  log?: Logger;
+  /** How long a firing by another engine may stay its session's last input before we re-send. 5 s. */
+  recoverAfterMs?: number;
+  /** Back-off bounds when following `$all` fails. 100 ms doubling to 5 s. */
+  followRetryMs?: { first: number; max: number };
+}
+
+/** An input event (not a fact it caused): the engine gives facts a causation id, never the input. */
+function isInput(recorded: RecordedEvent): boolean {
+  return recorded.metadata.causationId === undefined;
+}
+
 function timerFacts(recorded: RecordedEvent): { sessionSid: string; event: SessionEvent } | undefined {
   if (!recorded.streamName.startsWith('call-')) return undefined;
   if (
@@ -48,13 +80,16 @@ function timerFacts(recorded: RecordedEvent): { sessionSid: string; event: Sessi
   return { sessionSid: recorded.streamName.slice('call-'.length), event: fromRecorded(recorded) };
 }
 
-export function createTimerScheduler(options: {
-  host: TimerHost;
-  now: () => Date;
-  fire: (sessionSid: string, input: TimerFired) => void;
-}): TimerScheduler {
+export function createTimerScheduler(options: TimerSchedulerOptions): TimerScheduler {
+  const log = options.log ?? silentLogger;
+  const recoverAfterMs = options.recoverAfterMs ?? 5_000;
+  const followRetry = options.followRetryMs ?? { first: 100, max: 5_000 };
   const armed = new Map<string, { pending: PendingTimer; handle: unknown }>();
+  /** Checks scheduled for firings by other engines. */
+  const recoveries = new Set<unknown>();
   let following: AllSubscription | undefined;
+  let stopped = false;
+  let wakeFollower: (() => void) | undefined;
 
   function arm(sessionSid: string, timer: TimerScheduled): void {
     disarm(timer.timerId);
@@ -89,11 +124,77 @@ export function createTimerScheduler(options: {
     }
   }
 
+  /** Is `at` (an engine clock time) recent enough for its commands to still matter? */
+  const isRecent = (at: string) => options.now().getTime() - Date.parse(at) <= RECOVERY_WINDOW_MS;
+
+  /** Another engine stored this TimerFired: if it died before acting, act for it (see the header). */
+  function watchForeignFiring(sessionSid: string, recorded: RecordedEvent): void {
+    const resend = options.resend;
+    if (!resend) return;
+    const handle = options.host.set(() => {
+      recoveries.delete(handle);
+      if (!stopped) resend(sessionSid, recorded.revision);
+    }, recoverAfterMs);
+    recoveries.add(handle);
+  }
+
+  function follow(store: EventStore, from: number): Promise<void> {
+    let after = from;
+    let failures = 0;
+    return (async () => {
+      while (!stopped) {
+        let subscription: AllSubscription | undefined;
+        try {
+          subscription = store.subscribeToAll({ after });
+          following = subscription;
+          for await (const recorded of subscription) {
+            after = recorded.position;
+            failures = 0;
+            const found = timerFacts(recorded);
+            if (!found) continue;
+            // Still armed here, so not fired by us: another engine fired it.
+            if (
+              found.event.type === 'TimerFired' &&
+              armed.has(found.event.timerId) &&
+              isRecent(found.event.at)
+            ) {
+              watchForeignFiring(found.sessionSid, recorded);
+            }
+            observe(found.sessionSid, [found.event]);
+          }
+          if (stopped) return;
+          log('warn', 'timer follower: the $all subscription ended, resubscribing', { after });
+        } catch (error) {
+          if (stopped) return;
+          log('error', 'timer follower: following $all failed, resubscribing', {
+            after,
+            failures: failures + 1,
+            error: String(error),
+          });
+        }
+        await subscription?.close().catch(() => {});
+        const wait = Math.min(followRetry.max, followRetry.first * 2 ** failures);
+        failures++;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, wait);
+          function done() {
+            clearTimeout(timer);
+            wakeFollower = undefined;
+            resolve();
+          }
+          wakeFollower = done;
+        });
+      }
+    })();
+  }
+
   return {
     observe,
     async rearm(store) {
       // One pass over $all: later facts cancel earlier ones, what is left is pending.
       const pending = new Map<string, PendingTimer>();
+      // Sessions whose last input is a recent TimerFired: its decision may never have been sent.
+      const lastFired = new Map<string, number>();
       let after = 0;
       for (;;) {
         const page = await store.readAll({ after, maxCount: 1000 });
@@ -101,6 +202,12 @@ export function createTimerScheduler(options: {
         for (const recorded of page) {
           after = recorded.position;
           const found = timerFacts(recorded);
+          if (recorded.streamName.startsWith('call-') && isInput(recorded)) {
+            const sessionSid = recorded.streamName.slice('call-'.length);
+            const fired = found?.event.type === 'TimerFired' && isRecent(found.event.at);
+            if (fired) lastFired.set(sessionSid, recorded.revision);
+            else lastFired.delete(sessionSid);
+          }
           if (!found) continue;
           const { sessionSid, event } = found;
           if (event.type === 'TimerScheduled') pending.set(event.timerId, { sessionSid, timer: event });
@@ -109,25 +216,21 @@ export function createTimerScheduler(options: {
         }
       }
       for (const { sessionSid, timer } of pending.values()) arm(sessionSid, timer);
-      following = store.subscribeToAll({ after });
-      const subscription = following;
-      void (async () => {
-        try {
-          for await (const recorded of subscription) {
-            const found = timerFacts(recorded);
-            if (found) observe(found.sessionSid, [found.event]);
-          }
-        } catch {
-          // The store closed under us: the engine is stopping.
-        }
-      })();
+      if (options.resend) {
+        for (const [sessionSid, revision] of lastFired) options.resend(sessionSid, revision);
+      }
+      void follow(store, after).catch(() => {});
       return pending.size;
     },
     pending: () => [...armed.values()].map((entry) => entry.pending),
     async stop() {
+      stopped = true;
+      wakeFollower?.();
       await following?.close();
       for (const entry of armed.values()) options.host.clear(entry.handle);
       armed.clear();
+      for (const handle of recoveries) options.host.clear(handle);
+      recoveries.clear();
     },
   };
 }

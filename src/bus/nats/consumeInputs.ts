@@ -4,7 +4,8 @@
  * of a partition at once, and no two engines handle the same partition at once.
  *
  * Per input: the handler resolving -> ack; rejecting -> nak with a growing delay (the same input comes
- * back, still first in its partition), or term once `maxDeliver` deliveries failed. While the handler
+ * back, still first in its partition), or term once `maxDeliver` deliveries failed, or at once when the
+ * error is permanent (a poison input: retrying would only stall its partition). While the handler
  * runs, the input is kept ours with in-progress acks; an engine that dies stops sending them and the
  * input goes to another engine after `ack_wait`.
  *
@@ -14,6 +15,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipInput } from '../messages.ts';
+import { isPermanentFailure } from '../port.ts';
 import { decodeInput } from './codec.ts';
 import { ensureConsumer } from './consumers.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
@@ -56,7 +58,7 @@ export async function consumeInputs(
       input = decodeInput(message.data);
     } catch (error) {
       log('error', 'nats bus: dropping an undecodable input', { seq: message.seq, error: String(error) });
-      message.term('undecodable');
+      message.term(); // no reason: nats-server < 2.10 ignores a "+TERM <reason>"
       return;
     }
     const keepAlive = setInterval(
@@ -72,13 +74,21 @@ export async function consumeInputs(
     } catch (error) {
       const deliveries = message.info.deliveryCount;
       if (nc.isClosed()) return;
-      if (maxDeliver > 0 && deliveries >= maxDeliver) {
+      if (isPermanentFailure(error)) {
+        log('error', 'nats bus: input cannot be handled (poison), giving it up', {
+          callId: input.callId,
+          transactionKey: input.transactionKey,
+          deliveries,
+          error: String(error),
+        });
+        message.term();
+      } else if (maxDeliver > 0 && deliveries >= maxDeliver) {
         log('error', 'nats bus: input failed on its last delivery, giving it up', {
           callId: input.callId,
           deliveries,
           error: String(error),
         });
-        message.term('failed');
+        message.term();
       } else {
         log('warn', 'nats bus: input failed, to be redelivered', {
           callId: input.callId,

@@ -1,6 +1,7 @@
 /**
- * Publishing an input: to its session's partition, with the input's key as Nats-Msg-Id so JetStream
- * stores a repeated input once. Resolves when JetStream acknowledged it (it is on disk). A publish that
+ * Publishing an input: to its session's partition, with the input's key within its session as
+ * Nats-Msg-Id so JetStream stores a repeated input once (and never takes an input of another call whose
+ * peer reused a branch for a repeat). Resolves when JetStream acknowledged it (it is on disk). A publish that
  * gets no acknowledgement (nats-server restarting, JetStream not ready, a reconnect) is retried with the
  * same id until `publishTimeoutMs`; then it rejects, and the adapter can answer 503 or let the peer
  * retransmit.
@@ -12,7 +13,7 @@ import {
   InvalidArgumentError,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { inputKey } from '../../engine/engine.ts';
+import { busInputKey } from '../../engine/engine.ts';
 import type { SipInput } from '../messages.ts';
 import { encode } from './codec.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
@@ -40,7 +41,7 @@ export function createInputPublisher(
   return async (input) => {
     const subject = inputSubject(subjectPrefix, partitionOf(input, partitions));
     const data = encode(input);
-    const msgID = inputKey(input);
+    const msgID = busInputKey(input);
     const deadline = Date.now() + publishTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       if (nc.isClosed() || nc.isDraining()) throw new Error('nats bus: the connection is closed');
