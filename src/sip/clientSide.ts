@@ -7,7 +7,8 @@
  * - The ACK of a non-2xx final response to an INVITE is sent here (it belongs to the transaction),
  *   and re-sent when that response is retransmitted.
  * - ACK for 2xx is the engine's (it is a new transaction): we send it plainly and keep it 64*T1 to
- *   re-send it when the 2xx is retransmitted instead of bothering the engine again.
+ *   re-send it when the 2xx is retransmitted instead of bothering the engine again; a repeated ACK
+ *   command within that time sends nothing (only a retransmitted 2xx makes the ACK go again).
  * - CANCEL reuses the INVITE's branch; it is held back until the INVITE has had a provisional
  *   response (§9.1) and dropped if the INVITE has already completed.
  */
@@ -192,16 +193,20 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     sendRequest(command) {
       if (command.method === 'ACK') {
         // ACK for a 2xx: its own transaction with nothing to wait for (§17.1.1.3).
+        const ackKey = sentAckKey(command.callId, command.cseq.seq, command.to.params.tag);
         const data = build(command);
+        const sent = sentAcks.get(ackKey);
+        if (sent) {
+          // A repeated command (an engine heard the 2xx again while the bus was slow, or redelivered it)
+          // sends nothing: from here on the ACK goes again only when the 2xx does (§13.2.2.4). An
+          // unasked-for copy can reach the peer after later requests of the dialog, out of order.
+          if (sent.data.equals(data))
+            log('info', 'sip repeated ACK command absorbed', { callId: command.callId });
+          else log('warn', 'sip different ACK for an acknowledged 2xx dropped', { callId: command.callId });
+          return;
+        }
         options.send(command.destination, data);
-        sentAcks.set(
-          sentAckKey(command.callId, command.cseq.seq, command.to.params.tag),
-          {
-            destination: command.destination,
-            data,
-          },
-          timeoutMs,
-        );
+        sentAcks.set(ackKey, { destination: command.destination, data }, timeoutMs);
         return;
       }
       const key = clientTransactionKey(command.branch, command.method);

@@ -74,8 +74,29 @@ function toEventData(event: TrunkEvent, correlationId: string): EventData {
   return { id: randomUUID(), type, data, metadata: { correlationId } };
 }
 
+/**
+ * Whether two JSON values are the same, whatever the order of their object keys: a store may give
+ * objects back with their keys reordered (PostgreSQL's jsonb sorts them, e.g. a rate deck's prefixes),
+ * so comparing serialized text would report a difference that is not one. Array order counts; a key
+ * whose value is `undefined` counts as absent, as in JSON. Pure.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, index) => sameJson(item, b[index]));
+  }
+  const left = Object.entries(a).filter(([, value]) => value !== undefined);
+  const right = new Map(Object.entries(b).filter(([, value]) => value !== undefined));
+  return (
+    left.length === right.size &&
+    left.every(([key, value]) => right.has(key) && sameJson(value, right.get(key)))
+  );
+}
+
 function sameConfig(a: TrunkConfig, b: TrunkConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return sameJson(a, b);
 }
 
 export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise<TrunkRegistry> {

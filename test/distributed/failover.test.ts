@@ -51,9 +51,11 @@ function expectEveryTransferDone(events: ClusterEvent[], result: LoadResult, cal
     children: { completed: calls },
     transfers: { completed: calls },
   });
-  // SIPp's own view: at most 2 calls per party aborted on a retransmission during the outage
-  // (see partyProblems); the store above must be exact regardless.
-  expect(partyProblems(result, calls, 2)).toEqual([]);
+  // SIPp's own view: every call of every party ran to its end, none aborted (no tolerance). The
+  // adapter sends no unasked-for copy (repeated request, response and ACK commands are absorbed), and
+  // the PBX (test/sipp/distributed-pbx.xml) accepts what RFC 3261 allows around an outage: a final
+  // response re-sent for its retransmitted request, a provisional response the pivot never relayed.
+  expect(partyProblems(result, calls, 0)).toEqual([]);
 }
 
 async function storedCount(running: Cluster, type: string): Promise<number> {

@@ -84,8 +84,10 @@ describe('nats-server restart under load', () => {
       children: { completed: CALLS },
       transfers: { completed: CALLS },
     });
-    // SIPp's own view: at most 2 calls per party aborted on a retransmission during the outage
-    // (see partyProblems); the store above must be exact regardless.
-    expect(partyProblems(result, CALLS, 2)).toEqual([]);
+    // SIPp's own view: every call of every party ran to its end, none aborted (no tolerance). The
+    // adapter sends no unasked-for copy (repeated request, response and ACK commands are absorbed), and
+    // the PBX (test/sipp/distributed-pbx.xml) accepts what RFC 3261 allows around an outage: a final
+    // response re-sent for its retransmitted request, a provisional response the pivot never relayed.
+    expect(partyProblems(result, CALLS, 0)).toEqual([]);
   }, 300_000);
 });

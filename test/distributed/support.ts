@@ -3,18 +3,51 @@
  * what the store must hold for it — every input once, no event twice, revisions without gaps, every
  * call ended and every transfer finished.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { onTestFailed } from 'vitest';
 import { routingKeyOf } from '../../machines/ids.ts';
 import { callSidForCallId } from '../../src/engine/sids.ts';
-import { carrier, pbx, target } from '../e2e/parties.ts';
+import { carrier, renderScenario, target } from '../e2e/parties.ts';
 import type { Cluster, ClusterEvent } from '../helpers/cluster.ts';
-import { describeSipp, type SippResult } from '../helpers/sipp.ts';
+import { describeSipp, runSipp, type SippProcess, type SippResult } from '../helpers/sipp.ts';
 
 /** Prints what every pivot process said when the running test fails. */
 export function printOutputOnFailure(cluster: Cluster): void {
   // Runs after afterEach (the cluster is disposed by then; what it printed is kept).
   onTestFailed(() => {
     process.stderr.write(`---- pivot processes\n${cluster.output({ lines: 150 })}\n`);
+  });
+}
+
+/** How much of each party's -trace_err log a failure prints (the whole of it goes to a file). */
+const PRINTED_ERRORS = 20_000;
+
+/**
+ * Prints, when the running test fails, every SIPp party's summary and its error trace (-trace_err:
+ * each unexpected message and why the call was aborted), and keeps both traces of each party in a temp
+ * dir named in the output. Parties still running when the test fails are reported as such.
+ */
+export function printSippOnFailure(parties: Record<string, SippProcess>): void {
+  const results = new Map<string, SippResult>();
+  for (const [name, party] of Object.entries(parties)) {
+    void party.done.then((result) => results.set(name, result));
+  }
+  onTestFailed(() => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pivot-distributed-sipp-'));
+    const report = Object.keys(parties).map((name) => {
+      const result = results.get(name);
+      if (!result) return `---- SIPp ${name}: still running when the test failed`;
+      writeFileSync(path.join(dir, `${name}.errors.log`), result.errors);
+      writeFileSync(path.join(dir, `${name}.messages.log`), result.messages);
+      const errors =
+        result.errors.length > PRINTED_ERRORS
+          ? `[first ${PRINTED_ERRORS} of ${result.errors.length} characters]\n${result.errors.slice(0, PRINTED_ERRORS)}`
+          : result.errors || '(none)';
+      return `---- SIPp ${sippSummary(name, result)}; error trace:\n${errors}`;
+    });
+    process.stderr.write(`${report.join('\n')}\n---- SIPp traces kept in ${dir}\n`);
   });
 }
 
@@ -206,6 +239,35 @@ export interface LoadResult {
 }
 
 /**
+ * The PBX of the load: e2e-pbx.xml's transfer flow (same messages, same checks) from
+ * test/sipp/distributed-pbx.xml, whose SIPp transactions let it ignore the final responses the pivot
+ * re-sends for requests SIPp retransmitted while an engine or nats-server was away (see the scenario).
+ */
+export function transferringPbx(
+  pivot: string,
+  options: {
+    calls: number;
+    rate: number;
+    timeoutMs: number;
+    target: string;
+    byeDelayMs: number;
+    afterTransfer: 'hang_up' | 'hung_up';
+  },
+): SippProcess {
+  return runSipp({
+    scenario: renderScenario('distributed-pbx.xml', {
+      TARGET: options.target,
+      AFTER_TRANSFER: options.afterTransfer,
+      BYE_DELAY_MS: options.byeDelayMs,
+    }),
+    remote: pivot,
+    calls: options.calls,
+    rate: options.rate,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/**
  * `calls` blind transfers at `rate` through the cluster, as bench/transfer.ts runs them: the PBX REFERs
  * each call to one target, hangs up 200 ms after the final NOTIFY, the carrier ends the child call.
  * Returns every party's result without judging it.
@@ -221,14 +283,14 @@ export async function transferLoad(cluster: Cluster, options: LoadOptions): Prom
   });
   const bob = target({ ...common, outcome: 'answer', childEnd: 'hung_up' });
   await Promise.all([far.ready, bob.ready]);
-  const agent = pbx(cluster.sipAddress, {
+  const agent = transferringPbx(cluster.sipAddress, {
     ...common,
     rate: options.rate,
-    flow: 'transfer',
     target: `target@127.0.0.1:${bob.port}`,
     byeDelayMs: 200,
     afterTransfer: options.afterTransfer ?? 'hang_up',
   });
+  printSippOnFailure({ pbx: agent, carrier: far, target: bob });
   // A failing `during` ends the load at once (its parties killed) and fails the caller with its error.
   let failed: { error: unknown } | undefined;
   const during = options.during?.().catch((error: unknown) => {
@@ -262,9 +324,9 @@ export function sippSummary(name: string, result: SippResult): string {
 }
 
 /**
- * Every party ran all its calls to the end: SIPp exit 0, or — where a failover window may make SIPp
- * abort a call on a message it did not expect (a retransmission the pivot's re-sent command caused) —
- * exit 1 with at most `maxFailed` failed calls and every call accounted for. Returns the problems.
+ * Every party ran all its calls to the end: SIPp exit 0, or exit 1 with at most `maxFailed` failed
+ * calls (SIPp aborts a call on a message its scenario does not expect) and every call accounted for.
+ * The load tests allow none (0, the default). Returns the problems, each with the party's error trace.
  */
 export function partyProblems(result: LoadResult, calls: number, maxFailed = 0): string[] {
   const problems: string[] = [];

@@ -9,7 +9,13 @@ import { allPassed, carrier, pbx, received, target } from '../e2e/parties.ts';
 import { the, typesOf } from '../e2e/pivot.ts';
 import { type Cluster, startCluster } from '../helpers/cluster.ts';
 import { freePort, type SippResult } from '../helpers/sipp.ts';
-import { integrityProblems, printOutputOnFailure, sentRequests, storedInputKeys } from './support.ts';
+import {
+  integrityProblems,
+  printOutputOnFailure,
+  printSippOnFailure,
+  sentRequests,
+  storedInputKeys,
+} from './support.ts';
 
 let cluster: Cluster | undefined;
 let carrierPort = 0;
@@ -55,6 +61,7 @@ describe('a distributed pivot (sip + 2 engines over NATS, PostgreSQL store)', ()
     const bob = target({ outcome: 'answer', childEnd: 'hung_up' });
     await Promise.all([far.ready, bob.ready]);
     const agent = pbx(cluster!.sipAddress, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
+    printSippOnFailure({ pbx: agent, carrier: far, target: bob });
     const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, bob);
 
     expect(withoutTrying(received(pbxResult!))).toEqual([
@@ -130,6 +137,7 @@ describe('a distributed pivot (sip + 2 engines over NATS, PostgreSQL store)', ()
       final: '486 Busy Here',
       afterTransfer: 'hang_up',
     });
+    printSippOnFailure({ pbx: agent, carrier: far, target: busy });
     const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, busy);
     expect(withoutTrying(received(pbxResult!))).toEqual([
       'SIP/2.0 180 Ringing',
