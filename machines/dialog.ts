@@ -17,6 +17,12 @@ export interface LegDialog {
   remote: NameAddr;
   /** CSeq of the last request the pivot sent in this dialog. */
   localCseq: number;
+  /**
+   * RFC 3261 §12.2.2 remote sequence number: CSeq of the last request the peer sent in this dialog (its
+   * INVITE for a leg that called us). Absent while unknown: on a leg the pivot placed, until the peer's
+   * first request, and on legs stored before the field existed. Unknown accepts any CSeq.
+   */
+  remoteCseq?: number;
   /** Request-URI of in-dialog requests: the peer's Contact. */
   remoteTarget: string;
   routeSet: string[];
@@ -30,6 +36,31 @@ export interface LegDialog {
   origin: SdpOrigin;
   /** The server transaction of the peer's INVITE while it is unanswered (inbound legs only). */
   pendingInvite?: { adapterId: string; transactionKey: string };
+}
+
+/**
+ * The dialog after the peer's request at `cseq` was accepted in it: the remote CSeq only grows. An
+ * absent `cseq` (a request event stored before requests carried it) leaves the dialog as it was.
+ */
+export function requestReceived(dialog: LegDialog, cseq: number | undefined): LegDialog {
+  if (cseq === undefined || (dialog.remoteCseq !== undefined && dialog.remoteCseq >= cseq)) return dialog;
+  return { ...dialog, remoteCseq: cseq };
+}
+
+/** `dialog`, keeping the remote CSeq of another copy of the same dialog when that copy saw more. */
+export function keepRemoteCseq(dialog: LegDialog, other: LegDialog | undefined): LegDialog {
+  return requestReceived(dialog, other?.remoteCseq);
+}
+
+/**
+ * RFC 3261 §12.2.2: why a new request with CSeq `seq` is out of order in a dialog whose remote CSeq is
+ * `remoteCseq` (answer it 500), or undefined when it is in order. A new request must have a higher CSeq
+ * than any before it (a retransmission, same CSeq and transaction, never gets here); ACK and CANCEL carry
+ * their INVITE's CSeq and are not checked. An unknown remote CSeq accepts anything.
+ */
+export function outOfOrder(remoteCseq: number | undefined, seq: number, method: string): string | undefined {
+  if (remoteCseq === undefined || seq > remoteCseq) return undefined;
+  return `CSeq ${seq} ${method} is not above the dialog's last remote CSeq ${remoteCseq} (RFC 3261 §12.2.2)`;
 }
 
 /** A deterministic Via branch: unique per leg, method and CSeq, so a repeated command is a retransmission. */

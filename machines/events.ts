@@ -103,6 +103,8 @@ export interface HangupReceived extends Base {
   type: 'HangupReceived';
   leg: LegName;
   bye: Transaction;
+  /** The BYE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
+  cseq?: number;
 }
 
 /** A re-INVITE from one leg of an established call (hold, resume, codec change): relayed to the other. */
@@ -111,6 +113,8 @@ export interface ReInviteReceived extends Base {
   leg: LegName;
   reinvite: Transaction;
   sdp: string;
+  /** The re-INVITE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
+  cseq?: number;
 }
 
 /** The other leg's final answer to the relayed re-INVITE. */
@@ -185,11 +189,15 @@ export interface TransferResponse extends TransferBase {
 export interface TransferorHungUp extends TransferBase {
   type: 'TransferorHungUp';
   bye: Transaction;
+  /** The BYE's CSeq number on the customer leg; absent in events stored before it was recorded. */
+  cseq?: number;
 }
 
 export interface TransfereeHungUp extends TransferBase {
   type: 'TransfereeHungUp';
   bye: Transaction;
+  /** The BYE's CSeq number on the far leg; absent in events stored before it was recorded. */
+  cseq?: number;
 }
 
 // ---- facts (emitted by machines, stored after the input that caused them) -----------------------
@@ -206,6 +214,12 @@ export interface ReferRejected extends TransferBase {
   type: 'ReferRejected';
   status: number;
   reason: string;
+  /**
+   * The leg the REFER came on and its CSeq: the call records the REFER in that leg's dialog (remote
+   * CSeq). Absent in events stored before they were recorded.
+   */
+  leg?: LegName;
+  cseq?: number;
 }
 
 export interface TargetInvited extends TransferBase {
@@ -286,6 +300,7 @@ export type CallInput =
   | ReInviteAnswered
   | TimerFired
   | ReferAccepted
+  | ReferRejected
   | TransferCompleted
   | TransferFailed;
 

@@ -172,6 +172,7 @@ describe('session: routing of events', () => {
         targetCallId: 'x',
       }),
     ).toBeUndefined();
+    // A refused REFER is the call's: it records the REFER's CSeq in the leg's dialog (remote CSeq).
     expect(
       machineOf({
         type: 'ReferRejected',
@@ -181,7 +182,7 @@ describe('session: routing of events', () => {
         status: 403,
         reason: 'x',
       }),
-    ).toBeUndefined();
+    ).toEqual({ kind: 'call', sid: ROOT });
   });
 
   it('evolving a fact that belongs to no machine leaves the session as it was', () => {

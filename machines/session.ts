@@ -7,6 +7,7 @@
 import { initialTransition, type SnapshotFrom, transition } from 'xstate';
 import type { SipCommand } from '../src/bus/messages.ts';
 import { callMachine } from './call/call.machine.ts';
+import { keepRemoteCseq, type LegDialog } from './dialog.ts';
 import type { Effect } from './effects.ts';
 import type { ChildCallStarted, SessionEvent, TransferCompleted } from './events.ts';
 import { transferMachine } from './transfer/transfer.machine.ts';
@@ -49,6 +50,7 @@ const CALL_INPUTS = new Set<string>([
   'ReInviteReceived',
   'ReInviteAnswered',
   'ReferAccepted',
+  'ReferRejected',
   'TransferCompleted',
   'TransferFailed',
 ]);
@@ -124,8 +126,16 @@ function apply(session: SessionState, event: SessionEvent): Applied {
   };
 }
 
-/** The child call's first event, derived from the transfer that created it. */
-function childCallStarted(session: SessionState, completed: TransferCompleted): ChildCallStarted {
+/**
+ * The child call's first event, derived from the transfer that created it. `parentFar` is the parent
+ * call's own copy of the far leg before it handed it off: it may have recorded a later request of the
+ * far party (a refused REFER) than the transfer's copy, and the far dialog keeps the higher remote CSeq.
+ */
+function childCallStarted(
+  session: SessionState,
+  completed: TransferCompleted,
+  parentFar: LegDialog | undefined,
+): ChildCallStarted {
   const parent = session.calls[completed.callSid]?.context;
   return {
     type: 'ChildCallStarted',
@@ -138,7 +148,7 @@ function childCallStarted(session: SessionState, completed: TransferCompleted): 
     direction: parent?.direction ?? 'trunking-terminating',
     from: completed.transfereeNumber,
     to: completed.targetNumber,
-    farLeg: completed.farLeg,
+    farLeg: keepRemoteCseq(completed.farLeg, parentFar),
     targetLeg: completed.targetLeg,
     targetKind: completed.targetKind,
   };
@@ -172,12 +182,13 @@ export function decide(session: SessionState, input: SessionEvent): Decision {
       continue;
     }
     const factEvent = effect.event;
+    const parentFar = state.calls[factEvent.callSid]?.context.legs.far;
     const applied = apply(state, factEvent);
     state = applied.session;
     events.push(factEvent);
     pending.push(...applied.effects);
     if (factEvent.type === 'TransferCompleted') {
-      const child = childCallStarted(state, factEvent);
+      const child = childCallStarted(state, factEvent, parentFar);
       pending.push({ kind: 'fact', event: child as never });
     }
   }

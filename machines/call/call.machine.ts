@@ -5,7 +5,7 @@
  */
 import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
-import type { CallInput, HangupReceived, TimerFired } from '../events.ts';
+import type { CallInput, HangupReceived, ReferRejected, TimerFired } from '../events.ts';
 import {
   answerCall,
   answerReInvite,
@@ -19,6 +19,7 @@ import {
   hangUp,
   lateAnswer,
   receiveCall,
+  referRefused,
   rejectCall,
   relayProgress,
   relayReInvite,
@@ -36,6 +37,12 @@ function run<E extends CallInput>(step: Step<CallContext, E>) {
   });
 }
 
+/**
+ * A refused REFER changes nothing but the remote CSeq of the leg it came on (RFC 3261 §12.2.2), in
+ * every state where the call has live legs.
+ */
+const refusedRefer = { ReferRejected: { guard: 'onOwnLeg', actions: run(referRefused) } } as const;
+
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
@@ -43,6 +50,11 @@ export const callMachine = setup({
   },
   guards: {
     fromCustomer: ({ event }) => (event as HangupReceived).leg === 'customer',
+    // A refusal recorded with the leg it came on (older events lack it) and a leg this call holds.
+    onOwnLeg: ({ context, event }) => {
+      const { leg } = event as ReferRejected;
+      return leg !== undefined && context.legs[leg] !== undefined;
+    },
     isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
   },
 }).createMachine({
@@ -58,6 +70,7 @@ export const callMachine = setup({
     },
     ringing: {
       on: {
+        ...refusedRefer,
         CallProgress: { actions: run(relayProgress) },
         CallAnswered: { target: 'inProgress', actions: run(answerCall) },
         CallRejected: { target: 'ended', actions: run(rejectCall) },
@@ -67,12 +80,14 @@ export const callMachine = setup({
     canceling: {
       // Already canceled and logged (CallEnded); waiting for the callee's answer to the CANCELed INVITE.
       on: {
+        ...refusedRefer,
         CallAnswered: { target: 'ended', actions: run(lateAnswer) },
         CallRejected: { target: 'ended', actions: run(canceled) },
       },
     },
     inProgress: {
       on: {
+        ...refusedRefer,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
         HangupReceived: { target: 'ended', actions: run(hangUp) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
@@ -81,6 +96,7 @@ export const callMachine = setup({
     relaying: {
       // A re-INVITE is out on the other leg; its answer goes back to the leg that asked.
       on: {
+        ...refusedRefer,
         ReInviteAnswered: { target: 'inProgress', actions: run(answerReInvite) },
         HangupReceived: { target: 'ended', actions: run(hangUp) },
       },
@@ -88,6 +104,7 @@ export const callMachine = setup({
     transferring: {
       // While a transfer runs, the transfer machine owns the legs; it hands them back when it ends.
       on: {
+        ...refusedRefer,
         TransferFailed: [
           {
             guard: ({ event }) => event.transferorGone || event.transfereeGone,
@@ -104,6 +121,7 @@ export const callMachine = setup({
     },
     handedOff: {
       on: {
+        ...refusedRefer,
         HangupReceived: { guard: 'fromCustomer', target: 'ended', actions: run(transferorLeft) },
         TimerFired: { guard: 'isByeFallback', target: 'ended', actions: run(byeFallback) },
       },

@@ -3,6 +3,7 @@
  * next context and the effects. The statechart (call.machine.ts) decides which step runs when.
  */
 import {
+  keepRemoteCseq,
   type LegDialog,
   type LegName,
   nextRequest,
@@ -10,6 +11,7 @@ import {
   reasonPhrase,
   reInvite,
   requestAt,
+  requestReceived,
   response,
 } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip, type WithOutbox } from '../effects.ts';
@@ -24,6 +26,7 @@ import type {
   Direction,
   HangupReceived,
   ReferAccepted,
+  ReferRejected,
   ReInviteAnswered,
   ReInviteReceived,
   TimerFired,
@@ -76,6 +79,19 @@ function leg(context: Omit<CallContext, 'outbox'>, name: LegName): LegDialog {
   const dialog = context.legs[name];
   if (!dialog) throw new Error(`call ${context.callSid} has no ${name} leg`);
   return dialog;
+}
+
+/**
+ * The legs after the peer of `name` sent a request at `cseq` that the call accepted: its dialog's remote
+ * CSeq (RFC 3261 §12.2.2) follows. A leg the call does not hold is left alone.
+ */
+function received(
+  context: Omit<CallContext, 'outbox'>,
+  name: LegName,
+  cseq: number | undefined,
+): CallContext['legs'] {
+  const dialog = context.legs[name];
+  return dialog ? { ...context.legs, [name]: requestReceived(dialog, cseq) } : context.legs;
 }
 
 /** Status a final error response from the callee maps to in the call log. */
@@ -224,11 +240,22 @@ export const lateAnswer: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
 export const hangUp: Step<CallContext, HangupReceived> = ({ outbox: _, ...context }, event) => {
   const other = event.leg === context.inbound ? context.outbound : context.inbound;
   const [otherLeg, bye] = nextRequest(leg(context, other), 'BYE');
+  const legs = received(context, event.leg, event.cseq);
   return [
-    { ...context, status: 'completed', legs: { ...context.legs, [other]: otherLeg } },
+    { ...context, status: 'completed', legs: { ...legs, [other]: otherLeg } },
     [sip(response(event.bye, 200, 'OK')), sip(bye), ended(context, event.at, 'completed')],
   ];
 };
+
+/**
+ * A REFER on one of the call's legs was refused: the call still records it in that leg's dialog (its
+ * CSeq is the leg's remote CSeq now). While a transfer runs this copy of the leg may be ahead of the
+ * transfer's; the hand-back keeps the higher remote CSeq.
+ */
+export const referRefused: Step<CallContext, ReferRejected> = ({ outbox: _, ...context }, event) => [
+  event.leg ? { ...context, legs: received(context, event.leg, event.cseq) } : context,
+  [],
+];
 
 export const startTransfer: Step<CallContext, ReferAccepted> = ({ outbox: _, ...context }, event) => [
   { ...context, activeTransferSid: event.transferSid, transfersAccepted: context.transfersAccepted + 1 },
@@ -243,18 +270,22 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
   const back = {
     ...context,
     activeTransferSid: undefined,
-    legs: { ...context.legs, customer: event.customerLeg, far: event.farLeg },
+    legs: {
+      ...context.legs,
+      customer: keepRemoteCseq(event.customerLeg, context.legs.customer),
+      far: keepRemoteCseq(event.farLeg, context.legs.far),
+    },
   };
   if (!event.transferorGone && !event.transfereeGone) return [back, []];
   const effects: Effect[] = [];
   let legs = back.legs;
   if (!event.transferorGone) {
-    const [customer, bye] = nextRequest(event.customerLeg, 'BYE');
+    const [customer, bye] = nextRequest(back.legs.customer, 'BYE');
     legs = { ...legs, customer };
     effects.push(sip(bye));
   }
   if (!event.transfereeGone) {
-    const [far, bye] = nextRequest(event.farLeg, 'BYE');
+    const [far, bye] = nextRequest(back.legs.far, 'BYE');
     legs = { ...legs, far };
     effects.push(sip(bye));
   }
@@ -269,7 +300,8 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
  */
 export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox: _, ...context }, event) => {
   const { far: _handedOff, ...legs } = context.legs;
-  const next = { ...context, activeTransferSid: undefined, legs: { ...legs, customer: event.customerLeg } };
+  const customer = keepRemoteCseq(event.customerLeg, context.legs.customer);
+  const next = { ...context, activeTransferSid: undefined, legs: { ...legs, customer } };
   if (event.transferorGone) {
     return [{ ...next, status: 'completed' }, [ended(context, event.at, 'completed')]];
   }
@@ -290,6 +322,7 @@ export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox:
 };
 
 export const transferorLeft: Step<CallContext, HangupReceived> = ({ outbox: _, ...context }, event) => {
+  const legs = received(context, event.leg, event.cseq);
   const effects: Effect[] = [sip(response(event.bye, 200, 'OK'))];
   if (context.byeFallbackTimerId) {
     effects.push(
@@ -302,7 +335,7 @@ export const transferorLeft: Step<CallContext, HangupReceived> = ({ outbox: _, .
     );
   }
   effects.push(ended(context, event.at, 'completed'));
-  return [{ ...context, status: 'completed' }, effects];
+  return [{ ...context, status: 'completed', legs }, effects];
 };
 
 export const byeFallback: Step<CallContext, TimerFired> = ({ outbox: _, ...context }, event) => {
@@ -320,7 +353,7 @@ export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, 
   return [
     {
       ...context,
-      legs: { ...context.legs, [to]: other },
+      legs: { ...received(context, event.leg, event.cseq), [to]: other },
       relay: { from: event.leg, to, transaction: event.reinvite, sdp: event.sdp },
     },
     [sip(request)],

@@ -9,6 +9,7 @@ import {
   reasonPhrase,
   reInvite,
   requestAt,
+  requestReceived,
   response,
 } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
@@ -85,6 +86,9 @@ export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
         at: event.at,
         status,
         reason,
+        // The call records the REFER in the dialog it came in (remote CSeq).
+        leg: event.leg,
+        cseq: event.cseq,
       }),
     ],
   ];
@@ -143,6 +147,8 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
   const target = targetLeg(context, event, verdict.target);
   let next: Ctx = {
     ...context,
+    // The REFER is the customer leg's latest request from the PBX (RFC 3261 §12.2.2 remote CSeq).
+    customer: requestReceived(customer, event.cseq),
     policy: event.policy,
     referredBy: event.referredBy,
     subscribed: event.referSub,
@@ -421,7 +427,15 @@ export const subscriptionEnded: Step<TransferContext, TransferResponse> = ({ out
 export const transferorHungUp: Step<TransferContext, TransferorHungUp> = (
   { outbox: _, ...context },
   event,
-) => [{ ...context, transferorGone: true, subscribed: false }, [sip(response(event.bye, 200, 'OK'))]];
+) => [
+  {
+    ...context,
+    ...(context.customer ? { customer: requestReceived(context.customer, event.cseq) } : {}),
+    transferorGone: true,
+    subscribed: false,
+  },
+  [sip(response(event.bye, 200, 'OK'))],
+];
 
 /** The far party left mid-transfer: stop the target attempt and hand back what is left. */
 export const transfereeHungUp =
@@ -430,7 +444,12 @@ export const transfereeHungUp =
     const effects: Effect[] = [sip(response(event.bye, 200, 'OK'))];
     // While resuming, the transfer already failed (and the PBX was told why): keep that status.
     const failure = context.failure ?? { status: 487, reason: reasonPhrase(487) };
-    let next: Ctx = { ...context, transfereeGone: true, failure };
+    let next: Ctx = {
+      ...context,
+      ...(context.far ? { far: requestReceived(context.far, event.cseq) } : {}),
+      transfereeGone: true,
+      failure,
+    };
     const target = context.target;
     if (phase === 'inviting' && target) {
       effects.push(sip(requestAt(target, 'CANCEL', target.localCseq)), ...cancelTimer(context, event.at));

@@ -3,7 +3,7 @@
  * leg a Call-ID belongs to, which machine owns that leg now, which request a response answers
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
-import type { LegDialog, LegName } from '../../machines/dialog.ts';
+import { type LegDialog, type LegName, outOfOrder } from '../../machines/dialog.ts';
 import type { CallReceived, ReferReceived, SessionEvent, TransferPolicy } from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
@@ -60,6 +60,8 @@ function inboundLeg(input: SipRequestInput, legId: string, env: ClassifyEnv, sid
     local: { ...input.to, params: { ...input.to.params, tag: `pv${legId}` } },
     remote: input.from,
     localCseq: 0,
+    // The INVITE opens the peer's CSeq space in this dialog (RFC 3261 §12.1.1).
+    remoteCseq: input.cseq.seq,
     remoteTarget: target,
     routeSet: input.recordRoute,
     // Symmetric signalling: answer the peer where its requests come from (works behind NAT).
@@ -207,6 +209,20 @@ function ownerOfDialog(
   return mismatch === undefined ? undefined : { mismatch };
 }
 
+/**
+ * The remote CSeq of the owner's dialog (RFC 3261 §12.2.2). While a transfer runs it holds its own copy
+ * of the customer and far legs and records the requests it takes there; the call's copy records refused
+ * REFERs meanwhile. The remote CSeq only grows, so the dialog's is the higher of the two.
+ */
+function remoteCseqOf(owner: LegOwner): number | undefined {
+  const copies = [owner.call.context.legs[owner.leg]];
+  const transfer = owner.transfer?.context;
+  if (transfer && owner.leg === 'customer') copies.push(transfer.customer);
+  if (transfer && owner.leg === 'far') copies.push(transfer.far);
+  const known = copies.map((dialog) => dialog?.remoteCseq).filter((seq) => seq !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
+}
+
 function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
   const trunk = env.trunks.trunks.find((t) => t.name === owner.call.context.trunkName);
   return {
@@ -255,8 +271,9 @@ function inviteForExistingSession(session: SessionState, input: SipRequestInput)
   const live = Object.values(session.calls).some(isLive);
   // RFC 3261 §8.2.2.2: a request without To tag that matches a request in progress on From tag and
   // Call-ID (and CSeq) but not its transaction is a merged request (it forked and came back by another
-  // path, or looped): 482. The first INVITE's CSeq is not in the events, so while the call is live every
-  // such copy counts as merged; a new call may not reuse a live call's Call-ID anyway (§8.1.1.4).
+  // path, or looped): 482. The first INVITE's CSeq is not in older events (newer ones keep it as the
+  // inbound leg's remoteCseq), so while the call is live every such copy counts as merged; a new call may
+  // not reuse a live call's Call-ID anyway (§8.1.1.4).
   if (live) return reply(input, 482, 'Loop Detected', 'merged request: this Call-ID is a live call');
   // Ended: there is no transaction to merge with and no dialog (481 is for requests inside one), only a
   // Call-ID the UAC must not reuse for a new call (§8.1.1.4, globally unique over time): 400.
@@ -323,7 +340,12 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   if ('mismatch' in found)
     return reply(input, 481, 'Call/Transaction Does Not Exist', `no such dialog: ${found.mismatch}`);
   const owner = found;
+  // §12.2.2: a request below (or at) the dialog's last remote CSeq is out of order: 500, nothing changes.
+  // ACK and CANCEL, which carry their INVITE's CSeq, were handled above.
+  const disorder = outOfOrder(remoteCseqOf(owner), input.cseq.seq, input.method);
+  if (disorder) return reply(input, 500, 'Server Internal Error', disorder);
   const transaction = { adapterId: input.adapterId, transactionKey: input.transactionKey };
+  const cseq = input.cseq.seq;
   if (input.method === 'INVITE') {
     // RFC 3261 §14.2: a re-INVITE while another offer/answer is under way gets 491, the peer retries.
     if (owner.call.value !== 'inProgress')
@@ -337,6 +359,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
         leg: owner.leg,
         reinvite: transaction,
         sdp: input.body,
+        cseq,
       },
     };
   }
@@ -352,6 +375,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
             transferSid,
             at: env.now,
             bye: transaction,
+            cseq,
           },
         };
       }
@@ -364,6 +388,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
             transferSid,
             at: env.now,
             bye: transaction,
+            cseq,
           },
         };
       }
@@ -375,6 +400,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
           at: env.now,
           leg: owner.leg,
           bye: transaction,
+          cseq,
         },
       };
     }

@@ -56,6 +56,12 @@ export function createCommandSender(
       }
     }
   }
+  /**
+   * The last delivery of each dialog (requests, by Call-ID) and of each server transaction (responses),
+   * which the next one waits for: a re-sent command must not overtake a later one, or a peer would get a
+   * NOTIFY with a lower CSeq after a higher one (RFC 3261 §12.2.2), or a 180 after the 200.
+   */
+  const tails = new Map<string, Promise<void>>();
   return (command, adapterId) => {
     let subject: string;
     try {
@@ -64,7 +70,14 @@ export function createCommandSender(
       log('error', 'nats bus: could not send a command', { kind: command.kind, error: String(error) });
       return;
     }
-    void deliver(subject, encode(command), command);
+    const key =
+      command.kind === 'request' ? `dialog ${command.callId}` : `transaction ${command.transactionKey}`;
+    const data = encode(command);
+    const tail = (tails.get(key) ?? Promise.resolve()).then(() => deliver(subject, data, command));
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
   };
 }
 

@@ -13,7 +13,7 @@ import {
   InvalidArgumentError,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { busInputKey } from '../../engine/engine.ts';
+import { busInputKey, sessionOf } from '../../engine/engine.ts';
 import type { SipInput } from '../messages.ts';
 import { encode } from './codec.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
@@ -38,7 +38,23 @@ export function createInputPublisher(
   options: ResolvedNatsBusOptions,
 ): (input: SipInput) => Promise<void> {
   const { subjectPrefix, partitions, publishTimeoutMs, publishAttemptTimeoutMs, log } = options;
-  return async (input) => {
+  /**
+   * The last publish of each session, which the next one of that session waits for: retried publishes
+   * must not overtake each other, or a 200 would be stored before the 180 that came first on the wire.
+   */
+  const tails = new Map<string, Promise<void>>();
+  const inSessionOrder = (input: SipInput): Promise<void> => {
+    const session = sessionOf(input);
+    const previous = tails.get(session) ?? Promise.resolve();
+    const published = previous.then(() => publish(input));
+    const tail = published.catch(() => {});
+    tails.set(session, tail);
+    void tail.then(() => {
+      if (tails.get(session) === tail) tails.delete(session);
+    });
+    return published;
+  };
+  const publish = async (input: SipInput): Promise<void> => {
     const subject = inputSubject(subjectPrefix, partitionOf(input, partitions));
     const data = encode(input);
     const msgID = busInputKey(input);
@@ -62,4 +78,5 @@ export function createInputPublisher(
       }
     }
   };
+  return inSessionOrder;
 }
