@@ -121,9 +121,16 @@ function trunkRow(event: RecordedEvent): Row {
   }
 }
 
+const RELEASED_BECAUSE: Record<DataOf<'TargetReleased'>['why'], string> = {
+  'late-answer': 'the target answered after the transfer had failed (its 200 crossed the CANCEL)',
+  'reconnect-refused': 'the transferee refused to be reconnected to the target',
+  'transferee-hung-up': 'the transferee hung up while being reconnected to the target',
+};
+
 export const auditProjection: Projection = {
   name: 'audit',
-  version: 1,
+  // 2: target legs released after a failed or broken transfer are listed.
+  version: 2,
   tables: ['audit', 'audit_call_trunks', 'audit_refers'],
   schema,
   apply(db, event: RecordedEvent) {
@@ -205,6 +212,11 @@ export const auditProjection: Projection = {
           { childCallSid: e.childCallSid, targetKind: e.targetKind, targetNumber: e.targetNumber },
         );
         s.forgetRefer.run(e.transferSid);
+        return;
+      }
+      case 'TargetReleased': {
+        const e = event.data as DataOf<'TargetReleased'>;
+        transferRow(e, 'target leg released with BYE', RELEASED_BECAUSE[e.why], { why: e.why });
         return;
       }
       case 'TransferFailed': {

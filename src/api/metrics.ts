@@ -5,12 +5,13 @@
  *   when scraped;
  * - `pivot_refer_accept_seconds`: REFER received by the SIP adapter -> 202 handed back to it, observed
  *   live through `observeOutcome` (wire it where the adapter's inputs reach the engine);
+ * - `pivot_engine_input_failures_total{reason}`: inputs the engine could not handle (store | poison);
  * - `pivot_store_append_seconds`: event store appends, through `instrumentStore`;
  * - `pivot_projection_position{projection}`, `pivot_projection_lag_events{projection}`: how far each
  *   projection is behind the head of `$all`.
  */
 import type { Database } from 'better-sqlite3';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionRunner } from '../../projections/runner.ts';
 import type { SipInput } from '../bus/messages.ts';
 import type { Outcome } from '../engine/engine.ts';
@@ -22,6 +23,8 @@ export interface Metrics {
   append: Histogram;
   /** Observes the REFER -> 202 latency of an input the engine handled. */
   observeOutcome(input: SipInput, outcome: Outcome, now?: number): void;
+  /** Counts an input the engine could not handle (the store failed, or the input is poison). */
+  observeFailure(error: unknown): void;
   /** Registers the gauges read from the views when scraped (once per registry). */
   bindViews(sources: { views: Database; runner?: ProjectionRunner }): void;
 }
@@ -41,6 +44,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
+  const failures = new Counter({
+    name: 'pivot_engine_input_failures_total',
+    help: 'Inputs the engine could not handle: store (retried by a durable bus) or poison (dropped)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   let bound = false;
 
   return {
@@ -53,6 +62,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       const accepted = outcome.commands.some((c) => c.kind === 'response' && c.status === 202);
       const received = Date.parse(input.receivedAt);
       if (accepted && Number.isFinite(received)) referAccept.observe(Math.max(0, now - received) / 1000);
+    },
+
+    observeFailure(error) {
+      const permanent = (error as { permanent?: unknown } | null)?.permanent === true;
+      failures.inc({ reason: permanent ? 'poison' : 'store' });
     },
 
     bindViews({ views, runner }) {

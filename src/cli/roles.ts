@@ -103,8 +103,12 @@ export async function startEngineRole(options: {
   });
   const rearmed = await engine.start();
   await bus.consumeInputs(async (input) => {
-    const outcome = await engine.handle(input);
-    metrics?.observeOutcome(input, outcome);
+    try {
+      metrics?.observeOutcome(input, await engine.handle(input));
+    } catch (error) {
+      metrics?.observeFailure(error);
+      throw error;
+    }
   });
   log('info', 'engine consuming inputs', { rearmedTimers: rearmed });
   return {

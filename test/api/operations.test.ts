@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.ts';
 import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { trunkSidOf } from '../../src/engine/classify.ts';
+import { PoisonInputError, StoreUnavailableError } from '../../src/engine/errors.ts';
 import { UK_NUMBER } from '../projections/drive.ts';
 import { type ApiWorld, apiWorld } from './support.ts';
 
@@ -69,6 +70,16 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
     expect(appends).toBeGreaterThanOrEqual(7); // seed + every input stored
     expect(text).toContain('pivot_projection_lag_events{projection="billing"} 1');
     expect(text).toMatch(/pivot_projection_position\{projection="callLog"\} \d+/);
+  });
+
+  it('counts inputs the engine could not handle, by reason', async () => {
+    const metrics = createMetrics();
+    metrics.observeFailure(new StoreUnavailableError('append', new Error('db down')));
+    metrics.observeFailure(new StoreUnavailableError('read', new Error('db down')));
+    metrics.observeFailure(new PoisonInputError(new Error('bad input')));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('pivot_engine_input_failures_total{reason="store"} 2');
+    expect(text).toContain('pivot_engine_input_failures_total{reason="poison"} 1');
   });
 
   it('metrics registries are per instance, and only REFERs answered 202 are observed', () => {

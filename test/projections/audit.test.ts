@@ -139,4 +139,30 @@ describe('audit: every trunk change and every transfer decision, with what, when
     });
     expect(rows(db, 'audit_refers')).toEqual([]);
   });
+  it('a target leg released after the transfer failed: its late 200 was ACKed and BYEd', async () => {
+    w = await world();
+    const call = await w.driver.terminating();
+    await call.answer();
+    const transfer = await call.refer('<sip:bob@127.0.0.1:5080>');
+    await transfer.held();
+    await transfer.ringing();
+    w.driver.advance(30);
+    await transfer.noAnswer();
+    await transfer.answered();
+    const { db } = await w.project();
+    const last = db
+      .prepare(
+        "SELECT action, trunk_sid, transfer_sid, what, why, details FROM audit WHERE kind = 'transfer' ORDER BY position",
+      )
+      .all()
+      .at(-1);
+    expect(last).toEqual({
+      action: 'TargetReleased',
+      trunk_sid: TRUNK,
+      transfer_sid: transfer.sid,
+      what: 'target leg released with BYE',
+      why: 'the target answered after the transfer had failed (its 200 crossed the CANCEL)',
+      details: JSON.stringify({ why: 'late-answer' }),
+    });
+  });
 });
