@@ -104,7 +104,10 @@ export async function startEngineRole(options: {
   const rearmed = await engine.start();
   await bus.consumeInputs(async (input) => {
     try {
-      metrics?.observeOutcome(input, await engine.handle(input));
+      // Handled first, then observed: `metrics?.observeOutcome(input, await ...)` would skip the handling
+      // itself when there are no metrics (optional chaining drops the arguments too).
+      const outcome = await engine.handle(input);
+      metrics?.observeOutcome(input, outcome);
     } catch (error) {
       metrics?.observeFailure(error);
       throw error;

@@ -5,62 +5,21 @@
  * what it held unacknowledged) and its timers (it follows the store), so every call ends, every
  * transfer completes, and nothing is stored twice or lost.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Cluster, type ClusterEvent, startCluster } from '../helpers/cluster.ts';
+import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/sipp.ts';
 import {
-  integrityProblems,
-  type LoadResult,
-  lostRequests,
-  outcomes,
-  partyProblems,
-  printOutputOnFailure,
-  sippSummary,
+  aThirdOfTheCallsStored,
+  callsAround,
+  clusterPerTest,
+  expectEveryTransferDone,
   transferLoad,
   waitUntil,
 } from './support.ts';
 
-let cluster: Cluster | undefined;
-afterEach(async () => {
-  await cluster?.dispose();
-  cluster = undefined;
-});
+const startCluster = clusterPerTest();
 
 const CALLS = 30;
 const RATE = 5;
-
-function summaryOf(result: LoadResult): string {
-  return Object.entries(result)
-    .map(([name, r]) => sippSummary(name, r))
-    .join('; ');
-}
-
-/** What every load must leave behind, whatever happened to the engines during it. */
-function expectEveryTransferDone(events: ClusterEvent[], result: LoadResult, calls: number): void {
-  const summary = summaryOf(result);
-  // Nothing doubled, no revision gap, and every request the parties sent stored once.
-  expect(integrityProblems(events)).toEqual([]);
-  expect(lostRequests(events, result.pbx, result.carrier, result.target)).toEqual([]);
-  // Every call ended and every transfer completed, exactly once each.
-  const seen = outcomes(events);
-  expect(
-    { roots: seen.roots, children: seen.children, transfers: seen.transferOutcomes },
-    `${summary}\n${seen.stuck.join('\n')}`,
-  ).toEqual({
-    roots: { completed: calls },
-    children: { completed: calls },
-    transfers: { completed: calls },
-  });
-  // SIPp's own view: every call of every party ran to its end, none aborted (no tolerance). The
-  // adapter sends no unasked-for copy (repeated request, response and ACK commands are absorbed), and
-  // the PBX (test/sipp/distributed-pbx.xml) accepts what RFC 3261 allows around an outage: a final
-  // response re-sent for its retransmitted request, a provisional response the pivot never relayed.
-  expect(partyProblems(result, calls, 0)).toEqual([]);
-}
-
-async function storedCount(running: Cluster, type: string): Promise<number> {
-  return (await running.events()).filter((e) => e.type === type).length;
-}
 
 describe('engine failover under load', () => {
   it.each([
@@ -70,9 +29,7 @@ describe('engine failover under load', () => {
     `$how of one of two engines during ${CALLS} transfers: every call ends, every transfer completes, nothing lost or doubled`,
     async ({ freezeMs }) => {
       const carrierPort = await freePort();
-      cluster = await startCluster({ carrierPort, engines: 2 });
-      printOutputOnFailure(cluster);
-      const running = cluster;
+      const running = await startCluster({ carrierPort, engines: 2 });
       let killedAt = 0;
 
       const result = await transferLoad(running, {
@@ -81,9 +38,7 @@ describe('engine failover under load', () => {
         carrierPort,
         async during() {
           // A third of the calls in: some finished, some mid-transfer, most not started.
-          await waitUntil('a third of the calls stored', async () => {
-            return (await storedCount(running, 'CallReceived')) >= CALLS / 3;
-          });
+          await aThirdOfTheCallsStored(running, CALLS);
           killedAt = Date.now();
           if (freezeMs > 0) {
             // Hung, the engine keeps its connection: JetStream goes on handing it inputs it never acks.
@@ -103,13 +58,9 @@ describe('engine failover under load', () => {
         expect(bus.redelivered, 'inputs the hung engine held, redelivered').toBeGreaterThan(0);
 
       // The kill hit a load in progress: calls started before it and ended after it, others started after.
-      const at = (type: string) =>
-        new Map(events.filter((e) => e.type === type).map((e) => [e.data.callSid, Date.parse(e.data.at)]));
-      const received = at('CallReceived');
-      const ended = at('CallEnded');
-      const spanning = [...received].filter(([sid, t]) => t < killedAt && (ended.get(sid) ?? 0) > killedAt);
-      expect(spanning.length, 'calls in progress when the engine died').toBeGreaterThan(0);
-      expect([...received.values()].filter((t) => t > killedAt).length).toBeGreaterThan(0);
+      const around = callsAround(events, killedAt);
+      expect(around.inProgress, 'calls in progress when the engine died').toBeGreaterThan(0);
+      expect(around.receivedAfter).toBeGreaterThan(0);
 
       expectEveryTransferDone(events, result, CALLS);
     },
@@ -120,9 +71,7 @@ describe('engine failover under load', () => {
     const carrierPort = await freePort();
     const calls = 10;
     // The PBX never hangs up after a transfer: the pivot must BYE it byeFallbackSeconds later.
-    cluster = await startCluster({ carrierPort, engines: 2, transfer: { byeFallbackSeconds: 4 } });
-    printOutputOnFailure(cluster);
-    const running = cluster;
+    const running = await startCluster({ carrierPort, engines: 2, transfer: { byeFallbackSeconds: 4 } });
     let killedAt = 0;
     const result = await transferLoad(running, {
       calls,

@@ -6,11 +6,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { onTestFailed } from 'vitest';
+import { afterEach, expect, onTestFailed } from 'vitest';
 import { routingKeyOf } from '../../machines/ids.ts';
 import { callSidForCallId } from '../../src/engine/sids.ts';
 import { carrier, renderScenario, target } from '../e2e/parties.ts';
-import type { Cluster, ClusterEvent } from '../helpers/cluster.ts';
+import { type Cluster, type ClusterEvent, type ClusterOptions, startCluster } from '../helpers/cluster.ts';
 import { describeSipp, runSipp, type SippProcess, type SippResult } from '../helpers/sipp.ts';
 
 /** Prints what every pivot process said when the running test fails. */
@@ -19,6 +19,23 @@ export function printOutputOnFailure(cluster: Cluster): void {
   onTestFailed(() => {
     process.stderr.write(`---- pivot processes\n${cluster.output({ lines: 150 })}\n`);
   });
+}
+
+/**
+ * Registers the disposal of the running test's cluster after it and returns how to start one; a started
+ * cluster prints its processes' output if the test fails.
+ */
+export function clusterPerTest(): (options: ClusterOptions) => Promise<Cluster> {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.dispose();
+    cluster = undefined;
+  });
+  return async (options) => {
+    cluster = await startCluster(options);
+    printOutputOnFailure(cluster);
+    return cluster;
+  };
 }
 
 /** How much of each party's -trace_err log a failure prints (the whole of it goes to a file). */
@@ -339,4 +356,60 @@ export function partyProblems(result: LoadResult, calls: number, maxFailed = 0):
     }
   }
   return problems;
+}
+
+/** How many events of `type` the cluster's store holds. */
+export async function storedCount(cluster: Cluster, type: string): Promise<number> {
+  return (await cluster.events()).filter((e) => e.type === type).length;
+}
+
+/** Resolves once a third of `calls` are stored (some finished, some mid-transfer, most not started). */
+export function aThirdOfTheCallsStored(cluster: Cluster, calls: number): Promise<void> {
+  return waitUntil('a third of the calls stored', async () => {
+    return (await storedCount(cluster, 'CallReceived')) >= calls / 3;
+  });
+}
+
+/**
+ * How many calls an incident between `from` and `to` (ms since the epoch) hit while in progress
+ * (received before `from`, ended after it), and how many were received after it.
+ */
+export function callsAround(
+  events: ClusterEvent[],
+  from: number,
+  to = from,
+): { inProgress: number; receivedAfter: number } {
+  const at = (type: string) =>
+    new Map(events.filter((e) => e.type === type).map((e) => [e.data.callSid, Date.parse(e.data.at)]));
+  const received = at('CallReceived');
+  const ended = at('CallEnded');
+  return {
+    inProgress: [...received].filter(([sid, t]) => t < from && (ended.get(sid) ?? 0) > from).length,
+    receivedAfter: [...received.values()].filter((t) => t > to).length,
+  };
+}
+
+/** What every load must leave behind, whatever happened to the engines or the bus during it. */
+export function expectEveryTransferDone(events: ClusterEvent[], result: LoadResult, calls: number): void {
+  const summary = Object.entries(result)
+    .map(([name, r]) => sippSummary(name, r))
+    .join('; ');
+  // Nothing doubled, no revision gap, and every request the parties sent stored once.
+  expect(integrityProblems(events)).toEqual([]);
+  expect(lostRequests(events, result.pbx, result.carrier, result.target)).toEqual([]);
+  // Every call ended and every transfer completed, exactly once each.
+  const seen = outcomes(events);
+  expect(
+    { roots: seen.roots, children: seen.children, transfers: seen.transferOutcomes },
+    `${summary}\n${seen.stuck.join('\n')}`,
+  ).toEqual({
+    roots: { completed: calls },
+    children: { completed: calls },
+    transfers: { completed: calls },
+  });
+  // SIPp's own view: every call of every party ran to its end, none aborted (no tolerance). The
+  // adapter sends no unasked-for copy (repeated request, response and ACK commands are absorbed), and
+  // the PBX (test/sipp/distributed-pbx.xml) accepts what RFC 3261 allows around an outage: a final
+  // response re-sent for its retransmitted request, a provisional response the pivot never relayed.
+  expect(partyProblems(result, calls, 0)).toEqual([]);
 }

@@ -5,8 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callSidForCallId } from '../../src/engine/sids.ts';
-import { allPassed, carrier, pbx, received, target } from '../e2e/parties.ts';
+import { UNTIL_TARGET_RINGS } from '../e2e/expectedEvents.ts';
+import { allPassed, carrier, pbx, received, target, withoutTrying } from '../e2e/parties.ts';
 import { the, typesOf } from '../e2e/pivot.ts';
+import { transferToSipTarget } from '../e2e/sipTargetTransfer.ts';
+import { completedTransferCalls } from '../e2e/storedTransfer.ts';
 import { type Cluster, startCluster } from '../helpers/cluster.ts';
 import { freePort, type SippResult } from '../helpers/sipp.ts';
 import {
@@ -38,69 +41,42 @@ async function sessionEvents(pbxResult: SippResult) {
   return { all, events: all.filter((e) => e.stream === stream), stream };
 }
 
-const UNTIL_TARGET_RINGS = [
-  'CallReceived',
-  'CallProgress',
-  'CallAnswered',
-  'ReferReceived',
-  'ReferAccepted',
-  'TransfereeHeld',
-  'TargetInvited',
-  'TimerScheduled',
-  'TargetRinging',
+/** What the PBX receives in a transfer: its call answered, the REFER accepted, three NOTIFYs, its BYE answered. */
+const pbxReceivesInTransfer = (firstNotify: unknown) => [
+  'SIP/2.0 180 Ringing',
+  'SIP/2.0 200 OK',
+  'SIP/2.0 202 Accepted',
+  firstNotify,
+  expect.stringMatching(/^NOTIFY /),
+  expect.stringMatching(/^NOTIFY /),
+  'SIP/2.0 200 OK',
 ];
 
-function withoutTrying(lines: string[]): string[] {
-  return lines.filter((line) => line !== 'SIP/2.0 100 Trying');
-}
+/** What the carrier receives in a transfer, by method: its call, the hold, the reconnect or resume, then `last`. */
+const carrierReceivesInTransfer = (last: string) => ['INVITE', 'ACK', 'INVITE', 'ACK', 'INVITE', 'ACK', last];
+
+const methodsReceived = (result: SippResult) => received(result).map((line) => line.split(' ')[0]);
 
 describe('a distributed pivot (sip + 2 engines over NATS, PostgreSQL store)', () => {
   it('completes a blind transfer (from-transferee) with the same wire messages and events as in-process', async () => {
     printOutputOnFailure(cluster!);
-    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
-    const bob = target({ outcome: 'answer', childEnd: 'hung_up' });
-    await Promise.all([far.ready, bob.ready]);
-    const agent = pbx(cluster!.sipAddress, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
-    printSippOnFailure({ pbx: agent, carrier: far, target: bob });
-    const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, bob);
+    const { targetPort, pbxResult, carrierResult, targetResult } = await transferToSipTarget(
+      cluster!.sipAddress,
+      carrierPort,
+      'from-transferee',
+      printSippOnFailure,
+    );
 
-    expect(withoutTrying(received(pbxResult!))).toEqual([
-      'SIP/2.0 180 Ringing',
-      'SIP/2.0 200 OK',
-      'SIP/2.0 202 Accepted',
-      expect.stringMatching(/^NOTIFY sip:pbx@127\.0\.0\.1:\d+ SIP\/2\.0$/),
-      expect.stringMatching(/^NOTIFY /),
-      expect.stringMatching(/^NOTIFY /),
-      'SIP/2.0 200 OK',
-    ]);
-    expect(received(carrierResult!).map((line) => line.split(' ')[0])).toEqual([
-      'INVITE',
-      'ACK',
-      'INVITE',
-      'ACK',
-      'INVITE',
-      'ACK',
-      'SIP/2.0',
-    ]);
-    expect(received(targetResult!).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
+    expect(withoutTrying(received(pbxResult))).toEqual(
+      pbxReceivesInTransfer(expect.stringMatching(/^NOTIFY sip:pbx@127\.0\.0\.1:\d+ SIP\/2\.0$/)),
+    );
+    expect(methodsReceived(carrierResult)).toEqual(carrierReceivesInTransfer('SIP/2.0'));
+    expect(methodsReceived(targetResult)).toEqual(['INVITE', 'ACK', 'BYE']);
 
-    const { events, all } = await sessionEvents(pbxResult!);
-    const root = the(events, 'CallReceived').data.callSid;
-    const child = the(events, 'ChildCallStarted').data.callSid;
-    expect(typesOf(events, root)).toEqual([
-      ...UNTIL_TARGET_RINGS,
-      'TargetAnswered',
-      'TimerCanceled',
-      'TransfereeReconnected',
-      'TransferCompleted',
-      'TimerScheduled',
-      'HangupReceived',
-      'TimerCanceled',
-      'CallEnded',
-    ]);
-    expect(typesOf(events, child)).toEqual(['ChildCallStarted', 'HangupReceived', 'CallEnded']);
+    const { events, all } = await sessionEvents(pbxResult);
+    const { rootCall: root, childCall: child } = completedTransferCalls(events);
     expect(the(events, 'ReferAccepted').data).toMatchObject({
-      referTo: `sip:target@127.0.0.1:${bob.port}`,
+      referTo: `sip:target@127.0.0.1:${targetPort}`,
       targetKind: 'sip',
       referSub: true,
       referredBy: '<sip:agent@pbx.example.test>',
@@ -121,7 +97,7 @@ describe('a distributed pivot (sip + 2 engines over NATS, PostgreSQL store)', ()
     expect(integrityProblems(all)).toEqual([]);
     const keys = storedInputKeys(events);
     const stream = events[0]!.stream;
-    const requests = [...sentRequests(pbxResult!), ...sentRequests(carrierResult!)];
+    const requests = [...sentRequests(pbxResult), ...sentRequests(carrierResult)];
     expect(requests.map((r) => r.method).sort()).toEqual(['BYE', 'BYE', 'INVITE', 'REFER']);
     for (const r of requests) expect(keys, `${r.method} ${r.branch}`).toContain(`${stream} ${r.branch}`);
   }, 120_000);
@@ -139,25 +115,11 @@ describe('a distributed pivot (sip + 2 engines over NATS, PostgreSQL store)', ()
     });
     printSippOnFailure({ pbx: agent, carrier: far, target: busy });
     const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, busy);
-    expect(withoutTrying(received(pbxResult!))).toEqual([
-      'SIP/2.0 180 Ringing',
-      'SIP/2.0 200 OK',
-      'SIP/2.0 202 Accepted',
-      expect.stringMatching(/^NOTIFY /),
-      expect.stringMatching(/^NOTIFY /),
-      expect.stringMatching(/^NOTIFY /),
-      'SIP/2.0 200 OK',
-    ]);
-    expect(received(carrierResult!).map((line) => line.split(' ')[0])).toEqual([
-      'INVITE',
-      'ACK',
-      'INVITE',
-      'ACK',
-      'INVITE',
-      'ACK',
-      'BYE',
-    ]);
-    expect(received(targetResult!).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK']);
+    expect(withoutTrying(received(pbxResult!))).toEqual(
+      pbxReceivesInTransfer(expect.stringMatching(/^NOTIFY /)),
+    );
+    expect(methodsReceived(carrierResult!)).toEqual(carrierReceivesInTransfer('BYE'));
+    expect(methodsReceived(targetResult!)).toEqual(['INVITE', 'ACK']);
 
     const { events, all } = await sessionEvents(pbxResult!);
     const root = the(events, 'CallReceived').data.callSid;

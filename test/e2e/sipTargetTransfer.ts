@@ -4,7 +4,7 @@
  * then reconnected to it. The caller-ID mode decides both what the target sees in From and who ends the
  * child call, so the two modes between them cover both hang-up paths.
  */
-import type { SippResult } from '../helpers/sipp.ts';
+import type { SippProcess, SippResult } from '../helpers/sipp.ts';
 import { allPassed, carrier, pbx, target } from './parties.ts';
 
 export const A = '+15550100000'; // the PBX's caller (transferor side)
@@ -17,12 +17,14 @@ export const shownTo = (mode: TransferCallerId) => (mode === 'from-transferee' ?
 
 /**
  * Runs the transfer to its end and waits for every party's scenario to pass. from-transferee: the
- * carrier ends the child call; from-transferor: the target does.
+ * carrier ends the child call; from-transferor: the target does. `watch` is given the parties once all
+ * are started (e.g. to print their traces if the test fails).
  */
 export async function transferToSipTarget(
   pivotAddress: string,
   carrierPort: number,
   mode: TransferCallerId,
+  watch?: (parties: { pbx: SippProcess; carrier: SippProcess; target: SippProcess }) => void,
 ): Promise<{
   targetPort: number;
   pbxResult: SippResult;
@@ -42,6 +44,7 @@ export async function transferToSipTarget(
   });
   await Promise.all([far.ready, bob.ready]);
   const agent = pbx(pivotAddress, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
+  watch?.({ pbx: agent, carrier: far, target: bob });
   const [pbxResult, carrierResult, targetResult] = await allPassed(agent, far, bob);
   return {
     targetPort: bob.port,

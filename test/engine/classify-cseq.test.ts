@@ -4,82 +4,28 @@
  * stored; the dialog goes on. ACK and CANCEL carry their INVITE's CSeq and are not checked.
  */
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
-import { createEngine } from '../../src/engine/engine.ts';
+import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { checkAll } from '../../src/engine/replay.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import {
   answer,
   pbxInDialog,
-  pbxInvite,
   peerInDialog,
   SDP_CARRIER,
   SDP_PBX,
   SDP_TARGET,
   testConfig,
 } from '../helpers/sipInputs.ts';
-
-interface LogEntry {
-  level: string;
-  message: string;
-  fields?: object;
-}
-
-function harness(store: EventStore = createInMemoryEventStore(), config = testConfig()) {
-  const sent: SipCommand[] = [];
-  const logs: LogEntry[] = [];
-  const engine = createEngine({
-    store,
-    config,
-    send: (command) => sent.push(command),
-    log: (level, message, fields) => logs.push({ level, message, ...(fields ? { fields } : {}) }),
-  });
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
-  const types = async () => (await store.readAll()).map((e) => e.type);
-  return { store, engine, sent, logs, lastRequest, types };
-}
-
-type H = ReturnType<typeof harness>;
-
-/** A termination call (PBX INVITE with CSeq 1) answered by the carrier (tag `gw`). */
-async function answeredCall(h: H) {
-  const invite = pbxInvite();
-  await h.engine.handle(invite);
-  const farInvite = h.lastRequest('INVITE');
-  await h.engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
-  const ok = h.sent.find((c) => c.kind === 'response' && c.status === 200);
-  if (ok?.kind !== 'response' || !ok.toTag) throw new Error('no 200 to the PBX');
-  return { invite, pivotTag: ok.toTag, farInvite };
-}
+import { answeredCall, cancelOf, expectRefused, type H, harness } from './dialogSetup.ts';
 
 /** The request is answered 500 with a log line naming the CSeqs, and nothing is stored. */
 async function expectOutOfOrder(h: H, input: SipRequestInput, last: number) {
-  const before = await h.store.headPosition();
-  const outcome = await h.engine.handle(input);
   const why = new RegExp(
     `CSeq ${input.cseq.seq} ${input.method} is not above the dialog's last remote CSeq ${last}`,
   );
-  expect(outcome).toMatchObject({ kind: 'replied', why: expect.stringMatching(why) });
-  expect(h.sent.at(-1)).toMatchObject({
-    kind: 'response',
-    transactionKey: input.transactionKey,
-    status: 500,
-    reason: 'Server Internal Error',
-  });
-  expect(await h.store.headPosition()).toBe(before);
-  expect(h.logs).toContainEqual(
-    expect.objectContaining({
-      message: 'answered without a machine',
-      fields: expect.objectContaining({ status: 500, why: expect.stringMatching(why) }),
-    }),
-  );
+  await expectRefused(h, input, 500, why);
+  expect(h.sent.at(-1)).toMatchObject({ reason: 'Server Internal Error' });
 }
 
 async function expectStored(h: H, input: SipRequestInput, type: string) {
@@ -166,14 +112,7 @@ describe('in-dialog requests must have a higher CSeq than the last one of their 
     expect(ack.kind).toBe('ignored');
     const reinvite = { ...pbxInDialog(invite, pivotTag, 'INVITE', 2), body: SDP_PBX };
     await expectStored(h, reinvite, 'ReInviteReceived');
-    const cancel: SipRequestInput = {
-      ...reinvite,
-      transactionKey: `${reinvite.transactionKey}-c:CANCEL`,
-      method: 'CANCEL',
-      cseq: { seq: 2, method: 'CANCEL' },
-      body: '',
-    };
-    const canceled = await h.engine.handle(cancel);
+    const canceled = await h.engine.handle(cancelOf(reinvite));
     expect(canceled).toMatchObject({ kind: 'replied', why: expect.stringMatching(/re-INVITE .* continues/) });
     expect(h.sent.at(-1)).toMatchObject({ status: 200 });
   });

@@ -3,77 +3,9 @@
  * through the engine: a refused request is answered with a clear log line and stores nothing.
  */
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
-import { createEngine } from '../../src/engine/engine.ts';
-import { createInMemoryEventStore } from '../../src/store/memory.ts';
-import {
-  answer,
-  pbxInDialog,
-  pbxInvite,
-  peerInDialog,
-  SDP_CARRIER,
-  SDP_PBX,
-  testConfig,
-} from '../helpers/sipInputs.ts';
-
-interface LogEntry {
-  level: string;
-  message: string;
-  fields?: object;
-}
-
-function harness() {
-  const store = createInMemoryEventStore();
-  const sent: SipCommand[] = [];
-  const logs: LogEntry[] = [];
-  const engine = createEngine({
-    store,
-    config: testConfig(),
-    send: (command) => sent.push(command),
-    log: (level, message, fields) => logs.push({ level, message, ...(fields ? { fields } : {}) }),
-  });
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
-  const types = async () => (await store.readAll()).map((e) => e.type);
-  return { store, engine, sent, logs, lastRequest, types };
-}
-
-type H = ReturnType<typeof harness>;
-
-/** A termination call answered by the carrier (tag `gw`): the PBX INVITE, the pivot's tag, the far INVITE. */
-async function answeredCall(h: H) {
-  const invite = pbxInvite();
-  await h.engine.handle(invite);
-  const farInvite = h.lastRequest('INVITE');
-  await h.engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
-  const ok = h.sent.find((c) => c.kind === 'response' && c.status === 200);
-  if (ok?.kind !== 'response' || !ok.toTag) throw new Error('no 200 to the PBX');
-  return { invite, pivotTag: ok.toTag, farInvite };
-}
-
-/** Handles a request that must be refused: the status sent, nothing stored, the refusal logged. */
-async function expectRefused(h: H, input: SipRequestInput, status: number, why: RegExp) {
-  const before = await h.store.headPosition();
-  const outcome = await h.engine.handle(input);
-  expect(outcome).toMatchObject({ kind: 'replied', why: expect.stringMatching(why) });
-  expect(h.sent.at(-1)).toMatchObject({
-    kind: 'response',
-    transactionKey: input.transactionKey,
-    status,
-  });
-  expect(await h.store.headPosition()).toBe(before);
-  expect(h.logs).toContainEqual(
-    expect.objectContaining({
-      message: 'answered without a machine',
-      fields: expect.objectContaining({ status, why: expect.stringMatching(why) }),
-    }),
-  );
-}
+import type { SipRequestInput } from '../../src/bus/messages.ts';
+import { answer, pbxInDialog, pbxInvite, peerInDialog, SDP_CARRIER, SDP_PBX } from '../helpers/sipInputs.ts';
+import { answeredCall, cancelOf, expectRefused, harness } from './dialogSetup.ts';
 
 const withTags = (input: SipRequestInput, tags: { from?: string; to?: string | null }): SipRequestInput => ({
   ...input,
@@ -180,14 +112,7 @@ describe('CANCEL (RFC 3261 §9.2)', () => {
     expect((await h.engine.handle(reinvite)).kind).toBe('stored');
     const relayed = h.lastRequest('INVITE');
 
-    const cancel: SipRequestInput = {
-      ...reinvite,
-      transactionKey: `${reinvite.transactionKey}-c:CANCEL`,
-      method: 'CANCEL',
-      cseq: { seq: 2, method: 'CANCEL' },
-      body: '',
-    };
-    await expectRefused(h, cancel, 200, /re-INVITE .* continues/);
+    await expectRefused(h, cancelOf(reinvite), 200, /re-INVITE .* continues/);
 
     const outcome = await h.engine.handle(answer(relayed, 200, 'OK', SDP_CARRIER, 'gw'));
     expect(outcome.kind).toBe('stored');
