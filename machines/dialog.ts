@@ -68,6 +68,14 @@ export function branchFor(dialog: LegDialog, method: string, cseq: number): stri
   return `z9hG4bK-${dialog.legId}-${cseq}-${method.toLowerCase()}`;
 }
 
+const BRANCH = /^z9hG4bK-([0-9a-f]{12}[a-z])-(\d+)-([a-z]+)$/;
+
+/** The leg, CSeq and method a `branchFor` branch names; undefined for a branch the pivot did not make. */
+export function parseBranch(branch: string): { legId: string; cseq: number; method: string } | undefined {
+  const match = BRANCH.exec(branch);
+  return match ? { legId: match[1]!, cseq: Number(match[2]), method: match[3]! } : undefined;
+}
+
 export interface RequestOptions {
   headers?: Record<string, string>;
   body?: string;

@@ -14,6 +14,7 @@ import type { Database } from 'better-sqlite3';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionRunner } from '../../projections/runner.ts';
 import type { SipInput } from '../bus/messages.ts';
+import { isPermanentFailure } from '../bus/port.ts';
 import type { Outcome } from '../engine/engine.ts';
 import type { EventStore } from '../store/port.ts';
 
@@ -65,8 +66,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     },
 
     observeFailure(error) {
-      const permanent = (error as { permanent?: unknown } | null)?.permanent === true;
-      failures.inc({ reason: permanent ? 'poison' : 'store' });
+      failures.inc({ reason: isPermanentFailure(error) ? 'poison' : 'store' });
     },
 
     bindViews({ views, runner }) {

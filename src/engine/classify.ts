@@ -3,7 +3,7 @@
  * leg a Call-ID belongs to, which machine owns that leg now, which request a response answers
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
-import { type LegDialog, type LegName, outOfOrder } from '../../machines/dialog.ts';
+import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type { CallReceived, ReferReceived, SessionEvent, TransferPolicy } from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
@@ -24,8 +24,6 @@ export type Classification =
   | { kind: 'input'; event: SessionEvent }
   | { kind: 'reply'; command: SendResponseCommand; why: string }
   | { kind: 'ignore'; why: string };
-
-const BRANCH = /^z9hG4bK-([0-9a-f]{12}[a-z])-(\d+)-([a-z]+)$/;
 
 function reply(input: SipRequestInput, status: number, reason: string, why: string): Classification {
   return {
@@ -415,9 +413,9 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
 }
 
 function response(session: SessionState, input: SipResponseInput, env: ClassifyEnv): Classification {
-  const match = BRANCH.exec(input.transactionKey);
-  if (!match) return { kind: 'ignore', why: 'response to a request the pivot did not send' };
-  const [, legId = '', , method = ''] = match;
+  const branch = parseBranch(input.transactionKey);
+  if (!branch) return { kind: 'ignore', why: 'response to a request the pivot did not send' };
+  const { legId, method } = branch;
   if (input.status < 101) return { kind: 'ignore', why: '100 Trying' };
   // A CANCEL carries its INVITE's branch: its 200 must not pass for the INVITE being answered.
   if (input.cseq.method === 'CANCEL') return { kind: 'ignore', why: 'response to CANCEL' };

@@ -25,7 +25,7 @@ import { catchUp, decidedAt, loadSession } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
 import { createSessionCache, type LoadedSession } from './sessionCache.ts';
 import { callSidForCallId, newSid, streamOf } from './sids.ts';
-import { createTimerScheduler, realTimers, type TimerHost } from './timers.ts';
+import { createTimerScheduler, isInput, realTimers, type TimerHost } from './timers.ts';
 import { type TrunkDirectory, trunkDirectory } from './trunks.ts';
 
 export interface EngineOptions {
@@ -216,8 +216,8 @@ export function createEngine(options: EngineOptions): Engine {
   function resendTimerDecision(sessionSid: string, revision: number, tries: number): Promise<void> {
     return mailboxes
       .post(sessionSid, async () => {
-        const later = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
-        if (later.some((event) => event.metadata.causationId === undefined)) return;
+        const since = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
+        if (since.some(isInput)) return;
         const commands = await decidedAt(store, sessionSid, revision);
         for (const command of commands) send(command, undefined);
         log('info', 'timer decision re-sent (its sending may have been lost)', {

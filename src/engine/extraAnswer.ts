@@ -10,12 +10,9 @@
  * dialog (whose BYE uses the same CSeq on the same leg), and a response to this BYE matches no leg.
  */
 import { createHash } from 'node:crypto';
-import { type LegDialog, requestAt } from '../../machines/dialog.ts';
+import { type LegDialog, parseBranch, requestAt } from '../../machines/dialog.ts';
 import type { SessionState } from '../../machines/session.ts';
 import type { SendRequestCommand, SipInput } from '../bus/messages.ts';
-
-/** The branch of an INVITE the pivot sent: `z9hG4bK-<legId>-<cseq>-invite`. */
-const INVITE_BRANCH = /^z9hG4bK-([0-9a-f]{12}[a-z])-(\d+)-invite$/;
 
 /** The leg of the session with this id whose dialog is confirmed (the peer's tag is known). */
 function answeredLeg(session: SessionState, legId: string): LegDialog | undefined {
@@ -39,9 +36,10 @@ function answeredLeg(session: SessionState, legId: string): LegDialog | undefine
 export function extraForkAnswer(session: SessionState, input: SipInput): SendRequestCommand[] | undefined {
   if (input.kind !== 'response' || input.cseq.method !== 'INVITE') return undefined;
   if (input.status < 200 || input.status >= 300) return undefined;
-  const legId = INVITE_BRANCH.exec(input.transactionKey)?.[1];
+  const branch = parseBranch(input.transactionKey);
   const toTag = input.to.params.tag;
-  if (!legId || !toTag) return undefined;
+  if (branch?.method !== 'invite' || !toTag) return undefined;
+  const { legId } = branch;
   const leg = answeredLeg(session, legId);
   if (!leg || leg.remote.params.tag === toTag) return undefined;
   const seq = input.cseq.seq;

@@ -64,7 +64,7 @@ export interface TimerSchedulerOptions {
 }
 
 /** An input event (not a fact it caused): the engine gives facts a causation id, never the input. */
-function isInput(recorded: RecordedEvent): boolean {
+export function isInput(recorded: RecordedEvent): boolean {
   return recorded.metadata.causationId === undefined;
 }
 

@@ -10,6 +10,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import { trunkSidOf } from '../engine/classify.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
@@ -80,19 +81,9 @@ function toEventData(event: TrunkEvent, correlationId: string): EventData {
  * so comparing serialized text would report a difference that is not one. Array order counts; a key
  * whose value is `undefined` counts as absent, as in JSON. Pure.
  */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, index) => sameJson(item, b[index]));
-  }
-  const left = Object.entries(a).filter(([, value]) => value !== undefined);
-  const right = new Map(Object.entries(b).filter(([, value]) => value !== undefined));
-  return (
-    left.length === right.size &&
-    left.every(([key, value]) => right.has(key) && sameJson(value, right.get(key)))
-  );
+export function sameJson(a: object, b: object): boolean {
+  // The JSON round trip drops `undefined` keys; isDeepStrictEqual ignores key order, not array order.
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
 
 function sameConfig(a: TrunkConfig, b: TrunkConfig): boolean {

@@ -15,6 +15,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { SipCommand } from '../messages.ts';
 import { decodeCommand, encode } from './codec.ts';
+import { createInOrder } from './inOrder.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
 import { ADAPTER_ANY, adapterQueue, assertToken, commandSubject } from './subjects.ts';
 
@@ -56,12 +57,10 @@ export function createCommandSender(
       }
     }
   }
-  /**
-   * The last delivery of each dialog (requests, by Call-ID) and of each server transaction (responses),
-   * which the next one waits for: a re-sent command must not overtake a later one, or a peer would get a
-   * NOTIFY with a lower CSeq after a higher one (RFC 3261 §12.2.2), or a 180 after the 200.
-   */
-  const tails = new Map<string, Promise<void>>();
+  // A re-sent command must not overtake a later one, or a peer would get a NOTIFY with a lower CSeq after
+  // a higher one (RFC 3261 §12.2.2), or a 180 after the 200: a dialog's requests (by Call-ID) and a
+  // server transaction's responses are delivered one after the other.
+  const inOrder = createInOrder();
   return (command, adapterId) => {
     let subject: string;
     try {
@@ -73,11 +72,7 @@ export function createCommandSender(
     const key =
       command.kind === 'request' ? `dialog ${command.callId}` : `transaction ${command.transactionKey}`;
     const data = encode(command);
-    const tail = (tails.get(key) ?? Promise.resolve()).then(() => deliver(subject, data, command));
-    tails.set(key, tail);
-    void tail.then(() => {
-      if (tails.get(key) === tail) tails.delete(key);
-    });
+    void inOrder(key, () => deliver(subject, data, command));
   };
 }
 

@@ -16,6 +16,7 @@ import {
 import { busInputKey, sessionOf } from '../../engine/engine.ts';
 import type { SipInput } from '../messages.ts';
 import { encode } from './codec.ts';
+import { createInOrder } from './inOrder.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';
 import { partitionOf } from './partition.ts';
 import { inputSubject } from './subjects.ts';
@@ -38,22 +39,9 @@ export function createInputPublisher(
   options: ResolvedNatsBusOptions,
 ): (input: SipInput) => Promise<void> {
   const { subjectPrefix, partitions, publishTimeoutMs, publishAttemptTimeoutMs, log } = options;
-  /**
-   * The last publish of each session, which the next one of that session waits for: retried publishes
-   * must not overtake each other, or a 200 would be stored before the 180 that came first on the wire.
-   */
-  const tails = new Map<string, Promise<void>>();
-  const inSessionOrder = (input: SipInput): Promise<void> => {
-    const session = sessionOf(input);
-    const previous = tails.get(session) ?? Promise.resolve();
-    const published = previous.then(() => publish(input));
-    const tail = published.catch(() => {});
-    tails.set(session, tail);
-    void tail.then(() => {
-      if (tails.get(session) === tail) tails.delete(session);
-    });
-    return published;
-  };
+  // Retried publishes must not overtake each other, or a 200 would be stored before the 180 that came
+  // first on the wire: a session's inputs are published one after the other.
+  const inOrder = createInOrder();
   const publish = async (input: SipInput): Promise<void> => {
     const subject = inputSubject(subjectPrefix, partitionOf(input, partitions));
     const data = encode(input);
@@ -78,5 +66,5 @@ export function createInputPublisher(
       }
     }
   };
-  return inSessionOrder;
+  return (input) => inOrder(sessionOf(input), () => publish(input));
 }
