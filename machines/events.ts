@@ -54,6 +54,11 @@ export interface CallReceived extends Base {
   sdp: string;
   /** The Request-URI of the outbound INVITE. */
   outboundUri: string;
+  /**
+   * Caller identity and history sent with the outbound INVITE (P-Asserted-Identity, Privacy, Diversion,
+   * History-Info). Absent when there were none, and in events stored before they were relayed.
+   */
+  outboundHeaders?: Record<string, string>;
 }
 
 /** A child call starts bridged: the transferee's existing leg and the target's answered leg. */

@@ -121,7 +121,11 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
   const outbound: LegName = inbound === 'customer' ? 'far' : 'customer';
   const inboundLeg = { ...event.inbound, remoteSdp: event.sdp };
   const [invited, sdp] = outgoingSdp(event.outbound, event.sdp);
-  const [outboundLeg, invite] = nextRequest(invited, 'INVITE', { body: sdp });
+  const headers = event.outboundHeaders;
+  const [outboundLeg, invite] = nextRequest(invited, 'INVITE', {
+    body: sdp,
+    ...(headers ? { headers } : {}),
+  });
   const context: Omit<CallContext, 'outbox'> = {
     ...emptyCallContext,
     callSid: event.callSid,

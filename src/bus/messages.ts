@@ -9,6 +9,9 @@
 
 export type Transport = 'udp' | 'tcp';
 
+/** A header's value on a command; a list becomes one header line per element, in order. */
+export type HeaderValue = string | string[];
+
 export interface SipEndpoint {
   transport: Transport;
   host: string;
@@ -76,8 +79,11 @@ export interface SendResponseCommand {
   /** Added to the To header when the request had no To tag (dialog-creating responses). */
   toTag?: string;
   contact?: string;
-  /** Extra headers, e.g. Refer-Sub, Record-Route, Allow. */
-  headers?: Record<string, string>;
+  /**
+   * Extra headers, e.g. Refer-Sub, Record-Route, Allow. A list stands for several lines of one header
+   * (Proxy-Authenticate challenges may not be joined with commas, RFC 3261 §7.3.1).
+   */
+  headers?: Record<string, HeaderValue>;
   body?: string;
   contentType?: string;
 }
@@ -97,7 +103,7 @@ export interface SendRequestCommand {
   cseq: { seq: number; method: string };
   contact?: string;
   route?: string[];
-  headers?: Record<string, string>;
+  headers?: Record<string, HeaderValue>;
   body?: string;
   contentType?: string;
 }

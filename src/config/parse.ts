@@ -1,6 +1,6 @@
 import { ConfigError } from './error.ts';
 import { formatIssues } from './issues.ts';
-import { type PivotConfig, pivotConfigSchema } from './schema.ts';
+import { checkedConfigSchema, type PivotConfig } from './schema.ts';
 import { duplicateProblems } from './unique.ts';
 
 /**
@@ -9,7 +9,7 @@ import { duplicateProblems } from './unique.ts';
  */
 export function parseConfig(value: unknown): PivotConfig {
   // reportInput puts the offending value in each issue, so messages can show what was written.
-  const result = pivotConfigSchema.safeParse(value, { reportInput: true });
+  const result = checkedConfigSchema.safeParse(value, { reportInput: true });
   const problems = [
     ...(result.success ? [] : formatIssues(result.error.issues)),
     ...duplicateProblems(value),

@@ -73,6 +73,40 @@ const rateDeck = z
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 export const transferModes = ['disable-all', 'enable-all', 'sip-only'] as const;
+
+/**
+ * What the carrier is told the caller is, from the PBX's P-Asserted-Identity or else its From:
+ * `e164` normalises a national or international number with the trunk's `numbering` and falls back to
+ * the main number when the caller is not a number (an extension such as `1001`); `main-number` always
+ * presents the trunk's main number; `passthrough` keeps the user part as sent, in a well-formed URI.
+ */
+export const callerIdRules = ['e164', 'main-number', 'passthrough'] as const;
+
+const digits = (what: string) => z.string().regex(/^\d{1,4}$/, { error: `expected ${what} of 1-4 digits` });
+
+/** How the PBX writes numbers that are not +E.164 (RFC 3966 global form is always understood). */
+const numbering = z.strictObject({
+  /** E.164 country code for national numbers, e.g. "1" or "44". */
+  countryCode: z.string().regex(/^[1-9]\d{0,2}$/, { error: 'expected a country code such as "1" or "44"' }),
+  /** Dialled before a national number, e.g. "0" in the UK, "1" in North America; stripped. */
+  nationalPrefix: digits('a national prefix').optional(),
+  /** Dialled before an international number, e.g. "00" or "011"; replaced by "+". */
+  internationalPrefix: digits('an international prefix').optional(),
+  /** Digits in a national number without prefix (10 in North America); shorter numbers are extensions. */
+  nationalNumberLength: z.number().int().min(4).max(14).optional(),
+});
+
+/** Digest credentials (RFC 3261 §22) a trunk's PBX may authenticate with; referenced by name. */
+const credentialList = z
+  .array(
+    z.strictObject({
+      username: z
+        .string()
+        .regex(/^[^\s:"\\]{1,64}$/, { error: 'expected a user name without spaces or quotes' }),
+      password: z.string().min(8, { error: 'expected a password of at least 8 characters' }),
+    }),
+  )
+  .min(1, { error: 'expected at least one credential' });
 export const transferCallerIds = ['from-transferee', 'from-transferor'] as const;
 
 /** One trunk; also validates trunks created through the HTTP API. */
@@ -95,6 +129,15 @@ export const trunkSchema = z.strictObject({
     .int()
     .min(1, { error: 'expected a whole number >= 1 (use transferMode: disable-all to refuse transfers)' })
     .default(5),
+  /**
+   * When set, a PBX must also answer a digest challenge with one of these credentials (the ACL is still
+   * checked: use 0.0.0.0/0 for credentials alone).
+   */
+  credentialList: z.string().min(1).optional(),
+  callerIdRule: z.enum(callerIdRules).optional(),
+  /** Presented when the caller is not a number; defaults to the first of `numbers`. */
+  mainNumber: e164.optional(),
+  numbering: numbering.optional(),
   rates: z.strictObject({
     currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
     origination: rateDeck,
@@ -108,11 +151,31 @@ export const pivotConfigSchema = z.strictObject({
     port,
     /** The address peers reach us at (Via, Contact, Record-Route); differs from `host` behind NAT. */
     publicHost: host,
+    /**
+     * Digest challenges offered to trunks with credentials, one Proxy-Authenticate each, in this order.
+     * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;
+     * list SHA-256 first (RFC 8760) where every PBX supports it.
+     */
+    digestAlgorithms: z
+      .array(z.enum(['SHA-256', 'MD5']))
+      .min(1, { error: 'expected at least one of SHA-256, MD5' })
+      .optional(),
   }),
   http: z.strictObject({ host, port }),
   store,
   bus,
-  carrier: z.strictObject({ uri: sipUri }),
+  carrier: z.strictObject({
+    uri: sipUri,
+    /**
+     * Every address block the carrier sends from (its gateways, SBC pools). Requests from these are
+     * origination calls; without it only the address `uri` resolves to counts.
+     */
+    sources: z
+      .array(z.string().refine(isCidr, { error: 'expected an IPv4 or IPv6 CIDR such as "192.0.2.0/24"' }))
+      .optional(),
+  }),
+  /** Named digest credential lists that trunks reference with `credentialList`. */
+  credentialLists: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i), credentialList).optional(),
   transfer: z
     .strictObject({
       noAnswerTimeoutSeconds: positiveSeconds.default(30),
@@ -126,6 +189,20 @@ export const pivotConfigSchema = z.strictObject({
   projections: z
     .strictObject({ path: z.string().min(1, { error: 'expected a file path' }).optional() })
     .optional(),
+});
+
+/** Every trunk's `credentialList` must name a list that exists. */
+export const checkedConfigSchema = pivotConfigSchema.superRefine((config, context) => {
+  config.trunks.forEach((trunk, index) => {
+    if (trunk.credentialList !== undefined && !config.credentialLists?.[trunk.credentialList]) {
+      context.addIssue({
+        code: 'custom',
+        path: ['trunks', index, 'credentialList'],
+        message: `expected the name of a list in credentialLists (got "${trunk.credentialList}")`,
+        input: trunk.credentialList,
+      });
+    }
+  });
 });
 
 /** The validated configuration, defaults filled in. */

@@ -3,13 +3,22 @@
  * leg a Call-ID belongs to, which machine owns that leg now, which request a response answers
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
+import { createHash } from 'node:crypto';
 import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type { CallReceived, ReferReceived, SessionEvent, TransferPolicy } from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
-import { parseNameAddr } from '../../machines/sip-syntax.ts';
-import type { SendResponseCommand, SipInput, SipRequestInput, SipResponseInput } from '../bus/messages.ts';
-import type { PivotConfig } from '../config/index.ts';
+import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
+import type {
+  NameAddr,
+  SendResponseCommand,
+  SipInput,
+  SipRequestInput,
+  SipResponseInput,
+} from '../bus/messages.ts';
+import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import { challenges, parseDigest, verifyDigest } from './digest.ts';
+import { originatingCaller, terminatingCaller } from './identity.ts';
 import { e164Of, endpointOf, type TrunkDirectory } from './trunks.ts';
 
 export interface ClassifyEnv {
@@ -74,14 +83,14 @@ function outboundLeg(
   sid: string,
   legId: string,
   uri: string,
-  from: { uri: string; displayName?: string },
+  from: NameAddr,
   destination: LegDialog['destination'],
   env: ClassifyEnv,
 ): LegDialog {
   return {
     legId,
     callId: pivotCallId(sid, legId, env.config.sip.publicHost),
-    local: { ...from, params: { tag: `pv${legId}` } },
+    local: { ...from, params: { ...from.params, tag: `pv${legId}` } },
     remote: { uri, params: {} },
     localCseq: 0,
     remoteTarget: uri,
@@ -96,7 +105,6 @@ function outboundLeg(
 function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const sid = session.rootCallSid;
   const id = shortId(sid);
-  const fromNumber = e164Of(input.from.uri) ?? input.from.uri;
   const called = e164Of(input.uri) ?? e164Of(input.to.uri);
   const base = { callSid: sid, at: env.now, sdp: input.body };
   if (env.trunks.isCarrier(input.source.host)) {
@@ -105,52 +113,107 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     const destination = endpointOf(trunk.originationUri);
     if (!destination) return reply(input, 503, 'Service Unavailable', 'origination URI is not reachable');
     const uri = trunk.originationUri.replace(/^(sips?:)/, `$1${called}@`).replace(/@([^@]*)@/, '@');
+    const caller = originatingCaller(input);
     const event: CallReceived = {
       type: 'CallReceived',
       ...base,
       trunkSid: trunkSidOf(trunk.name),
       trunkName: trunk.name,
       direction: 'trunking-originating',
-      from: fromNumber,
+      from: caller.number,
       to: called,
       inbound: inboundLeg(input, `${id}f`, env, sid),
-      outbound: outboundLeg(sid, `${id}c`, uri, { uri: input.from.uri }, destination, env),
+      outbound: outboundLeg(sid, `${id}c`, uri, caller.from, destination, env),
       customerLeg: 'outbound',
       outboundUri: uri,
+      ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
     };
     return { kind: 'input', event };
   }
-  const trunk = env.trunks.byAcl(input.source.host);
-  if (!trunk) return reply(input, 403, 'Forbidden', 'source address is not in any trunk ACL');
-  const domain = input.uri
-    .split('@')[1]
-    ?.split(/[;:>?]/)[0]
-    ?.toLowerCase();
-  if (!called || domain !== trunk.domain.toLowerCase()) {
-    return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
+  // Elastic SIP trunks name the trunk by the Request-URI host, then authenticate the source against it.
+  const domain = uriHost(input.uri);
+  const trunk = domain ? env.trunks.byDomain(domain) : undefined;
+  if (!trunk)
+    return reply(input, 404, 'Not Found', `no trunk has the termination domain ${domain ?? '(none)'}`);
+  if (!env.trunks.admits(trunk, input.source.host)) {
+    return reply(input, 403, 'Forbidden', `source address is not in the ACL of trunk ${trunk.name}`);
   }
+  const challenge = authenticate(input, trunk, env);
+  if (challenge) return challenge;
+  if (!called) return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
   const uri = `sip:${called}@${env.trunks.carrierHost}`;
+  const caller = terminatingCaller(input, trunk, env.config.sip.publicHost);
   const event: CallReceived = {
     type: 'CallReceived',
     ...base,
     trunkSid: trunkSidOf(trunk.name),
     trunkName: trunk.name,
     direction: 'trunking-terminating',
-    from: fromNumber,
+    from: caller.number,
     to: called,
     inbound: inboundLeg(input, `${id}c`, env, sid),
-    outbound: outboundLeg(
-      sid,
-      `${id}f`,
-      uri,
-      { uri: `sip:${fromNumber}@${env.config.sip.publicHost}` },
-      env.trunks.carrierDestination,
-      env,
-    ),
+    outbound: outboundLeg(sid, `${id}f`, uri, caller.from, env.trunks.carrierDestination, env),
     customerLeg: 'inbound',
     outboundUri: uri,
+    ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
   };
   return { kind: 'input', event };
+}
+
+/**
+ * The digest challenge (407) or refusal (403) for a trunk with a credential list, or undefined when the
+ * INVITE carries valid credentials or the trunk needs none. Trunking providers challenge INVITEs with
+ * 407 Proxy-Authenticate; a PBX that answers with `Authorization` (the 401 form) is accepted too.
+ */
+function authenticate(
+  input: SipRequestInput,
+  trunk: TrunkConfig,
+  env: ClassifyEnv,
+): Classification | undefined {
+  if (!trunk.credentialList) return undefined;
+  const credentials = env.config.credentialLists?.[trunk.credentialList] ?? [];
+  const options = {
+    realm: trunk.domain.toLowerCase(),
+    secret: nonceSecret(env.config),
+    nowSeconds: Math.floor(Date.parse(env.now) / 1000),
+  };
+  const sent = [...(input.headers['proxy-authorization'] ?? []), ...(input.headers.authorization ?? [])];
+  const ours = sent.find((value) => parseDigest(value)?.realm === options.realm);
+  let stale = false;
+  if (ours) {
+    const verdict = verifyDigest(ours, input.method, credentials, options);
+    if (verdict.ok) return undefined;
+    // A wrong password is refused outright: re-challenging would invite guessing.
+    if (!verdict.stale && !/^nonce/.test(verdict.why)) {
+      return reply(input, 403, 'Forbidden', `digest authentication failed: ${verdict.why}`);
+    }
+    stale = verdict.stale;
+  }
+  const answer = reply(input, 407, 'Proxy Authentication Required', 'credentials required');
+  if (answer.kind === 'reply') {
+    answer.command.headers = {
+      ...answer.command.headers,
+      'Proxy-Authenticate': challenges(options, env.config.sip.digestAlgorithms ?? ['MD5'], stale),
+    };
+  }
+  return answer;
+}
+
+const nonceSecrets = new WeakMap<PivotConfig, string>();
+
+/**
+ * The key nonces are signed with: derived from the credential lists, so every engine reading the same
+ * configuration checks the nonces any of them issued, and a changed password retires old nonces.
+ */
+function nonceSecret(config: PivotConfig): string {
+  let secret = nonceSecrets.get(config);
+  if (!secret) {
+    secret = createHash('sha256')
+      .update(`sip-pivot digest nonce\n${JSON.stringify(config.credentialLists ?? {})}`)
+      .digest('hex');
+    nonceSecrets.set(config, secret);
+  }
+  return secret;
 }
 
 /** Trunks are identified by name until they become event-sourced; the sid is stable per name. */

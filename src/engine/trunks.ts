@@ -1,6 +1,8 @@
 /**
- * Which trunk a call belongs to. A termination call comes from a trunk's ACL with a Request-URI of
- * `sip:+E164@<trunk domain>`; an origination call comes from the carrier to one of a trunk's numbers.
+ * Which trunk a call belongs to. A termination call names its trunk by the Request-URI's host, the
+ * trunk's domain (`sip:+E164@<trunk domain>`), as elastic SIP trunks do, so one PBX address can serve
+ * several trunks; the source is then checked against that trunk's ACL. An origination call comes from
+ * one of the carrier's addresses to one of a trunk's numbers.
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { extractUser, uriHost, uriHostPort } from '../../machines/sip-syntax.ts';
@@ -9,8 +11,10 @@ import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 
 export interface TrunkDirectory {
   trunks: TrunkConfig[];
-  /** The trunk whose ACL admits this source address. */
-  byAcl(address: string): TrunkConfig | undefined;
+  /** The trunk whose termination domain this is (case-insensitive). */
+  byDomain(domain: string): TrunkConfig | undefined;
+  /** Whether the trunk's ACL admits this source address. */
+  admits(trunk: TrunkConfig, address: string): boolean;
   byNumber(e164: string): TrunkConfig | undefined;
   isCarrier(address: string): boolean;
   carrierHost: string;
@@ -18,9 +22,9 @@ export interface TrunkDirectory {
   domains: string[];
 }
 
-function aclOf(trunk: TrunkConfig): BlockList {
+function blockListOf(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
-  for (const cidr of trunk.acl) {
+  for (const cidr of cidrs) {
     const [address = '', bits = '32'] = cidr.split('/');
     list.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
   }
@@ -28,18 +32,25 @@ function aclOf(trunk: TrunkConfig): BlockList {
 }
 
 export function trunkDirectory(config: PivotConfig): TrunkDirectory {
-  const acls = config.trunks.map((trunk) => ({ trunk, acl: aclOf(trunk) }));
+  const acls = new Map(config.trunks.map((trunk) => [trunk, blockListOf(trunk.acl)]));
+  const byDomain = new Map(config.trunks.map((trunk) => [trunk.domain.toLowerCase(), trunk]));
   const carrier = uriHostPort(config.carrier.uri) ?? { host: '127.0.0.1' };
+  const carrierSources = blockListOf(config.carrier.sources ?? []);
   const transport = /;transport=tcp/i.test(config.carrier.uri) ? 'tcp' : 'udp';
   return {
     trunks: config.trunks,
-    byAcl: (address) => acls.find(({ acl }) => acl.check(address, isIPv4(address) ? 'ipv4' : 'ipv6'))?.trunk,
+    byDomain: (domain) => byDomain.get(domain.toLowerCase()),
+    admits: (trunk, address) => acls.get(trunk)?.check(address, familyOf(address)) ?? false,
     byNumber: (e164) => config.trunks.find((trunk) => trunk.numbers.includes(e164)),
-    isCarrier: (address) => address === carrier.host,
+    isCarrier: (address) => address === carrier.host || carrierSources.check(address, familyOf(address)),
     carrierHost: uriHost(config.carrier.uri) ?? carrier.host,
     carrierDestination: { transport, host: carrier.host, port: carrier.port ?? 5060 },
     domains: config.trunks.map((trunk) => trunk.domain.toLowerCase()),
   };
+}
+
+function familyOf(address: string): 'ipv4' | 'ipv6' {
+  return isIPv4(address) ? 'ipv4' : 'ipv6';
 }
 
 /** The E.164 number in a URI's user part (`sip:+15550100@x`, `tel:+15550100`), if it is one. */

@@ -3,7 +3,7 @@
  * the request (RFC 3261 §8.2.6.2), the top Via stamped with received/rport; the To tag is added when the
  * request had none.
  */
-import type { SipEndpoint } from '../bus/messages.ts';
+import type { HeaderValue, SipEndpoint } from '../bus/messages.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import { parseNameAddr, splitCommaList } from './nameAddr.ts';
 import type { OutgoingMessage, RawMessage, Via } from './types.ts';
@@ -14,7 +14,7 @@ export interface ResponseSpec {
   reason: string;
   toTag?: string;
   contact?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, HeaderValue>;
   body?: string;
   contentType?: string;
 }

@@ -80,7 +80,10 @@ describe('API: /v1/Trunks', () => {
       'acme',
       'globex',
     ]);
-    expect(w.trunks.current().byAcl('192.0.2.7')?.name).toBe('globex');
+    const directory = w.trunks.current();
+    const globex = directory.byDomain(newTrunk.Domain);
+    expect(globex?.name).toBe('globex');
+    expect(directory.admits(globex!, '192.0.2.7')).toBe(true);
 
     const again = await w.send('POST', '/v1/Trunks', newTrunk);
     expect(again).toEqual({

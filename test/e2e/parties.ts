@@ -29,7 +29,10 @@ export function renderScenario(name: string, values: Record<string, string | num
     const dir = renderDir;
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
-  const file = path.join(renderDir, `${Date.now()}-${Math.random().toString(36).slice(2)}-${name}`);
+  const file = path.join(
+    renderDir,
+    `${Date.now()}-${Math.random().toString(36).slice(2)}-${path.basename(name)}`,
+  );
   writeFileSync(file, text);
   return file;
 }

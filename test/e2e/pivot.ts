@@ -26,6 +26,10 @@ export interface PivotOptions {
   transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
   /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
   log?: Logger;
+  /** More trunks after `acme` (each with its own domain and numbers). */
+  extraTrunks?: TrunkInput[];
+  credentialLists?: PivotConfigInput['credentialLists'];
+  carrierSources?: string[];
 }
 
 export interface StoredEvent {
@@ -57,7 +61,11 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
     http: { host: '127.0.0.1', port: 0 },
     store: { kind: 'sqlite', path: dbPath },
     bus: { kind: 'inprocess' },
-    carrier: { uri: `sip:${CARRIER_IP}:${options.carrierPort}` },
+    carrier: {
+      uri: `sip:${CARRIER_IP}:${options.carrierPort}`,
+      ...(options.carrierSources ? { sources: options.carrierSources } : {}),
+    },
+    ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
     transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
     trunks: [
       {
@@ -72,6 +80,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
         rates: { currency: 'USD', origination: { '': 0.0034 }, termination: { '': 0.0045 } },
         ...options.trunk,
       },
+      ...(options.extraTrunks ?? []),
     ],
   } satisfies PivotConfigInput);
 }
