@@ -3,6 +3,7 @@
  * Everything a request needs is here, so any engine instance can continue a call from its events alone.
  */
 import type { NameAddr, SendRequestCommand, SendResponseCommand, SipEndpoint } from '../src/bus/messages.ts';
+import { addressing } from './next-hop.ts';
 import { type SdpOrigin, withOrigin } from './sdp.ts';
 
 export type LegName = 'customer' | 'far' | 'target';
@@ -26,8 +27,18 @@ export interface LegDialog {
   /** Request-URI of in-dialog requests: the peer's Contact. */
   remoteTarget: string;
   routeSet: string[];
-  /** Where in-dialog requests go. */
+  /**
+   * Where the dialog-creating request went (or, for a peer that called us, where it came from): the
+   * destination of requests before the peer answers, and of every request on legs without `routed`.
+   */
   destination: SipEndpoint;
+  /** The flow a peer that called us sends from: in-dialog requests to that host reuse it (NAT, TCP). */
+  flow?: SipEndpoint;
+  /**
+   * In-dialog requests follow the route set to the remote target (next-hop.ts). Absent on legs stored
+   * before they did: those keep sending to `destination`.
+   */
+  routed?: true;
   /** Our Contact on this leg. */
   contact: string;
   /** The last SDP the peer sent on this leg. */
@@ -102,19 +113,20 @@ export function requestAt(
 ): SendRequestCommand {
   // CANCEL must carry the INVITE's branch (RFC 3261 §9.1) so the peer matches it to that transaction.
   const branch = branchFor(dialog, method === 'CANCEL' ? 'INVITE' : method, cseq);
+  const { requestUri, route, destination } = addressing(dialog);
   const command: SendRequestCommand = {
     kind: 'request',
     branch: method === 'ACK' ? `${branch}-ack` : branch,
     method,
-    uri: dialog.remoteTarget,
-    destination: dialog.destination,
+    uri: requestUri,
+    destination,
     callId: dialog.callId,
     from: dialog.local,
     to: dialog.remote,
     cseq: { seq: cseq, method },
     contact: dialog.contact,
   };
-  if (dialog.routeSet.length > 0) command.route = dialog.routeSet;
+  if (route.length > 0) command.route = route;
   if (options.headers) command.headers = options.headers;
   if (options.body !== undefined) {
     command.body = options.body;

@@ -84,7 +84,7 @@ describe('transfer: a late 200 from the target after the transfer failed', () =>
       thenState: { calls: { [ROOT]: 'ended' }, transfers: { [TRANSFER]: 'failed' } },
     });
     expect(then.wire).toEqual(['ACK', 'BYE']);
-    expect(then.requests.every((r) => r.destination === TARGET)).toBe(true);
+    expect(then.requests.map((r) => r.destination)).toEqual([TARGET, TARGET]);
   });
 
   it('a second 200 after the late one was hung up is not accepted (no second BYE)', () => {

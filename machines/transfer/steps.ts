@@ -132,6 +132,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     remoteTarget: uri,
     routeSet: [],
     destination: pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination'),
+    routed: true,
     contact: policy.contact,
     origin: { sessionId: sdpSessionId(context.transferSid, 3), version: 0, address: policy.publicHost },
   };

@@ -15,6 +15,7 @@ import type {
   SipInput,
   SipRequestInput,
   SipResponseInput,
+  Transport,
 } from '../bus/messages.ts';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
@@ -50,8 +51,10 @@ function reply(input: SipRequestInput, status: number, reason: string, why: stri
   };
 }
 
-function contactOf(config: PivotConfig): string {
-  return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}>`;
+/** Our Contact; on a TCP leg it says so, or the peer would send its requests to us over UDP. */
+function contactOf(config: PivotConfig, transport: Transport = 'udp'): string {
+  const suffix = transport === 'tcp' ? ';transport=tcp' : '';
+  return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}${suffix}>`;
 }
 
 function first(input: SipInput, header: string): string | undefined {
@@ -73,7 +76,9 @@ function inboundLeg(input: SipRequestInput, legId: string, env: ClassifyEnv, sid
     routeSet: input.recordRoute,
     // Symmetric signalling: answer the peer where its requests come from (works behind NAT).
     destination: input.source,
-    contact: contactOf(env.config),
+    flow: input.source,
+    routed: true,
+    contact: contactOf(env.config, input.source.transport),
     origin: { sessionId: sdpSessionId(sid, 1), version: 0, address: env.config.sip.publicHost },
     pendingInvite: { adapterId: input.adapterId, transactionKey: input.transactionKey },
   };
@@ -96,7 +101,8 @@ function outboundLeg(
     remoteTarget: uri,
     routeSet: [],
     destination,
-    contact: contactOf(env.config),
+    routed: true,
+    contact: contactOf(env.config, destination.transport),
     origin: { sessionId: sdpSessionId(sid, 2), version: 0, address: env.config.sip.publicHost },
   };
 }
