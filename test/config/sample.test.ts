@@ -24,6 +24,7 @@ describe('config/pivot.sample.yaml', () => {
         numbers: ['+15550100000'],
         transferMode: 'enable-all',
         transferCallerId: 'from-transferee',
+        callerIdRule: 'e164',
         maxTransfersPerCall: 5,
         rates: { currency: 'USD', origination: { '': 0.0034 }, termination: { '': 0.0045, '+44': 0.011 } },
       },
