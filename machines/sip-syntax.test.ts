@@ -61,17 +61,19 @@ describe('parseNameAddr: name-addr form', () => {
     );
   });
 
-  it('lower-cases header param names, keeps values as written, maps flags to ""', () => {
+  it('lower-cases header param names, unquotes quoted values, maps flags to ""', () => {
     expect(parseNameAddr('<sip:a@x> ; TAG = AbC ; expires=60;Lr;q="0.5"')?.params).toEqual({
       tag: 'AbC',
       expires: '60',
       lr: '',
-      q: '"0.5"',
+      q: '0.5',
     });
   });
 
-  it('keeps a ; inside a quoted param value', () => {
-    expect(parseNameAddr('<sip:a@x>;x="a;b"')?.params).toEqual({ x: '"a;b"' });
+  it('keeps a ; inside a quoted param value, and quotes it again when written', () => {
+    const addr = parseNameAddr('<sip:a@x>;x="a;b"');
+    expect(addr?.params).toEqual({ x: 'a;b' });
+    expect(formatNameAddr(addr!)).toBe('<sip:a@x>;x="a;b"');
   });
 
   it('accepts tel and other schemes (the caller decides which it supports)', () => {

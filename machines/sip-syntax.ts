@@ -45,8 +45,9 @@ const TOKEN = /^[a-z0-9\-.!%*_+`'~]+$/i;
  *   the params after `>` are header params;
  * - addr-spec: `sip:bob@x;tag=1` -> every `;param` after the URI is a header param, because a URI
  *   with parameters must be written inside `<>` to keep them.
- * Header param names are lower-cased; values are kept as written (quotes included) so the value
- * re-serialises unchanged; a flag param maps to ''. Returns undefined for malformed input.
+ * Header param names are lower-cased; a quoted value is unquoted (formatNameAddr quotes it again);
+ * a flag param maps to ''. Returns undefined for malformed input. The one name-addr grammar of the
+ * project: the SIP adapter parses From, To and Contact with it too.
  */
 export function parseNameAddr(value: string): NameAddr | undefined {
   const s = value.trim();
@@ -89,11 +90,23 @@ export function parseNameAddr(value: string): NameAddr | undefined {
 
 /** Writes a NameAddr back as a header value, always in name-addr form so URI params stay in the URI. */
 export function formatNameAddr(addr: NameAddr): string {
-  const name = addr.displayName === undefined ? '' : `"${addr.displayName.replace(/(["\\])/g, '\\$1')}" `;
-  const params = Object.entries(addr.params)
-    .map(([k, v]) => (v === '' ? `;${k}` : `;${k}=${v}`))
+  const name =
+    addr.displayName === undefined || addr.displayName === ''
+      ? ''
+      : `"${addr.displayName.replace(/(["\\])/g, '\\$1')}" `;
+  return `${name}<${addr.uri}>${formatParams(addr.params ?? {})}`;
+}
+
+/** `;name=value` per parameter; a value that is not a token (or an address) is quoted. */
+export function formatParams(params: Record<string, string>): string {
+  return Object.entries(params)
+    .map(([name, value]) => {
+      if (value === '') return `;${name}`;
+      return TOKEN.test(value) || /^[[\]0-9A-Fa-f:.]+$/.test(value)
+        ? `;${name}=${value}`
+        : `;${name}="${value.replace(/(["\\])/g, '\\$1')}"`;
+    })
     .join('');
-  return `${name}<${addr.uri}>${params}`;
 }
 
 /** Reads a quoted-string starting at `start` (a `"`), unescaping `\x`; `end` is the index after it. */
@@ -115,8 +128,11 @@ function skipSpace(s: string, i: number): number {
   return i;
 }
 
-/** Parses `;a=1;b;c="x;y"` (possibly with LWS around `;` and `=`). `''` -> {}; anything else -> undefined. */
-function parseParams(text: string): Record<string, string> | undefined {
+/**
+ * Parses `;a=1;b;c="x;y"` (possibly with LWS around `;` and `=`) into lower-cased names, quoted values
+ * unquoted. `''` -> {}; anything else -> undefined.
+ */
+export function parseParams(text: string): Record<string, string> | undefined {
   const s = text.trim();
   const params: Record<string, string> = {};
   if (s === '') return params;
@@ -129,7 +145,8 @@ function parseParams(text: string): Record<string, string> | undefined {
     if (eq >= 0 && (val === '' || (val.startsWith('"') && readQuoted(val, 0)?.end !== val.length))) {
       return undefined;
     }
-    params[name] = val;
+    if (name === '__proto__') continue;
+    params[name] = val.startsWith('"') ? readQuoted(val, 0)!.text : val;
   }
   return params;
 }

@@ -195,9 +195,9 @@ describe('caller identity toward the carrier', () => {
 
   it('an extension as From becomes the trunk main number, display name kept, a well-formed URI', () => {
     const cfg = config([trunk('acme', 'acme.pstn.pivot.test', { mainNumber: '+15550100099' })]);
-    const event = received(run(invite({ from: fromUri('sip:1001@pbx.example', '"Front Desk"') }), cfg));
+    const event = received(run(invite({ from: fromUri('sip:1001@pbx.example', 'Front Desk') }), cfg));
     expect(event.outbound.local.uri).toBe('sip:+15550100099@192.0.2.10');
-    expect(event.outbound.local.displayName).toBe('"Front Desk"');
+    expect(event.outbound.local.displayName).toBe('Front Desk');
     expect(event.from).toBe('+15550100099');
     expect(event.outboundHeaders?.['P-Asserted-Identity']).toBe('<sip:+15550100099@192.0.2.10>');
   });
@@ -240,7 +240,7 @@ describe('caller identity toward the carrier', () => {
     const event = received(
       run(
         invite({
-          from: fromUri('sip:anonymous@anonymous.invalid', '"Anonymous"'),
+          from: fromUri('sip:anonymous@anonymous.invalid', 'Anonymous'),
           headers: { 'p-asserted-identity': ['<sip:+15550100042@pbx.example>'] },
         }),
         cfg,
