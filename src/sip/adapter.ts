@@ -65,7 +65,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
     }
-    const validation = validateMessage(parsed.message);
+    const validation = validateMessage(parsed.message, { stream: source.transport === 'tcp' });
     if (!validation.ok) {
       if (validation.status !== undefined && validation.topVia) {
         log('info', 'sip request rejected', { status: validation.status, reason: validation.reason, source });

@@ -4,19 +4,20 @@
  * - the engine's SendResponseCommand finds the request to copy Via/From/To/Call-ID/CSeq from,
  * - final responses to INVITEs are retransmitted over UDP until the ACK arrives (RFC 3261 §17.2.1
  *   timer G for failures, §13.3.1.4 for 2xx),
- * - OPTIONS, CANCEL without a live INVITE, and methods we do not handle are answered right here.
+ * - OPTIONS, CANCEL without a live INVITE, methods we do not handle and requests we cannot serve
+ *   (inspect.ts: URI scheme, Max-Forwards 0, an unsupported Require) are answered right here.
  * Entries expire after 64*T1 once answered.
  */
 import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
-  ALLOW_HEADER,
   ALLOWED_METHODS,
   PENDING_SERVER_TRANSACTION_MS,
   T2_FACTOR,
   TRANSACTION_TIMEOUT_FACTOR,
 } from './constants.ts';
 import { createExpiringMap } from './expiringMap.ts';
+import { inspectRequest } from './inspect.ts';
 import { inviteAckKey, serverTransactionKey } from './keys.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
@@ -190,14 +191,15 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         return answer(transaction, {
           status: 405,
           reason: 'Method Not Allowed',
-          headers: { Allow: ALLOW_HEADER },
         });
       }
+      const refusal = inspectRequest(request);
+      if (refusal) return answer(transaction, refusal);
       if (request.method === 'OPTIONS' && !request.to.params.tag) {
         return answer(transaction, {
           status: 200,
           reason: 'OK',
-          headers: { Allow: ALLOW_HEADER, Accept: 'application/sdp' },
+          headers: { Accept: 'application/sdp' },
         });
       }
       if (request.method === 'CANCEL') {

@@ -54,6 +54,8 @@ export interface ValidRequest extends ValidCommon {
   kind: 'request';
   method: string;
   uri: string;
+  /** Absent when the request had no Max-Forwards header. */
+  maxForwards?: number;
 }
 
 export interface ValidResponse extends ValidCommon {
