@@ -20,7 +20,7 @@ import { clientTransactionKey, sentAckKey } from './keys.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
 import { responseToInput } from './toInput.ts';
-import type { Logger, SendFn, ValidResponse } from './types.ts';
+import type { DialogObserver, Logger, SendFn, ValidResponse } from './types.ts';
 
 export interface ClientSideOptions {
   adapterId: string;
@@ -31,6 +31,7 @@ export interface ClientSideOptions {
   now: () => number;
   /** Our address for the Via header; known once the transport is bound. */
   local: () => LocalAddress;
+  dialogs?: DialogObserver;
 }
 
 export interface ClientSide {
@@ -75,7 +76,8 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     );
 
   /** A response nobody sent: what the engine must hear when the peer never answers or is unreachable. */
-  const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) =>
+  const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) => {
+    if (command.method === 'BYE') options.dialogs?.ended(command.callId);
     options.deliver({
       kind: 'response',
       adapterId: options.adapterId,
@@ -92,6 +94,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       status,
       reason,
     });
+  };
 
   const resendAck = (response: ValidResponse): boolean => {
     const ack = sentAcks.get(sentAckKey(response.callId, response.cseq.seq, response.to.params.tag));
@@ -189,6 +192,12 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     return repeat ? undefined : 'deliver';
   };
 
+  const observeDialog = (response: ValidResponse, source: SipEndpoint) => {
+    const method = response.cseq.method;
+    if (method === 'INVITE' && response.status < 300) options.dialogs?.confirmed(response.callId, source);
+    if (method === 'BYE') options.dialogs?.ended(response.callId);
+  };
+
   return {
     sendRequest(command) {
       if (command.method === 'ACK') {
@@ -245,6 +254,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     },
 
     handleResponse(response, source) {
+      if (response.status >= 200) observeDialog(response, source);
       const key = clientTransactionKey(response.topVia.branch, response.cseq.method);
       const transaction = transactions.get(key);
       const isInvite2xx =

@@ -9,6 +9,13 @@ export const TRANSACTION_TIMEOUT_FACTOR = 64;
 /** A request still waiting for its final response is forgotten after this long (INVITEs may ring). */
 export const PENDING_SERVER_TRANSACTION_MS = 5 * 60_000;
 
+/**
+ * A TCP connection carrying a confirmed dialog is spared by the idle close for at most this long, and
+ * at most this many dialogs are remembered (dialogPins.ts).
+ */
+export const DIALOG_PIN_MAX_MS = 12 * 60 * 60_000;
+export const MAX_PINNED_DIALOGS = 100_000;
+
 /** The largest message accepted; UDP datagrams cannot exceed 65,507 bytes anyway. */
 export const MAX_MESSAGE_BYTES = 65_535;
 

@@ -22,7 +22,7 @@ import { inviteAckKey, serverTransactionKey } from './keys.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
 import { requestToInput } from './toInput.ts';
-import type { Logger, RawMessage, SendFn, ValidRequest, Via } from './types.ts';
+import type { DialogObserver, Logger, RawMessage, SendFn, ValidRequest, Via } from './types.ts';
 import { responseDestination } from './via.ts';
 
 export interface ServerSideOptions {
@@ -33,6 +33,7 @@ export interface ServerSideOptions {
   log: Logger;
   now: () => number;
   newTag: () => string;
+  dialogs?: DialogObserver;
 }
 
 export interface ServerSide {
@@ -117,6 +118,9 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     send(transaction.destination, data, transaction.request.topVia);
     transaction.last = { status: spec.status, data };
     if (spec.status < 200) return;
+    const { method, callId } = transaction.request;
+    if (method === 'INVITE' && spec.status < 300) options.dialogs?.confirmed(callId, transaction.destination);
+    if (method === 'BYE') options.dialogs?.ended(callId);
 
     transactions.expireIn(transaction.key, timeoutMs);
     if (transaction.request.method !== 'INVITE') return;

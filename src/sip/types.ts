@@ -73,5 +73,11 @@ export interface OutgoingMessage {
   body?: string;
 }
 
+/** Told when an INVITE dialog is confirmed over a connection and when its BYE completes. */
+export interface DialogObserver {
+  confirmed(callId: string, remote: SipEndpoint): void;
+  ended(callId: string): void;
+}
+
 /** Sends bytes; onError reports failures that RFC 3261 §8.1.3.1 treats like a 503. */
 export type SendFn = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => void;
