@@ -12,6 +12,7 @@ import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/m
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
   ALLOWED_METHODS,
+  MAX_DATAGRAM_BYTES,
   PENDING_SERVER_TRANSACTION_MS,
   T2_FACTOR,
   TRANSACTION_TIMEOUT_FACTOR,
@@ -115,6 +116,14 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       });
     }
     const data = serializeMessage(built.message);
+    if (transaction.destination.transport === 'udp' && data.length > MAX_DATAGRAM_BYTES) {
+      // It cannot leave as one datagram (EMSGSIZE), and responses do not switch transport (§18.2.2):
+      // a final response becomes 513 Message Too Large, which reflects only the mandatory headers.
+      log('warn', 'sip response too large for udp', { status: spec.status, bytes: data.length });
+      if (spec.status >= 200 && spec.status !== 513)
+        answer(transaction, { status: 513, reason: 'Message Too Large' });
+      return;
+    }
     send(transaction.destination, data, transaction.request.topVia);
     transaction.last = { status: spec.status, data };
     if (spec.status < 200) return;
@@ -225,7 +234,13 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     reject(raw, topVia, source, status, reason) {
       if (raw.start.kind === 'request' && raw.start.method === 'ACK') return;
       const built = buildResponse(raw, topVia, source, { status, reason, toTag: options.newTag() });
-      send(responseDestination(topVia, source), serializeMessage(built.message), topVia);
+      const destination = responseDestination(topVia, source);
+      const data = serializeMessage(built.message);
+      if (destination.transport === 'udp' && data.length > MAX_DATAGRAM_BYTES) {
+        log('warn', 'sip response too large for udp', { status, bytes: data.length });
+        return;
+      }
+      send(destination, data, topVia);
     },
 
     respond(command) {
