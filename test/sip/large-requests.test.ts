@@ -35,7 +35,7 @@ const isResponse = (status: number, method: string) => (input: { kind: string })
 
 describe('a request larger than 1300 bytes for a UDP destination', () => {
   it('goes over TCP to the same address and port, with a TCP Via, and its CANCEL follows it', async () => {
-    harness = await startAdapter(undefined, { t1Ms: 100 });
+    harness = await startAdapter(undefined, { t1Ms: 200 });
     const target = await tcpListen();
     try {
       harness.adapter.execute(largeInvite(target.port, 'large-1'));

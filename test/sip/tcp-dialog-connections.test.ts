@@ -46,7 +46,7 @@ describe('an idle TCP connection a PBX opened', () => {
   it('stays open while it carries a confirmed dialog, carries our BYE, and closes once the BYE completes', async () => {
     harness = await startAdapter(engine, { tcpIdleMs: IDLE_MS });
     const port = harness.port;
-    const withDialog = await exchange(port, 'INVITE', 'z9hG4bK-pin-invite', undefined);
+    const withDialog = await exchange(port, 'INVITE', 'z9hG4bK-pin-invite');
     const ack = rawRequest({
       method: 'ACK',
       port: 5060,
