@@ -57,6 +57,8 @@ export interface SipRequestInput extends SipMessageInput {
   transactionKey: string;
   method: string;
   uri: string;
+  /** The Max-Forwards received (0-255); absent when the request had none. */
+  maxForwards?: number;
 }
 
 export interface SipResponseInput extends SipMessageInput {
@@ -103,6 +105,8 @@ export interface SendRequestCommand {
   cseq: { seq: number; method: string };
   contact?: string;
   route?: string[];
+  /** The Max-Forwards to send (0-255); 70 when absent (RFC 3261 §8.1.1.6). */
+  maxForwards?: number;
   headers?: Record<string, HeaderValue>;
   body?: string;
   contentType?: string;

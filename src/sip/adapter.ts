@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { SipCommand, SipEndpoint, SipInput } from '../bus/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
-import { DEFAULT_T1_MS } from './constants.ts';
+import { DEFAULT_T1_MS, DIALOG_PIN_MAX_MS, MAX_PINNED_DIALOGS } from './constants.ts';
+import { createDialogPins } from './dialogPins.ts';
 import { parseMessage } from './parse.ts';
 import { createServerSide, type ServerSide } from './serverSide.ts';
 import { createTransport } from './transport.ts';
@@ -26,6 +27,8 @@ export interface SipAdapterOptions {
   t1Ms?: number;
   /** Clock for receivedAt and expiry; defaults to Date.now. */
   now?: () => number;
+  /** TCP connections idle this long are closed unless they carry a confirmed dialog (default 5 min). */
+  tcpIdleMs?: number;
 }
 
 export interface SipAdapter {
@@ -65,7 +68,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
     }
-    const validation = validateMessage(parsed.message);
+    const validation = validateMessage(parsed.message, { stream: source.transport === 'tcp' });
     if (!validation.ok) {
       if (validation.status !== undefined && validation.topVia) {
         log('info', 'sip request rejected', { status: validation.status, reason: validation.reason, source });
@@ -80,7 +83,21 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     else client.handleResponse(message, source);
   };
 
-  const transport = createTransport({ host: options.host, port: options.port, log, onMessage: receive });
+  const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
+  const dialogs = {
+    confirmed: (callId: string, remote: SipEndpoint) => {
+      if (remote.transport === 'tcp') pins.pin(callId, remote);
+    },
+    ended: (callId: string) => pins.release(callId),
+  };
+  const transport = createTransport({
+    host: options.host,
+    port: options.port,
+    log,
+    onMessage: receive,
+    keepOpen: (remote) => pins.holds(remote),
+    ...(options.tcpIdleMs === undefined ? {} : { tcpIdleMs: options.tcpIdleMs }),
+  });
   const server: ServerSide = createServerSide({
     adapterId: options.adapterId,
     t1Ms,
@@ -89,6 +106,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     log,
     now,
     newTag: () => randomBytes(8).toString('hex'),
+    dialogs,
   });
   const client: ClientSide = createClientSide({
     adapterId: options.adapterId,
@@ -98,6 +116,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     log,
     now,
     local: () => ({ host: options.publicHost, port: boundPort ?? options.port }),
+    dialogs,
   });
 
   return {

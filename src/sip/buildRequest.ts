@@ -3,6 +3,7 @@
  * response. Pure: every identifier comes from the command, so a repeated command is a retransmission.
  */
 import type { SendRequestCommand } from '../bus/messages.ts';
+import { capabilityHeaders } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import { formatNameAddr } from './nameAddr.ts';
 import type { OutgoingMessage } from './types.ts';
@@ -27,7 +28,7 @@ export function buildRequest(
   const extra = extraHeaderLines(command.headers, command.body ? ['content-type'] : []);
   const headers: Array<readonly [string, string]> = [
     ['Via', topViaFor(command, local)],
-    ['Max-Forwards', '70'],
+    ['Max-Forwards', String(maxForwardsOf(command))],
     ['From', formatNameAddr(command.from)],
     ['To', formatNameAddr(command.to)],
     ['Call-ID', command.callId],
@@ -36,11 +37,18 @@ export function buildRequest(
   if (command.contact) headers.push(['Contact', command.contact]);
   for (const route of command.route ?? []) headers.push(['Route', route]);
   headers.push(...extra.lines);
+  if (command.method === 'INVITE') headers.push(...capabilityHeaders(extra.lines));
   if (command.body) headers.push(['Content-Type', command.contentType ?? 'application/sdp']);
   return {
     message: { startLine: `${command.method} ${command.uri} SIP/2.0`, headers, body: command.body ?? '' },
     ignoredHeaders: extra.ignored,
   };
+}
+
+/** The engine's Max-Forwards when it is one (0-255), else the RFC 3261 §8.1.1.6 default of 70. */
+function maxForwardsOf(command: SendRequestCommand): number {
+  const value = command.maxForwards;
+  return value !== undefined && Number.isInteger(value) && value >= 0 && value <= 255 ? value : 70;
 }
 
 /**
@@ -54,7 +62,7 @@ export function buildAckForFailure(
 ): OutgoingMessage {
   const headers: Array<readonly [string, string]> = [
     ['Via', topViaFor(invite, local)],
-    ['Max-Forwards', '70'],
+    ['Max-Forwards', String(maxForwardsOf(invite))],
     ['From', formatNameAddr(invite.from)],
     ['To', responseTo],
     ['Call-ID', invite.callId],

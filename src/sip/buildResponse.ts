@@ -4,6 +4,7 @@
  * request had none.
  */
 import type { HeaderValue, SipEndpoint } from '../bus/messages.ts';
+import { capabilityHeaders, responseAdvertises } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import { parseNameAddr, splitCommaList } from './nameAddr.ts';
 import type { OutgoingMessage, RawMessage, Via } from './types.ts';
@@ -59,6 +60,8 @@ export function buildResponse(
   }
   if (spec.contact) headers.push(['Contact', spec.contact]);
   headers.push(...extra.lines);
+  if (request.start.kind === 'request' && responseAdvertises(request.start.method, spec.status))
+    headers.push(...capabilityHeaders(extra.lines));
   if (spec.body) headers.push(['Content-Type', spec.contentType ?? 'application/sdp']);
   return {
     message: { startLine: `SIP/2.0 ${spec.status} ${spec.reason}`, headers, body: spec.body ?? '' },

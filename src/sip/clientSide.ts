@@ -10,7 +10,8 @@
  *   re-send it when the 2xx is retransmitted instead of bothering the engine again; a repeated ACK
  *   command within that time sends nothing (only a retransmitted 2xx makes the ACK go again).
  * - CANCEL reuses the INVITE's branch; it is held back until the INVITE has had a provisional
- *   response (§9.1) and dropped if the INVITE has already completed.
+ *   response (§9.1) and dropped if the INVITE has already completed. It goes where the INVITE went.
+ * - A request too large for UDP goes over TCP, and back to UDP if no connection can be made (sizeRule.ts).
  */
 import type { SendRequestCommand, SipEndpoint, SipResponseInput } from '../bus/messages.ts';
 import { buildAckForFailure, buildRequest, type LocalAddress } from './buildRequest.ts';
@@ -19,8 +20,9 @@ import { createExpiringMap } from './expiringMap.ts';
 import { clientTransactionKey, sentAckKey } from './keys.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
+import { connectionRefused, tcpInsteadOfUdp } from './sizeRule.ts';
 import { responseToInput } from './toInput.ts';
-import type { Logger, SendFn, ValidResponse } from './types.ts';
+import type { DialogObserver, Logger, SendFn, ValidResponse } from './types.ts';
 
 export interface ClientSideOptions {
   adapterId: string;
@@ -31,6 +33,7 @@ export interface ClientSideOptions {
   now: () => number;
   /** Our address for the Via header; known once the transport is bound. */
   local: () => LocalAddress;
+  dialogs?: DialogObserver;
 }
 
 export interface ClientSide {
@@ -75,7 +78,8 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     );
 
   /** A response nobody sent: what the engine must hear when the peer never answers or is unreachable. */
-  const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) =>
+  const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) => {
+    if (command.method === 'BYE') options.dialogs?.ended(command.callId);
     options.deliver({
       kind: 'response',
       adapterId: options.adapterId,
@@ -92,6 +96,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       status,
       reason,
     });
+  };
 
   const resendAck = (response: ValidResponse): boolean => {
     const ack = sentAcks.get(sentAckKey(response.callId, response.cseq.seq, response.to.params.tag));
@@ -108,10 +113,27 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     return serializeMessage(built.message);
   };
 
-  const start = (command: SendRequestCommand) => {
-    const key = clientTransactionKey(command.branch, command.method);
-    const destination = command.destination;
+  /** The command as it will go on the wire, and its bytes: over TCP when too large for UDP. */
+  const prepare = (command: SendRequestCommand): { command: SendRequestCommand; data: Buffer } => {
     const data = build(command);
+    const tcp = tcpInsteadOfUdp(command, data.length);
+    if (!tcp) return { command, data };
+    log('info', 'sip request too large for udp: sent over tcp', {
+      method: command.method,
+      bytes: data.length,
+    });
+    return { command: tcp, data: build(tcp) };
+  };
+
+  const start = (requested: SendRequestCommand) => {
+    const key = clientTransactionKey(requested.branch, requested.method);
+    // §9.1: a CANCEL goes to the same address, port and transport as its INVITE.
+    const invite = requested.method === 'CANCEL' ? transactions.get(requested.branch) : undefined;
+    const aligned =
+      invite?.command.method === 'INVITE'
+        ? { ...requested, destination: invite.command.destination }
+        : requested;
+    let { command, data } = prepare(aligned);
     const isInvite = command.method === 'INVITE';
     const fail = (status: number, reason: string, why: string) => {
       if (transactions.get(key) !== transaction) return;
@@ -124,22 +146,49 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       });
       deliverGenerated(command, status, reason, why);
     };
-    const send = () =>
-      options.send(destination, data, () => fail(503, 'Service Unavailable', 'transport-error'));
+    const send = () => {
+      const sent = command;
+      options.send(sent.destination, data, (error) => {
+        // A failed connection may report more than once; only the first report about what is in use counts.
+        if (sent !== command) return;
+        if (sent !== aligned && connectionRefused(error) && transaction.state === 'trying') {
+          backToUdp(error);
+          return;
+        }
+        fail(503, 'Service Unavailable', 'transport-error');
+      });
+    };
+    const retransmit = () =>
+      startRetransmission({
+        send,
+        reliable: command.destination.transport === 'tcp',
+        firstIntervalMs: t1Ms,
+        ...(isInvite ? {} : { capMs: T2_FACTOR * t1Ms }),
+        deadlineMs: timeoutMs,
+        onDeadline: () => fail(408, 'Request Timeout', 'timeout'),
+      });
+    /** §18.1.1: the TCP connection was refused or reset: retry the request over UDP, as asked. */
+    const backToUdp = (error: Error) => {
+      if (transactions.get(key) !== transaction) return;
+      log('info', 'sip tcp connection for a large request failed: sent over udp', {
+        method: command.method,
+        error: error.message,
+      });
+      transaction.retransmission.stop();
+      command = aligned;
+      data = build(aligned);
+      transaction.command = command;
+      transaction.data = data;
+      transaction.retransmission = retransmit();
+      send();
+    };
     const transaction: ClientTransaction = {
       key,
       command,
       data,
       state: 'trying',
       seen: new Set(),
-      retransmission: startRetransmission({
-        send,
-        reliable: destination.transport === 'tcp',
-        firstIntervalMs: t1Ms,
-        ...(isInvite ? {} : { capMs: T2_FACTOR * t1Ms }),
-        deadlineMs: timeoutMs,
-        onDeadline: () => fail(408, 'Request Timeout', 'timeout'),
-      }),
+      retransmission: retransmit(),
     };
     // A ringing INVITE has no timeout of its own (the engine CANCELs it); keep it long enough.
     transactions.set(key, transaction, isInvite ? PENDING_SERVER_TRANSACTION_MS : timeoutMs + t1Ms, (t) =>
@@ -189,12 +238,18 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     return repeat ? undefined : 'deliver';
   };
 
+  const observeDialog = (response: ValidResponse, source: SipEndpoint) => {
+    const method = response.cseq.method;
+    if (method === 'INVITE' && response.status < 300) options.dialogs?.confirmed(response.callId, source);
+    if (method === 'BYE') options.dialogs?.ended(response.callId);
+  };
+
   return {
     sendRequest(command) {
       if (command.method === 'ACK') {
         // ACK for a 2xx: its own transaction with nothing to wait for (§17.1.1.3).
         const ackKey = sentAckKey(command.callId, command.cseq.seq, command.to.params.tag);
-        const data = build(command);
+        const { command: wire, data } = prepare(command);
         const sent = sentAcks.get(ackKey);
         if (sent) {
           // A repeated command (an engine heard the 2xx again while the bus was slow, or redelivered it)
@@ -205,8 +260,16 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
           else log('warn', 'sip different ACK for an acknowledged 2xx dropped', { callId: command.callId });
           return;
         }
-        options.send(command.destination, data);
-        sentAcks.set(ackKey, { destination: command.destination, data }, timeoutMs);
+        let retried = false;
+        options.send(wire.destination, data, (error) => {
+          if (wire === command || retried || !connectionRefused(error)) return;
+          retried = true;
+          // §18.1.1, as for any request: no connection, so UDP after all.
+          const udp = { destination: command.destination, data: build(command) };
+          sentAcks.set(ackKey, udp, timeoutMs);
+          options.send(udp.destination, udp.data);
+        });
+        sentAcks.set(ackKey, { destination: wire.destination, data }, timeoutMs);
         return;
       }
       const key = clientTransactionKey(command.branch, command.method);
@@ -245,6 +308,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     },
 
     handleResponse(response, source) {
+      if (response.status >= 200) observeDialog(response, source);
       const key = clientTransactionKey(response.topVia.branch, response.cseq.method);
       const transaction = transactions.get(key);
       const isInvite2xx =

@@ -9,9 +9,32 @@ export const TRANSACTION_TIMEOUT_FACTOR = 64;
 /** A request still waiting for its final response is forgotten after this long (INVITEs may ring). */
 export const PENDING_SERVER_TRANSACTION_MS = 5 * 60_000;
 
+/**
+ * A TCP connection carrying a confirmed dialog is spared by the idle close for at most this long, and
+ * at most this many dialogs are remembered (dialogPins.ts).
+ */
+export const DIALOG_PIN_MAX_MS = 12 * 60 * 60_000;
+export const MAX_PINNED_DIALOGS = 100_000;
+
 /** The largest message accepted; UDP datagrams cannot exceed 65,507 bytes anyway. */
 export const MAX_MESSAGE_BYTES = 65_535;
 
-/** The methods the engine handles; anything else gets 405 from the adapter. */
+/**
+ * The methods the engine handles; anything else gets 405 from the adapter. Sent as `Allow` on our
+ * INVITEs and their 2xx too: PBXs decide from it whether they may REFER a call to us.
+ */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REFER', 'NOTIFY'] as const;
 export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
+
+/**
+ * The option tags we support (RFC 3261 §19.2), lower-case: a request requiring any other gets 420
+ * (§8.2.2.3), and this is our `Supported` header. norefersub: RFC 4488 (a REFER without implicit
+ * subscription).
+ */
+export const SUPPORTED_OPTION_TAGS = ['norefersub'] as const;
+export const SUPPORTED_HEADER = SUPPORTED_OPTION_TAGS.join(', ');
+
+/** RFC 3261 §18.1.1: a request larger than this (path MTU unknown) goes over TCP instead of UDP. */
+export const UDP_REQUEST_LIMIT_BYTES = 1300;
+/** The largest UDP payload over IPv4 (65,535 minus the IP and UDP headers); beyond it, EMSGSIZE. */
+export const MAX_DATAGRAM_BYTES = 65_507;

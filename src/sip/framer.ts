@@ -25,7 +25,10 @@ const CONTENT_LENGTH_LIKE = /^[ \t]*(?:content-length|l)(?![!#-'*+.0-9A-Z^-z|~-]
 
 type Declared = { ok: true; length: number } | { ok: false; reason: string };
 
-/** The body length a header section declares, read with the parser's rules; 0 when there is none. */
+/**
+ * The body length a header section declares, read with the parser's rules. None declared counts as 0:
+ * a stream has no other way to tell where the message ends, and validation answers such a request 400.
+ */
 function declaredLength(head: Buffer): Declared {
   const parsed = parseMessage(head);
   if (!parsed.ok) return { ok: false, reason: `unreadable header section (${parsed.error})` };

@@ -4,24 +4,26 @@
  * - the engine's SendResponseCommand finds the request to copy Via/From/To/Call-ID/CSeq from,
  * - final responses to INVITEs are retransmitted over UDP until the ACK arrives (RFC 3261 §17.2.1
  *   timer G for failures, §13.3.1.4 for 2xx),
- * - OPTIONS, CANCEL without a live INVITE, and methods we do not handle are answered right here.
+ * - OPTIONS, CANCEL without a live INVITE, methods we do not handle and requests we cannot serve
+ *   (inspect.ts: URI scheme, Max-Forwards 0, an unsupported Require) are answered right here.
  * Entries expire after 64*T1 once answered.
  */
 import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
-  ALLOW_HEADER,
   ALLOWED_METHODS,
+  MAX_DATAGRAM_BYTES,
   PENDING_SERVER_TRANSACTION_MS,
   T2_FACTOR,
   TRANSACTION_TIMEOUT_FACTOR,
 } from './constants.ts';
 import { createExpiringMap } from './expiringMap.ts';
+import { inspectRequest } from './inspect.ts';
 import { inviteAckKey, serverTransactionKey } from './keys.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
 import { requestToInput } from './toInput.ts';
-import type { Logger, RawMessage, SendFn, ValidRequest, Via } from './types.ts';
+import type { DialogObserver, Logger, RawMessage, SendFn, ValidRequest, Via } from './types.ts';
 import { responseDestination } from './via.ts';
 
 export interface ServerSideOptions {
@@ -32,6 +34,7 @@ export interface ServerSideOptions {
   log: Logger;
   now: () => number;
   newTag: () => string;
+  dialogs?: DialogObserver;
 }
 
 export interface ServerSide {
@@ -113,9 +116,20 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       });
     }
     const data = serializeMessage(built.message);
+    if (transaction.destination.transport === 'udp' && data.length > MAX_DATAGRAM_BYTES) {
+      // It cannot leave as one datagram (EMSGSIZE), and responses do not switch transport (§18.2.2):
+      // a final response becomes 513 Message Too Large, which reflects only the mandatory headers.
+      log('warn', 'sip response too large for udp', { status: spec.status, bytes: data.length });
+      if (spec.status >= 200 && spec.status !== 513)
+        answer(transaction, { status: 513, reason: 'Message Too Large' });
+      return;
+    }
     send(transaction.destination, data, transaction.request.topVia);
     transaction.last = { status: spec.status, data };
     if (spec.status < 200) return;
+    const { method, callId } = transaction.request;
+    if (method === 'INVITE' && spec.status < 300) options.dialogs?.confirmed(callId, transaction.destination);
+    if (method === 'BYE') options.dialogs?.ended(callId);
 
     transactions.expireIn(transaction.key, timeoutMs);
     if (transaction.request.method !== 'INVITE') return;
@@ -190,14 +204,15 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         return answer(transaction, {
           status: 405,
           reason: 'Method Not Allowed',
-          headers: { Allow: ALLOW_HEADER },
         });
       }
+      const refusal = inspectRequest(request);
+      if (refusal) return answer(transaction, refusal);
       if (request.method === 'OPTIONS' && !request.to.params.tag) {
         return answer(transaction, {
           status: 200,
           reason: 'OK',
-          headers: { Allow: ALLOW_HEADER, Accept: 'application/sdp' },
+          headers: { Accept: 'application/sdp' },
         });
       }
       if (request.method === 'CANCEL') {
@@ -219,7 +234,13 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     reject(raw, topVia, source, status, reason) {
       if (raw.start.kind === 'request' && raw.start.method === 'ACK') return;
       const built = buildResponse(raw, topVia, source, { status, reason, toTag: options.newTag() });
-      send(responseDestination(topVia, source), serializeMessage(built.message), topVia);
+      const destination = responseDestination(topVia, source);
+      const data = serializeMessage(built.message);
+      if (destination.transport === 'udp' && data.length > MAX_DATAGRAM_BYTES) {
+        log('warn', 'sip response too large for udp', { status, bytes: data.length });
+        return;
+      }
+      send(destination, data, topVia);
     },
 
     respond(command) {

@@ -17,6 +17,7 @@ export function requestToInput(message: ValidRequest, context: Context): SipRequ
     transactionKey: context.transactionKey,
     method: message.method,
     uri: message.uri,
+    ...(message.maxForwards === undefined ? {} : { maxForwards: message.maxForwards }),
   };
 }
 

@@ -15,9 +15,13 @@ export interface TransportOptions {
   port: number;
   log: Logger;
   onMessage: (data: Buffer, source: SipEndpoint) => void;
-  /** Idle TCP connections are closed after this long. */
+  /** Idle TCP connections are closed after this long (default 5 minutes)... */
   tcpIdleMs?: number;
+  /** ...unless this says the connection must stay (it carries a live dialog); asked at every idle period. */
+  keepOpen?: (remote: SipEndpoint) => boolean;
 }
+
+const DEFAULT_TCP_IDLE_MS = 5 * 60_000;
 
 export interface SipTransport {
   /** Binds UDP and TCP to the same port; port 0 picks one free for both. */
@@ -46,7 +50,13 @@ export function createTransport(options: TransportOptions): SipTransport {
   const adopt = (socket: net.Socket, remote: SipEndpoint) => {
     const key = endpointKey(remote);
     connections.set(key, socket);
-    socket.setTimeout(options.tcpIdleMs ?? 5 * 60_000, () => socket.destroy());
+    const idleMs = options.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => {
+      // A socket's timeout fires once per idle stretch: arm it again to ask again later.
+      if (options.keepOpen?.(remote)) socket.setTimeout(idleMs);
+      else socket.destroy();
+    });
     const frame = createStreamFramer({
       maxMessageBytes: MAX_MESSAGE_BYTES,
       onMessage: (message) => deliver(message, remote),

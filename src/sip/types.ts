@@ -54,6 +54,8 @@ export interface ValidRequest extends ValidCommon {
   kind: 'request';
   method: string;
   uri: string;
+  /** Absent when the request had no Max-Forwards header. */
+  maxForwards?: number;
 }
 
 export interface ValidResponse extends ValidCommon {
@@ -69,6 +71,12 @@ export interface OutgoingMessage {
   startLine: string;
   headers: Array<readonly [string, string]>;
   body?: string;
+}
+
+/** Told when an INVITE dialog is confirmed over a connection and when its BYE completes. */
+export interface DialogObserver {
+  confirmed(callId: string, remote: SipEndpoint): void;
+  ended(callId: string): void;
 }
 
 /** Sends bytes; onError reports failures that RFC 3261 §8.1.3.1 treats like a 503. */

@@ -1,7 +1,8 @@
 /**
  * RawMessage -> ValidMessage, or a rejection saying whether a response is possible. Pure.
  * The rules: a request we can answer (it has a usable top Via) gets `400 <reason naming the header>`
- * (483 for Max-Forwards 0, 505 for another SIP version); everything else is dropped by the caller.
+ * (505 for another SIP version); everything else is dropped by the caller. What a well-formed request
+ * asks for that we cannot do (a URI scheme, an extension, one hop too many) is inspect.ts's question.
  */
 import type { NameAddr } from '../bus/messages.ts';
 import { parseNameAddr, splitCommaList } from './nameAddr.ts';
@@ -18,7 +19,12 @@ const CALL_ID = /^[^\s]+$/;
 const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 const MAX_CSEQ = 2 ** 31 - 1;
 
-export function validateMessage(raw: RawMessage): Validation {
+export interface ValidationContext {
+  /** The message came over a stream (TCP), where Content-Length is mandatory (RFC 3261 §18.3, §20.14). */
+  stream?: boolean;
+}
+
+export function validateMessage(raw: RawMessage, context: ValidationContext = {}): Validation {
   const { start } = raw;
   const isResponse = start.kind === 'response' || (start.kind === 'invalid' && /^SIP\//i.test(start.line));
   const vias = viaElements(raw.headers);
@@ -55,10 +61,11 @@ export function validateMessage(raw: RawMessage): Validation {
 
   const maxForwards = raw.headers.filter((h) => h.name === 'max-forwards');
   if (maxForwards.length > 1) return reject('Multiple Max-Forwards headers');
-  const hops = maxForwards[0] ? maxForwards[0].value : '70';
-  if (!/^\d{1,3}$/.test(hops) || Number(hops) > 255) return reject('Malformed Max-Forwards header');
+  const hops = maxForwards[0]?.value;
+  if (hops !== undefined && (!/^\d{1,3}$/.test(hops) || Number(hops) > 255))
+    return reject('Malformed Max-Forwards header');
 
-  const body = applyContentLength(raw);
+  const body = applyContentLength(raw, context.stream === true);
   if (typeof body !== 'string') return reject(body.error);
 
   let contact: NameAddr | undefined;
@@ -68,12 +75,13 @@ export function validateMessage(raw: RawMessage): Validation {
     // A response with an odd Contact is still a response we must match to its transaction.
     if (!contact && start.kind === 'request') return reject('Malformed Contact header');
   }
-  if (start.kind === 'request' && Number(hops) === 0) return reject('Too Many Hops', 483);
 
   const common = { raw, topVia, callId, from, to, cseq, body, ...(contact ? { contact } : {}) };
-  return start.kind === 'request'
-    ? { ok: true, message: { ...common, kind: 'request', method: start.method, uri: start.uri } }
-    : { ok: true, message: { ...common, kind: 'response', status: start.status, reason: start.reason } };
+  if (start.kind === 'request') {
+    const request = { ...common, kind: 'request' as const, method: start.method, uri: start.uri };
+    return { ok: true, message: hops === undefined ? request : { ...request, maxForwards: Number(hops) } };
+  }
+  return { ok: true, message: { ...common, kind: 'response', status: start.status, reason: start.reason } };
 }
 
 type Single<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -101,12 +109,15 @@ function parseCSeq(value: string): { seq: number; method: string } | undefined {
 
 /**
  * RFC 3261 §18.3: a Content-Length larger than the bytes received is an error (a truncated datagram);
- * extra bytes beyond it are discarded. Without the header (allowed over UDP) the body is everything.
+ * extra bytes beyond it are discarded. Without the header (allowed over UDP) the body is everything;
+ * over a stream the header is mandatory: the framer took the message to end with its headers, and the
+ * request gets its 400.
  */
-function applyContentLength(raw: RawMessage): string | { error: string } {
+function applyContentLength(raw: RawMessage, stream: boolean): string | { error: string } {
   const found = raw.headers.filter((h) => h.name === 'content-length');
   if (found.length > 1) return { error: 'Multiple Content-Length headers' };
-  if (found.length === 0) return raw.body.toString('utf8');
+  if (found.length === 0)
+    return stream ? { error: 'Missing Content-Length header' } : raw.body.toString('utf8');
   if (!/^\d{1,9}$/.test(found[0]!.value)) return { error: 'Malformed Content-Length header' };
   const length = Number(found[0]!.value);
   if (length > raw.body.length) return { error: 'Content-Length larger than body' };
