@@ -109,7 +109,15 @@ export const pivotConfigSchema = z.strictObject({
     /** The address peers reach us at (Via, Contact, Record-Route); differs from `host` behind NAT. */
     publicHost: host,
   }),
-  http: z.strictObject({ host, port }),
+  http: z.strictObject({
+    host,
+    port,
+    /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`; open otherwise. */
+    metricsToken: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,}$/, { error: 'expected at least 16 printable characters, no spaces' })
+      .optional(),
+  }),
   store,
   bus,
   carrier: z.strictObject({ uri: sipUri }),
