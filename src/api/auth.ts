@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../apikeys/authenticate.ts';
+import { AuthenticationBusyError, type Authenticator } from '../apikeys/authenticate.ts';
 import { digestOf } from '../apikeys/secret.ts';
 import type { ErrorBody } from './errors.ts';
 
@@ -82,9 +82,16 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
       return refuse(reply, 401, 'unauthorized', 'a bearer token is required for /metrics', 'Authorization');
     }
     const credentials = basicCredentials(request.headers.authorization);
-    const key = credentials
-      ? await options.authenticator.authenticate(credentials.user, credentials.password)
-      : undefined;
+    let key: Awaited<ReturnType<Authenticator['authenticate']>>;
+    try {
+      key = credentials
+        ? await options.authenticator.authenticate(credentials.user, credentials.password)
+        : undefined;
+    } catch (error) {
+      if (!(error instanceof AuthenticationBusyError)) throw error;
+      reply.header('retry-after', '1');
+      return refuse(reply, 503, 'busy', 'too many API keys being verified; try again', null);
+    }
     if (!key) {
       reply.header('www-authenticate', `Basic realm="${REALM}"`);
       return refuse(
