@@ -108,7 +108,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
       return refuse(reply, 403, 'forbidden', `API key ${key.sid} (role ${key.role}) may only read`, null);
     }
     request.apiKey = { sid: key.sid, role: key.role };
-    if (WRITES.has(request.method)) {
+    if (WRITES.has(request.method) && !request.is404) {
       const type = mediaType(request.headers['content-type']);
       if (type !== 'application/json') {
         return refuse(
