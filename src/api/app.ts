@@ -1,10 +1,13 @@
 /**
  * The HTTP API (fastify, JSON): trunks, calls (call log, events, replay), transfers, billing, audit,
  * /healthz, /metrics and /openapi.json describing it all. `buildApi` does not listen (tests use
- * `inject`); `startApi` (start.ts) does.
+ * `inject`); `startApi` (start.ts) does. Who may call what: auth.ts.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createAuthenticator } from '../apikeys/authenticate.ts';
+import type { ApiKeyRegistry } from '../apikeys/registry.ts';
 import { auditRoutes } from './audit.ts';
+import { installAccessControl } from './auth.ts';
 import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { installErrorHandling } from './errors.ts';
@@ -16,18 +19,12 @@ import { trunkRoutes } from './trunks.ts';
 
 export interface BuildApiOptions extends Omit<ApiContext, 'metrics'> {
   metrics?: ApiContext['metrics'];
+  /** The keys requests are checked against (required: there is no unauthenticated mode). */
+  apiKeys: ApiKeyRegistry;
+  /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   /** fastify's logger (pino) options; off by default. */
   logger?: boolean;
-}
-
-/** `a=1&a=2&b=3` -> `{ a: ['1', '2'], b: '3' }`, for form-encoded bodies (`curl -d TransferMode=...`). */
-function parseForm(body: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const seen = out[key];
-    out[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
-  }
-  return out;
 }
 
 export function buildApi(options: BuildApiOptions): FastifyInstance {
@@ -40,12 +37,11 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
   });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, parseForm(body as string)),
-  );
   installErrorHandling(app);
+  installAccessControl(app, {
+    authenticator: createAuthenticator(options.apiKeys),
+    ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
+  });
   const routes: RouteSpec[] = [
     ...trunkRoutes(context),
     ...callRoutes(context),
@@ -62,6 +58,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
         url: '/openapi.json',
         tag: 'Operations',
         summary: 'This document',
+        access: 'open',
         responses: { 200: { description: 'OpenAPI 3.1', schema: { type: 'object' } } },
         handler: () => undefined,
       },
@@ -69,6 +66,6 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     { title: 'sip-pivot', version: '0.1.0' },
   );
   registerRoutes(app, routes);
-  app.get('/openapi.json', async () => document);
+  app.get('/openapi.json', { config: { access: 'open' } }, async () => document);
   return app;
 }

@@ -7,6 +7,7 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
       method: 'GET',
       url: '/healthz',
       tag: 'Operations',
+      access: 'open',
       summary: 'Liveness: the store answers; projection positions and lag',
       responses: {
         200: {
@@ -59,6 +60,7 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
       method: 'GET',
       url: '/metrics',
       tag: 'Operations',
+      access: 'metrics',
       summary: 'Prometheus metrics',
       responses: {
         200: { description: 'text exposition format', contentType: 'text/plain', schema: { type: 'string' } },

@@ -1,13 +1,16 @@
 /**
- * A route is declared once — method, path, schemas, summary, handler — and both registered with fastify
- * (which validates requests against the schemas) and described in /openapi.json.
+ * A route is declared once — method, path, schemas, summary, who may call it, handler — and both
+ * registered with fastify (which validates requests against the schemas) and described in
+ * /openapi.json.
  */
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProjectionRunner } from '../../projections/runner.ts';
 import type { EventStore } from '../store/port.ts';
 import type { TrunkRegistry } from '../trunks/registry.ts';
+import type { Access } from './auth.ts';
 import type { Metrics } from './metrics.ts';
+import { wholeNumberCheck } from './numbers.ts';
 import { errorSchema, type JsonSchema } from './schemas.ts';
 
 export interface ApiContext {
@@ -25,6 +28,8 @@ export interface RouteSpec {
   url: string;
   tag: string;
   summary: string;
+  /** Default: a key of any role for GET, an admin key otherwise (auth.ts). */
+  access?: Access;
   querystring?: JsonSchema;
   params?: JsonSchema;
   body?: JsonSchema;
@@ -33,11 +38,17 @@ export interface RouteSpec {
   handler(request: FastifyRequest, reply: FastifyReply): Promise<unknown> | unknown;
 }
 
+export const accessOf = (route: Pick<RouteSpec, 'access' | 'method'>): Access =>
+  route.access ?? (route.method === 'GET' ? 'read' : 'admin');
+
 export function registerRoutes(app: FastifyInstance, routes: RouteSpec[]): void {
   for (const route of routes) {
+    const check = route.querystring ? wholeNumberCheck(route.querystring) : undefined;
     app.route({
       method: route.method,
       url: route.url,
+      config: { access: accessOf(route) },
+      ...(check ? { preValidation: check } : {}),
       schema: {
         ...(route.querystring ? { querystring: route.querystring } : {}),
         ...(route.params ? { params: route.params } : {}),
@@ -91,25 +102,51 @@ export function openApiDocument(routes: RouteSpec[], info: { title: string; vers
     if (route.querystring || route.params || route.body)
       responses['400'] ??= error('bad input; `field` names it');
     if (route.params) responses['404'] ??= error('unknown sid');
+    const access = accessOf(route);
+    if (access === 'read' || access === 'admin') {
+      responses['401'] ??= error('no API key, or an unknown, revoked or wrong one');
+      if (access === 'admin') responses['403'] ??= error('a read key cannot make changes');
+    }
+    if (route.body) responses['415'] ??= error('the body is not application/json');
     paths[path] ??= {};
     paths[path][route.method.toLowerCase()] = {
       tags: [route.tag],
       summary: route.summary,
       operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
       parameters: parametersOf(route),
+      ...securityOf(access),
       ...(route.body
-        ? {
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': { schema: route.body },
-                'application/x-www-form-urlencoded': { schema: route.body },
-              },
-            },
-          }
+        ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } }
         : {}),
       responses,
     };
   }
-  return { openapi: '3.1.0', info, paths };
+  return {
+    openapi: '3.1.0',
+    info,
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'an API key (`pivot keys create`): its sid (SK…) as user name, its secret as password',
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: '/metrics only, and only when `http.metricsToken` is configured',
+        },
+      },
+    },
+    security: [{ apiKey: [] }],
+    paths,
+  };
+}
+
+/** An operation's own security requirement, where it differs from the document's (an API key). */
+function securityOf(access: Access) {
+  if (access === 'open') return { security: [] };
+  // Either requirement satisfies it: no token configured means open.
+  if (access === 'metrics') return { security: [{ metricsToken: [] }, {}] };
+  return {};
 }

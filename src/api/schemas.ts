@@ -40,7 +40,8 @@ const num = { type: 'number' };
 
 export const paging = {
   PageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'rows per page' },
-  Page: { type: 'integer', minimum: 0, default: 0, description: 'page number, from 0' },
+  // Page * PageSize stays a few orders of magnitude below 2^53 and SQLite's 64-bit offsets.
+  Page: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0, description: 'page number, from 0' },
 };
 
 export function query(properties: Record<string, JsonSchema>): JsonSchema {
@@ -213,9 +214,9 @@ export const trunkSchema: JsonSchema = {
   },
 };
 
+/** Who made a change is the API key that made it, recorded by the server; the caller says only why. */
 const attribution = {
   Reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why (recorded in the audit)' },
-  By: { type: 'string', minLength: 1, maxLength: 200, description: 'who (recorded in the audit)' },
 };
 
 export const trunkCreateBody: JsonSchema = {
@@ -230,7 +231,7 @@ export const trunkCreateBody: JsonSchema = {
     Numbers: { type: 'array', items: str, default: [] },
     TransferMode: { type: 'string', enum: [...transferModes] },
     TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
-    MaxTransfersPerCall: int,
+    MaxTransfersPerCall: { type: 'integer', maximum: 1000 },
     Rates: {
       type: 'object',
       additionalProperties: false,
@@ -299,7 +300,10 @@ export const auditEntrySchema: JsonSchema = {
     TransferSid: nullable(str),
     What: str,
     Why: str,
-    By: nullable(str),
+    By: nullable({
+      type: 'string',
+      description: 'the API key sid (SK…) that made a trunk change; earlier changes: what the caller said',
+    }),
     Details: { type: 'object' },
   },
 };

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type RunningProjections, startProjections } from '../../projections/index.ts';
+import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
@@ -12,7 +13,7 @@ import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 import { type BuildApiOptions, buildApi } from './app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
-export interface StartApiOptions extends BuildApiOptions {
+export interface StartApiOptions extends Omit<BuildApiOptions, 'metricsToken'> {
   config: Pick<PivotConfig, 'http'>;
   host?: string;
   port?: number;
@@ -30,7 +31,8 @@ export interface RunningApi {
 
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const log = options.log ?? silentLogger;
-  const app = buildApi(options);
+  const { metricsToken } = options.config.http;
+  const app = buildApi({ ...options, ...(metricsToken !== undefined ? { metricsToken } : {}) });
   await app.listen({
     host: options.host ?? options.config.http.host,
     port: options.port ?? options.config.http.port,
@@ -65,6 +67,7 @@ export interface ReadSideOptions {
 
 export interface RunningReadSide {
   trunks: TrunkRegistry;
+  apiKeys: ApiKeyRegistry;
   projections: RunningProjections;
   api: RunningApi;
   metrics: Metrics;
@@ -73,7 +76,7 @@ export interface RunningReadSide {
 
 /**
  * Everything `pivot api` runs, and what `pivot serve` adds next to the engine: the trunk registry
- * (unless given), the projections (catch up, then follow `$all`) and the HTTP API.
+ * (unless given), the API keys, the projections (catch up, then follow `$all`) and the HTTP API.
  */
 export async function startReadSide(options: ReadSideOptions): Promise<RunningReadSide> {
   const log = options.log ?? silentLogger;
@@ -81,6 +84,13 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
   const ownTrunks = options.trunks === undefined;
   const trunks =
     options.trunks ?? (await startTrunkRegistry({ store: options.store, config: options.config, log }));
+  const apiKeys = await startApiKeyRegistry({ store: options.store, log });
+  if (apiKeys.active().length === 0) {
+    log(
+      'warn',
+      'no API key exists, so every /v1 request is refused with 401: create the first with `npx pivot keys create --role admin --config <this config file>`',
+    );
+  }
   const projections = await startProjections({ config: options.config, store: options.store, log });
   const api = await startApi({
     config: options.config,
@@ -88,6 +98,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     views: projections.db,
     runner: projections.runner,
     trunks,
+    apiKeys,
     metrics,
     log,
     ...(options.host !== undefined ? { host: options.host } : {}),
@@ -95,12 +106,14 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
   });
   return {
     trunks,
+    apiKeys,
     projections,
     api,
     metrics,
     async stop() {
       await api.stop();
       await projections.stop();
+      await apiKeys.stop();
       if (ownTrunks) await trunks.stop();
     },
   };

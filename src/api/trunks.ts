@@ -1,9 +1,10 @@
 /**
  * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId and Acl. Every change is
- * an event in the trunk's stream (with Reason / By when given), and the engine reads the live trunks on
- * every input, so a change applies to the next REFER without a restart.
+ * an event in the trunk's stream, recording the API key that made it as `by` and the caller's `Reason`,
+ * and the engine reads the live trunks on every input, so a change applies to the next REFER without a
+ * restart.
  */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TransferCallerId, TransferMode } from '../../machines/events.ts';
 import { type TrunkConfig, trunkSchema as trunkConfigSchema } from '../config/schema.ts';
 import type { TrunkState } from '../trunks/events.ts';
@@ -71,7 +72,6 @@ interface CreateBody {
   MaxTransfersPerCall?: number;
   Rates: { Currency: string; Origination: Record<string, number>; Termination: Record<string, number> };
   Reason?: string;
-  By?: string;
 }
 
 interface UpdateBody {
@@ -79,7 +79,6 @@ interface UpdateBody {
   TransferCallerId?: TransferCallerId;
   Acl?: string[];
   Reason?: string;
-  By?: string;
 }
 
 /** Checks a new trunk with the same rules as the config file (CIDRs, URIs, E.164, rate decks). */
@@ -105,13 +104,15 @@ function trunkConfigOf(body: CreateBody): TrunkConfig {
   throw badRequest(field, `${field}: ${issue.message}`);
 }
 
-const attribution = (body: { Reason?: string; By?: string }) => ({
-  ...(body.Reason ? { reason: body.Reason } : {}),
-  ...(body.By ? { by: body.By } : {}),
-});
+/** Who is the key the request was authenticated with, never what the body claims. */
+function attribution(request: FastifyRequest): { reason?: string; by: string } {
+  const { Reason } = request.body as { Reason?: string };
+  if (!request.apiKey) throw new Error('a trunk change reached its handler without an API key');
+  return { ...(Reason ? { reason: Reason } : {}), by: request.apiKey.sid };
+}
 
 export function trunkRoutes(context: ApiContext): RouteSpec[] {
-  const update = async (request: { params: unknown; body: unknown }) => {
+  const update = async (request: FastifyRequest) => {
     const { Sid } = request.params as { Sid: string };
     const body = request.body as UpdateBody;
     if (!context.trunks.get(Sid)) throw notFound('trunk', Sid);
@@ -129,7 +130,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
         ...(body.Acl ? { acl: body.Acl } : {}),
       },
-      attribution(body),
+      attribution(request),
     );
     return trunkResource(state);
   };
@@ -169,7 +170,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
       },
       async handler(request, reply: FastifyReply) {
         const body = request.body as CreateBody;
-        const state = await context.trunks.create(trunkConfigOf(body), attribution(body));
+        const state = await context.trunks.create(trunkConfigOf(body), attribution(request));
         return reply.status(201).header('location', `/v1/Trunks/${state.sid}`).send(trunkResource(state));
       },
     },

@@ -5,6 +5,7 @@ import { resolveHosts } from '../config/resolve.ts';
 import { checkAll, findSessionStream, formatSteps, replayEvents } from '../engine/replay.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { registerKeyCommands } from './keys.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { openBus, startEngineRole, startSipRole } from './roles.ts';
 import { startPivot } from './serve.ts';
@@ -146,5 +147,6 @@ program
   );
 
 registerProjectionCommands(program);
+registerKeyCommands(program);
 
 await program.parseAsync(process.argv);

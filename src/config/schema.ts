@@ -161,7 +161,15 @@ export const pivotConfigSchema = z.strictObject({
       .min(1, { error: 'expected at least one of SHA-256, MD5' })
       .optional(),
   }),
-  http: z.strictObject({ host, port }),
+  http: z.strictObject({
+    host,
+    port,
+    /** When set, GET /metrics needs `Authorization: Bearer <metricsToken>`; open otherwise. */
+    metricsToken: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,}$/, { error: 'expected at least 16 printable characters, no spaces' })
+      .optional(),
+  }),
   store,
   bus,
   carrier: z.strictObject({

@@ -13,6 +13,7 @@ import { type RunningReadSide, startReadSide } from '../../src/api/start.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { trunkSidOf } from '../../src/engine/classify.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
+import { keyFrom } from '../helpers/apiKeys.ts';
 import { createDriver, UK_NUMBER } from '../projections/drive.ts';
 
 const run = promisify(execFile);
@@ -66,8 +67,12 @@ async function serving() {
     start: new Date().toISOString(),
   });
   cleanups.push(() => driver.engine.stop());
+  const admin = await keyFrom(side.apiKeys, 'admin');
   const json = async (url: string, init?: RequestInit) => {
-    const response = await fetch(`${side.api.url}${url}`, init);
+    const response = await fetch(`${side.api.url}${url}`, {
+      ...init,
+      headers: { authorization: admin.authorization, ...init?.headers },
+    });
     // biome-ignore lint/suspicious/noExplicitAny: tests read JSON responses loosely
     return { status: response.status, body: (await response.json()) as any };
   };

@@ -27,7 +27,6 @@ const newTrunk = {
   TransferMode: 'sip-only',
   Rates: { Currency: 'EUR', Origination: { '': 0.002 }, Termination: { '': 0.004, '+49': 0.006 } },
   Reason: 'new customer',
-  By: 'sales@pivot',
 };
 
 describe('API: /v1/Trunks', () => {
@@ -64,7 +63,12 @@ describe('API: /v1/Trunks', () => {
 
   it('creates a trunk (201, Location), audited with reason and author; a second create is a 409', async () => {
     w = await apiWorld();
-    const created = await w.app.inject({ method: 'POST', url: '/v1/Trunks', payload: newTrunk });
+    const created = await w.app.inject({
+      method: 'POST',
+      url: '/v1/Trunks',
+      headers: w.headers,
+      payload: newTrunk,
+    });
     expect(created.statusCode).toBe(201);
     const body = created.json();
     expect(body).toMatchObject({
@@ -106,7 +110,7 @@ describe('API: /v1/Trunks', () => {
         Action: 'TrunkCreated',
         What: 'trunk globex created (transferMode sip-only, transferCallerId from-transferee)',
         Why: 'new customer',
-        By: 'sales@pivot',
+        By: w.admin.sid,
       }),
     ]);
   });
@@ -135,6 +139,8 @@ describe('API: /v1/Trunks', () => {
       'must be >= 0',
     ],
     [{ ...newTrunk, Colour: 'blue' }, 'Colour', 'Colour is not a known parameter'],
+    // Who made a change is the key that authenticated it, not what the body claims.
+    [{ ...newTrunk, By: 'sales@pivot' }, 'By', 'By is not a known parameter'],
     [
       { ...newTrunk, MaxTransfersPerCall: 0 },
       'MaxTransfersPerCall',
@@ -169,7 +175,7 @@ describe('API: /v1/Trunks', () => {
     expect(await w.store.headPosition()).toBe(before);
   });
 
-  it('a TransferMode change applies to the next REFER without a restart (form-encoded, like curl -d)', async () => {
+  it('a TransferMode change applies to the next REFER without a restart, audited with the key that made it', async () => {
     w = await apiWorld();
     const call = await w.driver.terminating();
     await call.answer();
@@ -181,8 +187,8 @@ describe('API: /v1/Trunks', () => {
     const response = await w.app.inject({
       method: 'POST',
       url: `/v1/Trunks/${TRUNK}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: 'TransferMode=sip-only&TransferCallerId=from-transferor&Reason=fraud+spike&By=noc',
+      headers: { ...w.headers, 'content-type': 'application/json' },
+      payload: { TransferMode: 'sip-only', TransferCallerId: 'from-transferor', Reason: 'fraud spike' },
     });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({
@@ -207,8 +213,8 @@ describe('API: /v1/Trunks', () => {
     expect(
       audit.body.Entries.map((e: { What: string; Why: string; By: string }) => [e.What, e.Why, e.By]),
     ).toEqual([
-      ['trunk acme: transferCallerId from-transferee -> from-transferor', 'fraud spike', 'noc'],
-      ['trunk acme: transferMode enable-all -> sip-only', 'fraud spike', 'noc'],
+      ['trunk acme: transferCallerId from-transferee -> from-transferor', 'fraud spike', w.admin.sid],
+      ['trunk acme: transferMode enable-all -> sip-only', 'fraud spike', w.admin.sid],
       [
         'trunk acme created (transferMode enable-all, transferCallerId from-transferee)',
         'seeded from the configuration file',

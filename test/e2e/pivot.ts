@@ -10,6 +10,13 @@ import Database from 'better-sqlite3';
 import { startPivot } from '../../src/cli/serve.ts';
 import { type PivotConfig, type PivotConfigInput, parseConfig } from '../../src/config/index.ts';
 import type { Logger } from '../../src/log.ts';
+import { createSqliteEventStore } from '../../src/store/sqlite.ts';
+import {
+  createTestKey,
+  forgetAuthorization,
+  rememberAuthorization,
+  type TestKey,
+} from '../helpers/apiKeys.ts';
 import { freePort } from '../helpers/sipp.ts';
 
 export const CARRIER_IP = '127.0.0.2';
@@ -45,6 +52,8 @@ export interface PivotUnderTest {
   address: string;
   /** The HTTP API's base URL (`http://127.0.0.1:<port>`, a free port): projections and read models. */
   httpUrl: string;
+  /** An admin key stored before start; `readModel(httpUrl)` uses it. */
+  apiKey: TestKey;
   config: PivotConfig;
   dbPath: string;
   /** Stops the pivot (queued inputs finish first); safe to call twice. */
@@ -90,16 +99,20 @@ export async function startTestPivot(options: PivotOptions): Promise<PivotUnderT
   const dbPath = path.join(dir, 'pivot.db');
   const port = await freePort();
   const config = pivotConfig(port, dbPath, options);
+  const keyStore = createSqliteEventStore({ path: dbPath });
+  const apiKey = await createTestKey(keyStore).finally(() => keyStore.close());
   const running = await startPivot(config, options.log ?? (() => {}));
+  rememberAuthorization(running.http.url, apiKey.authorization);
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    stopped ??= running.stop();
+    stopped ??= running.stop().finally(() => forgetAuthorization(running.http.url));
     return stopped;
   };
   return {
     port,
     address: `127.0.0.1:${port}`,
     httpUrl: running.http.url,
+    apiKey,
     config,
     dbPath,
     stop,

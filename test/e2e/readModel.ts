@@ -1,6 +1,8 @@
+import { authorizationFor } from '../helpers/apiKeys.ts';
+
 /**
- * The pivot's read side as an API client sees it: GETs on its HTTP API, and a bounded wait for the
- * projections. They are built from the stored events after the fact, so a test that reads right after
+ * The pivot's read side as an API client sees it: GETs on its HTTP API (with the API key the test
+ * pivot was started with, test/helpers/apiKeys.ts), and a bounded wait for the projections. They are built from the stored events after the fact, so a test that reads right after
  * the calls ended would race them; it waits until every projection has caught up instead.
  * (No vitest import here: nothing is asserted, a failed read throws.)
  */
@@ -19,9 +21,11 @@ export interface ReadModel {
   untilEndedAndBilled(expected: { calls: number; billingLines: number }): Promise<void>;
 }
 
-export function readModel(httpUrl: string): ReadModel {
+export function readModel(httpUrl: string, authorization = authorizationFor(httpUrl)): ReadModel {
   async function get(path: string): Promise<Resource> {
-    const response = await fetch(`${httpUrl}${path}`);
+    const response = await fetch(`${httpUrl}${path}`, {
+      headers: authorization ? { authorization } : {},
+    });
     const body = await response.json();
     if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
     return body;
