@@ -59,6 +59,11 @@ export interface CallReceived extends Base {
    * History-Info). Absent when there were none, and in events stored before they were relayed.
    */
   outboundHeaders?: Record<string, string>;
+  /**
+   * Max-Forwards of the outbound INVITE: the caller's minus one (RFC 7332: a B2BUA decrements it too,
+   * so a call looping through B2BUAs dies out). Absent when the caller sent none (70 is used).
+   */
+  maxForwards?: number;
 }
 
 /** A child call starts bridged: the transferee's existing leg and the target's answered leg. */

@@ -126,6 +126,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     body: sdp,
     ...(headers ? { headers } : {}),
   });
+  if (event.maxForwards !== undefined) invite.maxForwards = event.maxForwards;
   const context: Omit<CallContext, 'outbox'> = {
     ...emptyCallContext,
     callSid: event.callSid,

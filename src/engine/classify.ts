@@ -133,6 +133,7 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       customerLeg: 'outbound',
       outboundUri: uri,
       ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
+      ...forwards(input),
     };
     return { kind: 'input', event };
   }
@@ -162,8 +163,14 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     customerLeg: 'inbound',
     outboundUri: uri,
     ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
+    ...forwards(input),
   };
   return { kind: 'input', event };
+}
+
+/** The outbound INVITE's Max-Forwards: one less than the caller's (the adapter refused 0 with 483). */
+function forwards(input: SipRequestInput): { maxForwards?: number } {
+  return input.maxForwards === undefined ? {} : { maxForwards: Math.max(0, input.maxForwards - 1) };
 }
 
 /**

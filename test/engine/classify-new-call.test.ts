@@ -271,4 +271,10 @@ describe('caller identity toward the carrier', () => {
       'History-Info': '<sip:+15550100077@pbx.example>;index=1, <sip:+15550200000@acme>;index=1.1',
     });
   });
+
+  it('Max-Forwards goes on one less than the caller sent (RFC 7332), and is absent when it sent none', () => {
+    const cfg = config([trunk('acme', 'acme.pstn.pivot.test')]);
+    expect(received(run(invite({ maxForwards: 12 }), cfg)).maxForwards).toBe(11);
+    expect(received(run(invite(), cfg)).maxForwards).toBeUndefined();
+  });
 });

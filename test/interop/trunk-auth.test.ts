@@ -68,6 +68,8 @@ describe('trunks identified by domain behind one PBX address, digest on one of t
     // The extension never reaches the carrier: the DID from P-Asserted-Identity does, well formed.
     expect(invite).toMatch(/^From: "Front Desk" <sip:\+15550100042@127\.0\.0\.1>;tag=pv[0-9a-f]+f$/m);
     expect(invite).toMatch(/^P-Asserted-Identity: <sip:\+15550100042@127\.0\.0\.1>$/m);
+    // RFC 7332: the B2BUA passes Max-Forwards on, one less than the PBX's 70.
+    expect(invite).toMatch(/^Max-Forwards: 69$/m);
     expect(invite).not.toMatch(/1001|Proxy-Authorization/);
 
     const events = await pivot.events();
