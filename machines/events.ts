@@ -64,6 +64,17 @@ export interface CallReceived extends Base {
    * so a call looping through B2BUAs dies out). Absent when the caller sent none (70 is used).
    */
   maxForwards?: number;
+  /**
+   * The carrier's other gateways, in order: when the outbound INVITE is answered 503 or not at all, the
+   * call is offered to the next one. Absent for one gateway and in events stored before failover.
+   */
+  alternates?: Alternate[];
+}
+
+/** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
+export interface Alternate {
+  uri: string;
+  destination: LegDialog['destination'];
 }
 
 /** A child call starts bridged: the transferee's existing leg and the target's answered leg. */
@@ -101,6 +112,11 @@ export interface CallRejected extends Base {
   type: 'CallRejected';
   status: number;
   reason: string;
+  /**
+   * The callee's side is overloaded (503) or never answered (the adapter's own 408 or 503 after a
+   * timeout or a transport error): another gateway may take the call (RFC 3263 §4.3).
+   */
+  retryable?: boolean;
 }
 
 export interface CallCanceled extends Base {

@@ -15,6 +15,7 @@ import {
   canceled,
   completeTransfer,
   emptyCallContext,
+  failOver,
   failTransfer,
   hangUp,
   lateAnswer,
@@ -73,7 +74,13 @@ export const callMachine = setup({
         ...refusedRefer,
         CallProgress: { actions: run(relayProgress) },
         CallAnswered: { target: 'inProgress', actions: run(answerCall) },
-        CallRejected: { target: 'ended', actions: run(rejectCall) },
+        CallRejected: [
+          {
+            guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
+            actions: run(failOver),
+          },
+          { target: 'ended', actions: run(rejectCall) },
+        ],
         CallCanceled: { target: 'canceling', actions: run(cancelCall) },
       },
     },

@@ -16,6 +16,7 @@ import {
 } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip, type WithOutbox } from '../effects.ts';
 import type {
+  Alternate,
   CallAnswered,
   CallCanceled,
   CallProgress,
@@ -58,6 +59,9 @@ export interface CallContext extends WithOutbox {
     sdp: string;
   };
   byeFallbackTimerId?: string;
+  /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
+  alternates?: Alternate[];
+  inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
 }
 
 export const emptyCallContext: CallContext = {
@@ -129,6 +133,15 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
   if (event.maxForwards !== undefined) invite.maxForwards = event.maxForwards;
   const context: Omit<CallContext, 'outbox'> = {
     ...emptyCallContext,
+    ...(event.alternates && event.alternates.length > 0
+      ? {
+          alternates: event.alternates,
+          inviteExtras: {
+            ...(headers ? { headers } : {}),
+            ...(event.maxForwards !== undefined ? { maxForwards: event.maxForwards } : {}),
+          },
+        }
+      : {}),
     callSid: event.callSid,
     trunkSid: event.trunkSid,
     trunkName: event.trunkName,
@@ -197,6 +210,33 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
       legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
     },
     [sip(ack), sip(ok)],
+  ];
+};
+
+/**
+ * The gateway refused the INVITE for overload or never answered: offer the call to the next gateway in
+ * a new INVITE transaction (same dialog identifiers, next CSeq), with the same offer and headers.
+ */
+export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...context }, _event) => {
+  const [next, ...rest] = context.alternates ?? [];
+  if (!next) throw new Error(`call ${context.callSid} has no gateway left`);
+  const offer = leg(context, context.inbound).remoteSdp;
+  const moved: LegDialog = {
+    ...leg(context, context.outbound),
+    remote: { uri: next.uri, params: {} },
+    remoteTarget: next.uri,
+    destination: next.destination,
+  };
+  const [offered, sdp] = offer ? outgoingSdp(moved, offer) : [moved, undefined];
+  const extras = context.inviteExtras ?? {};
+  const [outboundLeg, invite] = nextRequest(offered, 'INVITE', {
+    ...(sdp !== undefined ? { body: sdp } : {}),
+    ...(extras.headers ? { headers: extras.headers } : {}),
+  });
+  if (extras.maxForwards !== undefined) invite.maxForwards = extras.maxForwards;
+  return [
+    { ...context, alternates: rest, legs: { ...context.legs, [context.outbound]: outboundLeg } },
+    [sip(invite)],
   ];
 };
 

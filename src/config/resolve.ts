@@ -30,7 +30,11 @@ async function resolveUri(uri: string, field: string, lookup: Lookup): Promise<s
 }
 
 export async function resolveHosts(config: PivotConfig, lookup: Lookup = dnsLookup): Promise<PivotConfig> {
-  const carrierUri = await resolveUri(config.carrier.uri, 'carrier.uri', lookup);
+  const { uri } = config.carrier;
+  const carrierUri =
+    typeof uri === 'string'
+      ? await resolveUri(uri, 'carrier.uri', lookup)
+      : await Promise.all(uri.map((one, i) => resolveUri(one, `carrier.uri[${i}]`, lookup)));
   const trunks = await Promise.all(
     config.trunks.map(async (trunk, i) => ({
       ...trunk,

@@ -173,7 +173,11 @@ export const pivotConfigSchema = z.strictObject({
   store,
   bus,
   carrier: z.strictObject({
-    uri: sipUri,
+    /**
+     * The carrier's gateway, or its gateways in order of preference: a termination INVITE answered 503,
+     * or not answered at all (timeout, transport error), is tried on the next one.
+     */
+    uri: z.union([sipUri, z.array(sipUri).min(1, { error: 'expected at least one gateway URI' })]),
     /**
      * Every address block the carrier sends from (its gateways, SBC pools). Requests from these are
      * origination calls; without it only the address `uri` resolves to counts.
@@ -212,6 +216,12 @@ export const checkedConfigSchema = pivotConfigSchema.superRefine((config, contex
     }
   });
 });
+
+/** The carrier's gateway URIs, in order of preference. */
+export function carrierUris(config: Pick<PivotConfig, 'carrier'>): string[] {
+  const { uri } = config.carrier;
+  return typeof uri === 'string' ? [uri] : uri;
+}
 
 /** The validated configuration, defaults filled in. */
 export type PivotConfig = z.output<typeof pivotConfigSchema>;

@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
-import type { CallReceived, ReferReceived, SessionEvent, TransferPolicy } from '../../machines/events.ts';
+import type {
+  Alternate,
+  CallReceived,
+  ReferReceived,
+  SessionEvent,
+  TransferPolicy,
+} from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
@@ -160,12 +166,22 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     to: called,
     inbound: inboundLeg(input, `${id}c`, env, sid),
     outbound: outboundLeg(sid, `${id}f`, uri, caller.from, env.trunks.carrierDestination, env),
+    ...alternatesFor(called, env),
     customerLeg: 'inbound',
     outboundUri: uri,
     ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
     ...forwards(input),
   };
   return { kind: 'input', event };
+}
+
+/** The carrier's other gateways for a termination call to `called`, in order. */
+function alternatesFor(called: string, env: ClassifyEnv): { alternates?: Alternate[] } {
+  const alternates = env.trunks.carrierAlternates.map((gateway) => ({
+    uri: `sip:${called}@${gateway.host}`,
+    destination: gateway.destination,
+  }));
+  return alternates.length > 0 ? { alternates } : {};
 }
 
 /** The outbound INVITE's Max-Forwards: one less than the caller's (the adapter refused 0 with 483). */
@@ -559,7 +575,11 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
         },
       };
     }
-    return { kind: 'input', event: { type: 'CallRejected', callSid, ...base } };
+    const retryable = input.status === 503 || input.headers['x-pivot-generated'] !== undefined;
+    return {
+      kind: 'input',
+      event: { type: 'CallRejected', callSid, ...base, ...(retryable ? { retryable } : {}) },
+    };
   }
   return { kind: 'ignore', why: 'response for an unknown leg' };
 }

@@ -7,7 +7,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { extractUser, uriHost, uriHostPort } from '../../machines/sip-syntax.ts';
 import type { SipEndpoint } from '../bus/messages.ts';
-import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
 
 export interface TrunkDirectory {
   trunks: TrunkConfig[];
@@ -19,7 +19,24 @@ export interface TrunkDirectory {
   isCarrier(address: string): boolean;
   carrierHost: string;
   carrierDestination: SipEndpoint;
+  /** The carrier's other gateways, in order: where a termination INVITE fails over to. */
+  carrierAlternates: Gateway[];
   domains: string[];
+}
+
+export interface Gateway {
+  /** The host written in the Request-URI (`sip:+E164@<host>`). */
+  host: string;
+  destination: SipEndpoint;
+}
+
+function gatewayOf(uri: string): Gateway {
+  const hostPort = uriHostPort(uri) ?? { host: '127.0.0.1' };
+  const transport = /;transport=tcp/i.test(uri) ? 'tcp' : 'udp';
+  return {
+    host: uriHost(uri) ?? hostPort.host,
+    destination: { transport, host: hostPort.host, port: hostPort.port ?? 5060 },
+  };
 }
 
 function blockListOf(cidrs: readonly string[]): BlockList {
@@ -34,17 +51,18 @@ function blockListOf(cidrs: readonly string[]): BlockList {
 export function trunkDirectory(config: PivotConfig): TrunkDirectory {
   const acls = new Map(config.trunks.map((trunk) => [trunk, blockListOf(trunk.acl)]));
   const byDomain = new Map(config.trunks.map((trunk) => [trunk.domain.toLowerCase(), trunk]));
-  const carrier = uriHostPort(config.carrier.uri) ?? { host: '127.0.0.1' };
+  const [primary, ...alternates] = carrierUris(config).map(gatewayOf);
+  const gatewayHosts = new Set([primary!, ...alternates].map((g) => g.destination.host));
   const carrierSources = blockListOf(config.carrier.sources ?? []);
-  const transport = /;transport=tcp/i.test(config.carrier.uri) ? 'tcp' : 'udp';
   return {
     trunks: config.trunks,
     byDomain: (domain) => byDomain.get(domain.toLowerCase()),
     admits: (trunk, address) => acls.get(trunk)?.check(address, familyOf(address)) ?? false,
     byNumber: (e164) => config.trunks.find((trunk) => trunk.numbers.includes(e164)),
-    isCarrier: (address) => address === carrier.host || carrierSources.check(address, familyOf(address)),
-    carrierHost: uriHost(config.carrier.uri) ?? carrier.host,
-    carrierDestination: { transport, host: carrier.host, port: carrier.port ?? 5060 },
+    isCarrier: (address) => gatewayHosts.has(address) || carrierSources.check(address, familyOf(address)),
+    carrierHost: primary!.host,
+    carrierDestination: primary!.destination,
+    carrierAlternates: alternates,
     domains: config.trunks.map((trunk) => trunk.domain.toLowerCase()),
   };
 }

@@ -37,6 +37,8 @@ export interface PivotOptions {
   extraTrunks?: TrunkInput[];
   credentialLists?: PivotConfigInput['credentialLists'];
   carrierSources?: string[];
+  /** The carrier's gateways in order, instead of the one at `carrierPort`. */
+  carrierUris?: string[];
 }
 
 export interface StoredEvent {
@@ -71,7 +73,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
     store: { kind: 'sqlite', path: dbPath },
     bus: { kind: 'inprocess' },
     carrier: {
-      uri: `sip:${CARRIER_IP}:${options.carrierPort}`,
+      uri: options.carrierUris ?? `sip:${CARRIER_IP}:${options.carrierPort}`,
       ...(options.carrierSources ? { sources: options.carrierSources } : {}),
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
