@@ -78,4 +78,39 @@ describe('a blind transfer by a baresip phone', () => {
       'completed',
     ]);
   });
+
+  it('extension account (From sip:1001@pbx.example): the carrier gets a well-formed From, the transfer completes', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    // The Request-URI still names the callee on the trunk's domain; only the caller is an extension.
+    const run = await blindTransferByBaresip({
+      carrierPort,
+      pbxAor: () => 'sip:1001@pbx.example',
+      outbound: pivot.address,
+      trunkDomain: TRUNK_DOMAIN,
+    });
+
+    const [invite] = receivedMessages(run.carrier);
+    expect(headerOf(invite!, 'From')).toMatch(WELL_FORMED_FROM);
+    expect(run.pbxClosed.param).toBe('Call transfered');
+    expect(run.targetEstablished.peeruri).toMatch(new RegExp(`^sip:\\${CALLED}@127\\.0\\.0\\.1\\b`));
+    const events = await pivot.events();
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['ReferAccepted', 'TransferCompleted']));
+    expect(the(events, 'ChildCallStarted').data.parentCallSid).toBe(the(events, 'CallReceived').data.callSid);
+  });
+
+  it('extension account, from-transferor: the target is shown a well-formed From for the PBX caller', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort, trunk: { transferCallerId: 'from-transferor' } });
+    const run = await blindTransferByBaresip({
+      carrierPort,
+      pbxAor: () => 'sip:1001@pbx.example',
+      outbound: pivot.address,
+      trunkDomain: TRUNK_DOMAIN,
+    });
+
+    expect(run.pbxClosed.param).toBe('Call transfered');
+    expect(`<${run.targetEstablished.peeruri}>;tag=x`).toMatch(WELL_FORMED_FROM);
+    expect(headerOf(receivedMessages(run.carrier)[0]!, 'From')).toMatch(WELL_FORMED_FROM);
+  });
 });
