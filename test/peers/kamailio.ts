@@ -22,9 +22,10 @@ export interface KamailioOptions {
   ip: string;
   /** Address written into Record-Route (listened on too, never sent from). */
   rrIp: string;
-  /** host:port of the pivot and of the PBX, where initial requests are relayed. */
+  /** host:port of the pivot, where initial requests from the PBX side are relayed. */
   pivot: string;
-  pbx: string;
+  /** host:port of the PBX, where initial requests from the pivot are relayed; without it they get 404. */
+  pbx?: string;
 }
 
 /** A request Kamailio received: `source` is the peer's address, `socket` Kamailio's own. */
@@ -144,6 +145,7 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
 
 function kamailioConfig(o: KamailioOptions & { port: number; rrPort: number }): string {
   const [pivotIp, pivotPort] = o.pivot.split(':');
+  const toPbx = o.pbx ? `$du = "sip:${o.pbx}";` : 'sl_send_reply("404", "No PBX");\n    exit;';
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -191,7 +193,7 @@ request_route {
     exit;
   }
   if ($si == "${pivotIp}" && $sp == ${pivotPort}) {
-    $du = "sip:${o.pbx}";
+    ${toPbx}
   } else {
     $du = "sip:${o.pivot}";
   }
@@ -200,7 +202,7 @@ request_route {
 }
 
 route[RELAY] {
-  # Everything leaves from ${o.ip}, never from the Record-Route address.
+  # Everything leaves from $o.ip, never from the Record-Route address.
   if ($pr == "tcp") {
     force_send_socket(tcp:${o.ip}:${o.port});
   } else {
