@@ -6,6 +6,7 @@
  * requests came from arrives on the other. Kamailio's log tells which.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { allPassed, carrier, pbx, target } from '../e2e/parties.ts';
 import { type PivotUnderTest, startTestPivot, TRUNK_DOMAIN, the } from '../e2e/pivot.ts';
 import { freePort } from '../helpers/sipp.ts';
 import { blindTransferByBaresip, stopPeers, track } from './blindTransfer.ts';
@@ -29,6 +30,12 @@ function describeProxy(sbc: Kamailio): string {
     .join('\n');
 }
 
+/** Kamailio's own Record-Route (with its ftag parameter) as a Route header: the route set's only entry. */
+function recordRouteOf(sbc: Kamailio) {
+  const host = sbc.recordRoute.replace(/\./g, '\\.');
+  return expect.stringMatching(new RegExp(`^<sip:${host};[^>]*\\blr\\b[^>]*>$`));
+}
+
 describe('a blind transfer through a record-routing SBC', () => {
   it('every in-dialog request in both directions follows the route set through the SBC', async () => {
     const carrierPort = await freePort();
@@ -43,10 +50,7 @@ describe('a blind transfer through a record-routing SBC', () => {
     });
     expect(run.pbxClosed.param).toBe('Call transfered');
 
-    // Kamailio's own Record-Route (with its ftag parameter), as the route set's only entry.
-    const route = expect.stringMatching(
-      new RegExp(`^<sip:${sbc.recordRoute.replace(/\./g, '\\.')};[^>]*\\blr\\b[^>]*>$`),
-    );
+    const route = recordRouteOf(sbc);
     const phone = `127.0.0.1:${run.pbx.sipPort}`;
     const received = sbc.received();
     const proxyLog = describeProxy(sbc);
@@ -87,5 +91,41 @@ describe('a blind transfer through a record-routing SBC', () => {
     const events = await pivot.events();
     expect(the(events, 'ReferAccepted').data.referTo).toBe(run.targetUri);
     expect(events.map((e) => e.type)).toContain('TransferCompleted');
+  });
+
+  it("the pivot's BYE (fallback after the transfer) also follows the route set through the SBC", async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({
+      carrierPort,
+      trunk: { acl: [`${SBC_IP}/32`] },
+      transfer: { byeFallbackSeconds: 1 },
+    });
+    const sbc = track(await startKamailio({ ip: SBC_IP, rrIp: SBC_RECORD_ROUTE_IP, pivot: pivot.address }));
+    // A SIPp PBX that never hangs up after the transfer, so the pivot BYEs it.
+    const far = track(carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' }));
+    const bob = track(target({ outcome: 'answer', childEnd: 'hung_up' }));
+    await Promise.all([far.ready, bob.ready]);
+    const agent = track(
+      pbx(sbc.address, {
+        flow: 'transfer',
+        target: `target@127.0.0.1:${bob.port}`,
+        afterTransfer: 'hung_up',
+      }),
+    );
+    await allPassed(agent, far, bob);
+
+    const proxyLog = describeProxy(sbc);
+    const fromPivot = sbc.received().filter((r) => r.source === pivot!.address);
+    expect(
+      fromPivot.map((r) => r.method),
+      proxyLog,
+    ).toEqual(['NOTIFY', 'NOTIFY', 'NOTIFY', 'BYE']);
+    for (const request of fromPivot) {
+      expect({ method: request.method, socket: request.socket, route: request.route }, proxyLog).toEqual({
+        method: request.method,
+        socket: sbc.recordRoute,
+        route: recordRouteOf(sbc),
+      });
+    }
   });
 });
