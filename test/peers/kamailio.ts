@@ -9,12 +9,14 @@
  * reaches `rrIp`; one that answers the address requests came from reaches `ip`. The log tells them apart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/sipp.ts';
 
-const KAMAILIO = process.env.KAMAILIO_BIN ?? 'kamailio';
+// Debian installs it in /usr/sbin, which is often not on a user's PATH.
+const KAMAILIO =
+  process.env.KAMAILIO_BIN ?? (existsSync('/usr/sbin/kamailio') ? '/usr/sbin/kamailio' : 'kamailio');
 const MODULE_DIR = process.env.KAMAILIO_MODULE_DIR ?? '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
 
 export interface KamailioOptions {
