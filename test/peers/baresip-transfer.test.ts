@@ -28,6 +28,7 @@ describe('a blind transfer by a baresip phone', () => {
       pbxAor: (port) => `sip:+15550100000@127.0.0.1:${port}`,
       outbound: pivot.address,
       trunkDomain: TRUNK_DOMAIN,
+      pivotHttpUrl: pivot.httpUrl,
     });
 
     expect(run.pbxClosed.param).toBe('Call transfered');
@@ -88,6 +89,7 @@ describe('a blind transfer by a baresip phone', () => {
       pbxAor: () => 'sip:1001@pbx.example',
       outbound: pivot.address,
       trunkDomain: TRUNK_DOMAIN,
+      pivotHttpUrl: pivot.httpUrl,
     });
 
     const [invite] = receivedMessages(run.carrier);
@@ -107,6 +109,7 @@ describe('a blind transfer by a baresip phone', () => {
       pbxAor: () => 'sip:1001@pbx.example',
       outbound: pivot.address,
       trunkDomain: TRUNK_DOMAIN,
+      pivotHttpUrl: pivot.httpUrl,
     });
 
     expect(run.pbxClosed.param).toBe('Call transfered');

@@ -30,6 +30,8 @@ export interface BaresipOptions {
   outbound?: string;
   /** Name used in failure messages. */
   name: string;
+  /** SIP port to listen on (UDP and TCP; TLS takes the next one): from `freeSipPort` by default. */
+  sipPort?: number;
 }
 
 /** A ctrl_tcp event, e.g. `{ type: 'CALL_ESTABLISHED', peeruri: 'sip:…', param: '…' }`. */
@@ -42,6 +44,16 @@ export interface BaresipEvent {
   id?: string;
   param?: string;
   [key: string]: unknown;
+}
+
+/** One message of baresip's SIP trace (`-s`). */
+export interface SipTraceEntry {
+  source: string;
+  destination: string;
+  /** Request or status line. */
+  firstLine: string;
+  /** The whole message, CRLF line ends kept. */
+  text: string;
 }
 
 export interface BaresipResponse {
@@ -71,13 +83,15 @@ export interface Baresip {
   ): Promise<BaresipEvent>;
   /** baresip's output so far (SIP trace included), colour codes removed. */
   output(): string;
+  /** Every SIP message it sent or received so far, from its trace. */
+  sipTrace(): SipTraceEntry[];
   /** Stops the process (SIGTERM, then SIGKILL) and removes its config dir; safe to call twice. */
   stop(): Promise<void>;
 }
 
 export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
   const dir = mkdtempSync(path.join(tmpdir(), `baresip-${options.name}-`));
-  const sipPort = await freePort();
+  const sipPort = options.sipPort ?? (await freeSipPort(options.ip));
   const ctrlPort = await freePort();
   const rtp = await freeRtpRange(options.ip);
   const aor = typeof options.aor === 'function' ? options.aor(sipPort) : options.aor;
@@ -166,8 +180,27 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
       });
     },
     output,
+    sipTrace: () => parseSipTrace(output()),
     stop,
   };
+}
+
+/**
+ * baresip prints each message as `#`, then `UDP a:p -> b:p`, then the message, whose lines (and only
+ * those) end in CRLF: the message ends at the first line that does not.
+ */
+export function parseSipTrace(output: string): SipTraceEntry[] {
+  const entries: SipTraceEntry[] = [];
+  for (const match of output.matchAll(/^#\n(?:UDP|TCP) (\S+) -> (\S+)\n((?:[^\n]*\r\n)*)/gm)) {
+    const text = match[3] ?? '';
+    entries.push({
+      source: match[1] ?? '',
+      destination: match[2] ?? '',
+      firstLine: text.split('\r\n')[0] ?? '',
+      text,
+    });
+  }
+  return entries;
 }
 
 interface Control {
@@ -252,6 +285,25 @@ function control(socket: net.Socket): Control {
       socket.destroy();
     },
   };
+}
+
+/**
+ * A SIP port for baresip on `ip`: free for UDP and TCP, and the next one free for TCP too, since baresip
+ * also listens for SIP over TLS on port + 1 and fails to start when that one is taken.
+ */
+export async function freeSipPort(ip: string): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65_535 && (await tcpFree(ip, port + 1)) && (await tcpFree('127.0.0.1', port + 1))) return port;
+  }
+}
+
+function tcpFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, ip, () => server.close(() => resolve(true)));
+  });
 }
 
 /** 20 consecutive ports free for UDP on `ip` (10 RTP/RTCP pairs). */

@@ -56,6 +56,8 @@ export interface TransferSetup {
   outbound: string;
   /** Request-URI host of the call: the trunk's domain. */
   trunkDomain: string;
+  /** The pivot's HTTP API, to see when the child call exists. */
+  pivotHttpUrl: string;
 }
 
 export async function blindTransferByBaresip(setup: TransferSetup): Promise<TransferRun> {
@@ -75,6 +77,7 @@ export async function blindTransferByBaresip(setup: TransferSetup): Promise<Tran
     await pbx.command('transfer', targetUri);
     const pbxClosed = await pbx.waitFor('CALL_CLOSED', (e) => e.type === 'CALL_CLOSED');
     const targetEstablished = await target.waitFor('CALL_ESTABLISHED', (e) => e.type === 'CALL_ESTABLISHED');
+    await childCallStarted(setup.pivotHttpUrl);
     await target.command('hangup');
     await target.waitFor('CALL_CLOSED', (e) => e.type === 'CALL_CLOSED');
     const carrierResult = await carrier.done;
@@ -84,6 +87,23 @@ export async function blindTransferByBaresip(setup: TransferSetup): Promise<Tran
     carrier.kill();
     const trace = describeSipp(await carrier.done);
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- carrier\n${trace}`);
+  }
+}
+
+/**
+ * Resolves once the pivot's call log lists a child call. The target is ACKed (and so talks) as soon as
+ * it answers, but its dialog belongs to the child call only once the far party has answered the
+ * reconnect re-INVITE: a test that means to end the child call waits for that.
+ */
+export async function childCallStarted(httpUrl: string, deadlineMs = 15_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const response = await fetch(`${httpUrl}/v1/Calls`);
+    // biome-ignore lint/suspicious/noExplicitAny: the call log's resources are checked by field.
+    const body: any = await response.json();
+    if (body.Calls?.some((call: { ParentCallSid: string | null }) => call.ParentCallSid)) return;
+    if (Date.now() > until) throw new Error(`no child call in the call log: ${JSON.stringify(body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -47,6 +47,7 @@ describe('a blind transfer through a record-routing SBC', () => {
       pbxAor: (port) => `sip:+15550100000@127.0.0.1:${port}`,
       outbound: sbc.address,
       trunkDomain: TRUNK_DOMAIN,
+      pivotHttpUrl: pivot.httpUrl,
     });
     expect(run.pbxClosed.param).toBe('Call transfered');
 
