@@ -85,6 +85,12 @@ export interface Baresip {
   output(): string;
   /** Every SIP message it sent or received so far, from its trace. */
   sipTrace(): SipTraceEntry[];
+  /** Resolves with the first traced message matching `predicate`; rejects after `deadlineMs` with the trace. */
+  waitForSip(
+    what: string,
+    predicate: (entry: SipTraceEntry) => boolean,
+    deadlineMs?: number,
+  ): Promise<SipTraceEntry>;
   /** Stops the process (SIGTERM, then SIGKILL) and removes its config dir; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -181,6 +187,17 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     },
     output,
     sipTrace: () => parseSipTrace(output()),
+    async waitForSip(what, predicate, deadlineMs = 15_000) {
+      const until = Date.now() + deadlineMs;
+      for (;;) {
+        const found = parseSipTrace(output()).find(predicate);
+        if (found) return found;
+        if (Date.now() > until || gone) {
+          throw new Error(`${options.name}: no ${what} within ${deadlineMs} ms\n${output().slice(-8_000)}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     stop,
   };
 }

@@ -4,6 +4,8 @@
  * the phone REFERs the call to a second baresip that answers by itself (127.0.0.5), and the target hangs
  * up the child call at the end. Every peer is stopped by `stopPeers`, whatever happened.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describeSipp, runSipp, type SippProcess, type SippResult } from '../helpers/sipp.ts';
 import { type Baresip, type BaresipEvent, startBaresip } from './baresip.ts';
@@ -25,15 +27,30 @@ export function track<T extends { stop(): unknown } | { kill(): unknown }>(peer:
   return peer;
 }
 
-export function startCarrier(port: number): SippProcess {
-  return track(
-    runSipp({
-      scenario: path.resolve(import.meta.dirname, 'sipp', 'carrier.xml'),
-      localIp: '127.0.0.2',
-      localPort: port,
-      timeoutMs: 30_000,
-    }),
+export interface CarrierOptions {
+  /** Pause before answering the reconnect re-INVITE (keep it under T1, 500 ms). */
+  reconnectDelayMs?: number;
+  /** SIPp's global timeout; the default is generous, a test waiting for a failure may want less. */
+  timeoutMs?: number;
+}
+
+/** The carrier (SIPp on 127.0.0.2): answers the call, the hold, the reconnect and the BYE. */
+export function startCarrier(port: number, options: CarrierOptions = {}): SippProcess {
+  const template = readFileSync(path.resolve(import.meta.dirname, 'sipp', 'carrier.xml'), 'utf8');
+  const dir = mkdtempSync(path.join(tmpdir(), 'peers-carrier-'));
+  const scenario = path.join(dir, 'carrier.xml');
+  writeFileSync(
+    scenario,
+    template.replaceAll('{{RECONNECT_DELAY_MS}}', String(options.reconnectDelayMs ?? 0)),
   );
+  const carrier = runSipp({
+    scenario,
+    localIp: '127.0.0.2',
+    localPort: port,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+  void carrier.done.then(() => rmSync(dir, { recursive: true, force: true }));
+  return track(carrier);
 }
 
 export interface TransferRun {
