@@ -1,6 +1,7 @@
 #!/bin/sh
-# Makes sure the external tools the tests drive are installed: SIPp (Debian package sip-tester) and
-# nats-server. Installs them when running as root on Debian; otherwise says exactly what to run.
+# Makes sure the external tools the tests drive are installed: SIPp (Debian package sip-tester),
+# nats-server, and the independent SIP stacks test/peers runs against the pivot: baresip (baresip-core)
+# and Kamailio (kamailio). Installs them when running as root on Debian; otherwise says exactly what to run.
 set -eu
 
 missing_pkgs=""
@@ -9,7 +10,7 @@ check() { # check <command> <debian package>
   if command -v "$1" >/dev/null 2>&1; then return 0; fi
   for dir in /usr/sbin /sbin /usr/local/sbin /usr/bin /usr/local/bin; do
     if [ -x "$dir/$1" ]; then
-      # Installed but not on PATH (nats-server lands in /usr/sbin, often not on a user's PATH).
+      # Installed but not on PATH (nats-server and kamailio land in /usr/sbin, often not on a user's PATH).
       hints="$hints
   $1 is installed at $dir/$1 but not on PATH: export PATH=\"\$PATH:$dir\""
       return 0
@@ -20,6 +21,8 @@ check() { # check <command> <debian package>
 
 check sipp sip-tester
 check nats-server nats-server
+check baresip baresip-core
+check kamailio kamailio
 
 if [ -n "$hints" ]; then
   echo "ensure-tools:$hints" >&2
