@@ -206,3 +206,50 @@ export function received(result: SippResult): string[] {
 export function withoutTrying(lines: string[]): string[] {
   return lines.filter((line) => line !== 'SIP/2.0 100 Trying');
 }
+
+export type DelayedThen = 'reinvite' | 'hangs_up' | 'hung_up';
+
+/**
+ * A caller sending its INVITE without SDP (delayed offer, as Cisco CUCM/CUBE do): the PBX's termination
+ * call from 127.0.0.1, or with `origination` the carrier's call from 127.0.0.2 to a trunk number.
+ */
+export function delayedCaller(
+  pivot: string,
+  options: RunOptions & { origination?: boolean; next: DelayedThen; ackDelayMs?: number },
+): SippProcess {
+  const origination = options.origination === true;
+  return run(
+    'e2e-delayed-uac.xml',
+    {
+      RURI: origination
+        ? 'sip:+15550100000@[remote_ip]:[remote_port]'
+        : 'sip:+15550200000@acme.pstn.pivot.test',
+      FROM: origination ? '+15550300000' : '+15550100000',
+      ADDRESS: origination ? CARRIER_IP : '127.0.0.1',
+      OFFER_PORT: origination ? 10000 : 20000,
+      ANSWER_PORT: origination ? 20000 : 10000,
+      ACK_DELAY_MS: options.ackDelayMs ?? 0,
+      THEN: options.next,
+    },
+    { remote: pivot, ...(origination ? { localIp: CARRIER_IP } : {}) },
+    options,
+  );
+}
+
+/** The callee of a delayed-offer call: the carrier on 127.0.0.2, or with `origination` the PBX on 127.0.0.1. */
+export function delayedCallee(
+  options: RunOptions & { port: number; origination?: boolean; next: DelayedThen },
+): SippProcess {
+  const origination = options.origination === true;
+  return run(
+    'e2e-delayed-uas.xml',
+    {
+      ADDRESS: origination ? '127.0.0.1' : CARRIER_IP,
+      OFFER_PORT: origination ? 10000 : 20000,
+      ANSWER_PORT: origination ? 20000 : 10000,
+      THEN: options.next,
+    },
+    { localPort: options.port, ...(origination ? {} : { localIp: CARRIER_IP }) },
+    options,
+  );
+}
