@@ -171,6 +171,13 @@ export interface TransferPolicy {
   publicHost: string;
   /** Our Contact for a new leg. */
   contact: string;
+  /**
+   * How the target is bridged. `rfc3725`: the target is INVITEd without SDP, its offer (in its 200) goes
+   * to the transferee in the reconnect re-INVITE, and the transferee's answer goes in the ACK to the
+   * target (RFC 3725 §4.3-style). Absent in events stored before: the target was offered the
+   * transferee's last SDP and its answer re-offered to the transferee.
+   */
+  reconnect?: 'rfc3725';
 }
 
 export interface ReferReceived extends TransferBase {

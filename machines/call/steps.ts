@@ -69,6 +69,8 @@ export interface CallContext extends WithOutbox {
    * the offer, is ACKed with that answer only then.
    */
   awaitingAck?: { from: LegName; to: LegName; offer: string; cseq?: number };
+  /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
+  delayedOffer?: boolean;
   byeFallbackTimerId?: string;
 }
 
@@ -148,6 +150,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     legs: { [inbound]: inboundLeg, [outbound]: outboundLeg },
     inbound,
     outbound,
+    ...(offered ? {} : { delayedOffer: true }),
   };
   const pending = inboundLeg.pendingInvite!;
   return [context, [sip(response(pending, 100, 'Trying')), sip(invite)]];

@@ -326,6 +326,17 @@ function cancel(session: SessionState, input: SipRequestInput, env: ClassifyEnv)
   );
 }
 
+/**
+ * Transfers accepted from here on bridge the target per RFC 3725 (INVITE without SDP, its offer to the
+ * transferee, the answer in the target's ACK). Recorded in the REFER's policy, so transfers stored before
+ * replay as they ran.
+ */
+function reconnectPerRfc3725(classified: Classification): Classification {
+  if (classified.kind !== 'input' || classified.event.type !== 'ReferReceived') return classified;
+  const event = classified.event;
+  return { kind: 'input', event: { ...event, policy: { ...event.policy, reconnect: 'rfc3725' } } };
+}
+
 /** A new call whose INVITE had no SDP is a delayed offer (RFC 3261 §13.2.1): the call relays it as one. */
 function markDelayedOffer(classified: Classification, input: SipRequestInput): Classification {
   if (classified.kind !== 'input' || classified.event.type !== 'CallReceived' || hasSdp(input.body)) {
@@ -441,7 +452,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       };
     }
     case 'REFER':
-      return refer(owner, input, env);
+      return reconnectPerRfc3725(refer(owner, input, env));
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);

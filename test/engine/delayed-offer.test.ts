@@ -88,6 +88,21 @@ describe('delayed offer on a termination call, through the engine', () => {
     expect(ended.data).toMatchObject({ status: 'failed', why: expect.stringMatching(/no answer/) });
   });
 
+  it('a 200 from another fork carries an offer too: its ACK answers it rejecting every stream, then BYE', async () => {
+    const h = harness();
+    const { farInvite } = await delayedCall(h);
+    const mark = h.sent.length;
+    const outcome = await h.engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw2'));
+    expect(outcome).toMatchObject({ kind: 'replied' });
+    const [ack, bye, ...others] = requestsSince(h, mark);
+    expect(others).toEqual([]);
+    expect(ack).toMatchObject({ method: 'ACK', to: { params: { tag: 'gw2' } } });
+    expect(ack?.body).toMatch(/^m=audio 0 /m);
+    expect(ack?.body).toMatch(/^o=sip-pivot /m);
+    expect(bye).toMatchObject({ method: 'BYE', to: { params: { tag: 'gw2' } } });
+    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered']);
+  });
+
   it('the ACK of an ordinary call (offer in the INVITE) is not stored', async () => {
     const h = harness();
     const { invite, pivotTag } = await answeredCall(h);
