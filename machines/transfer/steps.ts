@@ -23,7 +23,7 @@ import type {
 } from '../events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
 import { parseReferTo, type ReferTarget, transferAllowed } from '../refer-target.ts';
-import { hasSdp, rejectingAnswer, withDirection } from '../sdp.ts';
+import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
 
@@ -137,7 +137,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
   };
 }
 
-/** 202, NOTIFY 100 Trying, and the far party put on hold with the PBX's SDP marked sendonly. */
+/** 202, NOTIFY 100 Trying, and the far party put on hold with the PBX's SDP marked sendonly (or inactive). */
 export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
   const verdict = judgeRefer({ ...context, outbox: [] }, event);
   if (!verdict.ok) throw new Error('acceptRefer on a refused REFER');
@@ -177,7 +177,8 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     }),
   ];
   const [notified, notifyEffects] = notify(next, 'SIP/2.0 100 Trying', false);
-  const [held, hold] = reInvite(far, withDirection(customerSdp, 'sendonly'));
+  // RFC 3264 §8.4: hold marks the offer sendonly, or inactive when the stream was recvonly (or inactive).
+  const [held, hold] = reInvite(far, withDirection(customerSdp, holdDirection(directionOf(customerSdp))));
   next = { ...notified, far: held };
   return [next, [...effects, ...notifyEffects, sip(hold)]];
 };

@@ -85,6 +85,8 @@ export interface PbxOptions extends RunOptions {
   secondTarget?: string;
   /** Pause before the PBX's BYE; default 500 ms so the transfer has finished (see the tests). */
   byeDelayMs?: number;
+  /** The direction attribute of the PBX's offer; default sendrecv. */
+  direction?: 'sendrecv' | 'recvonly';
 }
 
 /** The PBX: a termination call to +15550200000 through the pivot at `pivot` (host:port). */
@@ -102,6 +104,7 @@ export function pbx(pivot: string, options: PbxOptions): SippProcess {
       AFTER_TRANSFER: options.afterTransfer ?? 'hang_up',
       SECOND_TARGET: options.secondTarget ?? 'target@127.0.0.1:5999',
       BYE_DELAY_MS: options.byeDelayMs ?? 500,
+      DIRECTION: options.direction ?? 'sendrecv',
     },
     { remote: pivot },
     options,
@@ -119,6 +122,8 @@ export interface CarrierOptions extends RunOptions {
   childEnd?: 'hangs_up' | 'hung_up';
   afterResume?: 'hung_up' | 'hold_then_reconnect';
   hangupDelayMs?: number;
+  /** The direction the hold re-INVITE must carry (RFC 3264 §8.4); default sendonly. */
+  holdDirection?: 'sendonly' | 'inactive';
 }
 
 /** The carrier: answers the pivot's termination INVITE on 127.0.0.2 and the transfer's re-INVITEs. */
@@ -132,6 +137,7 @@ export function carrier(options: CarrierOptions): SippProcess {
       CHILD_END: options.childEnd ?? 'hung_up',
       AFTER_RESUME: options.afterResume ?? 'hung_up',
       HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
+      HOLD_DIRECTION: options.holdDirection ?? 'sendonly',
     },
     { localIp: CARRIER_IP, localPort: options.port },
     options,
