@@ -84,4 +84,26 @@ describe('a delayed-offer call relayed as one', () => {
       expect(the(events, 'ReInviteReceived').data.offerless).toBe(true);
     });
   }
+
+  it('an ACK without the answer: the callee gets an ACK rejecting its stream and a BYE, the caller a BYE', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const callee = delayedCallee({ port: carrierPort, next: 'hung_up', callerAcksWithoutAnswer: true });
+    await callee.ready;
+    await allPassed(delayedCaller(pivot.address, { next: 'hung_up', ackWithoutAnswer: true }), callee);
+
+    const events = await pivot.events();
+    expect(events.map((e) => e.type)).toEqual([
+      'CallReceived',
+      'CallProgress',
+      'CallAnswered',
+      'CallAcked',
+      'CallEnded',
+    ]);
+    expect(the(events, 'CallAcked').data.sdp).toBeUndefined();
+    expect(the(events, 'CallEnded').data).toMatchObject({
+      status: 'failed',
+      why: expect.stringMatching(/no answer/),
+    });
+  });
 });

@@ -221,7 +221,13 @@ export type DelayedThen = 'reinvite' | 'hangs_up' | 'hung_up';
  */
 export function delayedCaller(
   pivot: string,
-  options: RunOptions & { origination?: boolean; next: DelayedThen; ackDelayMs?: number },
+  options: RunOptions & {
+    origination?: boolean;
+    next: DelayedThen;
+    ackDelayMs?: number;
+    /** ACK without SDP, breaking RFC 3261 §13.2.2.4: the pivot then hangs up (`next` is not used). */
+    ackWithoutAnswer?: boolean;
+  },
 ): SippProcess {
   const origination = options.origination === true;
   return run(
@@ -235,6 +241,7 @@ export function delayedCaller(
       OFFER_PORT: origination ? 10000 : 20000,
       ANSWER_PORT: origination ? 20000 : 10000,
       ACK_DELAY_MS: options.ackDelayMs ?? 0,
+      ACK: options.ackWithoutAnswer ? 'ack_without_answer' : 'ack_with_answer',
       THEN: options.next,
     },
     { remote: pivot, ...(origination ? { localIp: CARRIER_IP } : {}) },
@@ -244,7 +251,13 @@ export function delayedCaller(
 
 /** The callee of a delayed-offer call: the carrier on 127.0.0.2, or with `origination` the PBX on 127.0.0.1. */
 export function delayedCallee(
-  options: RunOptions & { port: number; origination?: boolean; next: DelayedThen },
+  options: RunOptions & {
+    port: number;
+    origination?: boolean;
+    next: DelayedThen;
+    /** The caller's ACK has no answer: expect ours rejecting the stream (port 0), then our BYE. */
+    callerAcksWithoutAnswer?: boolean;
+  },
 ): SippProcess {
   const origination = options.origination === true;
   return run(
@@ -252,7 +265,7 @@ export function delayedCallee(
     {
       ADDRESS: origination ? '127.0.0.1' : CARRIER_IP,
       OFFER_PORT: origination ? 10000 : 20000,
-      ANSWER_PORT: origination ? 20000 : 10000,
+      ANSWER_PORT: options.callerAcksWithoutAnswer ? 0 : origination ? 20000 : 10000,
       THEN: options.next,
     },
     { localPort: options.port, ...(origination ? {} : { localIp: CARRIER_IP }) },
