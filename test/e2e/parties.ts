@@ -124,6 +124,8 @@ export interface CarrierOptions extends RunOptions {
   hangupDelayMs?: number;
   /** The direction the hold re-INVITE must carry (RFC 3264 §8.4); default sendonly. */
   holdDirection?: 'sendonly' | 'inactive';
+  /** `hold_then_reconnect`: refuse the reconnect with 488 (then resumed, and hung up by the pivot). */
+  refuseReconnect?: boolean;
 }
 
 /** The carrier: answers the pivot's termination INVITE on 127.0.0.2 and the transfer's re-INVITEs. */
@@ -138,6 +140,7 @@ export function carrier(options: CarrierOptions): SippProcess {
       AFTER_RESUME: options.afterResume ?? 'hung_up',
       HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
       HOLD_DIRECTION: options.holdDirection ?? 'sendonly',
+      RECONNECT: options.refuseReconnect ? 'refuse_reconnect' : 'accept_reconnect',
     },
     { localIp: CARRIER_IP, localPort: options.port },
     options,
@@ -149,7 +152,7 @@ export interface TargetOptions extends RunOptions {
   user?: string;
   /** The number expected in From: the transferee's by default (+15550200000). */
   from?: string;
-  outcome: 'answer' | 'busy' | 'no_answer';
+  outcome: 'answer' | 'answer_released' | 'busy' | 'no_answer';
   childEnd?: 'hangs_up' | 'hung_up';
   hangupDelayMs?: number;
 }

@@ -51,4 +51,24 @@ describe('the reconnect of a blind transfer (RFC 3725)', () => {
     expect(completed.targetLeg.remoteSdp).toMatch(/^m=audio 30000 /m);
     expect(completed.farLeg.remoteSdp).toMatch(/^m=audio 20000 /m);
   });
+
+  it('the carrier refuses the reconnect: the target gets an ACK rejecting its offer, then BYE; the carrier is resumed', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', refuseReconnect: true });
+    const bob = target({ outcome: 'answer_released' });
+    await Promise.all([far.ready, bob.ready]);
+    const agent = pbx(pivot.address, {
+      flow: 'transfer',
+      target: `target@127.0.0.1:${bob.port}`,
+      byeDelayMs: 1000,
+    });
+    const [, , targetResult] = await allPassed(agent, far, bob);
+    expect(received(targetResult!).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK', 'BYE']);
+
+    const events = await pivot.events();
+    expect(the(events, 'TargetReleased').data.why).toBe('reconnect-refused');
+    expect(the(events, 'TransferFailed').data).toMatchObject({ status: 488 });
+    expect(events.filter((e) => e.type === 'TransferCompleted')).toEqual([]);
+  });
 });
