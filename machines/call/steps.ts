@@ -212,7 +212,7 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
     status: 'in-progress',
     legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
   };
-  if (awaitsAnswer(caller)) {
+  if (context.delayedOffer) {
     // Delayed offer: the callee's 2xx is the offer, our 200 relays it, the caller's ACK brings the
     // answer, and only that answer can go in the ACK the callee waits for (it retransmits its 2xx).
     const awaitingAck = {
@@ -226,14 +226,9 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
   return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok)]];
 };
 
-/** Whether the caller's INVITE made no offer, so the pivot's 200 to it carries one (delayed offer). */
-function awaitsAnswer(caller: LegDialog | undefined): boolean {
-  return caller !== undefined && caller.remoteSdp === undefined;
-}
-
 /** Whether the call was placed with a delayed offer: the callee's 2xx must bring the offer. */
 export function delayedOffer(context: CallContext): boolean {
-  return awaitsAnswer(context.legs[context.inbound]);
+  return context.delayedOffer === true;
 }
 
 /** A delayed offer answered by a 2xx without SDP: RFC 3261 §13.2.1 requires the offer in that 2xx. */
@@ -289,7 +284,7 @@ export const confirmCall: Step<CallContext, CallAcked> = ({ outbox: _, ...contex
     {
       ...context,
       awaitingAck: undefined,
-      legs: { ...received(context, event.leg, event.cseq), [waiting.from]: asking, [waiting.to]: offering },
+      legs: { ...context.legs, [waiting.from]: asking, [waiting.to]: offering },
     },
     [sip(ack)],
   ];
