@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { at, callAnswered, callReceived, hangup, ROOT, SDP, tx } from '../../test/helpers/fixtures.ts';
+import {
+  at,
+  callAnswered,
+  callReceived,
+  hangup,
+  ROOT,
+  referReceived,
+  SDP,
+  TRANSFER,
+  tx,
+} from '../../test/helpers/fixtures.ts';
 import { history, originLine, sdpLines, spec } from '../../test/helpers/sessionSpec.ts';
 import type { LegName } from '../dialog.ts';
 import type { CallAcked, Direction } from '../events.ts';
@@ -144,5 +154,26 @@ describe('delayed offer on a new call (RFC 3261 §13.2.1)', () => {
       thenState: { calls: { [ROOT]: 'inProgress' } },
     });
     expect(then.wire).toEqual(['ACK', '200']);
+  });
+
+  it("a confirmed delayed-offer call can be transferred: the hold offers the PBX's answer from its ACK", () => {
+    const then = spec({
+      given: history(delayed(), callAnswered(), acked('customer', SDP.pbx)),
+      when: referReceived(),
+      thenState: { calls: { [ROOT]: 'transferring' }, transfers: { [TRANSFER]: 'holding' } },
+    });
+    const hold = then.request('INVITE');
+    expect(media(hold.body).filter((l) => !l.startsWith('a='))).toEqual(
+      media(SDP.pbx).filter((l) => !l.startsWith('a=')),
+    );
+  });
+
+  it('a REFER before the ACK came is refused: the call is not established yet', () => {
+    const then = spec({
+      given: history(delayed(), callAnswered()),
+      when: referReceived(),
+      thenState: { calls: { [ROOT]: 'confirming' } },
+    });
+    expect(then.wire).toEqual(['403']);
   });
 });
