@@ -87,6 +87,22 @@ export interface PbxOptions extends RunOptions {
   byeDelayMs?: number;
   /** The direction attribute of the PBX's offer; default sendrecv. */
   direction?: 'sendrecv' | 'recvonly';
+  /** INVITE without SDP (Cisco CUCM/CUBE style): the offer comes in the 200, our answer goes in the ACK. */
+  delayedOffer?: boolean;
+}
+
+/** The PBX's SDP (m=audio 10000), as an offer in its INVITE or an answer in its ACK. */
+function pbxSdp(direction: string): string {
+  return [
+    'v=0',
+    'o=pbx 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 10000 RTP/AVP 0',
+    `a=${direction}`,
+    '',
+  ].join('\n');
 }
 
 /** The PBX: a termination call to +15550200000 through the pivot at `pivot` (host:port). */
@@ -104,12 +120,19 @@ export function pbx(pivot: string, options: PbxOptions): SippProcess {
       AFTER_TRANSFER: options.afterTransfer ?? 'hang_up',
       SECOND_TARGET: options.secondTarget ?? 'target@127.0.0.1:5999',
       BYE_DELAY_MS: options.byeDelayMs ?? 500,
-      DIRECTION: options.direction ?? 'sendrecv',
+      OFFER_HEADER: options.delayedOffer ? 'X-Delayed-Offer: yes' : 'Content-Type: application/sdp',
+      OFFER: options.delayedOffer ? '' : pbxSdp(options.direction ?? 'sendrecv'),
+      ANSWER_HEADER: options.delayedOffer ? 'Content-Type: application/sdp' : 'X-Delayed-Offer: no',
+      ANSWER: options.delayedOffer ? pbxSdp(options.direction ?? 'sendrecv') : '',
     },
     { remote: pivot },
     options,
   );
 }
+
+/** Scenario regexps: a message without a body, and the pivot's origin in its first SDP on a leg. */
+const NO_BODY = 'Content-Length: *0';
+const PIVOT_ORIGIN_1 = 'o=sip-pivot [0-9]+ 1 IN IP4 127\\.0\\.0\\.1';
 
 type CarrierFlow = 'hung_up' | 'hangs_up' | 'refer' | 'hold_then_reconnect' | 'hold_then_resume';
 
@@ -126,6 +149,8 @@ export interface CarrierOptions extends RunOptions {
   holdDirection?: 'sendonly' | 'inactive';
   /** `hold_then_reconnect`: refuse the reconnect with 488 (then resumed, and hung up by the pivot). */
   refuseReconnect?: boolean;
+  /** The PBX called with a delayed offer: our INVITE has no SDP, our ACK carries the PBX's answer. */
+  delayedOffer?: boolean;
 }
 
 /** The carrier: answers the pivot's termination INVITE on 127.0.0.2 and the transfer's re-INVITEs. */
@@ -141,6 +166,11 @@ export function carrier(options: CarrierOptions): SippProcess {
       HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
       HOLD_DIRECTION: options.holdDirection ?? 'sendonly',
       RECONNECT: options.refuseReconnect ? 'refuse_reconnect' : 'accept_reconnect',
+      INVITE_BODY: options.delayedOffer ? NO_BODY : PIVOT_ORIGIN_1,
+      INVITE_MEDIA: options.delayedOffer ? NO_BODY : 'm=audio 10000 ',
+      INVITE_BODY_IN: options.delayedOffer ? 'msg' : 'body',
+      ACK_BODY: options.delayedOffer ? 'm=audio 10000 ' : NO_BODY,
+      ACK_BODY_IN: options.delayedOffer ? 'body' : 'msg',
     },
     { localIp: CARRIER_IP, localPort: options.port },
     options,

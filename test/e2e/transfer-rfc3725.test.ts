@@ -71,4 +71,28 @@ describe('the reconnect of a blind transfer (RFC 3725)', () => {
     expect(the(events, 'TransferFailed').data).toMatchObject({ status: 488 });
     expect(events.filter((e) => e.type === 'TransferCompleted')).toEqual([]);
   });
+
+  it('a PBX calling with a delayed offer (Cisco CUBE style) transfers its call the same way', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = carrier({
+      port: carrierPort,
+      flow: 'hold_then_reconnect',
+      childEnd: 'hangs_up',
+      delayedOffer: true,
+    });
+    const bob = target({ outcome: 'answer', childEnd: 'hung_up' });
+    await Promise.all([far.ready, bob.ready]);
+    const agent = pbx(pivot.address, {
+      flow: 'transfer',
+      target: `target@127.0.0.1:${bob.port}`,
+      delayedOffer: true,
+    });
+    await allPassed(agent, far, bob);
+
+    const events = await pivot.events();
+    expect(the(events, 'CallReceived').data.delayedOffer).toBe(true);
+    expect(events.map((e) => e.type)).toContain('CallAcked');
+    expect(events.filter((e) => e.type === 'TransferCompleted')).toHaveLength(1);
+  });
 });
