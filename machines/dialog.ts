@@ -194,6 +194,7 @@ const REASONS: Record<number, string> = {
   488: 'Not Acceptable Here',
   491: 'Request Pending',
   500: 'Server Internal Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
   603: 'Decline',
 };

@@ -52,6 +52,11 @@ export interface CallReceived extends Base {
   customerLeg: 'inbound' | 'outbound';
   /** The caller's SDP offer. */
   sdp: string;
+  /**
+   * The INVITE carried no SDP (a delayed offer, RFC 3261 §13.2.1): the callee's 2xx brings the offer
+   * and the caller's ACK the answer. Absent in events stored before delayed offers were relayed as such.
+   */
+  delayedOffer?: boolean;
   /** The Request-URI of the outbound INVITE. */
   outboundUri: string;
   /**
@@ -139,8 +144,26 @@ export interface ReInviteReceived extends Base {
   leg: LegName;
   reinvite: Transaction;
   sdp: string;
+  /**
+   * The re-INVITE carried no SDP: it asks the other leg for an offer (RFC 3261 §14.1), whose answer comes
+   * in the ACK. Absent in events stored before offer-less re-INVITEs were relayed as such.
+   */
+  offerless?: boolean;
   /** The re-INVITE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
   cseq?: number;
+}
+
+/**
+ * The ACK of a 2xx in which the pivot relayed an offer (RFC 3261 §13.2.1, §14: an INVITE or re-INVITE
+ * without SDP; the offer came in the other leg's 2xx): it carries the answer the other leg is owed in
+ * its own ACK. Only such ACKs are stored; every other ACK needs no machine.
+ */
+export interface CallAcked extends Base {
+  type: 'CallAcked';
+  leg: LegName;
+  /** The answer; absent when the ACK had no SDP (a protocol error: the call is torn down). */
+  sdp?: string;
+  cseq: number;
 }
 
 /** The other leg's final answer to the relayed re-INVITE. */
@@ -174,6 +197,13 @@ export interface TransferPolicy {
   publicHost: string;
   /** Our Contact for a new leg. */
   contact: string;
+  /**
+   * How the target is bridged. `rfc3725`: the target is INVITEd without SDP, its offer (in its 200) goes
+   * to the transferee in the reconnect re-INVITE, and the transferee's answer goes in the ACK to the
+   * target (RFC 3725 §4.3-style). Absent in events stored before: the target was offered the
+   * transferee's last SDP and its answer re-offered to the transferee.
+   */
+  reconnect?: 'rfc3725';
 }
 
 export interface ReferReceived extends TransferBase {
@@ -312,6 +342,8 @@ export interface CallEnded extends Base {
   status: CallStatus;
   /** SIP status that ended it, when one did. */
   sipStatus?: number;
+  /** Why the pivot ended it itself, when it did so for a protocol error. */
+  why?: string;
 }
 
 export type CallInput =
@@ -324,6 +356,7 @@ export type CallInput =
   | HangupReceived
   | ReInviteReceived
   | ReInviteAnswered
+  | CallAcked
   | TimerFired
   | ReferAccepted
   | ReferRejected

@@ -75,3 +75,37 @@ export function directionOf(sdp: string): MediaDirection {
   }
   return sessionLevel;
 }
+
+/**
+ * Whether a message body holds a session description. An INVITE without one is a delayed offer (RFC 3261
+ * §13.2.1): the offer then comes in the 2xx and the answer in the ACK.
+ */
+export function hasSdp(body: string | undefined): body is string {
+  return body !== undefined && /^v=/m.test(body);
+}
+
+/**
+ * The direction that puts a stream on hold (RFC 3264 §8.4): `sendonly`, but a stream that was `recvonly`
+ * (the pivot's side only receiving) becomes `inactive`, and one already `inactive` stays so.
+ */
+export function holdDirection(current: MediaDirection): MediaDirection {
+  return current === 'recvonly' || current === 'inactive' ? 'inactive' : 'sendonly';
+}
+
+/**
+ * A valid answer that rejects every stream of `offer` (RFC 3264 §6: same m-lines in the same order, port
+ * zero). It is what a UAC that cannot accept the offer in a 2xx puts in its ACK before sending BYE (RFC
+ * 3261 §13.2.2.4): an ACK must carry an answer, and this one sets up no media.
+ */
+export function rejectingAnswer(offer: string): string {
+  const out: string[] = [];
+  for (const line of splitLines(offer)) {
+    if (line.startsWith('m=')) {
+      out.push(line.replace(/^m=(\S+) \d+(\/\d+)? /, 'm=$1 0 '));
+      continue;
+    }
+    if (line.startsWith('a=') && !line.startsWith('a=rtpmap:') && !line.startsWith('a=fmtp:')) continue;
+    out.push(line);
+  }
+  return joinLines(out);
+}

@@ -49,6 +49,7 @@ const CALL_INPUTS = new Set<string>([
   'HangupReceived',
   'ReInviteReceived',
   'ReInviteAnswered',
+  'CallAcked',
   'ReferAccepted',
   'ReferRejected',
   'TransferCompleted',

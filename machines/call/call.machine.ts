@@ -5,19 +5,35 @@
  */
 import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
-import type { CallInput, HangupReceived, ReferRejected, TimerFired } from '../events.ts';
+import type {
+  CallAcked,
+  CallAnswered,
+  CallInput,
+  HangupReceived,
+  ReferRejected,
+  ReInviteAnswered,
+  TimerFired,
+} from '../events.ts';
 import {
+  ackHasAnswer,
+  ackWithoutAnswer,
   answerCall,
+  answeredWithoutOffer,
+  answerIsOffer,
   answerReInvite,
+  answerWithoutOffer,
   byeFallback,
   type CallContext,
   cancelCall,
   canceled,
   completeTransfer,
+  confirmCall,
+  delayedOffer,
   emptyCallContext,
   failOver,
   failTransfer,
   hangUp,
+  hangUpUnconfirmed,
   lateAnswer,
   receiveCall,
   referRefused,
@@ -57,6 +73,10 @@ export const callMachine = setup({
       return leg !== undefined && context.legs[leg] !== undefined;
     },
     isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
+    delayedOffer: ({ context }) => delayedOffer(context),
+    answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
+    ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
+    answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
   },
 }).createMachine({
   id: 'call',
@@ -73,7 +93,11 @@ export const callMachine = setup({
       on: {
         ...refusedRefer,
         CallProgress: { actions: run(relayProgress) },
-        CallAnswered: { target: 'inProgress', actions: run(answerCall) },
+        CallAnswered: [
+          { guard: 'answeredWithoutOffer', target: 'ended', actions: run(answerWithoutOffer) },
+          { guard: 'delayedOffer', target: 'confirming', actions: run(answerCall) },
+          { target: 'inProgress', actions: run(answerCall) },
+        ],
         CallRejected: [
           {
             guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
@@ -100,11 +124,26 @@ export const callMachine = setup({
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
       },
     },
+    confirming: {
+      // A 2xx relayed an offer (delayed offer, or an offer-less re-INVITE): the asking leg's ACK brings
+      // the answer the offering leg's ACK needs (RFC 3261 §13.2.1, §14).
+      on: {
+        ...refusedRefer,
+        CallAcked: [
+          { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
+          { target: 'ended', actions: run(ackWithoutAnswer) },
+        ],
+        HangupReceived: { target: 'ended', actions: run(hangUpUnconfirmed) },
+      },
+    },
     relaying: {
       // A re-INVITE is out on the other leg; its answer goes back to the leg that asked.
       on: {
         ...refusedRefer,
-        ReInviteAnswered: { target: 'inProgress', actions: run(answerReInvite) },
+        ReInviteAnswered: [
+          { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
+          { target: 'inProgress', actions: run(answerReInvite) },
+        ],
         HangupReceived: { target: 'ended', actions: run(hangUp) },
       },
     },

@@ -17,6 +17,7 @@ import {
 import { addSeconds, type Effect, fact, type Step, sip, type WithOutbox } from '../effects.ts';
 import type {
   Alternate,
+  CallAcked,
   CallAnswered,
   CallCanceled,
   CallProgress,
@@ -34,6 +35,7 @@ import type {
   TransferCompleted,
   TransferFailed,
 } from '../events.ts';
+import { hasSdp, rejectingAnswer } from '../sdp.ts';
 
 export interface CallContext extends WithOutbox {
   callSid: string;
@@ -57,7 +59,19 @@ export interface CallContext extends WithOutbox {
     to: LegName;
     transaction: { adapterId: string; transactionKey: string };
     sdp: string;
+    /** The re-INVITE made no offer: the other leg's 2xx will (RFC 3261 §14.1). */
+    offerless?: boolean;
+    /** The re-INVITE's CSeq: its ACK carries it. */
+    cseq?: number;
   };
+  /**
+   * A 2xx that carried an offer relayed from the other leg (delayed offer, RFC 3261 §13.2.1 and §14): the
+   * ACK of leg `from` (its INVITE had CSeq `cseq`) brings the answer; the 2xx of leg `to`, which made
+   * the offer, is ACKed with that answer only then.
+   */
+  awaitingAck?: { from: LegName; to: LegName; offer: string; cseq?: number };
+  /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
+  delayedOffer?: boolean;
   byeFallbackTimerId?: string;
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
@@ -123,11 +137,13 @@ function ended(
 export const receiveCall: Step<CallContext, CallReceived> = (_context, event) => {
   const inbound: LegName = event.customerLeg === 'inbound' ? 'customer' : 'far';
   const outbound: LegName = inbound === 'customer' ? 'far' : 'customer';
-  const inboundLeg = { ...event.inbound, remoteSdp: event.sdp };
-  const [invited, sdp] = outgoingSdp(event.outbound, event.sdp);
+  // A delayed offer (no SDP in the INVITE) goes on as one: the callee's 2xx will carry the offer.
+  const offered = event.delayedOffer !== true;
+  const inboundLeg = offered ? { ...event.inbound, remoteSdp: event.sdp } : event.inbound;
+  const [invited, sdp] = offered ? outgoingSdp(event.outbound, event.sdp) : [event.outbound, undefined];
   const headers = event.outboundHeaders;
   const [outboundLeg, invite] = nextRequest(invited, 'INVITE', {
-    body: sdp,
+    ...(sdp === undefined ? {} : { body: sdp }),
     ...(headers ? { headers } : {}),
   });
   if (event.maxForwards !== undefined) invite.maxForwards = event.maxForwards;
@@ -152,6 +168,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     legs: { [inbound]: inboundLeg, [outbound]: outboundLeg },
     inbound,
     outbound,
+    ...(offered ? {} : { delayedOffer: true }),
   };
   const pending = inboundLeg.pendingInvite!;
   return [context, [sip(response(pending, 100, 'Trying')), sip(invite)]];
@@ -186,30 +203,108 @@ export const relayProgress: Step<CallContext, CallProgress> = ({ outbox: _, ...c
   return [{ ...context, legs: { ...context.legs, [context.inbound]: next } }, [sip(reply)]];
 };
 
-export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...context }, event) => {
+/** The called leg as its 2xx established it (To tag, Contact, Record-Route, SDP). */
+function answeredOutbound(context: Omit<CallContext, 'outbox'>, event: CallAnswered): LegDialog {
   const called = leg(context, context.outbound);
-  const outboundLeg: LegDialog = {
+  return {
     ...called,
     remote: { ...called.remote, params: { ...called.remote.params, tag: event.remoteTag } },
     remoteTarget: event.remoteTarget,
     routeSet: event.routeSet,
     remoteSdp: event.sdp,
   };
-  const ack = requestAt(outboundLeg, 'ACK', outboundLeg.localCseq);
-  const [answered, sdp] = outgoingSdp(leg(context, context.inbound), event.sdp);
+}
+
+export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...context }, event) => {
+  const outboundLeg = answeredOutbound(context, event);
+  const caller = leg(context, context.inbound);
+  const [answered, sdp] = outgoingSdp(caller, event.sdp);
   const ok = response(answered.pendingInvite!, 200, 'OK', {
     toTag: answered.local.params.tag,
     contact: answered.contact,
     body: sdp,
   });
   const { pendingInvite: _answered, ...inboundLeg } = answered;
+  const next: Omit<CallContext, 'outbox'> = {
+    ...context,
+    status: 'in-progress',
+    legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
+  };
+  if (context.delayedOffer) {
+    // Delayed offer: the callee's 2xx is the offer, our 200 relays it, the caller's ACK brings the
+    // answer, and only that answer can go in the ACK the callee waits for (it retransmits its 2xx).
+    const awaitingAck = {
+      from: context.inbound,
+      to: context.outbound,
+      offer: event.sdp,
+      ...(caller.remoteCseq !== undefined ? { cseq: caller.remoteCseq } : {}),
+    };
+    return [{ ...next, awaitingAck }, [sip(ok)]];
+  }
+  return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok)]];
+};
+
+/** Whether the call was placed with a delayed offer: the callee's 2xx must bring the offer. */
+export function delayedOffer(context: CallContext): boolean {
+  return context.delayedOffer === true;
+}
+
+/** A delayed offer answered by a 2xx without SDP: RFC 3261 §13.2.1 requires the offer in that 2xx. */
+export function answeredWithoutOffer(context: CallContext, event: CallAnswered): boolean {
+  return delayedOffer(context) && !hasSdp(event.sdp);
+}
+
+/**
+ * The callee answered our offer-less INVITE without an offer: no session can be set up between the two.
+ * Its 2xx is ACKed (there is no offer to answer) and BYEd at once, and the caller, whose INVITE is still
+ * pending, gets 502: the next hop broke the offer/answer rules.
+ */
+export const answerWithoutOffer: Step<CallContext, CallAnswered> = ({ outbox: _, ...context }, event) => {
+  const called = answeredOutbound(context, event);
+  const ack = requestAt(called, 'ACK', called.localCseq);
+  const [outboundLeg, bye] = nextRequest(called, 'BYE');
+  const caller = leg(context, context.inbound);
+  const why = "the callee's 200 to an INVITE without SDP carried no offer (RFC 3261 §13.2.1)";
+  const reply = response(caller.pendingInvite!, 502, reasonPhrase(502), {
+    toTag: caller.local.params.tag,
+    headers: { Warning: `399 sip-pivot "${why}"` },
+  });
+  return [
+    { ...context, status: 'failed', legs: { ...context.legs, [context.outbound]: outboundLeg } },
+    [
+      sip(ack),
+      sip(bye),
+      sip(reply),
+      fact({
+        type: 'CallEnded',
+        callSid: context.callSid,
+        at: event.at,
+        status: 'failed',
+        sipStatus: 502,
+        why,
+      }),
+    ],
+  ];
+};
+
+/** Whether the ACK brought the answer to the relayed offer; a confirmed call then goes on as usual. */
+export function ackHasAnswer(event: CallAcked): boolean {
+  return hasSdp(event.sdp);
+}
+
+/** The caller's ACK brought the answer: it goes in the ACK of the 2xx that made the offer. */
+export const confirmCall: Step<CallContext, CallAcked> = ({ outbox: _, ...context }, event) => {
+  const waiting = context.awaitingAck!;
+  const asking = { ...leg(context, waiting.from), remoteSdp: event.sdp! };
+  const [offering, sdp] = outgoingSdp(leg(context, waiting.to), event.sdp!);
+  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: sdp });
   return [
     {
       ...context,
-      status: 'in-progress',
-      legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
+      awaitingAck: undefined,
+      legs: { ...context.legs, [waiting.from]: asking, [waiting.to]: offering },
     },
-    [sip(ack), sip(ok)],
+    [sip(ack)],
   ];
 };
 
@@ -238,6 +333,58 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
     { ...context, alternates: rest, legs: { ...context.legs, [context.outbound]: outboundLeg } },
     [sip(invite)],
   ];
+};
+
+/**
+ * The ACK that should carry the answer did not (RFC 3261 §13.2.2.4 and RFC 3264 §4: an offer in a 2xx
+ * must be answered in the ACK). There is no session to keep: the offering leg's 2xx still gets the ACK it
+ * is owed, with an answer rejecting every stream (an ACK must carry an answer), and both legs are hung up.
+ */
+export const ackWithoutAnswer: Step<CallContext, CallAcked> = ({ outbox: _, ...context }, event) => {
+  const waiting = context.awaitingAck!;
+  const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
+  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: rejected });
+  const [offeringGone, byeOffering] = nextRequest(offering, 'BYE');
+  const [askingGone, byeAsking] = nextRequest(leg(context, waiting.from), 'BYE');
+  return [
+    {
+      ...context,
+      awaitingAck: undefined,
+      status: 'failed',
+      legs: { ...context.legs, [waiting.to]: offeringGone, [waiting.from]: askingGone },
+    },
+    [
+      sip(ack),
+      sip(byeOffering),
+      sip(byeAsking),
+      fact({
+        type: 'CallEnded',
+        callSid: context.callSid,
+        at: event.at,
+        status: 'failed',
+        why: `the ACK on the ${waiting.from} leg carried no answer to the offer in our 200 (RFC 3261 §13.2.2.4)`,
+      }),
+    ],
+  ];
+};
+
+/**
+ * A BYE while the pivot waits for the ACK with the answer: the other leg is hung up as usual, and if it
+ * is the leg whose 2xx made the offer, that 2xx is first ACKed with an answer rejecting its streams (RFC
+ * 3261 §13.2.2.4: ACK, then BYE).
+ */
+export const hangUpUnconfirmed: Step<CallContext, HangupReceived> = (context, event) => {
+  const waiting = context.awaitingAck!;
+  const other = event.leg === context.inbound ? context.outbound : context.inbound;
+  const effects: Effect[] = [];
+  let legs = context.legs;
+  if (other === waiting.to) {
+    const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
+    effects.push(sip(requestAt(offering, 'ACK', offering.localCseq, { body: rejected })));
+    legs = { ...legs, [waiting.to]: offering };
+  }
+  const [next, hungUp] = hangUp({ ...context, legs, awaitingAck: undefined }, event);
+  return [next, [...effects, ...hungUp]];
 };
 
 export const rejectCall: Step<CallContext, CallRejected> = ({ outbox: _, ...context }, event) => {
@@ -394,12 +541,22 @@ export const byeFallback: Step<CallContext, TimerFired> = ({ outbox: _, ...conte
 /** A re-INVITE on one leg (hold, resume, new codec): offered to the other leg with our SDP origin. */
 export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, ...context }, event) => {
   const to = event.leg === context.inbound ? context.outbound : context.inbound;
-  const [other, request] = reInvite(leg(context, to), event.sdp);
+  // A re-INVITE without SDP asks the other leg for an offer (RFC 3261 §14.1): relayed without one too.
+  const [other, request] = event.offerless
+    ? nextRequest(leg(context, to), 'INVITE')
+    : reInvite(leg(context, to), event.sdp);
   return [
     {
       ...context,
       legs: { ...received(context, event.leg, event.cseq), [to]: other },
-      relay: { from: event.leg, to, transaction: event.reinvite, sdp: event.sdp },
+      relay: {
+        from: event.leg,
+        to,
+        transaction: event.reinvite,
+        sdp: event.sdp,
+        ...(event.offerless ? { offerless: true } : {}),
+        ...(event.cseq !== undefined ? { cseq: event.cseq } : {}),
+      },
     },
     [sip(request)],
   ];
@@ -413,15 +570,30 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
     return [{ ...context, relay: undefined }, [sip(response(relay.transaction, event.status, event.reason))]];
   }
   const answered = event.sdp ? { ...asked, remoteSdp: event.sdp } : asked;
-  const ack = requestAt(answered, 'ACK', answered.localCseq);
-  const asking = { ...leg(context, relay.from), remoteSdp: relay.sdp };
+  const offerless = relay.offerless === true;
+  const current = leg(context, relay.from);
+  const asking = offerless ? current : { ...current, remoteSdp: relay.sdp };
   const [replied, sdp] = event.sdp ? outgoingSdp(asking, event.sdp) : [asking, undefined];
   const ok = response(relay.transaction, 200, 'OK', {
     contact: replied.contact,
     ...(sdp !== undefined ? { body: sdp } : {}),
   });
-  return [
-    { ...context, relay: undefined, legs: { ...context.legs, [relay.to]: answered, [relay.from]: replied } },
-    [sip(ack), sip(ok)],
-  ];
+  const legs = { ...context.legs, [relay.to]: answered, [relay.from]: replied };
+  if (offerless && hasSdp(event.sdp)) {
+    // The other leg's 2xx is the offer; the asking leg's ACK will bring the answer its ACK needs.
+    const awaitingAck = {
+      from: relay.from,
+      to: relay.to,
+      offer: event.sdp,
+      ...(relay.cseq !== undefined ? { cseq: relay.cseq } : {}),
+    };
+    return [{ ...context, relay: undefined, awaitingAck, legs }, [sip(ok)]];
+  }
+  const ack = requestAt(answered, 'ACK', answered.localCseq);
+  return [{ ...context, relay: undefined, legs }, [sip(ack), sip(ok)]];
 };
+
+/** Whether the relayed answer to an offer-less re-INVITE is an offer the asking leg must answer in its ACK. */
+export function answerIsOffer(context: CallContext, event: ReInviteAnswered): boolean {
+  return event.status < 300 && context.relay?.offerless === true && hasSdp(event.sdp);
+}

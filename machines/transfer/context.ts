@@ -49,6 +49,11 @@ export interface TransferContext extends WithOutbox, TransferStart {
   /** The PBX's SDP (to resume the far party) and the far party's SDP (offered to the target). */
   customerSdp?: string;
   transfereeSdp?: string;
+  /**
+   * The target is INVITEd without SDP and ACKed only with the transferee's answer (RFC 3725); false for
+   * transfers stored before (policy without `reconnect`).
+   */
+  offerlessTarget?: boolean;
   transferorGone: boolean;
   transfereeGone: boolean;
   /** The status line reported in the final NOTIFY of a failure. */

@@ -23,7 +23,7 @@ import type {
 } from '../events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
 import { parseReferTo, type ReferTarget, transferAllowed } from '../refer-target.ts';
-import { withDirection } from '../sdp.ts';
+import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
 
@@ -138,7 +138,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
   };
 }
 
-/** 202, NOTIFY 100 Trying, and the far party put on hold with the PBX's SDP marked sendonly. */
+/** 202, NOTIFY 100 Trying, and the far party put on hold with the PBX's SDP marked sendonly (or inactive). */
 export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
   const verdict = judgeRefer({ ...context, outbox: [] }, event);
   if (!verdict.ok) throw new Error('acceptRefer on a refused REFER');
@@ -162,6 +162,7 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     target,
     customerSdp,
     transfereeSdp: far.remoteSdp,
+    offerlessTarget: event.policy.reconnect === 'rfc3725',
   };
   const effects: Effect[] = [
     sip(response(event.refer, 202, 'Accepted', event.referSub ? {} : { headers: { 'Refer-Sub': 'false' } })),
@@ -177,20 +178,31 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     }),
   ];
   const [notified, notifyEffects] = notify(next, 'SIP/2.0 100 Trying', false);
-  const [held, hold] = reInvite(far, withDirection(customerSdp, 'sendonly'));
+  // RFC 3264 §8.4: hold marks the offer sendonly, or inactive when the stream was recvonly (or inactive).
+  const [held, hold] = reInvite(far, withDirection(customerSdp, holdDirection(directionOf(customerSdp))));
   next = { ...notified, far: held };
   return [next, [...effects, ...notifyEffects, sip(hold)]];
 };
 
+/**
+ * The INVITE to the target. RFC 3725 §4.3 (flow III): without SDP, so the target makes a fresh offer
+ * that the transferee answers; offering the transferee's old SDP instead would commit the target to
+ * media parameters the transferee may no longer use (its SDP while on hold), and re-offering the
+ * target's answer to the transferee is not an offer the target ever made.
+ */
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const policy = must(context.policy, 'policy');
-  const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');
-  const [offered, sdp] = outgoingSdp(must(context.target, 'target leg'), offer);
   const referredBy = context.referredBy;
-  const [target, invite] = nextRequest(offered, 'INVITE', {
-    body: sdp,
-    ...(referredBy ? { headers: { 'Referred-By': referredBy } } : {}),
-  });
+  const headers = referredBy ? { headers: { 'Referred-By': referredBy } } : {};
+  let offered = must(context.target, 'target leg');
+  let body: { body?: string } = {};
+  if (!context.offerlessTarget) {
+    const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');
+    const [withOffer, sdp] = outgoingSdp(offered, offer);
+    offered = withOffer;
+    body = { body: sdp };
+  }
+  const [target, invite] = nextRequest(offered, 'INVITE', { ...body, ...headers });
   const timerId = `${context.transferSid}:no-answer`;
   return [
     { ...context, target, noAnswerTimerId: timerId },
@@ -272,15 +284,20 @@ function releaseTarget(context: Ctx, at: string, why: TargetReleased['why']): [C
 }
 
 /**
- * The target answered: ACK it, bridge the far party to its SDP, report 200 to the PBX. The moment of
- * that final NOTIFY is kept: the BYE fallback counts from it.
+ * The target answered: the far party is re-INVITEd to it, and the PBX told 200. RFC 3725: the target's
+ * 200 carries its offer, which goes to the transferee as is (our origin); the target's 200 is ACKed
+ * once the transferee answers (it retransmits its 200 meanwhile, for up to 64*T1). Transfers stored
+ * before offered the transferee's SDP to the target: it is ACKed at once and its answer re-offered.
+ * The moment of the final NOTIFY is kept: the BYE fallback counts from it.
  */
 export const targetAnswered: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
   const target = answeredDialog(must(context.target, 'target leg'), event);
-  const ack = requestAt(target, 'ACK', target.localCseq);
+  const offerless = context.offerlessTarget === true;
+  const acked = offerless ? [] : [sip(requestAt(target, 'ACK', target.localCseq))];
+  const offer = must(event.sdp, 'SDP');
   const [far, reconnect] = reInvite(
     must(context.far, 'far leg'),
-    withDirection(must(event.sdp, 'SDP'), 'sendrecv'),
+    offerless ? offer : withDirection(offer, 'sendrecv'),
   );
   const [notified, notifyEffects] = notify(
     { ...context, target, far, targetAnswered: true, noAnswerTimerId: undefined },
@@ -288,8 +305,48 @@ export const targetAnswered: Step<TransferContext, TransferResponse> = ({ outbox
     true,
   );
   const next = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
-  return [next, [sip(ack), ...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects]];
+  return [next, [...acked, ...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects]];
 };
+
+/** Whether the target's 2xx lacks the offer an INVITE without SDP asked for (RFC 3261 §13.2.1). */
+export function answeredWithoutOffer(context: TransferContext, event: TransferResponse): boolean {
+  return context.offerlessTarget === true && !hasSdp(event.sdp);
+}
+
+/**
+ * The target answered the offer-less INVITE without an offer: nothing to bridge the transferee to. Its
+ * 2xx is ACKed (there is no offer to answer) and BYEd, and the transfer fails with 502 like any target
+ * failure: the PBX is told, the far party resumed.
+ */
+export const targetWithoutOffer: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const answered = answeredDialog(must(context.target, 'target leg'), event);
+  const ack = requestAt(answered, 'ACK', answered.localCseq);
+  const [target, bye] = nextRequest(answered, 'BYE');
+  return giveUp({ ...context, target, targetAnswered: true }, event.at, 502, 'Bad Gateway', [
+    sip(ack),
+    sip(bye),
+  ]);
+};
+
+/**
+ * The ACK owed to the target's 2xx when the transferee never answered its offer: RFC 3261 §13.2.2.4,
+ * an ACK must carry an answer, and a UAC that cannot accept the offer sends a valid answer and then BYE.
+ * The answer rejects every stream (port 0, RFC 3264 §6), so no media starts before the BYE. Nothing
+ * for transfers stored before, whose target was ACKed when it answered.
+ */
+function ackUnanswered(context: Ctx): [Ctx, Effect[]] {
+  const target = context.target;
+  if (!context.offerlessTarget || !target) return [context, []];
+  if (!hasSdp(target.remoteSdp)) return [context, [sip(requestAt(target, 'ACK', target.localCseq))]];
+  const [rejected, sdp] = outgoingSdp(target, rejectingAnswer(target.remoteSdp));
+  return [
+    { ...context, target: rejected },
+    [sip(requestAt(rejected, 'ACK', rejected.localCseq, { body: sdp }))],
+  ];
+}
 
 export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
   { outbox: _, ...context },
@@ -297,10 +354,19 @@ export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
 ) => {
   const reconnected = must(context.far, 'far leg');
   const far = event.sdp ? { ...reconnected, remoteSdp: event.sdp } : reconnected;
-  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  const acked: Effect[] = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
   const policy = must(context.policy, 'policy');
+  let target = must(context.target, 'target leg');
+  if (context.offerlessTarget) {
+    // The transferee's answer to the target's offer completes the target's INVITE: its ACK carries it.
+    // A 200 without SDP breaks RFC 3264; the target then gets an answer rejecting its streams.
+    const answer = hasSdp(event.sdp) ? event.sdp : rejectingAnswer(must(target.remoteSdp, 'target offer'));
+    const [answered, sdp] = outgoingSdp(target, answer);
+    target = answered;
+    acked.push(sip(requestAt(target, 'ACK', target.localCseq, { body: sdp })));
+  }
   return [
-    { ...context, far },
+    { ...context, far, target },
     [
       ...acked,
       fact({
@@ -311,7 +377,7 @@ export const transfereeReconnected: Step<TransferContext, TransferResponse> = (
         childCallSid: context.childCallSid,
         customerLeg: must(context.customer, 'customer leg'),
         farLeg: far,
-        targetLeg: must(context.target, 'target leg'),
+        targetLeg: target,
         targetKind: must(context.targetKind, 'target kind'),
         targetNumber: must(context.targetNumber, 'target number'),
         transfereeNumber: must(context.transfereeNumber, 'transferee number'),
@@ -344,7 +410,9 @@ export const reconnectRefused: Step<TransferContext, TransferResponse> = (
   const refused = must(context.far, 'far leg');
   // The refused offer never took effect: the next offer is one version above the session's SDP.
   const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
-  const [next, bye] = releaseTarget({ ...context, far }, event.at, 'reconnect-refused');
+  const [unanswered, ack] = ackUnanswered({ ...context, far });
+  const [next, release] = releaseTarget(unanswered, event.at, 'reconnect-refused');
+  const bye = [...ack, ...release];
   if (dialogGone(event.status)) {
     const gone = { ...next, transfereeGone: true, failure: { status: event.status, reason: event.reason } };
     return [gone, [...bye, failed(gone, event.at)]];
@@ -410,14 +478,13 @@ export const transfereeResumed: Step<TransferContext, TransferResponse> = (
  * target leg is touched; the original call is not disturbed.
  */
 export const lateAnswer: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
-  const target = answeredDialog(must(context.target, 'target leg'), event);
-  const ack = requestAt(target, 'ACK', target.localCseq);
-  const [next, release] = releaseTarget(
-    { ...context, target, targetAnswered: true },
-    event.at,
-    'late-answer',
-  );
-  return [next, [sip(ack), ...release]];
+  const answered = answeredDialog(must(context.target, 'target leg'), event);
+  // To an INVITE without SDP the 2xx is an offer, and the ACK must answer it (rejecting its streams).
+  const [target, ack] = context.offerlessTarget
+    ? ackUnanswered({ ...context, target: answered })
+    : [{ ...context, target: answered }, [sip(requestAt(answered, 'ACK', answered.localCseq))]];
+  const [next, release] = releaseTarget({ ...target, targetAnswered: true }, event.at, 'late-answer');
+  return [next, [...ack, ...release]];
 };
 
 export const subscriptionEnded: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }) => [
@@ -456,9 +523,10 @@ export const transfereeHungUp =
       effects.push(sip(requestAt(target, 'CANCEL', target.localCseq)), ...cancelTimer(context, event.at));
     }
     if (phase === 'reconnecting' && target) {
-      const [released, release] = releaseTarget(next, event.at, 'transferee-hung-up');
+      const [unanswered, ack] = ackUnanswered(next);
+      const [released, release] = releaseTarget(unanswered, event.at, 'transferee-hung-up');
       next = released;
-      effects.push(...release);
+      effects.push(...ack, ...release);
     }
     if (phase === 'holding' || phase === 'inviting') {
       const [notified, notifyEffects] = notify(next, 'SIP/2.0 487 Request Terminated', true);

@@ -12,10 +12,11 @@
  */
 import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
-import type { ReferReceived, TimerFired, TransferInput } from '../events.ts';
+import type { ReferReceived, TimerFired, TransferInput, TransferResponse } from '../events.ts';
 import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
 import {
   acceptRefer,
+  answeredWithoutOffer,
   dialogGone,
   judgeRefer,
   lateAnswer,
@@ -26,6 +27,7 @@ import {
   targetAnswered,
   targetFailed,
   targetRinging,
+  targetWithoutOffer,
   transfereeHeld,
   transfereeHungUp,
   transfereeReconnected,
@@ -62,6 +64,8 @@ export const transferMachine = setup({
     isSuccess: ({ event }) => 'status' in event && event.status >= 200 && event.status < 300,
     // A 2xx from a target the transfer had not heard answer yet (a repeated one was already handled).
     isLateAnswer: ({ context }) => !context.targetAnswered,
+    // RFC 3261 §13.2.1: a 2xx to an INVITE without SDP must carry the offer.
+    answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as TransferResponse),
     // Nobody to resume after a refused reconnect: the PBX left, or the transferee's dialog is gone.
     nobodyToResume: ({ context, event }) =>
       context.transferorGone || ('status' in event && dialogGone(event.status)),
@@ -91,7 +95,15 @@ export const transferMachine = setup({
       on: {
         ...common,
         TargetRinging: { actions: run(targetRinging) },
-        TargetAnswered: { target: 'reconnecting', actions: run(targetAnswered) },
+        TargetAnswered: [
+          {
+            guard: ({ context, event }) => context.transferorGone && answeredWithoutOffer(context, event),
+            target: 'failed',
+            actions: run(targetWithoutOffer),
+          },
+          { guard: 'answeredWithoutOffer', target: 'resuming', actions: run(targetWithoutOffer) },
+          { target: 'reconnecting', actions: run(targetAnswered) },
+        ],
         TargetFailed: [
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },

@@ -13,6 +13,7 @@ import type {
   TransferPolicy,
 } from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
+import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
 import type {
@@ -417,12 +418,59 @@ function cancel(session: SessionState, input: SipRequestInput, env: ClassifyEnv)
   );
 }
 
+/**
+ * Transfers accepted from here on bridge the target per RFC 3725 (INVITE without SDP, its offer to the
+ * transferee, the answer in the target's ACK). Recorded in the REFER's policy, so transfers stored before
+ * replay as they ran.
+ */
+function reconnectPerRfc3725(classified: Classification): Classification {
+  if (classified.kind !== 'input' || classified.event.type !== 'ReferReceived') return classified;
+  const event = classified.event;
+  return { kind: 'input', event: { ...event, policy: { ...event.policy, reconnect: 'rfc3725' } } };
+}
+
+/** A new call whose INVITE had no SDP is a delayed offer (RFC 3261 §13.2.1): the call relays it as one. */
+function markDelayedOffer(classified: Classification, input: SipRequestInput): Classification {
+  if (classified.kind !== 'input' || classified.event.type !== 'CallReceived' || hasSdp(input.body)) {
+    return classified;
+  }
+  return { kind: 'input', event: { ...classified.event, delayedOffer: true } };
+}
+
+/**
+ * An ACK needs a machine only when it brings the answer to an offer the pivot relayed in its 2xx (the
+ * asking leg's INVITE had no SDP): that answer is owed to the offering leg in its ACK. Every other ACK
+ * (an ordinary 2xx, retransmissions, an ACK after the call moved on) is dropped, so the stream does not
+ * grow per ACK. The adapter has already stopped retransmitting the 2xx.
+ */
+function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
+  const found = ownerOfDialog(session, input);
+  if (!found || 'mismatch' in found) return { kind: 'ignore', why: 'ACK outside a dialog' };
+  const waiting = found.call.value === 'confirming' ? found.call.context.awaitingAck : undefined;
+  if (waiting?.from !== found.leg) return { kind: 'ignore', why: 'ACK' };
+  if (waiting.cseq !== undefined && waiting.cseq !== input.cseq.seq) {
+    return { kind: 'ignore', why: `ACK for CSeq ${input.cseq.seq}, not the INVITE awaiting it` };
+  }
+  return {
+    kind: 'input',
+    event: {
+      type: 'CallAcked',
+      callSid: found.callSid,
+      at: env.now,
+      leg: found.leg,
+      cseq: input.cseq.seq,
+      ...(hasSdp(input.body) ? { sdp: input.body } : {}),
+    },
+  };
+}
+
 function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const hasCall = Object.keys(session.calls).length > 0;
   if (input.method === 'INVITE' && !input.to.params.tag) {
-    return hasCall ? inviteForExistingSession(session, input) : newCall(session, input, env);
+    if (hasCall) return inviteForExistingSession(session, input);
+    return markDelayedOffer(newCall(session, input, env), input);
   }
-  if (input.method === 'ACK') return { kind: 'ignore', why: 'ACK' };
+  if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
   const found = ownerOfDialog(session, input);
   if (!found) return reply(input, 481, 'Call/Transaction Does Not Exist', 'no such dialog');
@@ -449,6 +497,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
         leg: owner.leg,
         reinvite: transaction,
         sdp: input.body,
+        ...(hasSdp(input.body) ? {} : { offerless: true }),
         cseq,
       },
     };
@@ -495,7 +544,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       };
     }
     case 'REFER':
-      return refer(owner, input, env);
+      return reconnectPerRfc3725(refer(owner, input, env));
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);

@@ -11,19 +11,30 @@
  */
 import { createHash } from 'node:crypto';
 import { type LegDialog, parseBranch, requestAt } from '../../machines/dialog.ts';
+import { hasSdp, rejectingAnswer, withOrigin } from '../../machines/sdp.ts';
 import type { SessionState } from '../../machines/session.ts';
 import type { SendRequestCommand, SipInput } from '../bus/messages.ts';
 
-/** The leg of the session with this id whose dialog is confirmed (the peer's tag is known). */
-function answeredLeg(session: SessionState, legId: string): LegDialog | undefined {
+/**
+ * The leg of the session with this id whose dialog is confirmed (the peer's tag is known), and whether
+ * the INVITE on it went without SDP (a delayed offer, or a target INVITEd per RFC 3725).
+ */
+function answeredLeg(
+  session: SessionState,
+  legId: string,
+): { leg: LegDialog; offerless: boolean } | undefined {
   for (const call of Object.values(session.calls)) {
-    for (const leg of Object.values(call.context.legs)) {
-      if (leg?.legId === legId && leg.remote.params.tag) return leg;
+    for (const [name, leg] of Object.entries(call.context.legs)) {
+      if (leg?.legId === legId && leg.remote.params.tag) {
+        return { leg, offerless: call.context.delayedOffer === true && name === call.context.outbound };
+      }
     }
   }
   for (const transfer of Object.values(session.transfers)) {
     const target = transfer.context.target;
-    if (target?.legId === legId && target.remote.params.tag) return target;
+    if (target?.legId === legId && target.remote.params.tag) {
+      return { leg: target, offerless: transfer.context.offerlessTarget === true };
+    }
   }
   return undefined;
 }
@@ -40,8 +51,9 @@ export function extraForkAnswer(session: SessionState, input: SipInput): SendReq
   const toTag = input.to.params.tag;
   if (branch?.method !== 'invite' || !toTag) return undefined;
   const { legId } = branch;
-  const leg = answeredLeg(session, legId);
-  if (!leg || leg.remote.params.tag === toTag) return undefined;
+  const found = answeredLeg(session, legId);
+  if (!found || found.leg.remote.params.tag === toTag) return undefined;
+  const { leg } = found;
   const seq = input.cseq.seq;
   const dialog: LegDialog = {
     ...leg,
@@ -51,7 +63,13 @@ export function extraForkAnswer(session: SessionState, input: SipInput): SendReq
     localCseq: seq,
   };
   const fork = createHash('sha256').update(toTag).digest('hex').slice(0, 10);
-  const ack = requestAt(dialog, 'ACK', seq);
+  // To an INVITE without SDP the 2xx is an offer and the ACK must answer it (RFC 3261 §13.2.2.4): an
+  // answer rejecting every stream, as the fork is hung up at once anyway.
+  const answer =
+    found.offerless && hasSdp(input.body)
+      ? { body: withOrigin(rejectingAnswer(input.body), { ...leg.origin, version: leg.origin.version + 1 }) }
+      : {};
+  const ack = requestAt(dialog, 'ACK', seq, answer);
   const bye = requestAt(dialog, 'BYE', seq + 1);
   return [
     { ...ack, branch: `z9hG4bK-${legId}-${seq}-ack-x${fork}` },

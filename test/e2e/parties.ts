@@ -88,6 +88,24 @@ export interface PbxOptions extends RunOptions {
   secondTarget?: string;
   /** Pause before the PBX's BYE; default 500 ms so the transfer has finished (see the tests). */
   byeDelayMs?: number;
+  /** The direction attribute of the PBX's offer; default sendrecv. */
+  direction?: 'sendrecv' | 'recvonly';
+  /** INVITE without SDP (Cisco CUCM/CUBE style): the offer comes in the 200, our answer goes in the ACK. */
+  delayedOffer?: boolean;
+}
+
+/** The PBX's SDP (m=audio 10000), as an offer in its INVITE or an answer in its ACK. */
+function pbxSdp(direction: string): string {
+  return [
+    'v=0',
+    'o=pbx 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    'm=audio 10000 RTP/AVP 0',
+    `a=${direction}`,
+    '',
+  ].join('\n');
 }
 
 /** The PBX: a termination call to +15550200000 through the pivot at `pivot` (host:port). */
@@ -105,11 +123,19 @@ export function pbx(pivot: string, options: PbxOptions): SippProcess {
       AFTER_TRANSFER: options.afterTransfer ?? 'hang_up',
       SECOND_TARGET: options.secondTarget ?? 'target@127.0.0.1:5999',
       BYE_DELAY_MS: options.byeDelayMs ?? 500,
+      OFFER_HEADER: options.delayedOffer ? 'X-Delayed-Offer: yes' : 'Content-Type: application/sdp',
+      OFFER: options.delayedOffer ? '' : pbxSdp(options.direction ?? 'sendrecv'),
+      ANSWER_HEADER: options.delayedOffer ? 'Content-Type: application/sdp' : 'X-Delayed-Offer: no',
+      ANSWER: options.delayedOffer ? pbxSdp(options.direction ?? 'sendrecv') : '',
     },
     { remote: pivot },
     options,
   );
 }
+
+/** Scenario regexps: a message without a body, and the pivot's origin in its first SDP on a leg. */
+const NO_BODY = 'Content-Length: *0';
+const PIVOT_ORIGIN_1 = 'o=sip-pivot [0-9]+ 1 IN IP4 127\\.0\\.0\\.1';
 
 type CarrierFlow = 'hung_up' | 'hangs_up' | 'refer' | 'hold_then_reconnect' | 'hold_then_resume';
 
@@ -122,6 +148,12 @@ export interface CarrierOptions extends RunOptions {
   childEnd?: 'hangs_up' | 'hung_up';
   afterResume?: 'hung_up' | 'hold_then_reconnect';
   hangupDelayMs?: number;
+  /** The direction the hold re-INVITE must carry (RFC 3264 §8.4); default sendonly. */
+  holdDirection?: 'sendonly' | 'inactive';
+  /** `hold_then_reconnect`: refuse the reconnect with 488 (then resumed, and hung up by the pivot). */
+  refuseReconnect?: boolean;
+  /** The PBX called with a delayed offer: our INVITE has no SDP, our ACK carries the PBX's answer. */
+  delayedOffer?: boolean;
 }
 
 /** The carrier: answers the pivot's termination INVITE on 127.0.0.2 and the transfer's re-INVITEs. */
@@ -135,6 +167,13 @@ export function carrier(options: CarrierOptions): SippProcess {
       CHILD_END: options.childEnd ?? 'hung_up',
       AFTER_RESUME: options.afterResume ?? 'hung_up',
       HANGUP_DELAY_MS: options.hangupDelayMs ?? 300,
+      HOLD_DIRECTION: options.holdDirection ?? 'sendonly',
+      RECONNECT: options.refuseReconnect ? 'refuse_reconnect' : 'accept_reconnect',
+      INVITE_BODY: options.delayedOffer ? NO_BODY : PIVOT_ORIGIN_1,
+      INVITE_MEDIA: options.delayedOffer ? NO_BODY : 'm=audio 10000 ',
+      INVITE_BODY_IN: options.delayedOffer ? 'msg' : 'body',
+      ACK_BODY: options.delayedOffer ? 'm=audio 10000 ' : NO_BODY,
+      ACK_BODY_IN: options.delayedOffer ? 'body' : 'msg',
     },
     { localIp: CARRIER_IP, localPort: options.port },
     options,
@@ -146,7 +185,7 @@ export interface TargetOptions extends RunOptions {
   user?: string;
   /** The number expected in From: the transferee's by default (+15550200000). */
   from?: string;
-  outcome: 'answer' | 'busy' | 'no_answer';
+  outcome: 'answer' | 'answer_released' | 'busy' | 'no_answer';
   childEnd?: 'hangs_up' | 'hung_up';
   hangupDelayMs?: number;
 }
@@ -208,4 +247,64 @@ export function received(result: SippResult): string[] {
 /** Drops the pivot's own 100 Trying (the adapter's, and the call machine's): not what the tests are about. */
 export function withoutTrying(lines: string[]): string[] {
   return lines.filter((line) => line !== 'SIP/2.0 100 Trying');
+}
+
+export type DelayedThen = 'reinvite' | 'hangs_up' | 'hung_up';
+
+/**
+ * A caller sending its INVITE without SDP (delayed offer, as Cisco CUCM/CUBE do): the PBX's termination
+ * call from 127.0.0.1, or with `origination` the carrier's call from 127.0.0.2 to a trunk number.
+ */
+export function delayedCaller(
+  pivot: string,
+  options: RunOptions & {
+    origination?: boolean;
+    next: DelayedThen;
+    ackDelayMs?: number;
+    /** ACK without SDP, breaking RFC 3261 §13.2.2.4: the pivot then hangs up (`next` is not used). */
+    ackWithoutAnswer?: boolean;
+  },
+): SippProcess {
+  const origination = options.origination === true;
+  return run(
+    'e2e-delayed-uac.xml',
+    {
+      RURI: origination
+        ? 'sip:+15550100000@[remote_ip]:[remote_port]'
+        : 'sip:+15550200000@acme.pstn.pivot.test',
+      FROM: origination ? '+15550300000' : '+15550100000',
+      ADDRESS: origination ? CARRIER_IP : '127.0.0.1',
+      OFFER_PORT: origination ? 10000 : 20000,
+      ANSWER_PORT: origination ? 20000 : 10000,
+      ACK_DELAY_MS: options.ackDelayMs ?? 0,
+      ACK: options.ackWithoutAnswer ? 'ack_without_answer' : 'ack_with_answer',
+      THEN: options.next,
+    },
+    { remote: pivot, ...(origination ? { localIp: CARRIER_IP } : {}) },
+    options,
+  );
+}
+
+/** The callee of a delayed-offer call: the carrier on 127.0.0.2, or with `origination` the PBX on 127.0.0.1. */
+export function delayedCallee(
+  options: RunOptions & {
+    port: number;
+    origination?: boolean;
+    next: DelayedThen;
+    /** The caller's ACK has no answer: expect ours rejecting the stream (port 0), then our BYE. */
+    callerAcksWithoutAnswer?: boolean;
+  },
+): SippProcess {
+  const origination = options.origination === true;
+  return run(
+    'e2e-delayed-uas.xml',
+    {
+      ADDRESS: origination ? '127.0.0.1' : CARRIER_IP,
+      OFFER_PORT: origination ? 10000 : 20000,
+      ANSWER_PORT: options.callerAcksWithoutAnswer ? 0 : origination ? 20000 : 10000,
+      THEN: options.next,
+    },
+    { localPort: options.port, ...(origination ? {} : { localIp: CARRIER_IP }) },
+    options,
+  );
 }

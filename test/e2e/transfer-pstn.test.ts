@@ -97,9 +97,10 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
         expect.stringMatching(/^INVITE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/),
         expect.stringMatching(/^ACK /),
         `INVITE sip:${C}@${CARRIER_IP} SIP/2.0`,
-        expect.stringMatching(/^ACK /),
+        // RFC 3725: C's 200 (its offer) is ACKed only with the far leg's answer to the reconnect.
         expect.stringMatching(/^INVITE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/),
-        expect.stringMatching(/^ACK /),
+        expect.stringMatching(/^ACK sip:carrier@/),
+        expect.stringMatching(/^ACK sip:pstn@/),
         // Whichever leg hangs up gets its 200; the pivot then BYEs the other one (the child call's end).
         'SIP/2.0 200 OK',
         farEnds

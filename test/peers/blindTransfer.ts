@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { authorizationFor } from '../helpers/apiKeys.ts';
 import { describeSipp, runSipp, type SippProcess, type SippResult } from '../helpers/sipp.ts';
 import { type Baresip, type BaresipEvent, startBaresip } from './baresip.ts';
 
@@ -115,7 +116,8 @@ export async function blindTransferByBaresip(setup: TransferSetup): Promise<Tran
 export async function childCallStarted(httpUrl: string, deadlineMs = 15_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const response = await fetch(`${httpUrl}/v1/Calls`);
+    const authorization = authorizationFor(httpUrl);
+    const response = await fetch(`${httpUrl}/v1/Calls`, { headers: authorization ? { authorization } : {} });
     // biome-ignore lint/suspicious/noExplicitAny: the call log's resources are checked by field.
     const body: any = await response.json();
     if (body.Calls?.some((call: { ParentCallSid: string | null }) => call.ParentCallSid)) return;

@@ -1,0 +1,105 @@
+/**
+ * Streams stored before delayed offers, offer-less re-INVITEs and the RFC 3725 reconnect fold to the
+ * states they recorded (`pivot replay --check`): their events lack the new optional fields
+ * (`delayedOffer`, `offerless`, `policy.reconnect`), so the machines take the paths those events took
+ * then. The recorded states are written out here as the machines of that time stored them.
+ */
+import { describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../../machines/events.ts';
+import { toEventData } from '../../src/engine/codec.ts';
+import { checkAll } from '../../src/engine/replay.ts';
+import { streamOf } from '../../src/engine/sids.ts';
+import { createInMemoryEventStore } from '../../src/store/memory.ts';
+import {
+  at,
+  callAnswered,
+  callReceived,
+  hangup,
+  ROOT,
+  referReceived,
+  SDP,
+  transferResponse,
+  tx,
+} from '../helpers/fixtures.ts';
+import { history, live } from '../helpers/sessionSpec.ts';
+
+/** Stores `events` with the state each input recorded (`recorded[i]`, undefined for a fact). */
+async function stored(events: SessionEvent[], recorded: Record<string, string>) {
+  const store = createInMemoryEventStore();
+  const data = events.map((event) => {
+    const stateAfter = recorded[event.type];
+    return toEventData(event, stateAfter === undefined ? {} : { stateAfter });
+  });
+  await store.appendToStream(streamOf(ROOT), data, { expectedRevision: 'no-stream' });
+  return store;
+}
+
+describe('streams stored before the new fields fold as they did', () => {
+  it('a call whose INVITE and re-INVITE had no SDP, from before delayed offers were relayed as such', async () => {
+    const events = history(
+      callReceived({ sdp: '' }),
+      callAnswered(),
+      {
+        type: 'ReInviteReceived',
+        callSid: ROOT,
+        at: at(10),
+        leg: 'customer',
+        reinvite: tx('z9hG4bK-reinv|INVITE'),
+        sdp: '',
+        cseq: 2,
+      },
+      { type: 'ReInviteAnswered', callSid: ROOT, at: at(11), status: 200, reason: 'OK', sdp: SDP.carrier },
+      hangup('far'),
+    );
+    expect(events.map((e) => e.type)).not.toContain('CallAcked');
+    const store = await stored(events, {
+      CallReceived: 'ringing',
+      CallAnswered: 'inProgress',
+      ReInviteReceived: 'relaying',
+      ReInviteAnswered: 'inProgress',
+      HangupReceived: 'ended',
+    });
+    const result = await checkAll(store);
+    expect(result.events).toBe(events.length);
+    expect(result.mismatches).toEqual([]);
+  });
+
+  it('a transfer whose REFER policy has no reconnect field: the target was offered SDP and ACKed at once', async () => {
+    const events = history(
+      callReceived(),
+      callAnswered(),
+      referReceived(),
+      transferResponse('TransfereeHeld'),
+      transferResponse('TargetAnswered', { at: at(30) }),
+      transferResponse('TransfereeReconnected', { at: at(31) }),
+    );
+    const store = await stored(events, {
+      CallReceived: 'ringing',
+      CallAnswered: 'inProgress',
+      ReferReceived: 'holding',
+      ReferAccepted: 'transferring',
+      TransfereeHeld: 'inviting',
+      TargetAnswered: 'reconnecting',
+      TransfereeReconnected: 'completed',
+      TransferCompleted: 'handedOff',
+      ChildCallStarted: 'inProgress',
+    });
+    expect((await checkAll(store)).mismatches).toEqual([]);
+    // Decided again (a repeated input), they send what they sent then: an offer to the target, and its
+    // 200 ACKed at once.
+    const [, , , held, answered] = live([
+      callReceived(),
+      callAnswered(),
+      referReceived(),
+      transferResponse('TransfereeHeld'),
+      transferResponse('TargetAnswered', { at: at(30) }),
+    ]);
+    const invite = held?.commands.find((c) => c.kind === 'request' && c.method === 'INVITE');
+    expect(invite?.kind === 'request' && invite.body).toMatch(/^m=audio 30000 /m);
+    expect(answered?.commands.map((c) => (c.kind === 'request' ? c.method : c.status))).toEqual([
+      'ACK',
+      'INVITE',
+      'NOTIFY',
+    ]);
+  });
+});
