@@ -204,6 +204,11 @@ export interface TransferPolicy {
    * transferee's last SDP and its answer re-offered to the transferee.
    */
   reconnect?: 'rfc3725';
+  /**
+   * The target INVITE asserts the caller (P-Asserted-Identity) and names the transferor (Diversion)
+   * (machines/transfer/identity.ts). Absent in events stored before it did.
+   */
+  presentIdentity?: true;
 }
 
 export interface ReferReceived extends TransferBase {

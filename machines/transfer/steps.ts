@@ -26,6 +26,7 @@ import { parseReferTo, type ReferTarget, transferAllowed } from '../refer-target
 import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
+import { transferredCallHeaders } from './identity.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
@@ -193,8 +194,12 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const policy = must(context.policy, 'policy');
   const referredBy = context.referredBy;
-  const headers = referredBy ? { headers: { 'Referred-By': referredBy } } : {};
   let offered = must(context.target, 'target leg');
+  const identity = policy.presentIdentity
+    ? transferredCallHeaders(offered.local.uri, numberFor(context, 'transferor'), policy.publicHost)
+    : {};
+  const extra = { ...identity, ...(referredBy ? { 'Referred-By': referredBy } : {}) };
+  const headers = Object.keys(extra).length > 0 ? { headers: extra } : {};
   let body: { body?: string } = {};
   if (!context.offerlessTarget) {
     const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');

@@ -327,6 +327,7 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     carrierDestination: env.trunks.carrierDestination,
     publicHost: env.config.sip.publicHost,
     contact: contactOf(env.config),
+    presentIdentity: true,
   };
 }
 

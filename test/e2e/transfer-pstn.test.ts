@@ -108,6 +108,19 @@ describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through th
           : expect.stringMatching(/^BYE sip:carrier@127\.0\.0\.2:\d+ SIP\/2\.0$/),
       ]);
 
+      // The PSTN leg asserts who is calling and, when that is the transferee, who diverted the call.
+      const pstnInvite = carrierResult!.messages
+        .split(/^-{10,}.*$/m)
+        .find((block) => block.includes(`INVITE sip:${C}@${CARRIER_IP} SIP/2.0`));
+      expect(pstnInvite).toMatch(new RegExp(`^P-Asserted-Identity: <sip:\\${shown}@127\\.0\\.0\\.1>$`, 'm'));
+      if (mode === 'from-transferee') {
+        expect(pstnInvite).toMatch(
+          new RegExp(`^Diversion: <sip:\\${A}@127\\.0\\.0\\.1>;reason=deflection;counter=1$`, 'm'),
+        );
+      } else {
+        expect(pstnInvite).not.toMatch(/^Diversion:/m);
+      }
+
       const api = readModel(pivot.httpUrl);
       await api.untilEndedAndBilled({ calls: 2, billingLines: 3 });
       const { Trunks } = await api.get('/v1/Trunks');
