@@ -122,11 +122,15 @@ export interface CallRejected extends Base {
    * timeout or a transport error): another gateway may take the call (RFC 3263 §4.3).
    */
   retryable?: boolean;
+  /** The Reason header (RFC 3326, e.g. `Q.850;cause=16`) as received, passed on to the other leg. */
+  reasonHeader?: string;
 }
 
 export interface CallCanceled extends Base {
   type: 'CallCanceled';
   cancel: Transaction;
+  /** The Reason header (RFC 3326, e.g. `Q.850;cause=16`) as received, passed on to the other leg. */
+  reasonHeader?: string;
 }
 
 /** A BYE from one of the call's legs. */
@@ -136,6 +140,8 @@ export interface HangupReceived extends Base {
   bye: Transaction;
   /** The BYE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
   cseq?: number;
+  /** The Reason header (RFC 3326, e.g. `Q.850;cause=16`) as received, passed on to the other leg. */
+  reasonHeader?: string;
 }
 
 /** A re-INVITE from one leg of an established call (hold, resume, codec change): relayed to the other. */

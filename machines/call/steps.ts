@@ -112,6 +112,11 @@ function received(
   return dialog ? { ...context.legs, [name]: requestReceived(dialog, cseq) } : context.legs;
 }
 
+/** Why one leg ended (RFC 3326 Reason, e.g. a Q.850 cause), told to the other leg as it was said. */
+function reasonHeaders(event: { reasonHeader?: string }): { headers?: Record<string, string> } {
+  return event.reasonHeader ? { headers: { Reason: event.reasonHeader } } : {};
+}
+
 /** Status a final error response from the callee maps to in the call log. */
 export function statusForRejection(status: number): CallStatus {
   if (status === 486 || status === 600) return 'busy';
@@ -392,6 +397,7 @@ export const rejectCall: Step<CallContext, CallRejected> = ({ outbox: _, ...cont
   const status = statusForRejection(event.status);
   const reply = response(inbound.pendingInvite!, event.status, event.reason, {
     toTag: inbound.local.params.tag,
+    ...reasonHeaders(event),
   });
   return [{ ...context, status }, [sip(reply), ended(context, event.at, status, event.status)]];
 };
@@ -404,7 +410,7 @@ export const cancelCall: Step<CallContext, CallCanceled> = ({ outbox: _, ...cont
     [
       sip(response(event.cancel, 200, 'OK')),
       sip(response(inbound.pendingInvite!, 487, reasonPhrase(487), { toTag: inbound.local.params.tag })),
-      sip(requestAt(outbound, 'CANCEL', outbound.localCseq)),
+      sip(requestAt(outbound, 'CANCEL', outbound.localCseq, reasonHeaders(event))),
       ended(context, event.at, 'canceled', 487),
     ],
   ];
@@ -431,7 +437,7 @@ export const lateAnswer: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
 /** A BYE on one leg: answer it and hang up the other leg of the bridge. */
 export const hangUp: Step<CallContext, HangupReceived> = ({ outbox: _, ...context }, event) => {
   const other = event.leg === context.inbound ? context.outbound : context.inbound;
-  const [otherLeg, bye] = nextRequest(leg(context, other), 'BYE');
+  const [otherLeg, bye] = nextRequest(leg(context, other), 'BYE', reasonHeaders(event));
   const legs = received(context, event.leg, event.cseq);
   return [
     { ...context, status: 'completed', legs: { ...legs, [other]: otherLeg } },

@@ -395,6 +395,7 @@ function cancel(session: SessionState, input: SipRequestInput, env: ClassifyEnv)
         callSid: owner.callSid,
         at: env.now,
         cancel: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+        ...reasonOf(input),
       },
     };
   }
@@ -541,6 +542,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
           leg: owner.leg,
           bye: transaction,
           cseq,
+          ...reasonOf(input),
         },
       };
     }
@@ -628,10 +630,22 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     const retryable = input.status === 503 || input.headers['x-pivot-generated'] !== undefined;
     return {
       kind: 'input',
-      event: { type: 'CallRejected', callSid, ...base, ...(retryable ? { retryable } : {}) },
+      event: {
+        type: 'CallRejected',
+        callSid,
+        ...base,
+        ...(retryable ? { retryable } : {}),
+        ...reasonOf(input),
+      },
     };
   }
   return { kind: 'ignore', why: 'response for an unknown leg' };
+}
+
+/** The Reason header (RFC 3326) of a BYE, CANCEL or final response, to relay to the other leg. */
+function reasonOf(input: SipInput): { reasonHeader?: string } {
+  const values = input.headers.reason;
+  return values && values.length > 0 ? { reasonHeader: values.join(', ') } : {};
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {

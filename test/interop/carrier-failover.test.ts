@@ -48,6 +48,10 @@ describe('carrier gateway failover', () => {
     expect(received(overloadedResult!).map((l) => l.split(' ')[0])).toEqual(['INVITE', 'ACK']);
     expect(received(answeringResult!)[0]).toBe(`INVITE sip:+15550200000@${SECOND_GATEWAY} SIP/2.0`);
     // The second INVITE is a new transaction in the same call: next CSeq, same Call-ID and From tag.
+    // The PBX's Reason for hanging up (RFC 3326, a Q.850 cause) reaches the carrier with the BYE.
+    expect(answeringResult!.messages).toMatch(
+      /^BYE [^\n]*\n(?:[^\n]+\n)*Reason: Q\.850;cause=16;text="NORMAL_CLEARING"\r?$/m,
+    );
     const [firstInvite] = overloadedResult!.messages.match(/^CSeq: \d+ INVITE$/m) ?? [];
     const [secondInvite] = answeringResult!.messages.match(/^CSeq: \d+ INVITE$/m) ?? [];
     expect([firstInvite, secondInvite]).toEqual(['CSeq: 1 INVITE', 'CSeq: 2 INVITE']);
@@ -96,6 +100,9 @@ describe('carrier gateway failover', () => {
     await busy.ready;
     const [, pbxResult] = await allPassed(busy, pbxCall(pivot.address));
     expect(received(pbxResult!)).toContain('SIP/2.0 486 Busy Here');
+    expect(pbxResult!.messages).toMatch(
+      /^SIP\/2\.0 486 Busy Here\r?\n(?:[^\n]+\n)*Reason: Q\.850;cause=17;text="user busy"\r?$/m,
+    );
     const events = await pivot.events();
     expect(events.map((e) => e.type)).toEqual(['CallReceived', 'CallRejected', 'CallEnded']);
   });
