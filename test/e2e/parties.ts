@@ -209,19 +209,30 @@ export function target(options: TargetOptions): SippProcess {
 /** The carrier calling a trunk number (+15550100000) through the pivot: an origination call. */
 export function carrierCall(
   pivot: string,
-  options: RunOptions & { end: 'hangs_up' | 'hung_up'; port?: number },
+  options: RunOptions & { end: 'hangs_up' | 'hung_up'; port?: number; localIp?: string },
 ): SippProcess {
   return run(
     'e2e-carrier-call.xml',
     { END: options.end },
-    { remote: pivot, localIp: CARRIER_IP, ...(options.port ? { localPort: options.port } : {}) },
+    {
+      remote: pivot,
+      localIp: options.localIp ?? CARRIER_IP,
+      ...(options.port ? { localPort: options.port } : {}),
+    },
     options,
   );
 }
 
 /** The PBX answering origination calls at its originationUri (127.0.0.1:port). */
-export function pbxAnswer(options: RunOptions & { port: number; end: 'hangs_up' | 'hung_up' }): SippProcess {
-  return run('e2e-pbx-answer.xml', { END: options.end }, { localPort: options.port }, options);
+export function pbxAnswer(
+  options: RunOptions & { port: number; end: 'hangs_up' | 'hung_up'; carrierHost?: string },
+): SippProcess {
+  return run(
+    'e2e-pbx-answer.xml',
+    { END: options.end, CARRIER_HOST: escapeRegExp(options.carrierHost ?? CARRIER_IP) },
+    { localPort: options.port },
+    options,
+  );
 }
 
 /**
