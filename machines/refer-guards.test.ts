@@ -166,13 +166,26 @@ describe('control characters and %-escapes: 400', () => {
   it('checks Referred-By itself, since it is copied into the target INVITE', () => {
     refused(['<sip:bob@198.51.100.7>'], 400, 'control character in Referred-By', {
       referredBy: `${REFERRED_BY}\r\nX-Evil: 1`,
+      policy: guarded(),
     });
     refused(['<sip:bob@198.51.100.7>'], 400, 'invalid %-escape in Referred-By URI', {
       referredBy: '<sip:agent%zz@10.20.0.10>',
+      policy: guarded(),
     });
   });
 
   it('checks Refer-To itself too', () => {
-    refused(['<sip:+44207\x01@198.51.100.7>'], 400, 'control character in Refer-To');
+    refused(['<sip:+44207\x01@198.51.100.7>'], 400, 'control character in Refer-To', { policy: guarded() });
+  });
+
+  it('a REFER stored before these checks replays as it was decided', () => {
+    spec({
+      given: history(...answeredCall()),
+      when: referReceived({
+        referTo: ['<sip:bob%zz@198.51.100.7>'],
+        referredBy: '<sip:agent%zz@10.20.0.10>',
+      }),
+      thenEvents: ['ReferReceived', { type: 'ReferAccepted', targetKind: 'sip' }],
+    });
   });
 });

@@ -230,6 +230,10 @@ describe('parseReferTo: a target at the carrier is PSTN, however its address is 
       ok: true,
       target: { uri: 'sip:+442071234567@127.0.0.2:5090', kind: 'sip' },
     });
+    expect(parseReferTo(['<sip:+442071234567@127.0.0.02:5090;maddr=127.0.0.2>'], domains)).toEqual({
+      ok: true,
+      target: { uri: 'sip:+442071234567@127.0.0.02:5090;maddr=127.0.0.2', kind: 'sip' },
+    });
   });
 
   it.each([
@@ -295,7 +299,14 @@ describe('parseReferTo: control characters and %-escapes (400)', () => {
     ['<sip:bob%zz@127.0.0.9>', 'invalid %-escape in Refer-To URI'],
     ['<sip:bob%0d%0a@127.0.0.9>', 'escaped control character in Refer-To URI'],
   ])('%j: %s', (value, reason) => {
-    expect(parseReferTo([value], domains)).toEqual({ ok: false, status: 400, reason });
+    expect(parseReferTo([value], domains, {})).toEqual({ ok: false, status: 400, reason });
+  });
+
+  it('are not checked for REFERs stored before these checks (no guards): they replay as decided', () => {
+    expect(parseReferTo(['<sip:bob%zz@127.0.0.9>'], domains)).toEqual({
+      ok: true,
+      target: { uri: 'sip:bob%zz@127.0.0.9', kind: 'sip' },
+    });
   });
 });
 

@@ -32,7 +32,11 @@ export interface ReferTarget {
   carrierHost?: string;
 }
 
-/** Where a SIP target must not go, from the trunk policy in force (absent in older events: no check). */
+/**
+ * Where a SIP target must not go, from the trunk policy in force. A REFER stored before these were
+ * recorded is judged without them, and without the checks that came with them (control characters,
+ * strict IP literals, maddr), so a stored transfer replays as it was decided.
+ */
 export interface TargetGuards {
   /** The carrier's own address and its source blocks, as CIDRs: a target there reaches the PSTN. */
   carrierNetworks?: readonly string[];
@@ -54,16 +58,16 @@ export type ReferToResult =
 export function parseReferTo(
   values: string[],
   trunkDomains: string[] = [],
-  guards: TargetGuards = {},
+  guards?: TargetGuards,
 ): ReferToResult {
-  const control = values.map((value) => headerValueProblem('Refer-To', value)).find(Boolean);
+  const control = guards && values.map((value) => headerValueProblem('Refer-To', value)).find(Boolean);
   if (control) return reject(control);
   const all = values.flatMap(splitHeaderValues);
   // RFC 3515 §2.4.1: a REFER carries exactly one Refer-To.
   if (all.length !== 1) return reject('exactly one Refer-To');
   const addr = parseNameAddr(all[0]!);
   if (!addr) return reject('malformed Refer-To');
-  const text = uriTextProblem('Refer-To', addr.uri);
+  const text = guards && uriTextProblem('Refer-To', addr.uri);
   if (text) return reject(text);
   const scheme = uriScheme(addr.uri);
   if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
@@ -82,7 +86,7 @@ export function parseReferTo(
   const uri = method === undefined ? addr.uri : withoutUriParam(addr.uri, 'method');
   const kind = classifyTarget(uri, trunkDomains);
   if (kind.kind === 'pstn') return { ok: true, target: { uri, kind: 'pstn', e164: kind.e164 } };
-  if (scheme !== 'tel') {
+  if (guards && scheme !== 'tel') {
     const reached = whereItGoes(uri, guards);
     if (reached) return reached;
   }

@@ -47,9 +47,12 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return { ok: false, status: 491, reason: 'another transfer is in progress' };
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
   if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
-  const referredBy = event.referredBy === undefined ? undefined : referredByProblem(event.referredBy);
+  // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
+  const guards = policy.carrierNetworks === undefined ? undefined : policy;
+  const referredBy =
+    guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
   if (referredBy) return { ok: false, status: 400, reason: referredBy };
-  const parsed = parseReferTo(event.referTo, policy.trunkDomains, policy);
+  const parsed = parseReferTo(event.referTo, policy.trunkDomains, guards);
   if (!parsed.ok) return parsed;
   if (policy.transferMode === 'disable-all') {
     return { ok: false, status: 403, reason: `transfers are disabled on trunk ${context.trunkName}` };
