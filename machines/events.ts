@@ -215,6 +215,17 @@ export interface TransferPolicy {
    * (machines/transfer/identity.ts). Absent in events stored before it did.
    */
   presentIdentity?: true;
+  /**
+   * The carrier's address and `carrier.sources`, as CIDRs: a SIP target there reaches the PSTN and is
+   * judged and billed as a PSTN target. Absent in events stored before it was recorded.
+   */
+  carrierNetworks?: string[];
+  /**
+   * The pivot's own addresses (CIDRs) and SIP port: a target there would loop back into the pivot.
+   * Absent in events stored before they were recorded.
+   */
+  pivotNetworks?: string[];
+  pivotPort?: number;
 }
 
 export interface ReferReceived extends TransferBase {
@@ -232,6 +243,11 @@ export interface ReferReceived extends TransferBase {
   childCallSid: string;
   /** Where the target leg will be sent when the target is a SIP URI (resolved by the engine). */
   targetDestination?: LegDialog['destination'];
+  /**
+   * Why the engine found Refer-To or Referred-By unfit to copy into a request (control characters, a
+   * bad %-escape): the REFER is refused with 400 and those values are stored with the controls %-escaped.
+   */
+  malformed?: string;
 }
 
 /** Answers to requests the transfer sent, tagged with the request they answer. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { classifyTarget, normalizeE164, parseReferTo, transferAllowed } from './refer-target.ts';
+import {
+  classifyTarget,
+  normalizeE164,
+  parseReferTo,
+  referredByProblem,
+  transferAllowed,
+} from './refer-target.ts';
 
 const domains = ['acme.pstn.pivot.test', 'beta.example'];
 
@@ -169,5 +175,147 @@ describe('transferAllowed', () => {
     ['disable-all', 'pstn', false],
   ] as const)('%s allows %s: %s', (mode, kind, allowed) => {
     expect(transferAllowed(mode, kind)).toBe(allowed);
+  });
+});
+
+describe('parseReferTo: a target at the carrier is PSTN, however its address is written', () => {
+  // The carrier gateway at 127.0.0.2, its source block 198.51.100.0/24 and an IPv6 gateway.
+  const guards = {
+    carrierNetworks: ['127.0.0.2/32', '198.51.100.0/24', '2001:db8:5::/48'],
+    pivotNetworks: ['127.0.0.1/32'],
+    pivotPort: 5060,
+  };
+  const pstn = (uri: string, e164: string, carrierHost: string) => ({
+    ok: true,
+    target: { uri, kind: 'pstn', e164, carrierHost },
+  });
+
+  it.each([
+    ['sip:+442071234567@127.0.0.2:5090', '127.0.0.2'],
+    ['sip:+442071234567@127.0.0.2', '127.0.0.2'],
+    ['sip:+442071234567@127.0.0.2:1', '127.0.0.2'],
+    ['sip:+442071234567@127.0.0.2:5090;transport=tcp', '127.0.0.2'],
+    ['sip:+442071234567@127.0.0.2;user=phone', '127.0.0.2'],
+    ['sips:+442071234567@127.0.0.2:5061', '127.0.0.2'],
+    ['sip:+442071234567@[::ffff:127.0.0.2]:5090', '[::ffff:127.0.0.2]'],
+    ['sip:+442071234567@[::ffff:7f00:2]', '[::ffff:7f00:2]'],
+    ['sip:%2B442071234567@127.0.0.2', '127.0.0.2'],
+    ['sip:+44-20-7123-4567@127.0.0.2', '127.0.0.2'],
+    ['sip:+442071234567@198.51.100.77', '198.51.100.77'],
+    ['sip:+442071234567@[2001:db8:5::1]', '[2001:db8:5::1]'],
+  ])('%s', (uri, host) => {
+    expect(parseReferTo([`<${uri}>`], domains, guards)).toEqual(pstn(uri, '+442071234567', host));
+  });
+
+  it('a user part that is not a +E.164 number is still PSTN, without a number', () => {
+    expect(parseReferTo(['<sip:00442071234567@127.0.0.2>'], domains, guards)).toEqual({
+      ok: true,
+      target: { uri: 'sip:00442071234567@127.0.0.2', kind: 'pstn', carrierHost: '127.0.0.2' },
+    });
+    expect(parseReferTo(['<sip:127.0.0.2>'], domains, guards)).toEqual({
+      ok: true,
+      target: { uri: 'sip:127.0.0.2', kind: 'pstn', carrierHost: '127.0.0.2' },
+    });
+  });
+
+  it('a SIP target outside the carrier networks stays SIP', () => {
+    expect(parseReferTo(['<sip:+442071234567@127.0.0.3:5090>'], domains, guards)).toEqual({
+      ok: true,
+      target: { uri: 'sip:+442071234567@127.0.0.3:5090', kind: 'sip' },
+    });
+  });
+
+  it('without guards (events stored before they existed) nothing changes', () => {
+    expect(parseReferTo(['<sip:+442071234567@127.0.0.2:5090>'], domains)).toEqual({
+      ok: true,
+      target: { uri: 'sip:+442071234567@127.0.0.2:5090', kind: 'sip' },
+    });
+    expect(parseReferTo(['<sip:+442071234567@127.0.0.02:5090;maddr=127.0.0.2>'], domains)).toEqual({
+      ok: true,
+      target: { uri: 'sip:+442071234567@127.0.0.02:5090;maddr=127.0.0.2', kind: 'sip' },
+    });
+  });
+
+  it.each([
+    ['127.0.0.02', 'Refer-To host 127.0.0.02 is not a valid IP address'],
+    ['127.2', 'Refer-To host 127.2 is not a valid IP address'],
+    ['2130706434', 'Refer-To host 2130706434 is not a valid IP address'],
+    ['0x7f000002', 'Refer-To host 0x7f000002 is not a valid IP address'],
+    ['0177.0.0.2', 'Refer-To host 0177.0.0.2 is not a valid IP address'],
+    ['[::ffff:127.0.0.02]', 'Refer-To host [::ffff:127.0.0.02] is not a valid IP address'],
+  ])('%s: 400, never guessed', (host, reason) => {
+    expect(parseReferTo([`<sip:+442071234567@${host}:5090>`], domains, guards)).toEqual({
+      ok: false,
+      status: 400,
+      reason,
+    });
+  });
+
+  it.each([
+    '<sip:bob@127.0.0.9;maddr=127.0.0.2>',
+    '<sip:+442071234567@pbx.example;MADDR=127.0.0.2;transport=udp>',
+  ])('%s: maddr is refused with 400', (value) => {
+    expect(parseReferTo([value], domains, guards)).toEqual({
+      ok: false,
+      status: 400,
+      reason: 'Refer-To maddr is not supported',
+    });
+  });
+});
+
+describe("parseReferTo: the pivot's own address is refused (403), however written", () => {
+  const guards = {
+    carrierNetworks: ['127.0.0.2/32'],
+    pivotNetworks: ['127.0.0.1/32', '0.0.0.0/32'],
+    pivotPort: 5060,
+  };
+
+  it.each([
+    ['sip:bob@127.0.0.1', '127.0.0.1:5060'],
+    ['sip:bob@127.0.0.1:5060;transport=tcp', '127.0.0.1:5060'],
+    ['sips:bob@127.0.0.1:5060', '127.0.0.1:5060'],
+    ['sip:bob@[::ffff:127.0.0.1]:5060', '[::ffff:127.0.0.1]:5060'],
+    ['sip:+15550300000@0.0.0.0', '0.0.0.0:5060'],
+  ])('%s', (uri, where) => {
+    expect(parseReferTo([`<${uri}>`], domains, guards)).toEqual({
+      ok: false,
+      status: 403,
+      reason: `Refer-To ${where} is the pivot's own address (the transfer would loop)`,
+    });
+  });
+
+  it('another port on the same host is another party', () => {
+    expect(parseReferTo(['<sip:bob@127.0.0.1:5999>'], domains, guards)).toEqual({
+      ok: true,
+      target: { uri: 'sip:bob@127.0.0.1:5999', kind: 'sip' },
+    });
+  });
+});
+
+describe('parseReferTo: control characters and %-escapes (400)', () => {
+  it.each([
+    ['<sip:+44207\x01@127.0.0.9>', 'control character in Refer-To'],
+    ['<sip:bob@127.0.0.9>\r\nX-Evil: 1', 'control character in Refer-To'],
+    ['<sip:bob%zz@127.0.0.9>', 'invalid %-escape in Refer-To URI'],
+    ['<sip:bob%0d%0a@127.0.0.9>', 'escaped control character in Refer-To URI'],
+  ])('%j: %s', (value, reason) => {
+    expect(parseReferTo([value], domains, {})).toEqual({ ok: false, status: 400, reason });
+  });
+
+  it('are not checked for REFERs stored before these checks (no guards): they replay as decided', () => {
+    expect(parseReferTo(['<sip:bob%zz@127.0.0.9>'], domains)).toEqual({
+      ok: true,
+      target: { uri: 'sip:bob%zz@127.0.0.9', kind: 'sip' },
+    });
+  });
+});
+
+describe('referredByProblem', () => {
+  it('refuses control characters and bad escapes in what is copied into the target INVITE', () => {
+    expect(referredByProblem('<sip:agent@pbx.example>')).toBeUndefined();
+    expect(referredByProblem('<sip:agent@pbx.example>\r\nX-Evil: 1')).toBe(
+      'control character in Referred-By',
+    );
+    expect(referredByProblem('<sip:agent%4@pbx.example>')).toBe('invalid %-escape in Referred-By URI');
   });
 });

@@ -3,11 +3,14 @@
  * which Refer-To values are acceptable, whether the target is a PSTN number or a SIP address, and
  * whether the trunk's transfer mode allows it. No I/O, so the transfer machine can call them in guards.
  */
+import { headerValueProblem, nameAddrTextProblem, uriTextProblem } from './header-text.ts';
+import { hostAddress, inNetworks } from './ip-literal.ts';
 import {
   extractUser,
   parseNameAddr,
   splitHeaderValues,
   uriHost,
+  uriHostPort,
   uriParams,
   uriScheme,
   withoutUriParam,
@@ -20,11 +23,31 @@ export interface ReferTarget {
   /** Where the target INVITE goes: the Refer-To URI with its URI parameters, never with headers. */
   uri: string;
   kind: TargetKind;
-  /** The normalised number (`+15550100`) when kind is 'pstn'. */
+  /**
+   * The normalised number (`+15550100`) when kind is 'pstn'; absent only for a SIP URI at the carrier
+   * whose user part is not a +E.164 number (the transfer machine refuses it: it cannot be billed).
+   */
   e164?: string;
+  /** Set when the target is PSTN because its host is the carrier (an address in `carrierNetworks`). */
+  carrierHost?: string;
 }
 
-export type ReferToResult = { ok: true; target: ReferTarget } | { ok: false; status: 400; reason: string };
+/**
+ * Where a SIP target must not go, from the trunk policy in force. A REFER stored before these were
+ * recorded is judged without them, and without the checks that came with them (control characters,
+ * strict IP literals, maddr), so a stored transfer replays as it was decided.
+ */
+export interface TargetGuards {
+  /** The carrier's own address and its source blocks, as CIDRs: a target there reaches the PSTN. */
+  carrierNetworks?: readonly string[];
+  /** The pivot's own addresses (CIDRs) and SIP port: a target there is the pivot itself. */
+  pivotNetworks?: readonly string[];
+  pivotPort?: number;
+}
+
+export type ReferToResult =
+  | { ok: true; target: ReferTarget }
+  | { ok: false; status: 400 | 403; reason: string };
 
 /**
  * Validates the Refer-To header values of a REFER. `values` are the raw values as received, one per
@@ -32,12 +55,20 @@ export type ReferToResult = { ok: true; target: ReferTarget } | { ok: false; sta
  * separates several values (RFC 3261 §7.3.1), so `<sip:a@x>, <sip:b@y>` counts as two.
  * `trunkDomains` lets a `sip:+E164@<trunk domain>` target be recognised as PSTN.
  */
-export function parseReferTo(values: string[], trunkDomains: string[] = []): ReferToResult {
+export function parseReferTo(
+  values: string[],
+  trunkDomains: string[] = [],
+  guards?: TargetGuards,
+): ReferToResult {
+  const control = guards && values.map((value) => headerValueProblem('Refer-To', value)).find(Boolean);
+  if (control) return reject(control);
   const all = values.flatMap(splitHeaderValues);
   // RFC 3515 §2.4.1: a REFER carries exactly one Refer-To.
   if (all.length !== 1) return reject('exactly one Refer-To');
   const addr = parseNameAddr(all[0]!);
   if (!addr) return reject('malformed Refer-To');
+  const text = guards && uriTextProblem('Refer-To', addr.uri);
+  if (text) return reject(text);
   const scheme = uriScheme(addr.uri);
   if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
     return reject(`Refer-To URI scheme ${scheme ?? '(none)'} is not supported`);
@@ -55,6 +86,10 @@ export function parseReferTo(values: string[], trunkDomains: string[] = []): Ref
   const uri = method === undefined ? addr.uri : withoutUriParam(addr.uri, 'method');
   const kind = classifyTarget(uri, trunkDomains);
   if (kind.kind === 'pstn') return { ok: true, target: { uri, kind: 'pstn', e164: kind.e164 } };
+  if (guards && scheme !== 'tel') {
+    const reached = whereItGoes(uri, guards);
+    if (reached) return reached;
+  }
   // A tel URI that is not a global number (`tel:5550100;phone-context=...`) has nowhere to go.
   if (scheme === 'tel') return reject('Refer-To tel URI must be a global number (+E.164)');
   return { ok: true, target: { uri, kind: 'sip' } };
@@ -62,6 +97,34 @@ export function parseReferTo(values: string[], trunkDomains: string[] = []): Ref
 
 function reject(reason: string): ReferToResult {
   return { ok: false, status: 400, reason };
+}
+
+/**
+ * What a sip:/sips: target's host reaches, however the address is written: the target INVITE is sent
+ * to that address, so the address decides, not its spelling. Undefined for an ordinary SIP target.
+ */
+function whereItGoes(uri: string, guards: TargetGuards): ReferToResult | undefined {
+  // RFC 3261 §19.1.1: maddr sends the request to another address than the host, past these checks.
+  if ('maddr' in uriParams(uri)) return reject('Refer-To maddr is not supported');
+  const host = uriHost(uri)!;
+  const address = hostAddress(host);
+  if (address.kind === 'malformed') return reject(`Refer-To host ${host} is not a valid IP address`);
+  // A name is not looked up: the transfer machine refuses it as unreachable.
+  if (address.kind === 'name') return undefined;
+  const port = uriHostPort(uri)?.port ?? 5060;
+  if (port === guards.pivotPort && inNetworks(address, guards.pivotNetworks ?? [])) {
+    // The pivot would INVITE itself: the request loops once and dies in 482 (RFC 3261 §8.2.2.2).
+    return {
+      ok: false,
+      status: 403,
+      reason: `Refer-To ${host}:${port} is the pivot's own address (the transfer would loop)`,
+    };
+  }
+  if (!inNetworks(address, guards.carrierNetworks ?? [])) return undefined;
+  // The carrier gateway routes any number it gets to the PSTN, whatever the URI looks like: bill it so.
+  const user = extractUser(uri);
+  const e164 = user === undefined ? undefined : normalizeE164(user.split(';')[0]!);
+  return { ok: true, target: { uri, kind: 'pstn', carrierHost: host, ...(e164 ? { e164 } : {}) } };
 }
 
 /**
@@ -104,4 +167,12 @@ export function transferAllowed(mode: TransferMode, kind: TargetKind): boolean {
     case 'disable-all':
       return false;
   }
+}
+
+/**
+ * Why a Referred-By value may not be passed on in the target INVITE (RFC 3892 §3: the pivot copies it
+ * as received), or undefined when it may.
+ */
+export function referredByProblem(value: string): string | undefined {
+  return nameAddrTextProblem('Referred-By', value);
 }

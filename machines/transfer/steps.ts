@@ -22,7 +22,7 @@ import type {
   TransferResponse,
 } from '../events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
-import { parseReferTo, type ReferTarget, transferAllowed } from '../refer-target.ts';
+import { parseReferTo, type ReferTarget, referredByProblem, transferAllowed } from '../refer-target.ts';
 import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
@@ -47,16 +47,32 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   if (context.transferInProgress)
     return { ok: false, status: 491, reason: 'another transfer is in progress' };
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
-  const parsed = parseReferTo(event.referTo, policy.trunkDomains);
+  if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
+  // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
+  const guards = policy.carrierNetworks === undefined ? undefined : policy;
+  const referredBy =
+    guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
+  if (referredBy) return { ok: false, status: 400, reason: referredBy };
+  const parsed = parseReferTo(event.referTo, policy.trunkDomains, guards);
   if (!parsed.ok) return parsed;
   if (policy.transferMode === 'disable-all') {
     return { ok: false, status: 403, reason: `transfers are disabled on trunk ${context.trunkName}` };
   }
   if (!transferAllowed(policy.transferMode, parsed.target.kind)) {
+    const carrier = parsed.target.carrierHost;
     return {
       ok: false,
       status: 403,
-      reason: `PSTN targets are not allowed on trunk ${context.trunkName} (sip-only)`,
+      reason:
+        `PSTN targets are not allowed on trunk ${context.trunkName} (sip-only)` +
+        (carrier ? `: Refer-To host ${carrier} is the carrier` : ''),
+    };
+  }
+  if (parsed.target.kind === 'pstn' && parsed.target.e164 === undefined) {
+    return {
+      ok: false,
+      status: 403,
+      reason: `Refer-To host ${parsed.target.carrierHost} is the carrier: the user part must be a +E.164 number`,
     };
   }
   if (context.transfersAccepted >= policy.maxTransfersPerCall) {

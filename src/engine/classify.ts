@@ -27,6 +27,7 @@ import type {
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
+import { screenRefer, targetGuards } from './targetGuards.ts';
 import { e164Of, endpointOf, type TrunkDirectory } from './trunks.ts';
 
 export interface ClassifyEnv {
@@ -328,14 +329,18 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     publicHost: env.config.sip.publicHost,
     contact: contactOf(env.config),
     presentIdentity: true,
+    ...targetGuards(env.config, env.trunks),
   };
 }
 
 function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
-  const referTo = input.headers['refer-to'] ?? [];
-  const target = referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
+  // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
+  const { referTo, referredBy, malformed } = screenRefer(
+    input.headers['refer-to'] ?? [],
+    first(input, 'referred-by'),
+  );
+  const target = !malformed && referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
-  const referredBy = first(input, 'referred-by');
   const event: ReferReceived = {
     type: 'ReferReceived',
     callSid: owner.callSid,
@@ -350,6 +355,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     childCallSid: env.newSid('CA'),
     ...(referredBy ? { referredBy } : {}),
     ...(destination ? { targetDestination: destination } : {}),
+    ...(malformed ? { malformed } : {}),
   };
   return { kind: 'input', event };
 }

@@ -5,7 +5,8 @@
  * one of the carrier's addresses to one of a trunk's numbers.
  */
 import { BlockList, isIPv4 } from 'node:net';
-import { extractUser, uriHost, uriHostPort } from '../../machines/sip-syntax.ts';
+import { hostAddress } from '../../machines/ip-literal.ts';
+import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip-syntax.ts';
 import type { SipEndpoint } from '../bus/messages.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
 
@@ -77,12 +78,21 @@ export function e164Of(uri: string): string | undefined {
   return user && /^\+[1-9]\d{1,14}$/.test(user) ? user : undefined;
 }
 
-/** Where to send requests for a URI whose host is an IP literal; names need DNS, which we don't do yet. */
+/**
+ * Where to send requests for a URI whose host is an IP address written as RFC 3261 allows; names need
+ * DNS, which we don't do yet. Other numeric spellings (`127.2`, `2130706434`, `0177.0.0.1`) get
+ * undefined: handed to the resolver they would reach an address no check has seen. An IPv4-mapped IPv6
+ * address is sent to as the IPv4 address it is. A URI with `maddr` gets undefined too (it would send
+ * the request elsewhere, RFC 3261 §19.1.1).
+ */
 export function endpointOf(uri: string, fallbackTransport: 'udp' | 'tcp' = 'udp'): SipEndpoint | undefined {
   const hostPort = uriHostPort(uri);
-  if (!hostPort) return undefined;
-  const host = hostPort.host.replace(/^\[|\]$/g, '');
-  if (!/^[\d.]+$/.test(host) && !host.includes(':')) return undefined;
+  const host = uriHost(uri);
+  if (!hostPort || host === undefined || 'maddr' in uriParams(uri)) return undefined;
+  const address = hostAddress(host);
+  if (address.kind !== 'ip') return undefined;
   const transport = /;transport=tcp/i.test(uri) ? 'tcp' : fallbackTransport;
-  return { transport, host, port: hostPort.port ?? 5060 };
+  // An IPv6 address keeps its spelling (the socket reads it); one that carries IPv4 becomes that address.
+  const to = address.family === 'ipv4' ? address.address : hostPort.host;
+  return { transport, host: to, port: hostPort.port ?? 5060 };
 }

@@ -95,7 +95,7 @@ export interface PbxOptions extends RunOptions {
 }
 
 /** The PBX's SDP (m=audio 10000), as an offer in its INVITE or an answer in its ACK. */
-function pbxSdp(direction: string): string {
+export function pbxSdp(direction: string): string {
   return [
     'v=0',
     'o=pbx 1 1 IN IP4 127.0.0.1',
