@@ -1,6 +1,6 @@
 /**
  * Pure rating helpers for billing projections: a trunk's rate deck maps E.164 prefixes to a price per
- * minute, and legs are billed per started minute (DESIGN.md "Billing").
+ * minute, and legs are billed per started minute (docs/architecture.md "Billing").
  */
 
 /** A rate deck: `""` is the default rate, other keys are `+digits` prefixes; values are per minute. */

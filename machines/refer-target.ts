@@ -1,5 +1,5 @@
 /**
- * Pure rules for a REFER's target (RFC 3515, DESIGN.md "Transfer flow" and "Trunk policy"):
+ * Pure rules for a REFER's target (RFC 3515, docs/architecture.md "Transfer flow" and "Trunk policy"):
  * which Refer-To values are acceptable, whether the target is a PSTN number or a SIP address, and
  * whether the trunk's transfer mode allows it. No I/O, so the transfer machine can call them in guards.
  */

@@ -1,5 +1,5 @@
 /**
- * What a call costs (DESIGN.md "Billing"). Pure. The transfer itself is free; each leg is billed per
+ * What a call costs (docs/architecture.md "Billing"). Pure. The transfer itself is free; each leg is billed per
  * started minute at the trunk's rate deck, longest prefix of the number winning:
  *
  * | original call    | target | child call billed as                                        |

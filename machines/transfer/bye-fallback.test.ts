@@ -1,5 +1,5 @@
 /**
- * The BYE fallback (DESIGN.md "Transfer flow" step 6): when the PBX does not hang up within
+ * The BYE fallback (docs/architecture.md "Transfer flow" step 6): when the PBX does not hang up within
  * `byeFallbackSeconds` of the final NOTIFY, the pivot BYEs it. The clock starts at that NOTIFY (sent
  * with the target's 200), not at the reconnect; without a final NOTIFY (Refer-Sub: false, or a 481
  * that ended the subscription) it starts when the transfer completes.

@@ -1,5 +1,5 @@
 /**
- * The pure steps of the blind transfer (DESIGN.md "Transfer flow"). The statechart in
+ * The pure steps of the blind transfer (docs/architecture.md "Transfer flow"). The statechart in
  * transfer.machine.ts decides which step runs; each returns the next context and its effects.
  */
 import {

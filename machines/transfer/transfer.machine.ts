@@ -1,5 +1,5 @@
 /**
- * The transfer machine: one blind transfer from REFER to its final NOTIFY (DESIGN.md "Transfer flow").
+ * The transfer machine: one blind transfer from REFER to its final NOTIFY (docs/architecture.md "Transfer flow").
  * Pure: advanced only with xstate's `transition`; its decisions are left in `context.outbox`.
  *
  *   idle --REFER ok--> holding --held--> inviting --answered--> reconnecting --reconnected--> completed

@@ -1,5 +1,5 @@
 /**
- * The zod schema of the YAML configuration (DESIGN.md "Configuration"). Every object is strict so a
+ * The zod schema of the YAML configuration (docs/architecture.md "Configuration"). Every object is strict so a
  * misspelt key is an error instead of a silently ignored setting; defaults are filled in here so the
  * rest of the program reads one complete, typed value.
  */

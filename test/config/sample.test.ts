@@ -3,7 +3,7 @@ import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { type Raw, sample, samplePath } from './fixtures.ts';
 
 describe('config/pivot.sample.yaml', () => {
-  it('loads with the values of DESIGN.md', () => {
+  it('loads with the values of docs/architecture.md', () => {
     const config = loadConfig(samplePath);
     expect(config.sip).toEqual({
       host: '127.0.0.1',

@@ -1,5 +1,5 @@
 /**
- * The billing lines of a transferred call as the billing API shows them (DESIGN.md "Billing"): the root
+ * The billing lines of a transferred call as the billing API shows them (docs/architecture.md "Billing"): the root
  * call is billed as an ordinary call, its child call again under the child's Sid; the calls in these tests
  * last under a minute, so every line is one started minute.
  */

@@ -4,7 +4,7 @@
  * from the stored events, read over the pivot's HTTP API on a real port.
  *
  * The trunk's rate deck gives every leg and number a distinct rate, so a line billed for the wrong leg,
- * number, direction or deck shows as a wrong price (DESIGN.md "Billing": terminating A->B to SIP C bills
+ * number, direction or deck shows as a wrong price (docs/architecture.md "Billing": terminating A->B to SIP C bills
  * the child call as termination to B; the transfer itself is free; every started minute counts).
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
  * (test/sipp/e2e-carrier-call-transferred.xml, e2e-pbx-answer-refer.xml, e2e-target.xml); then the
  * stored events, and the call log, the transfer and the billing over the HTTP API.
  *
- * DESIGN.md "Billing": originating A->B transferred to SIP C bills the child call as origination from A
+ * docs/architecture.md "Billing": originating A->B transferred to SIP C bills the child call as origination from A
  * (x child duration); the root call is a normal originating call (origination from A). The rate deck gives
  * every number a distinct rate in both decks, so a line priced for the wrong number, deck or leg fails.
  */

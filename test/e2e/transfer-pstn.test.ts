@@ -1,11 +1,11 @@
 /**
  * A blind transfer to a PSTN number, over the wire: the PBX (SIPp) calls B through the pivot to the
- * carrier (SIPp on 127.0.0.2), then REFERs the call to a PSTN target C. DESIGN.md "Transfer flow": a PSTN
+ * carrier (SIPp on 127.0.0.2), then REFERs the call to a PSTN target C. docs/architecture.md "Transfer flow": a PSTN
  * target goes to the carrier, R-URI `sip:+E164@<carrier host>`. The carrier is one address, so one SIPp
  * (test/sipp/e2e-carrier-pstn.xml, a UAS run with -m 2) answers both the original call and the target leg,
  * each a call of its own with its own Call-ID, and checks each on its own branch.
  *
- * DESIGN.md "Billing": terminating A->B transferred to PSTN C bills the child call as termination to B
+ * docs/architecture.md "Billing": terminating A->B transferred to PSTN C bills the child call as termination to B
  * plus termination to C, each x child duration. C's numbers have a rate prefix of their own in the deck
  * (and every other number and deck a distinct rate), so a line priced at the wrong rate fails.
  */
@@ -62,7 +62,7 @@ function pbxReferUri(pivotAddress: string, referTo: string): SippProcess {
 }
 
 describe('a blind transfer to a PSTN target (terminating A->B, PSTN C through the carrier)', () => {
-  // DESIGN.md "Trunk policy": a PSTN target is tel:+E164 or sip:+E164@<any trunk domain> (the domain
+  // docs/architecture.md "Trunk policy": a PSTN target is tel:+E164 or sip:+E164@<any trunk domain> (the domain
   // compared case-insensitively, URI parameters allowed).
   for (const [mode, referTo, farEnds] of [
     ['from-transferee', `tel:${C}`, true],

@@ -137,7 +137,7 @@ describe('billing: a normal call is billed for its own duration', () => {
   });
 });
 
-describe('billing: the four transfer cases (DESIGN.md "Billing")', () => {
+describe('billing: the four transfer cases (docs/architecture.md "Billing")', () => {
   it('terminating A->B, SIP C: the child is billed termination to B x child duration', async () => {
     w = await world();
     const { db, parent, child } = await transferredCall(
