@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so `npx pivot ...` works without a build step.
-import { spawnSync } from 'node:child_process';
+// The `pivot` command. It runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs
+// through `prepare`) in this very process, so SIGTERM and SIGINT reach the server itself. A checkout
+// that was never built runs the TypeScript sources through tsx, in-process too.
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const result = spawnSync(
-  process.execPath,
-  [tsx, join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)],
-  {
-    stdio: 'inherit',
-  },
-);
-process.exit(result.status ?? 1);
+const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
+if (existsSync(compiled)) {
+  await import(pathToFileURL(compiled).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+}
