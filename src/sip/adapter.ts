@@ -144,6 +144,16 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     });
   };
 
+  /** One log line a second at most while sources are shed, however many requests were. */
+  let reported = { ...shed };
+  const reportShed = () => {
+    const dropped = shed.sourceLimitDropped - reported.sourceLimitDropped;
+    const refused = shed.sourceLimitRefused - reported.sourceLimitRefused;
+    if (dropped === 0 && refused === 0) return;
+    reported = { ...shed };
+    log('warn', 'sip requests over their source rate limit', { dropped, refused, sources: limiter?.sources });
+  };
+
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
   const dialogs = {
     confirmed: (callId: string, remote: SipEndpoint) => {
@@ -191,6 +201,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       sweeper = setInterval(() => {
         server.sweep();
         client.sweep();
+        reportShed();
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
       log('info', 'sip adapter listening', { ...bound, transports: ['udp', 'tcp'] });

@@ -61,6 +61,14 @@ describe('the per-source rate limit', () => {
       sourceLimitDropped: 15,
       sourceLimitRefused: 0,
     });
+
+    // Operators hear of it once, not once per dropped request.
+    const logs = harness.logs;
+    const shedLine = 'sip requests over their source rate limit';
+    await until(() => logs.some((l) => l.msg === shedLine));
+    expect(logs.filter((l) => l.msg === shedLine)).toEqual([
+      { level: 'warn', msg: shedLine, fields: { dropped: 15, refused: 0, sources: 2 } },
+    ]);
   });
 
   it('tells a TCP source over its limit 503 with Retry-After', async () => {
