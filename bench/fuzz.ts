@@ -38,6 +38,12 @@ process.on('uncaughtException', (error) => crashes.push(`uncaught: ${String(erro
 process.on('unhandledRejection', (error) => crashes.push(`unhandled rejection: ${String(error)}`));
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+/** After a full GC when run with --expose-gc (npm run fuzz does): what is live, not what the allocator kept. */
+const memory = () => {
+  global.gc?.();
+  const m = process.memoryUsage();
+  return `RSS ${mb(m.rss)} (heap used ${mb(m.heapUsed)}, buffers ${mb(m.arrayBuffers)})`;
+};
 const pivot = await startTestPivot({
   carrierPort: await freePort(),
   log: (level, message, fields) => {
@@ -46,7 +52,7 @@ const pivot = await startTestPivot({
     caught.set(key, (caught.get(key) ?? 0) + 1);
   },
 });
-const rssBefore = process.memoryUsage().rss;
+const before = memory();
 console.log(`fuzzing ${pivot.address}: seed ${seed}, ${count} messages, OPTIONS probe every ${batch}`);
 const started = Date.now();
 let nextReport = 0;
@@ -62,13 +68,12 @@ const result = await runFuzz({
     nextReport += Math.max(batch, Math.floor(count / 10));
     const rate = progress.sent / ((Date.now() - started) / 1000);
     console.log(
-      `  ${progress.sent} sent (${rate.toFixed(0)}/s), unanswered probes ${progress.unansweredProbes}, RSS ${mb(process.memoryUsage().rss)}`,
+      `  ${progress.sent} sent (${rate.toFixed(0)}/s), unanswered probes ${progress.unansweredProbes}, ${memory()}`,
     );
   },
 });
 const wallS = (Date.now() - started) / 1000;
-global.gc?.();
-const rssAfter = process.memoryUsage().rss;
+const after = memory();
 await pivot.dispose();
 
 const caughtTotal = [...caught.values()].reduce((a, b) => a + b, 0);
@@ -77,7 +82,7 @@ console.log(
 );
 console.log(`crashes: ${crashes.length} uncaught/unhandled, ${caughtTotal} caught throws (error logs)`);
 console.log(`OPTIONS probes unanswered: ${result.unansweredProbes} of ${result.batches}`);
-console.log(`RSS before ${mb(rssBefore)}, after ${mb(rssAfter)}`);
+console.log(`before: ${before}\nafter:  ${after}`);
 for (const crash of crashes.slice(0, 10)) console.log(`  ${crash}`);
 for (const [line, n] of [...caught].slice(0, 10)) console.log(`  ${n} x ${line}`);
 process.exit(crashes.length + caughtTotal + result.unansweredProbes > 0 ? 1 : 0);

@@ -56,6 +56,9 @@ export const OVERLOAD_RETRY_AFTER_S = 5;
 /**
  * Refusals sent without a transaction (RFC 3261 §8.2.7 stateless UAS behaviour) are remembered by branch
  * this many at a time, so a retransmitted request gets the same bytes and the ACK of a refused INVITE
- * is absorbed: a few megabytes at most, whatever the flood.
+ * is absorbed. Only answers up to STATELESS_ANSWER_MAX_BYTES are kept (a response copies the request's
+ * Via, From, To and Call-ID, which a hostile request can make 60 KB long): 16 MB at most, whatever the
+ * flood. A larger one is judged again when its request is retransmitted.
  */
 export const STATELESS_ANSWERS_KEPT = 4_096;
+export const STATELESS_ANSWER_MAX_BYTES = 4_096;

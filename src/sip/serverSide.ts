@@ -24,6 +24,7 @@ import {
   MAX_DATAGRAM_BYTES,
   OVERLOAD_RETRY_AFTER_S,
   PENDING_SERVER_TRANSACTION_MS,
+  STATELESS_ANSWER_MAX_BYTES,
   STATELESS_ANSWERS_KEPT,
   T2_FACTOR,
   TRANSACTION_TIMEOUT_FACTOR,
@@ -196,7 +197,7 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     if (mode !== 'stateful') {
       counters.statelessAnswers++;
       transactions.delete(transaction.key);
-      if (mode === 'remembered') {
+      if (mode === 'remembered' && data.length <= STATELESS_ANSWER_MAX_BYTES) {
         const { destination, request } = transaction;
         statelessAnswers.set(transaction.key, { method, destination, data, topVia: request.topVia });
       }
