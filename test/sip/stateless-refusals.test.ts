@@ -115,6 +115,26 @@ describe('a refusal the engine marks stateless', () => {
     expect(harness.adapter.stats()).toMatchObject({ transactions: 1, statelessAnswers: 0 });
   });
 
+  it('is how the adapter answers by itself too: OPTIONS and 405 keep no transaction, a repeat gets the same bytes', async () => {
+    harness = await startAdapter(undefined, { t1Ms: T1_MS });
+    peer = await udpPeer(harness.port, '127.0.0.66');
+    const options = rawRequest({ method: 'OPTIONS', port: peer.port, branch: 'z9hG4bK-own-1' });
+    peer.send(options);
+    const ok = await peer.next();
+    expect(statusLine(ok)).toBe('SIP/2.0 200 OK');
+    peer.send(options);
+    expect(await peer.next()).toBe(ok);
+    peer.send(rawRequest({ method: 'PUBLISH', port: peer.port, branch: 'z9hG4bK-own-2' }));
+    expect(statusLine(await peer.next())).toBe('SIP/2.0 405 Method Not Allowed');
+    expect(harness.adapter.stats()).toMatchObject({
+      transactions: 0,
+      statelessAnswers: 2,
+      statelessRepeats: 1,
+      statelessKept: 2,
+    });
+    expect(harness.inputs).toEqual([]);
+  });
+
   it('keeps a bounded memory of refusals however many INVITEs are refused', async () => {
     harness = await startAdapter(refuseInvites('pv-stateless'), { t1Ms: T1_MS, sourceLimit: false });
     peer = await udpPeer(harness.port, '127.0.0.66');
