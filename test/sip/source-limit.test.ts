@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SipAdapter } from '../../src/sip/index.ts';
+import { createSourceLimiter } from '../../src/sip/sourceLimit.ts';
 import {
   type Harness,
   header,
@@ -135,5 +136,30 @@ describe('the cap on pending server transactions', () => {
 
     peer.send(options(peer.port, 'z9hG4bK-cap-options'));
     expect(statusLine(await peer.next())).toBe('SIP/2.0 200 OK');
+  });
+});
+
+describe('the per-source buckets', () => {
+  it('remember a bounded number of sources; a forgotten one starts again with a full bucket', () => {
+    let clock = 0;
+    const limiter = createSourceLimiter({ ratePerSecond: 1, burst: 2, maxSources: 2 }, () => clock);
+    expect([limiter.admit('10.0.0.1'), limiter.admit('10.0.0.1'), limiter.admit('10.0.0.1')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    limiter.admit('10.0.0.2');
+    limiter.admit('10.0.0.3');
+    expect(limiter.sources).toBe(2);
+    // 10.0.0.1 was the least recent: forgotten, it has its burst again.
+    expect([limiter.admit('10.0.0.1'), limiter.admit('10.0.0.1'), limiter.admit('10.0.0.1')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    clock += 500; // half a token: not enough
+    expect(limiter.admit('10.0.0.1')).toBe(false);
+    clock += 1_000;
+    expect(limiter.admit('10.0.0.1')).toBe(true);
   });
 });
