@@ -6,10 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import type { SipCommand, SipEndpoint, SipInput } from '../bus/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
-import { DEFAULT_T1_MS, DIALOG_PIN_MAX_MS, MAX_PINNED_DIALOGS } from './constants.ts';
+import {
+  DEFAULT_SOURCE_BURST,
+  DEFAULT_SOURCE_RATE_PER_S,
+  DEFAULT_T1_MS,
+  DIALOG_PIN_MAX_MS,
+  MAX_PINNED_DIALOGS,
+  SOURCE_LIMIT_RETRY_AFTER_S,
+} from './constants.ts';
 import { createDialogPins } from './dialogPins.ts';
 import { parseMessage } from './parse.ts';
-import { createServerSide, type ServerSide } from './serverSide.ts';
+import { createServerSide, type ServerSide, type ServerSideStats } from './serverSide.ts';
+import { createSourceLimiter, type SourceLimitOptions } from './sourceLimit.ts';
 import { createTransport } from './transport.ts';
 import type { Logger } from './types.ts';
 import { validateMessage } from './validate.ts';
@@ -29,6 +37,23 @@ export interface SipAdapterOptions {
   now?: () => number;
   /** TCP connections idle this long are closed unless they carry a confirmed dialog (default 5 min). */
   tcpIdleMs?: number;
+  /**
+   * Requests each source address may send (token bucket per IP; default 100/s, burst 200); `false`
+   * turns the limit off. Over it, UDP requests are dropped (their source may be spoofed) and TCP
+   * requests get 503 with Retry-After.
+   */
+  sourceLimit?: SourceLimitOptions | false;
+  /** Server transactions waiting for a final answer at once (default 10,000); beyond, 503 statelessly. */
+  maxPendingServerTransactions?: number;
+}
+
+/** Counters and gauges for metrics: the adapter's load and what it shed. */
+export interface SipAdapterStats extends ServerSideStats {
+  /** Source addresses whose rate is being tracked (bounded). */
+  sourcesTracked: number;
+  /** Requests over their source's limit dropped (UDP) and refused with 503 (TCP), since start. */
+  sourceLimitDropped: number;
+  sourceLimitRefused: number;
 }
 
 export interface SipAdapter {
@@ -37,6 +62,7 @@ export interface SipAdapter {
   onInput(handler: (input: SipInput) => void): void;
   /** Never throws: a command that cannot be carried out is logged and dropped. */
   execute(command: SipCommand): void;
+  stats(): SipAdapterStats;
   stop(): Promise<void>;
 }
 
@@ -62,8 +88,21 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     }
   };
 
+  const limiter =
+    options.sourceLimit === false
+      ? undefined
+      : createSourceLimiter(
+          options.sourceLimit ?? { ratePerSecond: DEFAULT_SOURCE_RATE_PER_S, burst: DEFAULT_SOURCE_BURST },
+          now,
+        );
+  const shed = { sourceLimitDropped: 0, sourceLimitRefused: 0 };
+
   const receive = (data: Buffer, source: SipEndpoint) => {
     const parsed = parseMessage(data);
+    // Responses answer our own requests and are matched or dropped cheaply; everything else a source
+    // sends (requests, retransmissions, garbage) costs it a token.
+    const isResponse = parsed.ok && parsed.message.start.kind === 'response';
+    if (!isResponse && limiter && !limiter.admit(source.host)) return overLimit(parsed, source);
     if (!parsed.ok) {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
@@ -81,6 +120,38 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     const message = validation.message;
     if (message.kind === 'request') server.handleRequest(message, source);
     else client.handleResponse(message, source);
+  };
+
+  /**
+   * UDP excess is dropped without a word: answering would reflect a spoofed flood at its victim. A TCP
+   * source has proven its address, so it is told to back off (RFC 3261 §21.5.4).
+   */
+  const overLimit = (parsed: ReturnType<typeof parseMessage>, source: SipEndpoint) => {
+    if (source.transport === 'udp' || !parsed.ok) {
+      shed.sourceLimitDropped++;
+      return;
+    }
+    const validation = validateMessage(parsed.message, { stream: true });
+    if (!validation.ok || validation.message.kind !== 'request') {
+      shed.sourceLimitDropped++;
+      return;
+    }
+    shed.sourceLimitRefused++;
+    server.refuse(validation.message, source, {
+      status: 503,
+      reason: 'Service Unavailable',
+      headers: { 'Retry-After': String(SOURCE_LIMIT_RETRY_AFTER_S) },
+    });
+  };
+
+  /** One log line a second at most while sources are shed, however many requests were. */
+  let reported = { ...shed };
+  const reportShed = () => {
+    const dropped = shed.sourceLimitDropped - reported.sourceLimitDropped;
+    const refused = shed.sourceLimitRefused - reported.sourceLimitRefused;
+    if (dropped === 0 && refused === 0) return;
+    reported = { ...shed };
+    log('warn', 'sip requests over their source rate limit', { dropped, refused, sources: limiter?.sources });
   };
 
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
@@ -107,6 +178,9 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     now,
     newTag: () => randomBytes(8).toString('hex'),
     dialogs,
+    ...(options.maxPendingServerTransactions === undefined
+      ? {}
+      : { maxPending: options.maxPendingServerTransactions }),
   });
   const client: ClientSide = createClientSide({
     adapterId: options.adapterId,
@@ -127,6 +201,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       sweeper = setInterval(() => {
         server.sweep();
         client.sweep();
+        reportShed();
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
       log('info', 'sip adapter listening', { ...bound, transports: ['udp', 'tcp'] });
@@ -147,8 +222,12 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
         log('error', 'sip command failed', { error: String(error), kind: command.kind });
       }
     },
+    stats() {
+      return { ...server.stats(), sourcesTracked: limiter?.sources ?? 0, ...shed };
+    },
     async stop() {
       clearInterval(sweeper);
+      limiter?.clear();
       server.stop();
       client.stop();
       boundPort = undefined;

@@ -38,3 +38,27 @@ export const SUPPORTED_HEADER = SUPPORTED_OPTION_TAGS.join(', ');
 export const UDP_REQUEST_LIMIT_BYTES = 1300;
 /** The largest UDP payload over IPv4 (65,535 minus the IP and UDP headers); beyond it, EMSGSIZE. */
 export const MAX_DATAGRAM_BYTES = 65_507;
+
+/**
+ * Requests per second (and at once) one source address may send before the adapter sheds its excess
+ * (sourceLimit.ts). A PBX making 20 transferred calls a second sends about 80 requests a second
+ * (INVITE, ACK, REFER, BYE); set a trunk's busiest source's needs, not more.
+ */
+export const DEFAULT_SOURCE_RATE_PER_S = 100;
+export const DEFAULT_SOURCE_BURST = 200;
+/** What an over-limit source is told to wait over TCP (UDP excess is dropped: it may be spoofed). */
+export const SOURCE_LIMIT_RETRY_AFTER_S = 1;
+
+/** Server transactions waiting for a final answer; beyond this new requests get 503 at once. */
+export const DEFAULT_MAX_PENDING_SERVER_TRANSACTIONS = 10_000;
+export const OVERLOAD_RETRY_AFTER_S = 5;
+
+/**
+ * Refusals sent without a transaction (RFC 3261 §8.2.7 stateless UAS behaviour) are remembered by branch
+ * this many at a time, so a retransmitted request gets the same bytes and the ACK of a refused INVITE
+ * is absorbed. Only answers up to STATELESS_ANSWER_MAX_BYTES are kept (a response copies the request's
+ * Via, From, To and Call-ID, which a hostile request can make 60 KB long): 16 MB at most, whatever the
+ * flood. A larger one is judged again when its request is retransmitted.
+ */
+export const STATELESS_ANSWERS_KEPT = 4_096;
+export const STATELESS_ANSWER_MAX_BYTES = 4_096;

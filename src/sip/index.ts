@@ -1,3 +1,8 @@
 /** The SIP adapter: wire messages <-> engine inputs and commands (see src/bus/messages.ts). */
-export { createSipAdapter, type SipAdapter, type SipAdapterOptions } from './adapter.ts';
+export {
+  createSipAdapter,
+  type SipAdapter,
+  type SipAdapterOptions,
+  type SipAdapterStats,
+} from './adapter.ts';
 export type { Logger as SipLogger } from './types.ts';

@@ -7,19 +7,32 @@
  * - OPTIONS, CANCEL without a live INVITE, methods we do not handle and requests we cannot serve
  *   (inspect.ts: URI scheme, Max-Forwards 0, an unsupported Require) are answered right here.
  * Entries expire after 64*T1 once answered.
+ *
+ * Answers that need no transaction are sent statelessly (RFC 3261 §8.2.7): once, without a retransmission
+ * timer, and remembered by branch in a small bounded LRU that answers a retransmitted request with the
+ * same bytes and absorbs the ACK of a refused INVITE. These are the adapter's own answers and the
+ * engine's refusals of requests no machine owns (To tag `pv-stateless`, src/engine/classify.ts). A
+ * flood of INVITEs from a source the engine refuses therefore leaves nothing behind, and each INVITE
+ * is answered once (100 Trying, then the refusal) instead of its refusal being retransmitted until an
+ * ACK that a spoofed source never sends.
  */
 import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
   ALLOWED_METHODS,
+  DEFAULT_MAX_PENDING_SERVER_TRANSACTIONS,
   MAX_DATAGRAM_BYTES,
+  OVERLOAD_RETRY_AFTER_S,
   PENDING_SERVER_TRANSACTION_MS,
+  STATELESS_ANSWER_MAX_BYTES,
+  STATELESS_ANSWERS_KEPT,
   T2_FACTOR,
   TRANSACTION_TIMEOUT_FACTOR,
 } from './constants.ts';
 import { createExpiringMap } from './expiringMap.ts';
 import { inspectRequest } from './inspect.ts';
 import { inviteAckKey, serverTransactionKey } from './keys.ts';
+import { createLru } from './lru.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
 import { requestToInput } from './toInput.ts';
@@ -35,6 +48,26 @@ export interface ServerSideOptions {
   now: () => number;
   newTag: () => string;
   dialogs?: DialogObserver;
+  /** Unanswered server transactions allowed at once; new requests beyond get 503 statelessly. */
+  maxPending?: number;
+}
+
+/** The engine's mark on a refusal that no machine owns: it may be sent statelessly. */
+export const STATELESS_TO_TAG = 'pv-stateless';
+
+export interface ServerSideStats {
+  /** Server transactions held: waiting for an answer, or answered and absorbing retransmissions. */
+  transactions: number;
+  /** Of those, the ones still waiting for a final answer (what maxPending limits). */
+  pending: number;
+  /** Stateless answers remembered for retransmissions (bounded). */
+  statelessKept: number;
+  /** Final answers sent statelessly (adapter's own answers and the engine's refusals). */
+  statelessAnswers: number;
+  /** Retransmitted requests answered from that memory. */
+  statelessRepeats: number;
+  /** New requests refused with 503 because maxPending was reached. */
+  overloadRefused: number;
 }
 
 export interface ServerSide {
@@ -42,6 +75,9 @@ export interface ServerSide {
   /** Answers a request that failed validation; stateless, a retransmission is simply judged again. */
   reject(raw: RawMessage, topVia: Via, source: SipEndpoint, status: number, reason: string): void;
   respond(command: SendResponseCommand): void;
+  /** Answers a valid request once, keeping nothing (a source over its rate limit on TCP). */
+  refuse(request: ValidRequest, source: SipEndpoint, spec: ResponseSpec): void;
+  stats(): ServerSideStats;
   sweep(): void;
   stop(): void;
 }
@@ -57,18 +93,45 @@ interface ServerTransaction {
   retransmission?: Retransmission;
 }
 
+/** A final answer sent without a transaction, kept to answer retransmissions with the same bytes. */
+interface StatelessAnswer {
+  method: string;
+  destination: SipEndpoint;
+  data: Buffer;
+  topVia: Via;
+}
+
+/** stateful: a transaction; remembered: stateless, kept in the bounded LRU; once: stateless, kept nowhere. */
+type AnswerMode = 'stateful' | 'remembered' | 'once';
+
 export function createServerSide(options: ServerSideOptions): ServerSide {
   const { log, t1Ms } = options;
   const timeoutMs = TRANSACTION_TIMEOUT_FACTOR * t1Ms;
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING_SERVER_TRANSACTIONS;
   const transactions = createExpiringMap<ServerTransaction>(options.now);
+  /** Keys of the transactions still waiting for a final answer. */
+  const pending = new Set<string>();
+  const statelessAnswers = createLru<StatelessAnswer>(STATELESS_ANSWERS_KEPT);
+  const counters = { statelessAnswers: 0, statelessRepeats: 0, overloadRefused: 0 };
   /** 2xx responses to INVITEs being retransmitted until their ACK, by Call-ID and CSeq number. */
   const awaitingAck = createExpiringMap<Retransmission>(options.now);
 
+  const transient = (key: string, request: ValidRequest, source: SipEndpoint): ServerTransaction => ({
+    key,
+    request,
+    source,
+    destination: responseDestination(request.topVia, source),
+  });
+
   const open = (key: string, request: ValidRequest, source: SipEndpoint): ServerTransaction => {
-    const transaction = { key, request, source, destination: responseDestination(request.topVia, source) };
+    const transaction = transient(key, request, source);
     // An INVITE may ring for minutes before its final response; anything else is answered quickly.
     const ttl = request.method === 'INVITE' ? PENDING_SERVER_TRANSACTION_MS : timeoutMs;
-    transactions.set(key, transaction, ttl, (t) => t.retransmission?.stop());
+    pending.add(key);
+    transactions.set(key, transaction, ttl, (t) => {
+      pending.delete(t.key);
+      t.retransmission?.stop();
+    });
     return transaction;
   };
 
@@ -101,7 +164,7 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       log('warn', 'sip response not sent', { error: error.message, destination });
     });
 
-  const answer = (transaction: ServerTransaction, spec: ResponseSpec) => {
+  const answer = (transaction: ServerTransaction, spec: ResponseSpec, mode: AnswerMode = 'stateful') => {
     const needsTag = spec.status > 100 && !transaction.request.to.params.tag;
     if (spec.toTag) transaction.localTag = spec.toTag;
     else if (needsTag) transaction.localTag ??= options.newTag();
@@ -121,15 +184,25 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       // a final response becomes 513 Message Too Large, which reflects only the mandatory headers.
       log('warn', 'sip response too large for udp', { status: spec.status, bytes: data.length });
       if (spec.status >= 200 && spec.status !== 513)
-        answer(transaction, { status: 513, reason: 'Message Too Large' });
+        answer(transaction, { status: 513, reason: 'Message Too Large' }, mode);
       return;
     }
     send(transaction.destination, data, transaction.request.topVia);
     transaction.last = { status: spec.status, data };
     if (spec.status < 200) return;
+    pending.delete(transaction.key);
     const { method, callId } = transaction.request;
     if (method === 'INVITE' && spec.status < 300) options.dialogs?.confirmed(callId, transaction.destination);
     if (method === 'BYE') options.dialogs?.ended(callId);
+    if (mode !== 'stateful') {
+      counters.statelessAnswers++;
+      transactions.delete(transaction.key);
+      if (mode === 'remembered' && data.length <= STATELESS_ANSWER_MAX_BYTES) {
+        const { destination, request } = transaction;
+        statelessAnswers.set(transaction.key, { method, destination, data, topVia: request.topVia });
+      }
+      return;
+    }
 
     transactions.expireIn(transaction.key, timeoutMs);
     if (transaction.request.method !== 'INVITE') return;
@@ -157,6 +230,8 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
   };
 
   const handleAck = (request: ValidRequest, source: SipEndpoint, key: string) => {
+    // The ACK of a stateless refusal: like the ACK of any failure, it ends there (§17.2.1).
+    if (statelessAnswers.get(request.topVia.branch)?.method === 'INVITE') return;
     const invite = transactions.get(request.topVia.branch);
     if (invite?.request.method === 'INVITE' && invite.last && invite.last.status >= 300) {
       // The ACK of a failure belongs to the INVITE transaction (§17.2.1); the engine never sees it.
@@ -180,6 +255,12 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       const key = serverTransactionKey(request.topVia.branch, request.method);
       if (request.method === 'ACK') return handleAck(request, source, key);
 
+      const answered = statelessAnswers.get(key);
+      if (answered?.method === request.method) {
+        counters.statelessRepeats++;
+        send(answered.destination, answered.data, answered.topVia);
+        return;
+      }
       const existing = transactions.get(key);
       if (existing) {
         if (existing.last) send(existing.destination, existing.last.data, existing.request.topVia);
@@ -199,33 +280,46 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         deliver(existing);
         return;
       }
-      const transaction = open(key, request, source);
+      // What the adapter answers itself needs no transaction: the answer is the same every time.
+      const own = transient(key, request, source);
       if (!(ALLOWED_METHODS as readonly string[]).includes(request.method)) {
-        return answer(transaction, {
-          status: 405,
-          reason: 'Method Not Allowed',
-        });
+        return answer(own, { status: 405, reason: 'Method Not Allowed' }, 'remembered');
       }
       const refusal = inspectRequest(request);
-      if (refusal) return answer(transaction, refusal);
+      if (refusal) return answer(own, refusal, 'remembered');
       if (request.method === 'OPTIONS' && !request.to.params.tag) {
-        return answer(transaction, {
-          status: 200,
-          reason: 'OK',
-          headers: { Accept: 'application/sdp' },
-        });
+        return answer(
+          own,
+          { status: 200, reason: 'OK', headers: { Accept: 'application/sdp' } },
+          'remembered',
+        );
       }
       if (request.method === 'CANCEL') {
         const invite = transactions.get(request.topVia.branch);
         if (invite?.request.method !== 'INVITE') {
-          return answer(transaction, { status: 481, reason: 'Call/Transaction Does Not Exist' });
+          return answer(own, { status: 481, reason: 'Call/Transaction Does Not Exist' }, 'remembered');
         }
         // §9.2: the 200 to the CANCEL carries the To tag of the INVITE's responses.
-        if (invite.localTag) transaction.localTag = invite.localTag;
+        if (invite.localTag) own.localTag = invite.localTag;
         // Already answered: the CANCEL has no effect on the INVITE (§9.2), nothing for the engine to do.
         if (invite.last && invite.last.status >= 200)
-          return answer(transaction, { status: 200, reason: 'OK' });
+          return answer(own, { status: 200, reason: 'OK' }, 'remembered');
+      } else if (pending.size >= maxPending) {
+        // The engine (or the parties it waits for) is not keeping up: refuse now rather than hold more.
+        // A CANCEL still goes through, since it ends a pending transaction.
+        counters.overloadRefused++;
+        return answer(
+          own,
+          {
+            status: 503,
+            reason: 'Service Unavailable',
+            headers: { 'Retry-After': String(OVERLOAD_RETRY_AFTER_S) },
+          },
+          'once',
+        );
       }
+      const transaction = open(key, request, source);
+      if (own.localTag) transaction.localTag = own.localTag;
       // 100 Trying at once stops the caller's INVITE retransmissions while the engine decides (§17.2.1).
       if (request.method === 'INVITE') answer(transaction, { status: 100, reason: 'Trying' });
       deliver(transaction);
@@ -246,6 +340,10 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     respond(command) {
       const transaction = transactions.get(command.transactionKey);
       if (!transaction) {
+        if (statelessAnswers.get(command.transactionKey)) {
+          log('info', 'sip repeated response command absorbed', { status: command.status });
+          return;
+        }
         log('warn', 'sip response for an unknown or expired transaction dropped', {
           transactionKey: command.transactionKey,
           status: command.status,
@@ -270,7 +368,27 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         else log('warn', 'sip transaction already answered; response dropped', { status: command.status });
         return;
       }
-      answer(transaction, command);
+      const { method } = transaction.request;
+      const stateless =
+        command.toTag === STATELESS_TO_TAG &&
+        command.status >= (method === 'INVITE' ? 300 : 200) &&
+        !transaction.request.to.params.tag;
+      answer(transaction, command, stateless ? 'remembered' : 'stateful');
+    },
+
+    refuse(request, source, spec) {
+      if (request.method === 'ACK') return;
+      const key = serverTransactionKey(request.topVia.branch, request.method);
+      answer(transient(key, request, source), spec, 'once');
+    },
+
+    stats() {
+      return {
+        transactions: transactions.size,
+        pending: pending.size,
+        statelessKept: statelessAnswers.size,
+        ...counters,
+      };
     },
 
     sweep() {
@@ -279,6 +397,8 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     },
     stop() {
       transactions.clear();
+      pending.clear();
+      statelessAnswers.clear();
       awaitingAck.clear();
     },
   };

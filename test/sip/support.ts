@@ -103,7 +103,8 @@ export interface UdpPeer {
   close(): Promise<void>;
 }
 
-export async function udpPeer(adapterPort: number): Promise<UdpPeer> {
+/** `host` binds the peer to another loopback address (127.0.0.2+), so it is a distinct source. */
+export async function udpPeer(adapterPort: number, host = '127.0.0.1'): Promise<UdpPeer> {
   const socket = dgram.createSocket('udp4');
   const queue: string[] = [];
   const waiting: Array<(text: string) => void> = [];
@@ -113,7 +114,7 @@ export async function udpPeer(adapterPort: number): Promise<UdpPeer> {
     if (waiter) waiter(text);
     else queue.push(text);
   });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   return {
     port: socket.address().port,
     send(text) {

@@ -1,0 +1,225 @@
+/**
+ * Legitimate call setup and OPTIONS latency while an unknown source floods the pivot with INVITEs, next
+ * to the same load without the flood, in one run. Each side gets a fresh pivot in this process
+ * (test/e2e/pivot.ts, SQLite in a temp dir); SIPp places calls from the trunk's PBX (127.0.0.1) as in
+ * bench/transfer.ts (bench/sipp-load.ts), a prober on 127.0.0.3 sends OPTIONS every 20 ms, and during
+ * the flood run 127.0.0.66 (outside every ACL) sends INVITEs at a fixed rate for as long as the calls
+ * last, capped in count and time. Everything stays on loopback.
+ *
+ *   npm run bench:flood [-- --rate 20 --count 200 --mode plain|transfer --flood-rate 3000 --flood-sources 1]
+ *
+ * --flood-sources N spreads the flood over N source addresses (127.1.0.1...), as a spoofed flood would
+ * be, so that the per-source limit lets most of it through to the engine's stateless refusals.
+ */
+import dgram from 'node:dgram';
+import { startTestPivot, TRUNK_DOMAIN } from '../test/e2e/pivot.ts';
+import { freePort } from '../test/helpers/sipp.ts';
+import { type LoadMode, percentile, percentiles, printFigures, runLoad } from './sipp-load.ts';
+
+function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1]! : fallback;
+}
+
+const rate = Number(flag('rate', '20'));
+const count = Number(flag('count', '200'));
+const mode = flag('mode', 'plain') as LoadMode;
+const floodRate = Number(flag('flood-rate', '3000'));
+const floodSources = Number(flag('flood-sources', '1'));
+/** The flood never outlasts this, nor sends more than floodRate times it. */
+const FLOOD_MAX_S = 120;
+if (
+  !(rate > 0) ||
+  !(count > 0) ||
+  !(floodRate > 0 && floodRate <= 20_000) ||
+  !(Number.isInteger(floodSources) && floodSources >= 1 && floodSources <= 250) ||
+  !['plain', 'transfer'].includes(mode)
+) {
+  console.error(
+    'usage: bench/flood.ts [--rate N] [--count N] [--mode plain|transfer] [--flood-rate N<=20000] [--flood-sources 1..250]',
+  );
+  process.exit(2);
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function bind(host: string): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      socket.off('error', reject);
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+  });
+}
+
+function request(method: string, uri: string, host: string, port: number, branch: string): Buffer {
+  return Buffer.from(
+    [
+      `${method} ${uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${host}:${port};branch=${branch};rport`,
+      'Max-Forwards: 70',
+      `From: <sip:scanner@${host}>;tag=${branch}`,
+      `To: <${uri}>`,
+      `Call-ID: ${branch}@${host}`,
+      `CSeq: 1 ${method}`,
+      `Contact: <sip:scanner@${host}:${port}>`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** OPTIONS every 20 ms from its own source; latencies of the answered ones, and how many got none. */
+async function startProber(port: number) {
+  const socket = await bind('127.0.0.3');
+  const local = socket.address();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  socket.on('message', (data) => {
+    const branch = /branch=([^;\s,]+)/.exec(data.toString('latin1'))?.[1];
+    const at = branch ? sentAt.get(branch) : undefined;
+    if (branch && at !== undefined) {
+      latencies.push(performance.now() - at);
+      sentAt.delete(branch);
+    }
+  });
+  let n = 0;
+  const timer = setInterval(() => {
+    const branch = `z9hG4bK-probe-${n++}`;
+    sentAt.set(branch, performance.now());
+    socket.send(
+      request('OPTIONS', 'sip:pivot@127.0.0.1', local.address, local.port, branch),
+      port,
+      '127.0.0.1',
+    );
+  }, 20);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await sleep(2_000);
+      socket.close();
+      return { sent: n, latencies, unanswered: sentAt.size };
+    },
+  };
+}
+
+/** INVITEs to the trunk from outside its ACL at floodRate per second, until stopped or capped. */
+async function startFlood(port: number) {
+  const hosts =
+    floodSources === 1 ? ['127.0.0.66'] : Array.from({ length: floodSources }, (_, i) => `127.1.0.${i + 1}`);
+  const sockets = await Promise.all(hosts.map(bind));
+  const received = new Map<string, number>();
+  for (const socket of sockets) {
+    socket.on('message', (data) => {
+      const status = data.toString('latin1', 8, 11);
+      received.set(status, (received.get(status) ?? 0) + 1);
+    });
+  }
+  const uri = `sip:+15550100000@${TRUNK_DOMAIN}`;
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((floodRate * tickMs) / 1000));
+  const max = floodRate * FLOOD_MAX_S;
+  let sent = 0;
+  const started = performance.now();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && sent < max && performance.now() - started < FLOOD_MAX_S * 1000) {
+      for (let i = 0; i < perTick; i++, sent++) {
+        const socket = sockets[sent % sockets.length]!;
+        const local = socket.address();
+        socket.send(
+          request('INVITE', uri, local.address, local.port, `z9hG4bK-flood-${sent}`),
+          port,
+          '127.0.0.1',
+        );
+      }
+      // Keeps the average rate whatever the timer's jitter.
+      const due = started + (sent / perTick) * tickMs;
+      await sleep(Math.max(0, due - performance.now()));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      const seconds = (performance.now() - started) / 1000;
+      // Retransmitted refusals would come for up to 32 s; 5 s shows whether any come at all.
+      await sleep(5_000);
+      for (const socket of sockets) socket.close();
+      return { sent, seconds, received: Object.fromEntries(received) };
+    },
+  };
+}
+
+async function run(withFlood: boolean) {
+  const label = withFlood
+    ? `${mode} calls during an INVITE flood (${floodRate}/s from ${floodSources} source${floodSources > 1 ? 's' : ''} outside the ACL)`
+    : `${mode} calls, no flood`;
+  const carrierPort = await freePort();
+  const pivot = await startTestPivot({ carrierPort });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }, 250);
+  const prober = await startProber(pivot.port);
+  const flood = withFlood ? await startFlood(pivot.port) : undefined;
+  try {
+    const figures = await runLoad({
+      mode,
+      rate,
+      count,
+      pivot: {
+        address: pivot.address,
+        carrierPort,
+        events: async () => {
+          // The flood and the prober stop before the pivot does: what they saw is about a live pivot.
+          floodResult = await flood?.stop();
+          probed = await prober.stop();
+          rssAfter = process.memoryUsage().rss;
+          return pivot.events();
+        },
+      },
+    });
+    clearInterval(sampler);
+    printFigures(label, figures);
+    const p = probed!;
+    console.log(
+      `  OPTIONS (127.0.0.3, every 20 ms): ${p.latencies.length}/${p.sent} answered; latency ${percentiles(p.latencies)}`,
+    );
+    if (floodResult) {
+      const f = floodResult;
+      const replies = Object.values(f.received).reduce((a, b) => a + b, 0);
+      console.log(
+        `  flood: ${f.sent} INVITEs in ${f.seconds.toFixed(1)} s (${(f.sent / f.seconds).toFixed(0)}/s); ` +
+          `replies by status ${JSON.stringify(f.received)} = ${(replies / f.sent).toFixed(2)} per INVITE`,
+      );
+    }
+    console.log(`  RSS before ${mb(rssBefore)}, peak ${mb(rssPeak)}, after ${mb(rssAfter)}`);
+    return { p99: percentile(figures.inviteTo200, 99), options99: percentile(p.latencies, 99) };
+  } finally {
+    clearInterval(sampler);
+    await pivot.dispose();
+  }
+}
+
+let floodResult: Awaited<ReturnType<Awaited<ReturnType<typeof startFlood>>['stop']>> | undefined;
+let probed: Awaited<ReturnType<Awaited<ReturnType<typeof startProber>>['stop']>> | undefined;
+let rssAfter = 0;
+
+const quiet = await run(false);
+floodResult = undefined;
+const flooded = await run(true);
+const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);
+console.log(
+  `\nINVITE -> 200 p99: ${ms(quiet.p99)} without flood, ${ms(flooded.p99)} with; ` +
+    `OPTIONS p99: ${ms(quiet.options99)} without, ${ms(flooded.options99)} with`,
+);
+// SIPp guard timers of finished runs may still be pending.
+process.exit(0);

@@ -1,0 +1,39 @@
+/**
+ * A bounded least-recently-used map: what the adapter remembers about peers it owes nothing to (a
+ * source's rate, a refusal already sent) must not grow with the number of peers a flood can invent.
+ */
+export interface Lru<V> {
+  get(key: string): V | undefined;
+  /** Stores the value as the most recent; the least recent entry goes when the map is full. */
+  set(key: string, value: V): void;
+  clear(): void;
+  readonly size: number;
+}
+
+export function createLru<V>(maxEntries: number): Lru<V> {
+  const entries = new Map<string, V>();
+  return {
+    get(key) {
+      const value = entries.get(key);
+      if (value === undefined) return undefined;
+      // A Map iterates in insertion order: re-inserting makes this key the most recent.
+      entries.delete(key);
+      entries.set(key, value);
+      return value;
+    },
+    set(key, value) {
+      entries.delete(key);
+      entries.set(key, value);
+      if (entries.size > maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+    },
+    clear() {
+      entries.clear();
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
