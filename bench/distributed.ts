@@ -59,7 +59,8 @@ function integrity(events: Array<{ id: string; stream: string; revision: number 
 
 async function run(layout: Layout, rate: number): Promise<LoadFigures | undefined> {
   const carrierPort = await freePort();
-  const cluster = await startCluster({ carrierPort, ...layout.options });
+  // One SIPp process is one source address sending every call: no per-source limit in a load bench.
+  const cluster = await startCluster({ carrierPort, sourceLimit: false, ...layout.options });
   try {
     const figures = await runLoad({
       mode: 'transfer',

@@ -34,7 +34,8 @@ async function run(mode: LoadMode): Promise<void> {
     if (level === 'warn' || level === 'error') warnings.set(message, (warnings.get(message) ?? 0) + 1);
   };
   const carrierPort = await freePort();
-  const pivot = await startTestPivot({ carrierPort, log });
+  // One SIPp process is one source address sending every call: no per-source limit in a load bench.
+  const pivot = await startTestPivot({ carrierPort, log, sourceLimit: false });
   try {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();

@@ -51,6 +51,10 @@ export async function startSipRole(options: {
     publicHost: config.sip.publicHost,
     adapterId,
     log,
+    ...(config.sip.sourceLimit !== undefined ? { sourceLimit: config.sip.sourceLimit } : {}),
+    ...(config.sip.maxPendingServerTransactions !== undefined
+      ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
+      : {}),
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {

@@ -156,6 +156,26 @@ export const pivotConfigSchema = z.strictObject({
      * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;
      * list SHA-256 first (RFC 8760) where every PBX supports it.
      */
+    /**
+     * Requests per second each source address may send (a token bucket; retransmissions count), or
+     * `false` for no limit. Over it, UDP is dropped and TCP answered 503. Default 100/s, burst 200: a
+     * PBX placing about 25 transferred calls a second. Raise it for a busy SBC.
+     */
+    sourceLimit: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
+          burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
+        }),
+      ])
+      .optional(),
+    /** Server transactions waiting for a final answer; above it new requests get 503 (default 10,000). */
+    maxPendingServerTransactions: z
+      .number()
+      .int()
+      .min(1, { error: 'expected a whole number >= 1' })
+      .optional(),
     digestAlgorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1, { error: 'expected at least one of SHA-256, MD5' })

@@ -39,6 +39,8 @@ export interface PivotOptions {
   carrierSources?: string[];
   /** The carrier's gateways in order, instead of the one at `carrierPort`. */
   carrierUris?: string[];
+  /** `sip.sourceLimit`; load benches turn it off, since one SIPp process is one source. */
+  sourceLimit?: false;
 }
 
 export interface StoredEvent {
@@ -68,7 +70,12 @@ export interface PivotUnderTest {
 
 export function pivotConfig(port: number, dbPath: string, options: PivotOptions): PivotConfig {
   return parseConfig({
-    sip: { host: '127.0.0.1', port, publicHost: '127.0.0.1' },
+    sip: {
+      host: '127.0.0.1',
+      port,
+      publicHost: '127.0.0.1',
+      ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
+    },
     http: { host: '127.0.0.1', port: 0 },
     store: { kind: 'sqlite', path: dbPath },
     bus: { kind: 'inprocess' },
