@@ -44,7 +44,7 @@ const ack = (port: number): SendRequestCommand => ({
 
 describe('an ACK command the engine repeats', () => {
   it('sends nothing once the ACK of that 2xx went out; a retransmitted 2xx still gets it again', async () => {
-    harness = await startAdapter(undefined, { t1Ms: 40 });
+    harness = await startAdapter(undefined, { t1Ms: 500 });
     peer = await udpPeer(harness.port);
     harness.adapter.execute(invite(peer.port));
     const sent = await peer.next();

@@ -210,7 +210,7 @@ describe('client transactions', () => {
   it('reports a synthetic 408 when nothing answers (timer F)', async () => {
     const { harness, peer } = await setUp(undefined, 10);
     harness.adapter.execute(notify(peer.port, 'z9hG4bK-n-2'));
-    const timeout = await harness.waitFor<SipResponseInput>((i) => i.kind === 'response', 3_000);
+    const timeout = await harness.waitFor<SipResponseInput>((i) => i.kind === 'response', 20_000);
     expect(timeout).toMatchObject({
       transactionKey: 'z9hG4bK-n-2',
       status: 408,
