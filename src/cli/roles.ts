@@ -13,7 +13,7 @@ import type { AdapterBus, EngineBus } from '../bus/port.ts';
 import type { BusConfig, PivotConfig } from '../config/index.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
-import { createSipAdapter } from '../sip/index.ts';
+import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
 import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 
@@ -35,6 +35,7 @@ export async function openBus(config: BusConfig, log: Logger): Promise<OpenBus> 
 export interface RunningSip {
   adapterId: string;
   sip: { host: string; port: number };
+  stats: SipAdapter['stats'];
   stop(): Promise<void>;
 }
 
@@ -80,7 +81,7 @@ export async function startSipRole(options: {
     });
   });
   const sip = await adapter.start();
-  return { adapterId, sip, stop: () => adapter.stop() };
+  return { adapterId, sip, stats: () => adapter.stats(), stop: () => adapter.stop() };
 }
 
 export interface RunningEngine {

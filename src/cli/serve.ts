@@ -4,6 +4,7 @@
  * queued inputs and stops cleanly.
  */
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
+import { registerSipMetrics } from '../api/sipMetrics.ts';
 import { startReadSide } from '../api/start.ts';
 import type { PivotConfig } from '../config/index.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -27,6 +28,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
   const readSide = await startReadSide({ config, store, log, metrics, trunks: engineRole.trunks });
   const sipRole = await startSipRole({ config, bus: bus.adapter, log });
+  registerSipMetrics(metrics.registry, sipRole.stats);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,
     http: readSide.api.url,
