@@ -174,6 +174,32 @@ export interface ReInviteAnswered extends Base {
   sdp?: string;
 }
 
+/**
+ * An INFO (RFC 6086: DTMF as application/dtmf-relay or application/dtmf, or an Info Package) on one leg
+ * of an established call: relayed to the other leg, whose final response is given back.
+ */
+export interface InfoReceived extends Base {
+  type: 'InfoReceived';
+  leg: LegName;
+  info: Transaction;
+  /** The body and its Content-Type, relayed unchanged; both absent for an INFO without a body. */
+  body?: string;
+  contentType?: string;
+  /** The Info-Package header (RFC 6086 §7.2.3), relayed when the INFO carried one. */
+  infoPackage?: string;
+  /** The INFO's CSeq number (the leg's remote CSeq). */
+  cseq: number;
+}
+
+/** The final response to an INFO the pivot relayed: sent on `leg` with CSeq `cseq`. */
+export interface InfoAnswered extends Base {
+  type: 'InfoAnswered';
+  leg: LegName;
+  cseq: number;
+  status: number;
+  reason: string;
+}
+
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
@@ -357,6 +383,8 @@ export type CallInput =
   | ReInviteReceived
   | ReInviteAnswered
   | CallAcked
+  | InfoReceived
+  | InfoAnswered
   | TimerFired
   | ReferAccepted
   | ReferRejected

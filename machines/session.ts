@@ -50,6 +50,8 @@ const CALL_INPUTS = new Set<string>([
   'ReInviteReceived',
   'ReInviteAnswered',
   'CallAcked',
+  'InfoReceived',
+  'InfoAnswered',
   'ReferAccepted',
   'ReferRejected',
   'TransferCompleted',

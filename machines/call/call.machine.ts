@@ -10,6 +10,7 @@ import type {
   CallAnswered,
   CallInput,
   HangupReceived,
+  InfoAnswered,
   ReferRejected,
   ReInviteAnswered,
   TimerFired,
@@ -19,6 +20,7 @@ import {
   ackWithoutAnswer,
   answerCall,
   answeredWithoutOffer,
+  answerInfo,
   answerIsOffer,
   answerReInvite,
   answerWithoutOffer,
@@ -38,6 +40,8 @@ import {
   receiveCall,
   referRefused,
   rejectCall,
+  relayedInfo,
+  relayInfo,
   relayProgress,
   relayReInvite,
   startChildCall,
@@ -60,6 +64,14 @@ function run<E extends CallInput>(step: Step<CallContext, E>) {
  */
 const refusedRefer = { ReferRejected: { guard: 'onOwnLeg', actions: run(referRefused) } } as const;
 
+/**
+ * The answer to a relayed INFO goes back to the asking leg in every state the call can be in while it
+ * is out: a transfer or a re-INVITE may have started since, and neither touches that transaction.
+ */
+const infoAnswers = { InfoAnswered: { guard: 'relayedInfo', actions: run(answerInfo) } } as const;
+/** INFOs are relayed while both legs are the call's: confirmed, with or without an offer in flight. */
+const infoRelay = { InfoReceived: { actions: run(relayInfo) } } as const;
+
 export const callMachine = setup({
   types: {
     context: {} as CallContext,
@@ -77,6 +89,7 @@ export const callMachine = setup({
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
     answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
+    relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
   },
 }).createMachine({
   id: 'call',
@@ -119,6 +132,8 @@ export const callMachine = setup({
     inProgress: {
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
         HangupReceived: { target: 'ended', actions: run(hangUp) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
@@ -129,6 +144,8 @@ export const callMachine = setup({
       // the answer the offering leg's ACK needs (RFC 3261 §13.2.1, §14).
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
         CallAcked: [
           { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
           { target: 'ended', actions: run(ackWithoutAnswer) },
@@ -140,6 +157,8 @@ export const callMachine = setup({
       // A re-INVITE is out on the other leg; its answer goes back to the leg that asked.
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
         ReInviteAnswered: [
           { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
           { target: 'inProgress', actions: run(answerReInvite) },
@@ -151,6 +170,7 @@ export const callMachine = setup({
       // While a transfer runs, the transfer machine owns the legs; it hands them back when it ends.
       on: {
         ...refusedRefer,
+        ...infoAnswers,
         TransferFailed: [
           {
             guard: ({ event }) => event.transferorGone || event.transfereeGone,
@@ -168,6 +188,7 @@ export const callMachine = setup({
     handedOff: {
       on: {
         ...refusedRefer,
+        ...infoAnswers,
         HangupReceived: { guard: 'fromCustomer', target: 'ended', actions: run(transferorLeft) },
         TimerFired: { guard: 'isByeFallback', target: 'ended', actions: run(byeFallback) },
       },

@@ -27,6 +27,8 @@ import type {
   ChildCallStarted,
   Direction,
   HangupReceived,
+  InfoAnswered,
+  InfoReceived,
   ReferAccepted,
   ReferRejected,
   ReInviteAnswered,
@@ -73,9 +75,21 @@ export interface CallContext extends WithOutbox {
   /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
   delayedOffer?: boolean;
   byeFallbackTimerId?: string;
+  /**
+   * INFOs relayed and not answered yet (several may be in flight): each is sent on leg `to` at CSeq
+   * `cseq`, and its final response goes back on `transaction`, the INFO of leg `from`.
+   */
+  infos?: RelayedInfo[];
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
+}
+
+export interface RelayedInfo {
+  from: LegName;
+  to: LegName;
+  cseq: number;
+  transaction: { adapterId: string; transactionKey: string };
 }
 
 export const emptyCallContext: CallContext = {
@@ -597,3 +611,40 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
 export function answerIsOffer(context: CallContext, event: ReInviteAnswered): boolean {
   return event.status < 300 && context.relay?.offerless === true && hasSdp(event.sdp);
 }
+
+/**
+ * An INFO on one leg (DTMF, RFC 6086) goes to the other leg as a new request of that dialog (its next
+ * CSeq), with the same body and Content-Type; the asking leg waits for the other leg's final response.
+ */
+export const relayInfo: Step<CallContext, InfoReceived> = ({ outbox: _, ...context }, event) => {
+  const to = event.leg === context.inbound ? context.outbound : context.inbound;
+  const headers = event.infoPackage !== undefined ? { 'Info-Package': event.infoPackage } : undefined;
+  const [other, info] = nextRequest(leg(context, to), 'INFO', {
+    ...(event.body ? { body: event.body, contentType: event.contentType ?? 'application/octet-stream' } : {}),
+    ...(headers ? { headers } : {}),
+  });
+  const relayed: RelayedInfo = { from: event.leg, to, cseq: other.localCseq, transaction: event.info };
+  return [
+    {
+      ...context,
+      legs: { ...received(context, event.leg, event.cseq), [to]: other },
+      infos: [...(context.infos ?? []), relayed],
+    },
+    [sip(info)],
+  ];
+};
+
+/** The relayed INFO this final response answers, if the call still waits for it. */
+export function relayedInfo(context: CallContext, event: InfoAnswered): RelayedInfo | undefined {
+  return context.infos?.find((info) => info.to === event.leg && info.cseq === event.cseq);
+}
+
+/** The other leg's final response to a relayed INFO goes back to the asking leg, status and reason. */
+export const answerInfo: Step<CallContext, InfoAnswered> = ({ outbox: _, ...context }, event) => {
+  const answered = relayedInfo({ ...context, outbox: [] }, event)!;
+  const infos = context.infos!.filter((info) => info !== answered);
+  return [
+    { ...context, infos: infos.length > 0 ? infos : undefined },
+    [sip(response(answered.transaction, event.status, event.reason))],
+  ];
+};

@@ -464,6 +464,38 @@ function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): C
   };
 }
 
+/** States in which both legs are the call's own, so an in-dialog request can be relayed across. */
+const BRIDGED = new Set(['inProgress', 'relaying', 'confirming']);
+
+/**
+ * An INFO (RFC 6086) is relayed to the other leg while the call bridges both. Otherwise it is answered
+ * 200 here and dropped: during a transfer the far party is on hold or being connected to the target, so
+ * a key press has nobody to act on it, and the transfer machine owns the legs' CSeqs then (a request
+ * the call sent meanwhile would collide with the transfer's); after a hand-off, or before the answer,
+ * there is no other leg in this call. A 200 rather than an error keeps PBXs from tearing the call down
+ * or falling back to in-band DTMF mid-transfer.
+ */
+function info(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
+  if (!BRIDGED.has(String(owner.call.value))) {
+    return reply(input, 200, 'OK', `INFO in state ${String(owner.call.value)} is not relayed`);
+  }
+  const contentType = first(input, 'content-type');
+  const infoPackage = first(input, 'info-package');
+  return {
+    kind: 'input',
+    event: {
+      type: 'InfoReceived',
+      callSid: owner.callSid,
+      at: env.now,
+      leg: owner.leg,
+      info: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+      ...(input.body ? { body: input.body, ...(contentType ? { contentType } : {}) } : {}),
+      ...(infoPackage ? { infoPackage } : {}),
+      cseq: input.cseq.seq,
+    },
+  };
+}
+
 function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const hasCall = Object.keys(session.calls).length > 0;
   if (input.method === 'INVITE' && !input.to.params.tag) {
@@ -545,6 +577,8 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     }
     case 'REFER':
       return reconnectPerRfc3725(refer(owner, input, env));
+    case 'INFO':
+      return info(owner, input, env);
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);
@@ -595,6 +629,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
       return { kind: 'input', event: { type: 'NotifyAnswered', ...ids, ...base } };
     }
   }
+  if (method === 'info') return infoAnswered(session, input, env, legId);
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
     const relay = call.value === 'relaying' ? call.context.relay : undefined;
@@ -631,6 +666,39 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     };
   }
   return { kind: 'ignore', why: 'response for an unknown leg' };
+}
+
+/**
+ * The final response to an INFO the pivot relayed (the adapter's own 408 on a timeout included): for
+ * the call that still waits for it, so it goes back to the leg that sent the INFO.
+ */
+function infoAnswered(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed INFO' };
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (!isLive(call)) continue;
+    const sent = call.context.infos?.find(
+      (info) => call.context.legs[info.to]?.legId === legId && info.cseq === input.cseq.seq,
+    );
+    if (!sent) continue;
+    return {
+      kind: 'input',
+      event: {
+        type: 'InfoAnswered',
+        callSid,
+        at: env.now,
+        leg: sent.to,
+        cseq: sent.cseq,
+        status: input.status,
+        reason: input.reason,
+      },
+    };
+  }
+  return { kind: 'ignore', why: 'response to an INFO no call waits for' };
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {

@@ -23,7 +23,16 @@ export const MAX_MESSAGE_BYTES = 65_535;
  * The methods the engine handles; anything else gets 405 from the adapter. Sent as `Allow` on our
  * INVITEs and their 2xx too: PBXs decide from it whether they may REFER a call to us.
  */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REFER', 'NOTIFY'] as const;
+export const ALLOWED_METHODS = [
+  'INVITE',
+  'ACK',
+  'BYE',
+  'CANCEL',
+  'OPTIONS',
+  'REFER',
+  'NOTIFY',
+  'INFO',
+] as const;
 export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
 
 /**
