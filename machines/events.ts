@@ -74,6 +74,12 @@ export interface CallReceived extends Base {
    * call is offered to the next one. Absent for one gateway and in events stored before failover.
    */
   alternates?: Alternate[];
+  /**
+   * The session interval the caller asked for (RFC 4028: its Session-Expires, at least its Min-SE; it
+   * supports `timer`): our 2xx makes it the refresher and the call expires without its refreshes.
+   * Absent when it asked for none, and in events stored before session timers.
+   */
+  sessionExpires?: number;
 }
 
 /** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
@@ -151,6 +157,11 @@ export interface ReInviteReceived extends Base {
   offerless?: boolean;
   /** The re-INVITE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
   cseq?: number;
+  /**
+   * The session interval this re-INVITE asks for (RFC 4028 session refresh); absent when it asks for none
+   * and in events stored before session timers.
+   */
+  sessionExpires?: number;
 }
 
 /**
@@ -203,7 +214,7 @@ export interface InfoAnswered extends Base {
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
-  name: 'no-answer' | 'bye-fallback';
+  name: 'no-answer' | 'bye-fallback' | 'session-expires';
   transferSid?: string;
 }
 

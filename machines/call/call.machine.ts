@@ -36,6 +36,7 @@ import {
   failTransfer,
   hangUp,
   hangUpUnconfirmed,
+  isSessionTimer,
   lateAnswer,
   receiveCall,
   referRefused,
@@ -44,6 +45,7 @@ import {
   relayInfo,
   relayProgress,
   relayReInvite,
+  sessionExpired,
   startChildCall,
   startTransfer,
   transferorLeft,
@@ -71,6 +73,10 @@ const refusedRefer = { ReferRejected: { guard: 'onOwnLeg', actions: run(referRef
 const infoAnswers = { InfoAnswered: { guard: 'relayedInfo', actions: run(answerInfo) } } as const;
 /** INFOs are relayed while both legs are the call's: confirmed, with or without an offer in flight. */
 const infoRelay = { InfoReceived: { actions: run(relayInfo) } } as const;
+/** The session timer (RFC 4028) fires while the call bridges both legs: both are released. */
+const sessionTimeout = {
+  TimerFired: { guard: 'isSessionTimer', target: 'ended', actions: run(sessionExpired) },
+} as const;
 
 export const callMachine = setup({
   types: {
@@ -90,6 +96,7 @@ export const callMachine = setup({
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
     answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
     relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
+    isSessionTimer: ({ context, event }) => isSessionTimer(context, event as TimerFired),
   },
 }).createMachine({
   id: 'call',
@@ -134,6 +141,7 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
+        ...sessionTimeout,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
         HangupReceived: { target: 'ended', actions: run(hangUp) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
@@ -146,6 +154,7 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
+        ...sessionTimeout,
         CallAcked: [
           { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
           { target: 'ended', actions: run(ackWithoutAnswer) },
@@ -159,6 +168,7 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
+        ...sessionTimeout,
         ReInviteAnswered: [
           { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
           { target: 'inProgress', actions: run(answerReInvite) },

@@ -38,6 +38,12 @@ import type {
   TransferFailed,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
+import {
+  cancelSessionTimer,
+  type SessionTimer,
+  scheduleSessionTimer,
+  sessionTimerHeaders,
+} from './session-timer.ts';
 
 export interface CallContext extends WithOutbox {
   callSid: string;
@@ -65,6 +71,8 @@ export interface CallContext extends WithOutbox {
     offerless?: boolean;
     /** The re-INVITE's CSeq: its ACK carries it. */
     cseq?: number;
+    /** The session interval the re-INVITE asked for (RFC 4028 refresh): its 2xx grants it. */
+    sessionExpires?: number;
   };
   /**
    * A 2xx that carried an offer relayed from the other leg (delayed offer, RFC 3261 §13.2.1 and §14): the
@@ -80,6 +88,10 @@ export interface CallContext extends WithOutbox {
    * `cseq`, and its final response goes back on `transaction`, the INFO of leg `from`.
    */
   infos?: RelayedInfo[];
+  /** The session interval the caller's INVITE asked for (RFC 4028), granted in the 2xx to it. */
+  sessionExpires?: number;
+  /** The running session timer: the dialog of `leg` is taken for dead when it fires. */
+  sessionTimer?: SessionTimer;
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
@@ -183,6 +195,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     inbound,
     outbound,
     ...(offered ? {} : { delayedOffer: true }),
+    ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
   };
   const pending = inboundLeg.pendingInvite!;
   return [context, [sip(response(pending, 100, 'Trying')), sip(invite)]];
@@ -233,16 +246,23 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
   const outboundLeg = answeredOutbound(context, event);
   const caller = leg(context, context.inbound);
   const [answered, sdp] = outgoingSdp(caller, event.sdp);
+  const granted = context.sessionExpires;
   const ok = response(answered.pendingInvite!, 200, 'OK', {
     toTag: answered.local.params.tag,
     contact: answered.contact,
     body: sdp,
+    ...(granted !== undefined ? { headers: sessionTimerHeaders(granted) } : {}),
   });
   const { pendingInvite: _answered, ...inboundLeg } = answered;
+  const [sessionTimer, timerEffects] =
+    granted !== undefined
+      ? scheduleSessionTimer(context.callSid, undefined, context.inbound, granted, event.at)
+      : [undefined, []];
   const next: Omit<CallContext, 'outbox'> = {
     ...context,
     status: 'in-progress',
     legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
+    ...(sessionTimer ? { sessionTimer } : {}),
   };
   if (context.delayedOffer) {
     // Delayed offer: the callee's 2xx is the offer, our 200 relays it, the caller's ACK brings the
@@ -253,9 +273,9 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
       offer: event.sdp,
       ...(caller.remoteCseq !== undefined ? { cseq: caller.remoteCseq } : {}),
     };
-    return [{ ...next, awaitingAck }, [sip(ok)]];
+    return [{ ...next, awaitingAck }, [sip(ok), ...timerEffects]];
   }
-  return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok)]];
+  return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok), ...timerEffects]];
 };
 
 /** Whether the call was placed with a delayed offer: the callee's 2xx must bring the offer. */
@@ -449,9 +469,19 @@ export const hangUp: Step<CallContext, HangupReceived> = ({ outbox: _, ...contex
   const legs = received(context, event.leg, event.cseq);
   return [
     { ...context, status: 'completed', legs: { ...legs, [other]: otherLeg } },
-    [sip(response(event.bye, 200, 'OK')), sip(bye), ended(context, event.at, 'completed')],
+    [
+      sip(response(event.bye, 200, 'OK')),
+      sip(bye),
+      ...stopSessionTimer(context, event.at),
+      ended(context, event.at, 'completed'),
+    ],
   ];
 };
+
+/** The session timer is of no use once the call ends. */
+function stopSessionTimer(context: Omit<CallContext, 'outbox'>, at: string): Effect[] {
+  return context.sessionTimer ? [cancelSessionTimer(context.callSid, context.sessionTimer, at)] : [];
+}
 
 /**
  * A REFER on one of the call's legs was refused: the call still records it in that leg's dialog (its
@@ -570,6 +600,7 @@ export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, 
         sdp: event.sdp,
         ...(event.offerless ? { offerless: true } : {}),
         ...(event.cseq !== undefined ? { cseq: event.cseq } : {}),
+        ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
       },
     },
     [sip(request)],
@@ -591,8 +622,11 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
   const ok = response(relay.transaction, 200, 'OK', {
     contact: replied.contact,
     ...(sdp !== undefined ? { body: sdp } : {}),
+    ...(relay.sessionExpires !== undefined ? { headers: sessionTimerHeaders(relay.sessionExpires) } : {}),
   });
   const legs = { ...context.legs, [relay.to]: answered, [relay.from]: replied };
+  const [refreshed, timerEffects] = sessionRefreshed(context, relay.from, relay.sessionExpires, event.at);
+  const next = { ...context, relay: undefined, legs, sessionTimer: refreshed };
   if (offerless && hasSdp(event.sdp)) {
     // The other leg's 2xx is the offer; the asking leg's ACK will bring the answer its ACK needs.
     const awaitingAck = {
@@ -601,10 +635,62 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
       offer: event.sdp,
       ...(relay.cseq !== undefined ? { cseq: relay.cseq } : {}),
     };
-    return [{ ...context, relay: undefined, awaitingAck, legs }, [sip(ok)]];
+    return [{ ...next, awaitingAck }, [sip(ok), ...timerEffects]];
   }
   const ack = requestAt(answered, 'ACK', answered.localCseq);
-  return [{ ...context, relay: undefined, legs }, [sip(ack), sip(ok)]];
+  return [next, [sip(ack), sip(ok), ...timerEffects]];
+};
+
+/**
+ * The session timer after leg `from`'s session refresh (a re-INVITE or UPDATE) got a 2xx at `at` (RFC
+ * 4028 §10): one that asked for an interval makes `from` the refresher with that interval, from now. One
+ * that asked for none from the refresher turns the timer off (§9: its 2xx carried no Session-Expires, so
+ * the peer no longer refreshes and the pivot must not expire the call); from the other leg it is no refresh.
+ */
+export function sessionRefreshed(
+  context: Omit<CallContext, 'outbox'>,
+  from: LegName,
+  seconds: number | undefined,
+  at: string,
+): [SessionTimer | undefined, Effect[]] {
+  const current = context.sessionTimer;
+  if (seconds !== undefined) return scheduleSessionTimer(context.callSid, current, from, seconds, at);
+  if (current?.leg === from) return [undefined, [cancelSessionTimer(context.callSid, current, at)]];
+  return [current, []];
+}
+
+/** Whether a timer that fired is the call's running session timer (not one a refresh replaced). */
+export function isSessionTimer(context: CallContext, event: TimerFired): boolean {
+  return event.name === 'session-expires' && context.sessionTimer?.timerId === event.timerId;
+}
+
+/**
+ * No refresh came from the refresher within the session interval (RFC 4028 §10): its dialog is taken for
+ * dead. Both legs get a BYE (the other party is still there and must be released too) and the call ends.
+ */
+export const sessionExpired: Step<CallContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const timer = context.sessionTimer!;
+  const [inbound, byeInbound] = nextRequest(leg(context, context.inbound), 'BYE');
+  const [outbound, byeOutbound] = nextRequest(leg(context, context.outbound), 'BYE');
+  return [
+    {
+      ...context,
+      status: 'completed',
+      sessionTimer: undefined,
+      legs: { ...context.legs, [context.inbound]: inbound, [context.outbound]: outbound },
+    },
+    [
+      sip(byeInbound),
+      sip(byeOutbound),
+      fact({
+        type: 'CallEnded',
+        callSid: context.callSid,
+        at: event.at,
+        status: 'completed',
+        why: `session expired: no refresh from the ${timer.leg} leg within ${timer.seconds} s (RFC 4028 §10)`,
+      }),
+    ],
+  ];
 };
 
 /** Whether the relayed answer to an offer-less re-INVITE is an offer the asking leg must answer in its ACK. */

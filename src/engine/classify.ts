@@ -4,6 +4,7 @@
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
 import { createHash } from 'node:crypto';
+import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
 import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type {
   Alternate,
@@ -464,6 +465,26 @@ function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): C
   };
 }
 
+/** RFC 4028 §8.1: a session interval below ours is refused, naming our minimum. */
+function intervalTooSmall(input: SipRequestInput): Classification {
+  const answer = reply(
+    input,
+    422,
+    'Session Interval Too Small',
+    `Session-Expires below ${MIN_SESSION_EXPIRES} s`,
+  );
+  if (answer.kind === 'reply') {
+    answer.command.headers = { ...answer.command.headers, 'Min-SE': String(MIN_SESSION_EXPIRES) };
+  }
+  return answer;
+}
+
+/** A new call whose caller asked for a session timer it will refresh (RFC 4028): the call watches it. */
+function withSessionExpires(classified: Classification, seconds: number): Classification {
+  if (classified.kind !== 'input' || classified.event.type !== 'CallReceived') return classified;
+  return { kind: 'input', event: { ...classified.event, sessionExpires: seconds } };
+}
+
 /** States in which both legs are the call's own, so an in-dialog request can be relayed across. */
 const BRIDGED = new Set(['inProgress', 'relaying', 'confirming']);
 
@@ -498,9 +519,14 @@ function info(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classi
 
 function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const hasCall = Object.keys(session.calls).length > 0;
+  const sessionExpires = input.method === 'INVITE' ? requestedSessionExpires(input.headers) : undefined;
   if (input.method === 'INVITE' && !input.to.params.tag) {
     if (hasCall) return inviteForExistingSession(session, input);
-    return markDelayedOffer(newCall(session, input, env), input);
+    const call = markDelayedOffer(newCall(session, input, env), input);
+    // Only a call the pivot would take (trunk, ACL and credentials checked) hears about our minimum.
+    if (call.kind !== 'input' || !sessionExpires) return call;
+    if ('tooSmall' in sessionExpires) return intervalTooSmall(input);
+    return withSessionExpires(call, sessionExpires.seconds);
   }
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
@@ -520,6 +546,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     // RFC 3261 §14.2: a re-INVITE while another offer/answer is under way gets 491, the peer retries.
     if (owner.call.value !== 'inProgress')
       return reply(input, 491, 'Request Pending', 'another re-INVITE or a transfer is under way');
+    if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
     return {
       kind: 'input',
       event: {
@@ -531,6 +558,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
         sdp: input.body,
         ...(hasSdp(input.body) ? {} : { offerless: true }),
         cseq,
+        ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
       },
     };
   }

@@ -38,10 +38,15 @@ export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
 /**
  * The option tags we support (RFC 3261 §19.2), lower-case: a request requiring any other gets 420
  * (§8.2.2.3), and this is our `Supported` header. norefersub: RFC 4488 (a REFER without implicit
- * subscription).
+ * subscription). timer: RFC 4028 session timers, with the caller as the refresher.
  */
-export const SUPPORTED_OPTION_TAGS = ['norefersub'] as const;
+export const SUPPORTED_OPTION_TAGS = ['norefersub', 'timer'] as const;
 export const SUPPORTED_HEADER = SUPPORTED_OPTION_TAGS.join(', ');
+/**
+ * `Supported` on the INVITEs we send: without `timer`, since a callee told we support it may make us
+ * the refresher in its 2xx (RFC 4028 §9) and the pivot never refreshes a session itself.
+ */
+export const REQUEST_SUPPORTED_HEADER = SUPPORTED_OPTION_TAGS.filter((tag) => tag !== 'timer').join(', ');
 
 /** RFC 3261 §18.1.1: a request larger than this (path MTU unknown) goes over TCP instead of UDP. */
 export const UDP_REQUEST_LIMIT_BYTES = 1300;
