@@ -80,6 +80,11 @@ export interface CallReceived extends Base {
    * Absent when it asked for none, and in events stored before session timers.
    */
   sessionExpires?: number;
+  /**
+   * The caller's INVITE required 100rel (RFC 3262): it is sent no provisional response but 100. Absent
+   * when it did not, and in events stored before.
+   */
+  requires100rel?: boolean;
 }
 
 /** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
@@ -109,6 +114,14 @@ export interface CallProgress extends Base {
   reason: string;
   remoteTag?: string;
   sdp?: string;
+  /** The early dialog's remote target and route set (its Contact and reversed Record-Route). */
+  remoteTarget?: string;
+  routeSet?: string[];
+  /**
+   * The RSeq of a reliable provisional response (RFC 3262: it required 100rel): the call PRACKs it.
+   * Absent for an ordinary provisional, and in events stored before PRACKs.
+   */
+  rseq?: number;
 }
 
 export interface CallAnswered extends Base {

@@ -9,6 +9,7 @@ import type {
   CallAcked,
   CallAnswered,
   CallInput,
+  CallProgress,
   HangupReceived,
   InfoAnswered,
   ReferRejected,
@@ -18,6 +19,7 @@ import type {
 import {
   ackHasAnswer,
   ackWithoutAnswer,
+  alreadyPracked,
   answerCall,
   answeredWithoutOffer,
   answerInfo,
@@ -97,6 +99,7 @@ export const callMachine = setup({
     answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
     relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
     isSessionTimer: ({ context, event }) => isSessionTimer(context, event as TimerFired),
+    newProvisional: ({ context, event }) => !alreadyPracked(context, event as CallProgress),
   },
 }).createMachine({
   id: 'call',
@@ -112,7 +115,7 @@ export const callMachine = setup({
     ringing: {
       on: {
         ...refusedRefer,
-        CallProgress: { actions: run(relayProgress) },
+        CallProgress: { guard: 'newProvisional', actions: run(relayProgress) },
         CallAnswered: [
           { guard: 'answeredWithoutOffer', target: 'ended', actions: run(answerWithoutOffer) },
           { guard: 'delayedOffer', target: 'confirming', actions: run(answerCall) },

@@ -2,6 +2,9 @@
  * The pure steps of the call machine: each takes the context and the accepted input and returns the
  * next context and the effects. The statechart (call.machine.ts) decides which step runs when.
  */
+
+import type { SendRequestCommand } from '../../src/bus/messages.ts';
+import { PRACKING_INVITE_SUPPORTED_HEADER } from '../../src/sip/constants.ts';
 import {
   keepRemoteCseq,
   type LegDialog,
@@ -79,7 +82,14 @@ export interface CallContext extends WithOutbox {
    * ACK of leg `from` (its INVITE had CSeq `cseq`) brings the answer; the 2xx of leg `to`, which made
    * the offer, is ACKed with that answer only then.
    */
-  awaitingAck?: { from: LegName; to: LegName; offer: string; cseq?: number };
+  awaitingAck?: {
+    from: LegName;
+    to: LegName;
+    offer: string;
+    cseq?: number;
+    /** The CSeq of the offering leg's INVITE, when PRACKs moved that leg's CSeq past it. */
+    toCseq?: number;
+  };
   /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
   delayedOffer?: boolean;
   byeFallbackTimerId?: string;
@@ -92,6 +102,18 @@ export interface CallContext extends WithOutbox {
   sessionExpires?: number;
   /** The running session timer: the dialog of `leg` is taken for dead when it fires. */
   sessionTimer?: SessionTimer;
+  /**
+   * The CSeq of our INVITE on the outbound leg once PRACKs (RFC 3262) moved that leg's CSeq past it:
+   * its ACK and CANCEL carry it. Absent while no PRACK was sent.
+   */
+  outboundInviteCseq?: number;
+  /** The last RSeq PRACKed per early dialog (the callee's To tag) of the outbound INVITE. */
+  prackedRseq?: Record<string, number>;
+  /**
+   * The caller required 100rel: it gets no provisional response but 100 (RFC 3262 §3 lets a UAS send
+   * none). Sending them reliably, with RSeq and waiting for its PRACKs, is not done yet.
+   */
+  withholdProvisionals?: boolean;
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
@@ -118,6 +140,11 @@ export const emptyCallContext: CallContext = {
   transfersAccepted: 0,
   outbox: [],
 };
+
+/** The CSeq of our INVITE on the outbound leg: what its ACK and CANCEL carry. */
+function outboundInviteCseq(context: Omit<CallContext, 'outbox'>): number {
+  return context.outboundInviteCseq ?? leg(context, context.outbound).localCseq;
+}
 
 function leg(context: Omit<CallContext, 'outbox'>, name: LegName): LegDialog {
   const dialog = context.legs[name];
@@ -167,7 +194,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
   const offered = event.delayedOffer !== true;
   const inboundLeg = offered ? { ...event.inbound, remoteSdp: event.sdp } : event.inbound;
   const [invited, sdp] = offered ? outgoingSdp(event.outbound, event.sdp) : [event.outbound, undefined];
-  const headers = event.outboundHeaders;
+  const headers = withPrackSupport(event.outboundHeaders);
   const [outboundLeg, invite] = nextRequest(invited, 'INVITE', {
     ...(sdp === undefined ? {} : { body: sdp }),
     ...(headers ? { headers } : {}),
@@ -196,6 +223,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     outbound,
     ...(offered ? {} : { delayedOffer: true }),
     ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
+    ...(event.requires100rel ? { withholdProvisionals: true } : {}),
   };
   const pending = inboundLeg.pendingInvite!;
   return [context, [sip(response(pending, 100, 'Trying')), sip(invite)]];
@@ -220,15 +248,71 @@ export const startChildCall: Step<CallContext, ChildCallStarted> = (_context, ev
 ];
 
 export const relayProgress: Step<CallContext, CallProgress> = ({ outbox: _, ...context }, event) => {
-  const inbound = leg(context, context.inbound);
+  const [pracked, prack] = prackFor(context, event);
+  const effects: Effect[] = prack ? [sip(prack)] : [];
+  if (context.withholdProvisionals) return [pracked, effects];
+  const inbound = leg(pracked, pracked.inbound);
   const toTag = inbound.local.params.tag;
   if (event.sdp === undefined) {
-    return [context, [sip(response(inbound.pendingInvite!, event.status, event.reason, { toTag }))]];
+    return [
+      pracked,
+      [...effects, sip(response(inbound.pendingInvite!, event.status, event.reason, { toTag }))],
+    ];
   }
   const [next, sdp] = outgoingSdp(inbound, event.sdp);
   const reply = response(next.pendingInvite!, event.status, event.reason, { toTag, body: sdp });
-  return [{ ...context, legs: { ...context.legs, [context.inbound]: next } }, [sip(reply)]];
+  return [{ ...pracked, legs: { ...pracked.legs, [pracked.inbound]: next } }, [...effects, sip(reply)]];
 };
+
+/**
+ * A reliable provisional response (RFC 3262: `Require: 100rel` and an RSeq) is PRACKed: a new request
+ * in the early dialog it set up (its To tag, Contact and Record-Route), at the outbound leg's next CSeq,
+ * with `RAck: <RSeq> <INVITE CSeq> INVITE` (§7.2). The leg keeps its INVITE addressing (a CANCEL must
+ * match the INVITE), only its CSeq moves on. A retransmission of a PRACKed RSeq is not PRACKed again.
+ */
+function prackFor(
+  context: Omit<CallContext, 'outbox'>,
+  event: CallProgress,
+): [Omit<CallContext, 'outbox'>, SendRequestCommand | undefined] {
+  const tag = event.remoteTag;
+  if (event.rseq === undefined || tag === undefined) return [context, undefined];
+  if ((context.prackedRseq?.[tag] ?? -1) >= event.rseq) return [context, undefined];
+  const called = leg(context, context.outbound);
+  const inviteCseq = outboundInviteCseq(context);
+  const early: LegDialog = {
+    ...called,
+    remote: { ...called.remote, params: { ...called.remote.params, tag } },
+    remoteTarget: event.remoteTarget ?? called.remoteTarget,
+    routeSet: event.routeSet ?? [],
+  };
+  const [sent, prack] = nextRequest(early, 'PRACK', {
+    headers: { RAck: `${event.rseq} ${inviteCseq} INVITE` },
+  });
+  return [
+    {
+      ...context,
+      outboundInviteCseq: inviteCseq,
+      prackedRseq: { ...context.prackedRseq, [tag]: event.rseq },
+      legs: { ...context.legs, [context.outbound]: { ...called, localCseq: sent.localCseq } },
+    },
+    prack,
+  ];
+}
+
+/** Whether a provisional response was PRACKed already (a retransmission of its reliable response). */
+export function alreadyPracked(context: CallContext, event: CallProgress): boolean {
+  const tag = event.remoteTag;
+  return event.rseq !== undefined && tag !== undefined && (context.prackedRseq?.[tag] ?? -1) >= event.rseq;
+}
+
+/**
+ * `Supported` on the call's INVITEs: ours with 100rel, since the call PRACKs reliable provisionals
+ * (RFC 3262 §4). Set here rather than by the adapter because the other INVITEs the pivot sends (to a
+ * transfer target, re-INVITEs) do not PRACK yet.
+ */
+function withPrackSupport(headers: Record<string, string> | undefined): Record<string, string> {
+  return { ...headers, Supported: PRACKING_INVITE_SUPPORTED_HEADER };
+}
 
 /** The called leg as its 2xx established it (To tag, Contact, Record-Route, SDP). */
 function answeredOutbound(context: Omit<CallContext, 'outbox'>, event: CallAnswered): LegDialog {
@@ -272,10 +356,12 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
       to: context.outbound,
       offer: event.sdp,
       ...(caller.remoteCseq !== undefined ? { cseq: caller.remoteCseq } : {}),
+      ...(context.outboundInviteCseq !== undefined ? { toCseq: context.outboundInviteCseq } : {}),
     };
     return [{ ...next, awaitingAck }, [sip(ok), ...timerEffects]];
   }
-  return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok), ...timerEffects]];
+  const ack = requestAt(outboundLeg, 'ACK', outboundInviteCseq(context));
+  return [next, [sip(ack), sip(ok), ...timerEffects]];
 };
 
 /** Whether the call was placed with a delayed offer: the callee's 2xx must bring the offer. */
@@ -295,7 +381,7 @@ export function answeredWithoutOffer(context: CallContext, event: CallAnswered):
  */
 export const answerWithoutOffer: Step<CallContext, CallAnswered> = ({ outbox: _, ...context }, event) => {
   const called = answeredOutbound(context, event);
-  const ack = requestAt(called, 'ACK', called.localCseq);
+  const ack = requestAt(called, 'ACK', outboundInviteCseq(context));
   const [outboundLeg, bye] = nextRequest(called, 'BYE');
   const caller = leg(context, context.inbound);
   const why = "the callee's 200 to an INVITE without SDP carried no offer (RFC 3261 §13.2.1)";
@@ -331,7 +417,7 @@ export const confirmCall: Step<CallContext, CallAcked> = ({ outbox: _, ...contex
   const waiting = context.awaitingAck!;
   const asking = { ...leg(context, waiting.from), remoteSdp: event.sdp! };
   const [offering, sdp] = outgoingSdp(leg(context, waiting.to), event.sdp!);
-  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: sdp });
+  const ack = requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: sdp });
   return [
     {
       ...context,
@@ -364,7 +450,13 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
   });
   if (extras.maxForwards !== undefined) invite.maxForwards = extras.maxForwards;
   return [
-    { ...context, alternates: rest, legs: { ...context.legs, [context.outbound]: outboundLeg } },
+    {
+      ...context,
+      alternates: rest,
+      outboundInviteCseq: undefined,
+      prackedRseq: undefined,
+      legs: { ...context.legs, [context.outbound]: outboundLeg },
+    },
     [sip(invite)],
   ];
 };
@@ -377,7 +469,7 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
 export const ackWithoutAnswer: Step<CallContext, CallAcked> = ({ outbox: _, ...context }, event) => {
   const waiting = context.awaitingAck!;
   const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
-  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: rejected });
+  const ack = requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: rejected });
   const [offeringGone, byeOffering] = nextRequest(offering, 'BYE');
   const [askingGone, byeAsking] = nextRequest(leg(context, waiting.from), 'BYE');
   return [
@@ -414,7 +506,7 @@ export const hangUpUnconfirmed: Step<CallContext, HangupReceived> = (context, ev
   let legs = context.legs;
   if (other === waiting.to) {
     const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
-    effects.push(sip(requestAt(offering, 'ACK', offering.localCseq, { body: rejected })));
+    effects.push(sip(requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: rejected })));
     legs = { ...legs, [waiting.to]: offering };
   }
   const [next, hungUp] = hangUp({ ...context, legs, awaitingAck: undefined }, event);
@@ -438,7 +530,7 @@ export const cancelCall: Step<CallContext, CallCanceled> = ({ outbox: _, ...cont
     [
       sip(response(event.cancel, 200, 'OK')),
       sip(response(inbound.pendingInvite!, 487, reasonPhrase(487), { toTag: inbound.local.params.tag })),
-      sip(requestAt(outbound, 'CANCEL', outbound.localCseq)),
+      sip(requestAt(outbound, 'CANCEL', outboundInviteCseq(context))),
       ended(context, event.at, 'canceled', 487),
     ],
   ];
@@ -457,7 +549,7 @@ export const lateAnswer: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
     routeSet: event.routeSet,
     remoteSdp: event.sdp,
   };
-  const ack = requestAt(answered, 'ACK', answered.localCseq);
+  const ack = requestAt(answered, 'ACK', outboundInviteCseq(context));
   const [outboundLeg, bye] = nextRequest(answered, 'BYE');
   return [{ ...context, legs: { ...context.legs, [context.outbound]: outboundLeg } }, [sip(ack), sip(bye)]];
 };

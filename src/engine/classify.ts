@@ -465,6 +465,35 @@ function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): C
   };
 }
 
+/** The RSeq of a reliable provisional response (RFC 3262 §7.1: Require: 100rel and an RSeq), if it is one. */
+function reliableRseq(input: SipResponseInput): number | undefined {
+  const required = (input.headers.require ?? []).some((value) =>
+    value.split(',').some((tag) => tag.trim().toLowerCase() === '100rel'),
+  );
+  const rseq = /^\s*(\d{1,10})\s*$/.exec(first(input, 'rseq') ?? '');
+  return required && rseq ? Number(rseq[1]) : undefined;
+}
+
+/** Whether an INVITE requires reliable provisional responses (RFC 3262 §3). */
+function requires100rel(input: SipRequestInput): boolean {
+  return (input.headers.require ?? []).some((value) =>
+    value.split(',').some((tag) => tag.trim().toLowerCase() === '100rel'),
+  );
+}
+
+/**
+ * A PRACK from a peer (RFC 3262 §3). The pivot sends no reliable provisional responses, so there is
+ * nothing to acknowledge: while the peer's INVITE is still pending in that dialog the PRACK is answered
+ * 200 (harmless, and what a peer that PRACKs anyway expects), otherwise 481 (§7.2: no matching response).
+ */
+function prack(owner: LegOwner, input: SipRequestInput): Classification {
+  const dialog = owner.call.context.legs[owner.leg];
+  if (owner.call.value === 'ringing' && owner.leg === owner.call.context.inbound && dialog?.pendingInvite) {
+    return reply(input, 200, 'OK', 'PRACK while the INVITE is pending: nothing was sent reliably');
+  }
+  return reply(input, 481, 'Call/Transaction Does Not Exist', 'no reliable provisional response to PRACK');
+}
+
 /** RFC 4028 §8.1: a session interval below ours is refused, naming our minimum. */
 function intervalTooSmall(input: SipRequestInput): Classification {
   const answer = reply(
@@ -477,12 +506,6 @@ function intervalTooSmall(input: SipRequestInput): Classification {
     answer.command.headers = { ...answer.command.headers, 'Min-SE': String(MIN_SESSION_EXPIRES) };
   }
   return answer;
-}
-
-/** A new call whose caller asked for a session timer it will refresh (RFC 4028): the call watches it. */
-function withSessionExpires(classified: Classification, seconds: number): Classification {
-  if (classified.kind !== 'input' || classified.event.type !== 'CallReceived') return classified;
-  return { kind: 'input', event: { ...classified.event, sessionExpires: seconds } };
 }
 
 /** States in which both legs are the call's own, so an in-dialog request can be relayed across. */
@@ -524,9 +547,14 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     if (hasCall) return inviteForExistingSession(session, input);
     const call = markDelayedOffer(newCall(session, input, env), input);
     // Only a call the pivot would take (trunk, ACL and credentials checked) hears about our minimum.
-    if (call.kind !== 'input' || !sessionExpires) return call;
-    if ('tooSmall' in sessionExpires) return intervalTooSmall(input);
-    return withSessionExpires(call, sessionExpires.seconds);
+    if (call.kind !== 'input' || call.event.type !== 'CallReceived') return call;
+    if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
+    const event = {
+      ...call.event,
+      ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
+      ...(requires100rel(input) ? { requires100rel: true } : {}),
+    };
+    return { kind: 'input', event };
   }
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
@@ -607,6 +635,8 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       return reconnectPerRfc3725(refer(owner, input, env));
     case 'INFO':
       return info(owner, input, env);
+    case 'PRACK':
+      return prack(owner, input);
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);
@@ -671,7 +701,15 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   for (const [callSid, call] of Object.entries(session.calls)) {
     if (call.context.legs[call.context.outbound]?.legId !== legId) continue;
     if (input.status < 200) {
-      return { kind: 'input', event: { type: 'CallProgress', callSid, ...base, ...answer } };
+      const rseq = reliableRseq(input);
+      const tag = input.to.params.tag;
+      const pracked = rseq !== undefined && tag !== undefined ? call.context.prackedRseq?.[tag] : undefined;
+      // A retransmission of a reliable provisional already PRACKed: the PRACK's own transaction resends it.
+      if (rseq !== undefined && pracked !== undefined && rseq <= pracked) {
+        return { kind: 'ignore', why: `reliable provisional RSeq ${rseq} already PRACKed` };
+      }
+      const event = { type: 'CallProgress' as const, callSid, ...base, ...answer };
+      return { kind: 'input', event: rseq === undefined ? event : { ...event, rseq } };
     }
     if (input.status < 300) {
       return {
