@@ -224,6 +224,30 @@ export interface InfoAnswered extends Base {
   reason: string;
 }
 
+/**
+ * An UPDATE (RFC 3311) in a confirmed dialog. With SDP it is an offer, relayed to the other leg like a
+ * re-INVITE; without, a session refresh (RFC 4028) the pivot answers itself.
+ */
+export interface UpdateReceived extends Base {
+  type: 'UpdateReceived';
+  leg: LegName;
+  update: Transaction;
+  /** The offer; absent for an UPDATE without SDP. */
+  sdp?: string;
+  /** The UPDATE's CSeq number (the leg's remote CSeq). */
+  cseq: number;
+  /** The session interval it asks for (RFC 4028 session refresh); absent when it asks for none. */
+  sessionExpires?: number;
+}
+
+/** The other leg's final response to the UPDATE offer the pivot relayed. */
+export interface UpdateAnswered extends Base {
+  type: 'UpdateAnswered';
+  status: number;
+  reason: string;
+  sdp?: string;
+}
+
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
@@ -409,6 +433,8 @@ export type CallInput =
   | CallAcked
   | InfoReceived
   | InfoAnswered
+  | UpdateReceived
+  | UpdateAnswered
   | TimerFired
   | ReferAccepted
   | ReferRejected

@@ -52,6 +52,8 @@ const CALL_INPUTS = new Set<string>([
   'CallAcked',
   'InfoReceived',
   'InfoAnswered',
+  'UpdateReceived',
+  'UpdateAnswered',
   'ReferAccepted',
   'ReferRejected',
   'TransferCompleted',

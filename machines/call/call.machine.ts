@@ -15,6 +15,7 @@ import type {
   ReferRejected,
   ReInviteAnswered,
   TimerFired,
+  UpdateReceived,
 } from '../events.ts';
 import {
   ackHasAnswer,
@@ -25,6 +26,7 @@ import {
   answerInfo,
   answerIsOffer,
   answerReInvite,
+  answerUpdate,
   answerWithoutOffer,
   byeFallback,
   type CallContext,
@@ -42,15 +44,18 @@ import {
   lateAnswer,
   receiveCall,
   referRefused,
+  refreshByUpdate,
   rejectCall,
   relayedInfo,
   relayInfo,
   relayProgress,
   relayReInvite,
+  relayUpdate,
   sessionExpired,
   startChildCall,
   startTransfer,
   transferorLeft,
+  updateHasOffer,
 } from './steps.ts';
 
 export const CALL_MACHINE_VERSION = 'call@1';
@@ -75,6 +80,10 @@ const refusedRefer = { ReferRejected: { guard: 'onOwnLeg', actions: run(referRef
 const infoAnswers = { InfoAnswered: { guard: 'relayedInfo', actions: run(answerInfo) } } as const;
 /** INFOs are relayed while both legs are the call's: confirmed, with or without an offer in flight. */
 const infoRelay = { InfoReceived: { actions: run(relayInfo) } } as const;
+/** An UPDATE without SDP is a session refresh, answered here in every state with both legs. */
+const updateRefresh = {
+  UpdateReceived: { guard: 'bareUpdate', actions: run(refreshByUpdate) },
+} as const;
 /** The session timer (RFC 4028) fires while the call bridges both legs: both are released. */
 const sessionTimeout = {
   TimerFired: { guard: 'isSessionTimer', target: 'ended', actions: run(sessionExpired) },
@@ -100,6 +109,8 @@ export const callMachine = setup({
     relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
     isSessionTimer: ({ context, event }) => isSessionTimer(context, event as TimerFired),
     newProvisional: ({ context, event }) => !alreadyPracked(context, event as CallProgress),
+    updateHasOffer: ({ event }) => updateHasOffer(event as UpdateReceived),
+    bareUpdate: ({ event }) => !updateHasOffer(event as UpdateReceived),
   },
 }).createMachine({
   id: 'call',
@@ -146,6 +157,10 @@ export const callMachine = setup({
         ...infoAnswers,
         ...sessionTimeout,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
+        UpdateReceived: [
+          { guard: 'updateHasOffer', target: 'updating', actions: run(relayUpdate) },
+          { actions: run(refreshByUpdate) },
+        ],
         HangupReceived: { target: 'ended', actions: run(hangUp) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
       },
@@ -158,6 +173,7 @@ export const callMachine = setup({
         ...infoRelay,
         ...infoAnswers,
         ...sessionTimeout,
+        ...updateRefresh,
         CallAcked: [
           { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
           { target: 'ended', actions: run(ackWithoutAnswer) },
@@ -172,10 +188,23 @@ export const callMachine = setup({
         ...infoRelay,
         ...infoAnswers,
         ...sessionTimeout,
+        ...updateRefresh,
         ReInviteAnswered: [
           { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
           { target: 'inProgress', actions: run(answerReInvite) },
         ],
+        HangupReceived: { target: 'ended', actions: run(hangUp) },
+      },
+    },
+    updating: {
+      // An UPDATE offer is out on the other leg (RFC 3311); its answer goes back to the leg that asked.
+      on: {
+        ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
+        ...sessionTimeout,
+        ...updateRefresh,
+        UpdateAnswered: { target: 'inProgress', actions: run(answerUpdate) },
         HangupReceived: { target: 'ended', actions: run(hangUp) },
       },
     },

@@ -39,6 +39,8 @@ import type {
   TimerFired,
   TransferCompleted,
   TransferFailed,
+  UpdateAnswered,
+  UpdateReceived,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
 import {
@@ -98,6 +100,19 @@ export interface CallContext extends WithOutbox {
    * `cseq`, and its final response goes back on `transaction`, the INFO of leg `from`.
    */
   infos?: RelayedInfo[];
+  /**
+   * The UPDATE offer being relayed (RFC 3311): sent on leg `to`; its answer goes back on `transaction`,
+   * the UPDATE of leg `from`, whose offer was `sdp`.
+   */
+  update?: {
+    from: LegName;
+    to: LegName;
+    transaction: { adapterId: string; transactionKey: string };
+    sdp: string;
+    /** Our UPDATE's CSeq on leg `to`. */
+    cseq: number;
+    sessionExpires?: number;
+  };
   /** The session interval the caller's INVITE asked for (RFC 4028), granted in the 2xx to it. */
   sessionExpires?: number;
   /** The running session timer: the dialog of `leg` is taken for dead when it fires. */
@@ -826,3 +841,82 @@ export const answerInfo: Step<CallContext, InfoAnswered> = ({ outbox: _, ...cont
     [sip(response(answered.transaction, event.status, event.reason))],
   ];
 };
+
+/**
+ * An UPDATE with SDP is an offer (RFC 3311 §5.1): sent on to the other leg as an UPDATE of that dialog
+ * with our origin, like a relayed re-INVITE; the other leg's answer comes back in the 2xx.
+ */
+export const relayUpdate: Step<CallContext, UpdateReceived> = ({ outbox: _, ...context }, event) => {
+  const to = event.leg === context.inbound ? context.outbound : context.inbound;
+  const [offering, sdp] = outgoingSdp(leg(context, to), event.sdp!);
+  const [other, update] = nextRequest(offering, 'UPDATE', { body: sdp });
+  return [
+    {
+      ...context,
+      legs: { ...received(context, event.leg, event.cseq), [to]: other },
+      update: {
+        from: event.leg,
+        to,
+        transaction: event.update,
+        sdp: event.sdp!,
+        cseq: other.localCseq,
+        ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
+      },
+    },
+    [sip(update)],
+  ];
+};
+
+/** The other leg answered the relayed UPDATE: its answer goes back rewritten with our origin. */
+export const answerUpdate: Step<CallContext, UpdateAnswered> = ({ outbox: _, ...context }, event) => {
+  const pending = context.update!;
+  if (event.status >= 300 || !event.sdp) {
+    // A 2xx without the answer breaks RFC 3311 §5.2; the asking leg is told the offer failed.
+    const [status, reason] = event.status >= 300 ? [event.status, event.reason] : [502, reasonPhrase(502)];
+    return [{ ...context, update: undefined }, [sip(response(pending.transaction, status, reason))]];
+  }
+  const answered = { ...leg(context, pending.to), remoteSdp: event.sdp };
+  const [asking, sdp] = outgoingSdp({ ...leg(context, pending.from), remoteSdp: pending.sdp }, event.sdp);
+  const ok = response(pending.transaction, 200, 'OK', {
+    contact: asking.contact,
+    body: sdp,
+    ...(pending.sessionExpires !== undefined ? { headers: sessionTimerHeaders(pending.sessionExpires) } : {}),
+  });
+  const [sessionTimer, timerEffects] = sessionRefreshed(
+    context,
+    pending.from,
+    pending.sessionExpires,
+    event.at,
+  );
+  return [
+    {
+      ...context,
+      update: undefined,
+      sessionTimer,
+      legs: { ...context.legs, [pending.to]: answered, [pending.from]: asking },
+    },
+    [sip(ok), ...timerEffects],
+  ];
+};
+
+/**
+ * An UPDATE without SDP changes no session: it is a session refresh (RFC 4028 §7.4, §10), answered
+ * 200 here (the other leg has its own refreshes to make, if any) and counted as one.
+ */
+export const refreshByUpdate: Step<CallContext, UpdateReceived> = ({ outbox: _, ...context }, event) => {
+  const current = leg(context, event.leg);
+  const ok = response(event.update, 200, 'OK', {
+    contact: current.contact,
+    ...(event.sessionExpires !== undefined ? { headers: sessionTimerHeaders(event.sessionExpires) } : {}),
+  });
+  const [sessionTimer, timerEffects] = sessionRefreshed(context, event.leg, event.sessionExpires, event.at);
+  return [
+    { ...context, sessionTimer, legs: received(context, event.leg, event.cseq) },
+    [sip(ok), ...timerEffects],
+  ];
+};
+
+/** Whether an UPDATE carries an offer (SDP) rather than being a bare refresh. */
+export function updateHasOffer(event: UpdateReceived): boolean {
+  return hasSdp(event.sdp);
+}

@@ -494,6 +494,42 @@ function prack(owner: LegOwner, input: SipRequestInput): Classification {
   return reply(input, 481, 'Call/Transaction Does Not Exist', 'no reliable provisional response to PRACK');
 }
 
+/**
+ * An UPDATE in a confirmed dialog (RFC 3311). With SDP it is an offer: relayed while no other offer is
+ * under way, else 491 (§5.2). Without SDP it is a session refresh the call answers itself. While a
+ * transfer owns the legs (or before the answer) a refresh is answered 200 here, and an offer gets 491:
+ * the transfer is about to re-INVITE that leg itself.
+ */
+function update(
+  owner: LegOwner,
+  input: SipRequestInput,
+  env: ClassifyEnv,
+  sessionExpires: ReturnType<typeof requestedSessionExpires>,
+): Classification {
+  if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
+  const state = String(owner.call.value);
+  const offer = hasSdp(input.body);
+  if (offer && state !== 'inProgress') {
+    return reply(input, 491, 'Request Pending', `another offer or a transfer is under way (${state})`);
+  }
+  if (!offer && !BRIDGED.has(state)) {
+    return reply(input, 200, 'OK', `UPDATE without SDP in state ${state}: nothing to change`);
+  }
+  return {
+    kind: 'input',
+    event: {
+      type: 'UpdateReceived',
+      callSid: owner.callSid,
+      at: env.now,
+      leg: owner.leg,
+      update: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+      ...(offer ? { sdp: input.body } : {}),
+      cseq: input.cseq.seq,
+      ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
+    },
+  };
+}
+
 /** RFC 4028 §8.1: a session interval below ours is refused, naming our minimum. */
 function intervalTooSmall(input: SipRequestInput): Classification {
   const answer = reply(
@@ -509,7 +545,7 @@ function intervalTooSmall(input: SipRequestInput): Classification {
 }
 
 /** States in which both legs are the call's own, so an in-dialog request can be relayed across. */
-const BRIDGED = new Set(['inProgress', 'relaying', 'confirming']);
+const BRIDGED = new Set(['inProgress', 'relaying', 'confirming', 'updating']);
 
 /**
  * An INFO (RFC 6086) is relayed to the other leg while the call bridges both. Otherwise it is answered
@@ -542,7 +578,10 @@ function info(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classi
 
 function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const hasCall = Object.keys(session.calls).length > 0;
-  const sessionExpires = input.method === 'INVITE' ? requestedSessionExpires(input.headers) : undefined;
+  const sessionExpires =
+    input.method === 'INVITE' || input.method === 'UPDATE'
+      ? requestedSessionExpires(input.headers)
+      : undefined;
   if (input.method === 'INVITE' && !input.to.params.tag) {
     if (hasCall) return inviteForExistingSession(session, input);
     const call = markDelayedOffer(newCall(session, input, env), input);
@@ -637,6 +676,8 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       return info(owner, input, env);
     case 'PRACK':
       return prack(owner, input);
+    case 'UPDATE':
+      return update(owner, input, env, sessionExpires);
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);
@@ -688,6 +729,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     }
   }
   if (method === 'info') return infoAnswered(session, input, env, legId);
+  if (method === 'update') return updateAnswered(session, input, env, legId);
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
     const relay = call.value === 'relaying' ? call.context.relay : undefined;
@@ -765,6 +807,33 @@ function infoAnswered(
     };
   }
   return { kind: 'ignore', why: 'response to an INFO no call waits for' };
+}
+
+/** The final response to the UPDATE offer a call relayed. */
+function updateAnswered(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed UPDATE' };
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    const pending = call.value === 'updating' ? call.context.update : undefined;
+    if (!pending || call.context.legs[pending.to]?.legId !== legId || pending.cseq !== input.cseq.seq)
+      continue;
+    return {
+      kind: 'input',
+      event: {
+        type: 'UpdateAnswered',
+        callSid,
+        at: env.now,
+        status: input.status,
+        reason: input.reason,
+        ...(input.body ? { sdp: input.body } : {}),
+      },
+    };
+  }
+  return { kind: 'ignore', why: 'response to an UPDATE no call waits for' };
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {

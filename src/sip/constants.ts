@@ -33,6 +33,7 @@ export const ALLOWED_METHODS = [
   'NOTIFY',
   'INFO',
   'PRACK',
+  'UPDATE',
 ] as const;
 export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
 

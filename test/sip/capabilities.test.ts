@@ -17,7 +17,7 @@ import {
   udpPeer,
 } from './support.ts';
 
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK';
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE';
 
 /** Every value of a header in a message text. */
 const values = (text: string, name: string) =>

@@ -81,7 +81,9 @@ describe('malformed requests sent as raw UDP', () => {
     peer.send(rawRequest({ method: 'MESSAGE', port: peer.port, branch: 'z9hG4bK-message', toTag: 'x' }));
     const response = await peer.next();
     expect(statusLine(response)).toBe('SIP/2.0 405 Method Not Allowed');
-    expect(response).toContain('Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK');
+    expect(response).toContain(
+      'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE',
+    );
     expect(harness.inputs).toEqual([]);
   });
 

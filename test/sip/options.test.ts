@@ -16,7 +16,7 @@ describe('OPTIONS outside a dialog', () => {
       const result = await sipp.done;
       expect(result.code, describeSipp(result)).toBe(0);
       expect(result.messages).toContain(
-        'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK',
+        'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE',
       );
       // Answered here, not by the engine.
       expect(harness.inputs).toEqual([]);
