@@ -5,11 +5,13 @@ import {
   callReceived,
   hangup,
   ROOT,
+  referReceived,
   SDP,
+  TRANSFER,
   timerFired,
   tx,
 } from '../../test/helpers/fixtures.ts';
-import { history, spec } from '../../test/helpers/sessionSpec.ts';
+import { fold, history, spec } from '../../test/helpers/sessionSpec.ts';
 import type { LegName } from '../dialog.ts';
 import type { ReInviteAnswered, ReInviteReceived } from '../events.ts';
 import { requestedSessionExpires } from './session-timer.ts';
@@ -165,5 +167,50 @@ describe('the interval a request asks for', () => {
     expect(ask({ 'session-expires': '60', supported: 'timer' })).toEqual({ tooSmall: true });
     expect(ask({ supported: 'timer' })).toBeUndefined();
     expect(ask({ 'session-expires': '1800' })).toBeUndefined();
+  });
+});
+
+describe('session timers, transfers and what is left pending', () => {
+  it('a failed transfer gives the refresher a whole interval again', () => {
+    const given = history(...timed(), referReceived({ cseq: 2 }));
+    const legs = fold(given).calls[ROOT]!.context.legs;
+    const failed = spec({
+      given,
+      when: {
+        type: 'TransferFailed',
+        callSid: ROOT,
+        transferSid: TRANSFER,
+        at: at(400),
+        status: 486,
+        reason: 'Busy Here',
+        customerLeg: legs.customer!,
+        farLeg: legs.far!,
+        transferorGone: false,
+        transfereeGone: false,
+      },
+    });
+    expect(failed.callState()).toBe('inProgress');
+    expect(failed.events.map((e) => e.type)).toEqual(['TransferFailed', 'TimerCanceled', 'TimerScheduled']);
+    expect(failed.event('TimerScheduled').dueAt).toBe(new Date(Date.parse(at(400)) + 1800_000).toISOString());
+  });
+
+  it('when the refresher asks us to refresh (refresher=uas), no timer is granted', () => {
+    expect(
+      requestedSessionExpires({ 'session-expires': ['1800;refresher=uas'], supported: ['timer'] }),
+    ).toBeUndefined();
+  });
+
+  it('an INFO still out when the call ends is answered 481', () => {
+    const info = {
+      type: 'InfoReceived' as const,
+      callSid: ROOT,
+      at: at(20),
+      leg: 'customer' as const,
+      info: tx('z9hG4bK-info|INFO'),
+      cseq: 2,
+    };
+    const then = spec({ given: history(...timed(), info), when: timerFired('session-expires', FIRST) });
+    expect(then.wire).toEqual(['BYE', 'BYE', '481']);
+    expect(then.response(481)).toMatchObject(tx('z9hG4bK-info|INFO'));
   });
 });

@@ -46,6 +46,9 @@ export function requestedSessionExpires(headers: Headers): Requested {
   if (seconds < MIN_SESSION_EXPIRES) return { tooSmall: true };
   const tags = [...optionTags(headers, 'supported'), ...optionTags(headers, 'require')];
   if (!tags.includes('timer')) return undefined;
+  // A caller that wants us to refresh (refresher=uas; §9 keeps the parameter it chose) gets no timer:
+  // the pivot does not refresh, so its 2xx carries no Session-Expires and the timer is off.
+  if (/;\s*refresher\s*=\s*uas\b/i.test(headers['session-expires']?.[0] ?? '')) return undefined;
   return { seconds: Math.max(seconds, deltaSeconds(headers['min-se']?.[0]) ?? 0) };
 }
 

@@ -575,15 +575,32 @@ export const hangUp: Step<CallContext, HangupReceived> = ({ outbox: _, ...contex
   const [otherLeg, bye] = nextRequest(leg(context, other), 'BYE');
   const legs = received(context, event.leg, event.cseq);
   return [
-    { ...context, status: 'completed', legs: { ...legs, [other]: otherLeg } },
+    {
+      ...context,
+      status: 'completed',
+      infos: undefined,
+      update: undefined,
+      legs: { ...legs, [other]: otherLeg },
+    },
     [
       sip(response(event.bye, 200, 'OK')),
       sip(bye),
+      ...abandonPending(context),
       ...stopSessionTimer(context, event.at),
       ended(context, event.at, 'completed'),
     ],
   ];
 };
+
+/**
+ * INFOs and an UPDATE still waiting for the other leg's answer when the call ends: that answer will
+ * never be taken, so they are answered 481 now (the dialog is going away) rather than left to time out.
+ */
+function abandonPending(context: Omit<CallContext, 'outbox'>): Effect[] {
+  const pending = [...(context.infos ?? []).map((info) => info.transaction)];
+  if (context.update) pending.push(context.update.transaction);
+  return pending.map((transaction) => sip(response(transaction, 481, reasonPhrase(481))));
+}
 
 /** The session timer is of no use once the call ends. */
 function stopSessionTimer(context: Omit<CallContext, 'outbox'>, at: string): Effect[] {
@@ -619,8 +636,21 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
       far: keepRemoteCseq(event.farLeg, context.legs.far),
     },
   };
-  if (!event.transferorGone && !event.transfereeGone) return [back, []];
-  const effects: Effect[] = [];
+  if (!event.transferorGone && !event.transfereeGone) {
+    if (!context.sessionTimer) return [back, []];
+    // The refresher's re-INVITEs got 491 while the transfer ran, and a timer due meanwhile could not
+    // end a call the transfer owned: the refresher gets a whole interval again from now.
+    const { leg: refresher, seconds } = context.sessionTimer;
+    const [sessionTimer, timerEffects] = scheduleSessionTimer(
+      context.callSid,
+      context.sessionTimer,
+      refresher,
+      seconds,
+      event.at,
+    );
+    return [{ ...back, sessionTimer }, timerEffects];
+  }
+  const effects: Effect[] = [...stopSessionTimer(context, event.at)];
   let legs = back.legs;
   if (!event.transferorGone) {
     const [customer, bye] = nextRequest(back.legs.customer, 'BYE');
@@ -633,7 +663,7 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
     effects.push(sip(bye));
   }
   effects.push(ended(context, event.at, 'completed'));
-  return [{ ...back, legs, status: 'completed' }, effects];
+  return [{ ...back, legs, status: 'completed', sessionTimer: undefined }, effects];
 };
 
 /**
@@ -644,14 +674,22 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
 export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox: _, ...context }, event) => {
   const { far: _handedOff, ...legs } = context.legs;
   const customer = keepRemoteCseq(event.customerLeg, context.legs.customer);
-  const next = { ...context, activeTransferSid: undefined, legs: { ...legs, customer } };
+  // The session the timer watched is no longer this call's: the far party is bridged to the target.
+  const stopped = stopSessionTimer(context, event.at);
+  const next = {
+    ...context,
+    activeTransferSid: undefined,
+    sessionTimer: undefined,
+    legs: { ...legs, customer },
+  };
   if (event.transferorGone) {
-    return [{ ...next, status: 'completed' }, [ended(context, event.at, 'completed')]];
+    return [{ ...next, status: 'completed' }, [...stopped, ended(context, event.at, 'completed')]];
   }
   const timerId = `${context.callSid}:bye-fallback`;
   return [
     { ...next, byeFallbackTimerId: timerId },
     [
+      ...stopped,
       fact({
         type: 'TimerScheduled',
         callSid: context.callSid,
@@ -784,11 +822,14 @@ export const sessionExpired: Step<CallContext, TimerFired> = ({ outbox: _, ...co
       ...context,
       status: 'completed',
       sessionTimer: undefined,
+      infos: undefined,
+      update: undefined,
       legs: { ...context.legs, [context.inbound]: inbound, [context.outbound]: outbound },
     },
     [
       sip(byeInbound),
       sip(byeOutbound),
+      ...abandonPending(context),
       fact({
         type: 'CallEnded',
         callSid: context.callSid,

@@ -103,12 +103,13 @@ describe('UPDATE in a confirmed dialog (RFC 3311)', () => {
     expect(then.events).toEqual([]);
   });
 
-  it('a BYE while the UPDATE is out ends the call', () => {
+  it('a BYE while the UPDATE is out ends the call, and the UPDATE is answered 481', () => {
     const then = spec({
       given: history(...answered(), update('customer', HOLD)),
       when: hangup('far'),
       thenState: { calls: { [ROOT]: 'ended' } },
     });
-    expect(then.wire).toEqual(['200', 'BYE']);
+    expect(then.wire).toEqual(['200', 'BYE', '481']);
+    expect(then.response(481)).toMatchObject(tx('z9hG4bK-update-customer-2|UPDATE'));
   });
 });
