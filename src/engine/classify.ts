@@ -465,20 +465,17 @@ function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): C
   };
 }
 
-/** The RSeq of a reliable provisional response (RFC 3262 §7.1: Require: 100rel and an RSeq), if it is one. */
-function reliableRseq(input: SipResponseInput): number | undefined {
-  const required = (input.headers.require ?? []).some((value) =>
-    value.split(',').some((tag) => tag.trim().toLowerCase() === '100rel'),
+/** Whether a message's Require names `tag` (option tags compare case-insensitively, RFC 3261 §19.2). */
+function requires(input: SipInput, tag: string): boolean {
+  return (input.headers.require ?? []).some((value) =>
+    value.split(',').some((each) => each.trim().toLowerCase() === tag),
   );
-  const rseq = /^\s*(\d{1,10})\s*$/.exec(first(input, 'rseq') ?? '');
-  return required && rseq ? Number(rseq[1]) : undefined;
 }
 
-/** Whether an INVITE requires reliable provisional responses (RFC 3262 §3). */
-function requires100rel(input: SipRequestInput): boolean {
-  return (input.headers.require ?? []).some((value) =>
-    value.split(',').some((tag) => tag.trim().toLowerCase() === '100rel'),
-  );
+/** The RSeq of a reliable provisional response (RFC 3262 §7.1: Require: 100rel and an RSeq), if it is one. */
+function reliableRseq(input: SipResponseInput): number | undefined {
+  const rseq = /^\s*(\d{1,10})\s*$/.exec(first(input, 'rseq') ?? '');
+  return requires(input, '100rel') && rseq ? Number(rseq[1]) : undefined;
 }
 
 /**
@@ -591,7 +588,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     const event = {
       ...call.event,
       ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
-      ...(requires100rel(input) ? { requires100rel: true } : {}),
+      ...(requires(input, '100rel') ? { requires100rel: true } : {}),
     };
     return { kind: 'input', event };
   }
