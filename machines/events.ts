@@ -74,6 +74,17 @@ export interface CallReceived extends Base {
    * call is offered to the next one. Absent for one gateway and in events stored before failover.
    */
   alternates?: Alternate[];
+  /**
+   * The session interval the caller asked for (RFC 4028: its Session-Expires, at least its Min-SE; it
+   * supports `timer`): our 2xx makes it the refresher and the call expires without its refreshes.
+   * Absent when it asked for none, and in events stored before session timers.
+   */
+  sessionExpires?: number;
+  /**
+   * The caller's INVITE required 100rel (RFC 3262): it is sent no provisional response but 100. Absent
+   * when it did not, and in events stored before.
+   */
+  requires100rel?: boolean;
 }
 
 /** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
@@ -103,6 +114,14 @@ export interface CallProgress extends Base {
   reason: string;
   remoteTag?: string;
   sdp?: string;
+  /** The early dialog's remote target and route set (its Contact and reversed Record-Route). */
+  remoteTarget?: string;
+  routeSet?: string[];
+  /**
+   * The RSeq of a reliable provisional response (RFC 3262: it required 100rel): the call PRACKs it.
+   * Absent for an ordinary provisional, and in events stored before PRACKs.
+   */
+  rseq?: number;
 }
 
 export interface CallAnswered extends Base {
@@ -157,6 +176,11 @@ export interface ReInviteReceived extends Base {
   offerless?: boolean;
   /** The re-INVITE's CSeq number (the leg's remote CSeq); absent in events stored before it was recorded. */
   cseq?: number;
+  /**
+   * The session interval this re-INVITE asks for (RFC 4028 session refresh); absent when it asks for none
+   * and in events stored before session timers.
+   */
+  sessionExpires?: number;
 }
 
 /**
@@ -180,10 +204,60 @@ export interface ReInviteAnswered extends Base {
   sdp?: string;
 }
 
+/**
+ * An INFO (RFC 6086: DTMF as application/dtmf-relay or application/dtmf, or an Info Package) on one leg
+ * of an established call: relayed to the other leg, whose final response is given back.
+ */
+export interface InfoReceived extends Base {
+  type: 'InfoReceived';
+  leg: LegName;
+  info: Transaction;
+  /** The body and its Content-Type, relayed unchanged; both absent for an INFO without a body. */
+  body?: string;
+  contentType?: string;
+  /** The Info-Package header (RFC 6086 §7.2.3), relayed when the INFO carried one. */
+  infoPackage?: string;
+  /** The INFO's CSeq number (the leg's remote CSeq). */
+  cseq: number;
+}
+
+/** The final response to an INFO the pivot relayed: sent on `leg` with CSeq `cseq`. */
+export interface InfoAnswered extends Base {
+  type: 'InfoAnswered';
+  leg: LegName;
+  cseq: number;
+  status: number;
+  reason: string;
+}
+
+/**
+ * An UPDATE (RFC 3311) in a confirmed dialog. With SDP it is an offer, relayed to the other leg like a
+ * re-INVITE; without, a session refresh (RFC 4028) the pivot answers itself.
+ */
+export interface UpdateReceived extends Base {
+  type: 'UpdateReceived';
+  leg: LegName;
+  update: Transaction;
+  /** The offer; absent for an UPDATE without SDP. */
+  sdp?: string;
+  /** The UPDATE's CSeq number (the leg's remote CSeq). */
+  cseq: number;
+  /** The session interval it asks for (RFC 4028 session refresh); absent when it asks for none. */
+  sessionExpires?: number;
+}
+
+/** The other leg's final response to the UPDATE offer the pivot relayed. */
+export interface UpdateAnswered extends Base {
+  type: 'UpdateAnswered';
+  status: number;
+  reason: string;
+  sdp?: string;
+}
+
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
-  name: 'no-answer' | 'bye-fallback';
+  name: 'no-answer' | 'bye-fallback' | 'session-expires';
   transferSid?: string;
 }
 
@@ -384,6 +458,10 @@ export type CallInput =
   | ReInviteReceived
   | ReInviteAnswered
   | CallAcked
+  | InfoReceived
+  | InfoAnswered
+  | UpdateReceived
+  | UpdateAnswered
   | TimerFired
   | ReferAccepted
   | ReferRejected

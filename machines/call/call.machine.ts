@@ -9,18 +9,24 @@ import type {
   CallAcked,
   CallAnswered,
   CallInput,
+  CallProgress,
   HangupReceived,
+  InfoAnswered,
   ReferRejected,
   ReInviteAnswered,
   TimerFired,
+  UpdateReceived,
 } from '../events.ts';
 import {
   ackHasAnswer,
   ackWithoutAnswer,
+  alreadyPracked,
   answerCall,
   answeredWithoutOffer,
+  answerInfo,
   answerIsOffer,
   answerReInvite,
+  answerUpdate,
   answerWithoutOffer,
   byeFallback,
   type CallContext,
@@ -34,15 +40,22 @@ import {
   failTransfer,
   hangUp,
   hangUpUnconfirmed,
+  isSessionTimer,
   lateAnswer,
   receiveCall,
   referRefused,
+  refreshByUpdate,
   rejectCall,
+  relayedInfo,
+  relayInfo,
   relayProgress,
   relayReInvite,
+  relayUpdate,
+  sessionExpired,
   startChildCall,
   startTransfer,
   transferorLeft,
+  updateHasOffer,
 } from './steps.ts';
 
 export const CALL_MACHINE_VERSION = 'call@1';
@@ -59,6 +72,22 @@ function run<E extends CallInput>(step: Step<CallContext, E>) {
  * every state where the call has live legs.
  */
 const refusedRefer = { ReferRejected: { guard: 'onOwnLeg', actions: run(referRefused) } } as const;
+
+/**
+ * The answer to a relayed INFO goes back to the asking leg in every state the call can be in while it
+ * is out: a transfer or a re-INVITE may have started since, and neither touches that transaction.
+ */
+const infoAnswers = { InfoAnswered: { guard: 'relayedInfo', actions: run(answerInfo) } } as const;
+/** INFOs are relayed while both legs are the call's: confirmed, with or without an offer in flight. */
+const infoRelay = { InfoReceived: { actions: run(relayInfo) } } as const;
+/** An UPDATE without SDP is a session refresh, answered here in every state with both legs. */
+const updateRefresh = {
+  UpdateReceived: { guard: 'bareUpdate', actions: run(refreshByUpdate) },
+} as const;
+/** The session timer (RFC 4028) fires while the call bridges both legs: both are released. */
+const sessionTimeout = {
+  TimerFired: { guard: 'isSessionTimer', target: 'ended', actions: run(sessionExpired) },
+} as const;
 
 export const callMachine = setup({
   types: {
@@ -77,6 +106,11 @@ export const callMachine = setup({
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
     answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
+    relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
+    isSessionTimer: ({ context, event }) => isSessionTimer(context, event as TimerFired),
+    newProvisional: ({ context, event }) => !alreadyPracked(context, event as CallProgress),
+    updateHasOffer: ({ event }) => updateHasOffer(event as UpdateReceived),
+    bareUpdate: ({ event }) => !updateHasOffer(event as UpdateReceived),
   },
 }).createMachine({
   id: 'call',
@@ -92,7 +126,7 @@ export const callMachine = setup({
     ringing: {
       on: {
         ...refusedRefer,
-        CallProgress: { actions: run(relayProgress) },
+        CallProgress: { guard: 'newProvisional', actions: run(relayProgress) },
         CallAnswered: [
           { guard: 'answeredWithoutOffer', target: 'ended', actions: run(answerWithoutOffer) },
           { guard: 'delayedOffer', target: 'confirming', actions: run(answerCall) },
@@ -119,7 +153,14 @@ export const callMachine = setup({
     inProgress: {
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
+        ...sessionTimeout,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
+        UpdateReceived: [
+          { guard: 'updateHasOffer', target: 'updating', actions: run(relayUpdate) },
+          { actions: run(refreshByUpdate) },
+        ],
         HangupReceived: { target: 'ended', actions: run(hangUp) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
       },
@@ -129,6 +170,10 @@ export const callMachine = setup({
       // the answer the offering leg's ACK needs (RFC 3261 §13.2.1, §14).
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
+        ...sessionTimeout,
+        ...updateRefresh,
         CallAcked: [
           { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
           { target: 'ended', actions: run(ackWithoutAnswer) },
@@ -140,6 +185,10 @@ export const callMachine = setup({
       // A re-INVITE is out on the other leg; its answer goes back to the leg that asked.
       on: {
         ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
+        ...sessionTimeout,
+        ...updateRefresh,
         ReInviteAnswered: [
           { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
           { target: 'inProgress', actions: run(answerReInvite) },
@@ -147,10 +196,23 @@ export const callMachine = setup({
         HangupReceived: { target: 'ended', actions: run(hangUp) },
       },
     },
+    updating: {
+      // An UPDATE offer is out on the other leg (RFC 3311); its answer goes back to the leg that asked.
+      on: {
+        ...refusedRefer,
+        ...infoRelay,
+        ...infoAnswers,
+        ...sessionTimeout,
+        ...updateRefresh,
+        UpdateAnswered: { target: 'inProgress', actions: run(answerUpdate) },
+        HangupReceived: { target: 'ended', actions: run(hangUp) },
+      },
+    },
     transferring: {
       // While a transfer runs, the transfer machine owns the legs; it hands them back when it ends.
       on: {
         ...refusedRefer,
+        ...infoAnswers,
         TransferFailed: [
           {
             guard: ({ event }) => event.transferorGone || event.transfereeGone,
@@ -168,6 +230,7 @@ export const callMachine = setup({
     handedOff: {
       on: {
         ...refusedRefer,
+        ...infoAnswers,
         HangupReceived: { guard: 'fromCustomer', target: 'ended', actions: run(transferorLeft) },
         TimerFired: { guard: 'isByeFallback', target: 'ended', actions: run(byeFallback) },
       },

@@ -2,6 +2,9 @@
  * The pure steps of the call machine: each takes the context and the accepted input and returns the
  * next context and the effects. The statechart (call.machine.ts) decides which step runs when.
  */
+
+import type { SendRequestCommand } from '../../src/bus/messages.ts';
+import { PRACKING_INVITE_SUPPORTED_HEADER } from '../../src/sip/constants.ts';
 import {
   keepRemoteCseq,
   type LegDialog,
@@ -27,6 +30,8 @@ import type {
   ChildCallStarted,
   Direction,
   HangupReceived,
+  InfoAnswered,
+  InfoReceived,
   ReferAccepted,
   ReferRejected,
   ReInviteAnswered,
@@ -34,8 +39,16 @@ import type {
   TimerFired,
   TransferCompleted,
   TransferFailed,
+  UpdateAnswered,
+  UpdateReceived,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
+import {
+  cancelSessionTimer,
+  type SessionTimer,
+  scheduleSessionTimer,
+  sessionTimerHeaders,
+} from './session-timer.ts';
 
 export interface CallContext extends WithOutbox {
   callSid: string;
@@ -63,19 +76,69 @@ export interface CallContext extends WithOutbox {
     offerless?: boolean;
     /** The re-INVITE's CSeq: its ACK carries it. */
     cseq?: number;
+    /** The session interval the re-INVITE asked for (RFC 4028 refresh): its 2xx grants it. */
+    sessionExpires?: number;
   };
   /**
    * A 2xx that carried an offer relayed from the other leg (delayed offer, RFC 3261 §13.2.1 and §14): the
    * ACK of leg `from` (its INVITE had CSeq `cseq`) brings the answer; the 2xx of leg `to`, which made
    * the offer, is ACKed with that answer only then.
    */
-  awaitingAck?: { from: LegName; to: LegName; offer: string; cseq?: number };
+  awaitingAck?: {
+    from: LegName;
+    to: LegName;
+    offer: string;
+    cseq?: number;
+    /** The CSeq of the offering leg's INVITE, when PRACKs moved that leg's CSeq past it. */
+    toCseq?: number;
+  };
   /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
   delayedOffer?: boolean;
   byeFallbackTimerId?: string;
+  /**
+   * INFOs relayed and not answered yet (several may be in flight): each is sent on leg `to` at CSeq
+   * `cseq`, and its final response goes back on `transaction`, the INFO of leg `from`.
+   */
+  infos?: RelayedInfo[];
+  /**
+   * The UPDATE offer being relayed (RFC 3311): sent on leg `to`; its answer goes back on `transaction`,
+   * the UPDATE of leg `from`, whose offer was `sdp`.
+   */
+  update?: {
+    from: LegName;
+    to: LegName;
+    transaction: { adapterId: string; transactionKey: string };
+    sdp: string;
+    /** Our UPDATE's CSeq on leg `to`. */
+    cseq: number;
+    sessionExpires?: number;
+  };
+  /** The session interval the caller's INVITE asked for (RFC 4028), granted in the 2xx to it. */
+  sessionExpires?: number;
+  /** The running session timer: the dialog of `leg` is taken for dead when it fires. */
+  sessionTimer?: SessionTimer;
+  /**
+   * The CSeq of our INVITE on the outbound leg once PRACKs (RFC 3262) moved that leg's CSeq past it:
+   * its ACK and CANCEL carry it. Absent while no PRACK was sent.
+   */
+  outboundInviteCseq?: number;
+  /** The last RSeq PRACKed per early dialog (the callee's To tag) of the outbound INVITE. */
+  prackedRseq?: Record<string, number>;
+  /**
+   * The caller required 100rel: it gets no provisional response but 100 (RFC 3262 §3 lets a UAS send
+   * none). Sending them reliably, with RSeq and waiting for its PRACKs, is not done yet.
+   */
+  withholdProvisionals?: boolean;
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
+}
+
+export interface RelayedInfo {
+  from: LegName;
+  to: LegName;
+  cseq: number;
+  transaction: { adapterId: string; transactionKey: string };
 }
 
 export const emptyCallContext: CallContext = {
@@ -92,6 +155,11 @@ export const emptyCallContext: CallContext = {
   transfersAccepted: 0,
   outbox: [],
 };
+
+/** The CSeq of our INVITE on the outbound leg: what its ACK and CANCEL carry. */
+function outboundInviteCseq(context: Omit<CallContext, 'outbox'>): number {
+  return context.outboundInviteCseq ?? leg(context, context.outbound).localCseq;
+}
 
 function leg(context: Omit<CallContext, 'outbox'>, name: LegName): LegDialog {
   const dialog = context.legs[name];
@@ -146,7 +214,7 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
   const offered = event.delayedOffer !== true;
   const inboundLeg = offered ? { ...event.inbound, remoteSdp: event.sdp } : event.inbound;
   const [invited, sdp] = offered ? outgoingSdp(event.outbound, event.sdp) : [event.outbound, undefined];
-  const headers = event.outboundHeaders;
+  const headers = withPrackSupport(event.outboundHeaders);
   const [outboundLeg, invite] = nextRequest(invited, 'INVITE', {
     ...(sdp === undefined ? {} : { body: sdp }),
     ...(headers ? { headers } : {}),
@@ -174,6 +242,8 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
     inbound,
     outbound,
     ...(offered ? {} : { delayedOffer: true }),
+    ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
+    ...(event.requires100rel ? { withholdProvisionals: true } : {}),
   };
   const pending = inboundLeg.pendingInvite!;
   return [context, [sip(response(pending, 100, 'Trying')), sip(invite)]];
@@ -198,15 +268,71 @@ export const startChildCall: Step<CallContext, ChildCallStarted> = (_context, ev
 ];
 
 export const relayProgress: Step<CallContext, CallProgress> = ({ outbox: _, ...context }, event) => {
-  const inbound = leg(context, context.inbound);
+  const [pracked, prack] = prackFor(context, event);
+  const effects: Effect[] = prack ? [sip(prack)] : [];
+  if (context.withholdProvisionals) return [pracked, effects];
+  const inbound = leg(pracked, pracked.inbound);
   const toTag = inbound.local.params.tag;
   if (event.sdp === undefined) {
-    return [context, [sip(response(inbound.pendingInvite!, event.status, event.reason, { toTag }))]];
+    return [
+      pracked,
+      [...effects, sip(response(inbound.pendingInvite!, event.status, event.reason, { toTag }))],
+    ];
   }
   const [next, sdp] = outgoingSdp(inbound, event.sdp);
   const reply = response(next.pendingInvite!, event.status, event.reason, { toTag, body: sdp });
-  return [{ ...context, legs: { ...context.legs, [context.inbound]: next } }, [sip(reply)]];
+  return [{ ...pracked, legs: { ...pracked.legs, [pracked.inbound]: next } }, [...effects, sip(reply)]];
 };
+
+/**
+ * A reliable provisional response (RFC 3262: `Require: 100rel` and an RSeq) is PRACKed: a new request
+ * in the early dialog it set up (its To tag, Contact and Record-Route), at the outbound leg's next CSeq,
+ * with `RAck: <RSeq> <INVITE CSeq> INVITE` (§7.2). The leg keeps its INVITE addressing (a CANCEL must
+ * match the INVITE), only its CSeq moves on. A retransmission of a PRACKed RSeq is not PRACKed again.
+ */
+function prackFor(
+  context: Omit<CallContext, 'outbox'>,
+  event: CallProgress,
+): [Omit<CallContext, 'outbox'>, SendRequestCommand | undefined] {
+  const tag = event.remoteTag;
+  if (event.rseq === undefined || tag === undefined) return [context, undefined];
+  if ((context.prackedRseq?.[tag] ?? -1) >= event.rseq) return [context, undefined];
+  const called = leg(context, context.outbound);
+  const inviteCseq = outboundInviteCseq(context);
+  const early: LegDialog = {
+    ...called,
+    remote: { ...called.remote, params: { ...called.remote.params, tag } },
+    remoteTarget: event.remoteTarget ?? called.remoteTarget,
+    routeSet: event.routeSet ?? [],
+  };
+  const [sent, prack] = nextRequest(early, 'PRACK', {
+    headers: { RAck: `${event.rseq} ${inviteCseq} INVITE` },
+  });
+  return [
+    {
+      ...context,
+      outboundInviteCseq: inviteCseq,
+      prackedRseq: { ...context.prackedRseq, [tag]: event.rseq },
+      legs: { ...context.legs, [context.outbound]: { ...called, localCseq: sent.localCseq } },
+    },
+    prack,
+  ];
+}
+
+/** Whether a provisional response was PRACKed already (a retransmission of its reliable response). */
+export function alreadyPracked(context: CallContext, event: CallProgress): boolean {
+  const tag = event.remoteTag;
+  return event.rseq !== undefined && tag !== undefined && (context.prackedRseq?.[tag] ?? -1) >= event.rseq;
+}
+
+/**
+ * `Supported` on the call's INVITEs: ours with 100rel, since the call PRACKs reliable provisionals
+ * (RFC 3262 §4). Set here rather than by the adapter because the other INVITEs the pivot sends (to a
+ * transfer target, re-INVITEs) do not PRACK yet.
+ */
+function withPrackSupport(headers: Record<string, string> | undefined): Record<string, string> {
+  return { ...headers, Supported: PRACKING_INVITE_SUPPORTED_HEADER };
+}
 
 /** The called leg as its 2xx established it (To tag, Contact, Record-Route, SDP). */
 function answeredOutbound(context: Omit<CallContext, 'outbox'>, event: CallAnswered): LegDialog {
@@ -224,16 +350,23 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
   const outboundLeg = answeredOutbound(context, event);
   const caller = leg(context, context.inbound);
   const [answered, sdp] = outgoingSdp(caller, event.sdp);
+  const granted = context.sessionExpires;
   const ok = response(answered.pendingInvite!, 200, 'OK', {
     toTag: answered.local.params.tag,
     contact: answered.contact,
     body: sdp,
+    ...(granted !== undefined ? { headers: sessionTimerHeaders(granted) } : {}),
   });
   const { pendingInvite: _answered, ...inboundLeg } = answered;
+  const [sessionTimer, timerEffects] =
+    granted !== undefined
+      ? scheduleSessionTimer(context.callSid, undefined, context.inbound, granted, event.at)
+      : [undefined, []];
   const next: Omit<CallContext, 'outbox'> = {
     ...context,
     status: 'in-progress',
     legs: { ...context.legs, [context.outbound]: outboundLeg, [context.inbound]: inboundLeg },
+    ...(sessionTimer ? { sessionTimer } : {}),
   };
   if (context.delayedOffer) {
     // Delayed offer: the callee's 2xx is the offer, our 200 relays it, the caller's ACK brings the
@@ -243,10 +376,12 @@ export const answerCall: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
       to: context.outbound,
       offer: event.sdp,
       ...(caller.remoteCseq !== undefined ? { cseq: caller.remoteCseq } : {}),
+      ...(context.outboundInviteCseq !== undefined ? { toCseq: context.outboundInviteCseq } : {}),
     };
-    return [{ ...next, awaitingAck }, [sip(ok)]];
+    return [{ ...next, awaitingAck }, [sip(ok), ...timerEffects]];
   }
-  return [next, [sip(requestAt(outboundLeg, 'ACK', outboundLeg.localCseq)), sip(ok)]];
+  const ack = requestAt(outboundLeg, 'ACK', outboundInviteCseq(context));
+  return [next, [sip(ack), sip(ok), ...timerEffects]];
 };
 
 /** Whether the call was placed with a delayed offer: the callee's 2xx must bring the offer. */
@@ -266,7 +401,7 @@ export function answeredWithoutOffer(context: CallContext, event: CallAnswered):
  */
 export const answerWithoutOffer: Step<CallContext, CallAnswered> = ({ outbox: _, ...context }, event) => {
   const called = answeredOutbound(context, event);
-  const ack = requestAt(called, 'ACK', called.localCseq);
+  const ack = requestAt(called, 'ACK', outboundInviteCseq(context));
   const [outboundLeg, bye] = nextRequest(called, 'BYE');
   const caller = leg(context, context.inbound);
   const why = "the callee's 200 to an INVITE without SDP carried no offer (RFC 3261 §13.2.1)";
@@ -302,7 +437,7 @@ export const confirmCall: Step<CallContext, CallAcked> = ({ outbox: _, ...contex
   const waiting = context.awaitingAck!;
   const asking = { ...leg(context, waiting.from), remoteSdp: event.sdp! };
   const [offering, sdp] = outgoingSdp(leg(context, waiting.to), event.sdp!);
-  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: sdp });
+  const ack = requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: sdp });
   return [
     {
       ...context,
@@ -335,7 +470,13 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
   });
   if (extras.maxForwards !== undefined) invite.maxForwards = extras.maxForwards;
   return [
-    { ...context, alternates: rest, legs: { ...context.legs, [context.outbound]: outboundLeg } },
+    {
+      ...context,
+      alternates: rest,
+      outboundInviteCseq: undefined,
+      prackedRseq: undefined,
+      legs: { ...context.legs, [context.outbound]: outboundLeg },
+    },
     [sip(invite)],
   ];
 };
@@ -348,7 +489,7 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
 export const ackWithoutAnswer: Step<CallContext, CallAcked> = ({ outbox: _, ...context }, event) => {
   const waiting = context.awaitingAck!;
   const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
-  const ack = requestAt(offering, 'ACK', offering.localCseq, { body: rejected });
+  const ack = requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: rejected });
   const [offeringGone, byeOffering] = nextRequest(offering, 'BYE');
   const [askingGone, byeAsking] = nextRequest(leg(context, waiting.from), 'BYE');
   return [
@@ -385,7 +526,7 @@ export const hangUpUnconfirmed: Step<CallContext, HangupReceived> = (context, ev
   let legs = context.legs;
   if (other === waiting.to) {
     const [offering, rejected] = outgoingSdp(leg(context, waiting.to), rejectingAnswer(waiting.offer));
-    effects.push(sip(requestAt(offering, 'ACK', offering.localCseq, { body: rejected })));
+    effects.push(sip(requestAt(offering, 'ACK', waiting.toCseq ?? offering.localCseq, { body: rejected })));
     legs = { ...legs, [waiting.to]: offering };
   }
   const [next, hungUp] = hangUp({ ...context, legs, awaitingAck: undefined }, event);
@@ -410,7 +551,7 @@ export const cancelCall: Step<CallContext, CallCanceled> = ({ outbox: _, ...cont
     [
       sip(response(event.cancel, 200, 'OK')),
       sip(response(inbound.pendingInvite!, 487, reasonPhrase(487), { toTag: inbound.local.params.tag })),
-      sip(requestAt(outbound, 'CANCEL', outbound.localCseq, reasonHeaders(event))),
+      sip(requestAt(outbound, 'CANCEL', outboundInviteCseq(context), reasonHeaders(event))),
       ended(context, event.at, 'canceled', 487),
     ],
   ];
@@ -429,7 +570,7 @@ export const lateAnswer: Step<CallContext, CallAnswered> = ({ outbox: _, ...cont
     routeSet: event.routeSet,
     remoteSdp: event.sdp,
   };
-  const ack = requestAt(answered, 'ACK', answered.localCseq);
+  const ack = requestAt(answered, 'ACK', outboundInviteCseq(context));
   const [outboundLeg, bye] = nextRequest(answered, 'BYE');
   return [{ ...context, legs: { ...context.legs, [context.outbound]: outboundLeg } }, [sip(ack), sip(bye)]];
 };
@@ -440,10 +581,37 @@ export const hangUp: Step<CallContext, HangupReceived> = ({ outbox: _, ...contex
   const [otherLeg, bye] = nextRequest(leg(context, other), 'BYE', reasonHeaders(event));
   const legs = received(context, event.leg, event.cseq);
   return [
-    { ...context, status: 'completed', legs: { ...legs, [other]: otherLeg } },
-    [sip(response(event.bye, 200, 'OK')), sip(bye), ended(context, event.at, 'completed')],
+    {
+      ...context,
+      status: 'completed',
+      infos: undefined,
+      update: undefined,
+      legs: { ...legs, [other]: otherLeg },
+    },
+    [
+      sip(response(event.bye, 200, 'OK')),
+      sip(bye),
+      ...abandonPending(context),
+      ...stopSessionTimer(context, event.at),
+      ended(context, event.at, 'completed'),
+    ],
   ];
 };
+
+/**
+ * INFOs and an UPDATE still waiting for the other leg's answer when the call ends: that answer will
+ * never be taken, so they are answered 481 now (the dialog is going away) rather than left to time out.
+ */
+function abandonPending(context: Omit<CallContext, 'outbox'>): Effect[] {
+  const pending = [...(context.infos ?? []).map((info) => info.transaction)];
+  if (context.update) pending.push(context.update.transaction);
+  return pending.map((transaction) => sip(response(transaction, 481, reasonPhrase(481))));
+}
+
+/** The session timer is of no use once the call ends. */
+function stopSessionTimer(context: Omit<CallContext, 'outbox'>, at: string): Effect[] {
+  return context.sessionTimer ? [cancelSessionTimer(context.callSid, context.sessionTimer, at)] : [];
+}
 
 /**
  * A REFER on one of the call's legs was refused: the call still records it in that leg's dialog (its
@@ -474,8 +642,21 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
       far: keepRemoteCseq(event.farLeg, context.legs.far),
     },
   };
-  if (!event.transferorGone && !event.transfereeGone) return [back, []];
-  const effects: Effect[] = [];
+  if (!event.transferorGone && !event.transfereeGone) {
+    if (!context.sessionTimer) return [back, []];
+    // The refresher's re-INVITEs got 491 while the transfer ran, and a timer due meanwhile could not
+    // end a call the transfer owned: the refresher gets a whole interval again from now.
+    const { leg: refresher, seconds } = context.sessionTimer;
+    const [sessionTimer, timerEffects] = scheduleSessionTimer(
+      context.callSid,
+      context.sessionTimer,
+      refresher,
+      seconds,
+      event.at,
+    );
+    return [{ ...back, sessionTimer }, timerEffects];
+  }
+  const effects: Effect[] = [...stopSessionTimer(context, event.at)];
   let legs = back.legs;
   if (!event.transferorGone) {
     const [customer, bye] = nextRequest(back.legs.customer, 'BYE');
@@ -488,7 +669,7 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
     effects.push(sip(bye));
   }
   effects.push(ended(context, event.at, 'completed'));
-  return [{ ...back, legs, status: 'completed' }, effects];
+  return [{ ...back, legs, status: 'completed', sessionTimer: undefined }, effects];
 };
 
 /**
@@ -499,14 +680,22 @@ export const failTransfer: Step<CallContext, TransferFailed> = ({ outbox: _, ...
 export const completeTransfer: Step<CallContext, TransferCompleted> = ({ outbox: _, ...context }, event) => {
   const { far: _handedOff, ...legs } = context.legs;
   const customer = keepRemoteCseq(event.customerLeg, context.legs.customer);
-  const next = { ...context, activeTransferSid: undefined, legs: { ...legs, customer } };
+  // The session the timer watched is no longer this call's: the far party is bridged to the target.
+  const stopped = stopSessionTimer(context, event.at);
+  const next = {
+    ...context,
+    activeTransferSid: undefined,
+    sessionTimer: undefined,
+    legs: { ...legs, customer },
+  };
   if (event.transferorGone) {
-    return [{ ...next, status: 'completed' }, [ended(context, event.at, 'completed')]];
+    return [{ ...next, status: 'completed' }, [...stopped, ended(context, event.at, 'completed')]];
   }
   const timerId = `${context.callSid}:bye-fallback`;
   return [
     { ...next, byeFallbackTimerId: timerId },
     [
+      ...stopped,
       fact({
         type: 'TimerScheduled',
         callSid: context.callSid,
@@ -562,6 +751,7 @@ export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, 
         sdp: event.sdp,
         ...(event.offerless ? { offerless: true } : {}),
         ...(event.cseq !== undefined ? { cseq: event.cseq } : {}),
+        ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
       },
     },
     [sip(request)],
@@ -583,8 +773,11 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
   const ok = response(relay.transaction, 200, 'OK', {
     contact: replied.contact,
     ...(sdp !== undefined ? { body: sdp } : {}),
+    ...(relay.sessionExpires !== undefined ? { headers: sessionTimerHeaders(relay.sessionExpires) } : {}),
   });
   const legs = { ...context.legs, [relay.to]: answered, [relay.from]: replied };
+  const [refreshed, timerEffects] = sessionRefreshed(context, relay.from, relay.sessionExpires, event.at);
+  const next = { ...context, relay: undefined, legs, sessionTimer: refreshed };
   if (offerless && hasSdp(event.sdp)) {
     // The other leg's 2xx is the offer; the asking leg's ACK will bring the answer its ACK needs.
     const awaitingAck = {
@@ -593,13 +786,184 @@ export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _,
       offer: event.sdp,
       ...(relay.cseq !== undefined ? { cseq: relay.cseq } : {}),
     };
-    return [{ ...context, relay: undefined, awaitingAck, legs }, [sip(ok)]];
+    return [{ ...next, awaitingAck }, [sip(ok), ...timerEffects]];
   }
   const ack = requestAt(answered, 'ACK', answered.localCseq);
-  return [{ ...context, relay: undefined, legs }, [sip(ack), sip(ok)]];
+  return [next, [sip(ack), sip(ok), ...timerEffects]];
+};
+
+/**
+ * The session timer after leg `from`'s session refresh (a re-INVITE or UPDATE) got a 2xx at `at` (RFC
+ * 4028 §10): one that asked for an interval makes `from` the refresher with that interval, from now. One
+ * that asked for none from the refresher turns the timer off (§9: its 2xx carried no Session-Expires, so
+ * the peer no longer refreshes and the pivot must not expire the call); from the other leg it is no refresh.
+ */
+export function sessionRefreshed(
+  context: Omit<CallContext, 'outbox'>,
+  from: LegName,
+  seconds: number | undefined,
+  at: string,
+): [SessionTimer | undefined, Effect[]] {
+  const current = context.sessionTimer;
+  if (seconds !== undefined) return scheduleSessionTimer(context.callSid, current, from, seconds, at);
+  if (current?.leg === from) return [undefined, [cancelSessionTimer(context.callSid, current, at)]];
+  return [current, []];
+}
+
+/** Whether a timer that fired is the call's running session timer (not one a refresh replaced). */
+export function isSessionTimer(context: CallContext, event: TimerFired): boolean {
+  return event.name === 'session-expires' && context.sessionTimer?.timerId === event.timerId;
+}
+
+/**
+ * No refresh came from the refresher within the session interval (RFC 4028 §10): its dialog is taken for
+ * dead. Both legs get a BYE (the other party is still there and must be released too) and the call ends.
+ */
+export const sessionExpired: Step<CallContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const timer = context.sessionTimer!;
+  const [inbound, byeInbound] = nextRequest(leg(context, context.inbound), 'BYE');
+  const [outbound, byeOutbound] = nextRequest(leg(context, context.outbound), 'BYE');
+  return [
+    {
+      ...context,
+      status: 'completed',
+      sessionTimer: undefined,
+      infos: undefined,
+      update: undefined,
+      legs: { ...context.legs, [context.inbound]: inbound, [context.outbound]: outbound },
+    },
+    [
+      sip(byeInbound),
+      sip(byeOutbound),
+      ...abandonPending(context),
+      fact({
+        type: 'CallEnded',
+        callSid: context.callSid,
+        at: event.at,
+        status: 'completed',
+        why: `session expired: no refresh from the ${timer.leg} leg within ${timer.seconds} s (RFC 4028 §10)`,
+      }),
+    ],
+  ];
 };
 
 /** Whether the relayed answer to an offer-less re-INVITE is an offer the asking leg must answer in its ACK. */
 export function answerIsOffer(context: CallContext, event: ReInviteAnswered): boolean {
   return event.status < 300 && context.relay?.offerless === true && hasSdp(event.sdp);
+}
+
+/**
+ * An INFO on one leg (DTMF, RFC 6086) goes to the other leg as a new request of that dialog (its next
+ * CSeq), with the same body and Content-Type; the asking leg waits for the other leg's final response.
+ */
+export const relayInfo: Step<CallContext, InfoReceived> = ({ outbox: _, ...context }, event) => {
+  const to = event.leg === context.inbound ? context.outbound : context.inbound;
+  const headers = event.infoPackage !== undefined ? { 'Info-Package': event.infoPackage } : undefined;
+  const [other, info] = nextRequest(leg(context, to), 'INFO', {
+    ...(event.body ? { body: event.body, contentType: event.contentType ?? 'application/octet-stream' } : {}),
+    ...(headers ? { headers } : {}),
+  });
+  const relayed: RelayedInfo = { from: event.leg, to, cseq: other.localCseq, transaction: event.info };
+  return [
+    {
+      ...context,
+      legs: { ...received(context, event.leg, event.cseq), [to]: other },
+      infos: [...(context.infos ?? []), relayed],
+    },
+    [sip(info)],
+  ];
+};
+
+/** The relayed INFO this final response answers, if the call still waits for it. */
+export function relayedInfo(context: CallContext, event: InfoAnswered): RelayedInfo | undefined {
+  return context.infos?.find((info) => info.to === event.leg && info.cseq === event.cseq);
+}
+
+/** The other leg's final response to a relayed INFO goes back to the asking leg, status and reason. */
+export const answerInfo: Step<CallContext, InfoAnswered> = ({ outbox: _, ...context }, event) => {
+  const answered = relayedInfo({ ...context, outbox: [] }, event)!;
+  const infos = context.infos!.filter((info) => info !== answered);
+  return [
+    { ...context, infos: infos.length > 0 ? infos : undefined },
+    [sip(response(answered.transaction, event.status, event.reason))],
+  ];
+};
+
+/**
+ * An UPDATE with SDP is an offer (RFC 3311 §5.1): sent on to the other leg as an UPDATE of that dialog
+ * with our origin, like a relayed re-INVITE; the other leg's answer comes back in the 2xx.
+ */
+export const relayUpdate: Step<CallContext, UpdateReceived> = ({ outbox: _, ...context }, event) => {
+  const to = event.leg === context.inbound ? context.outbound : context.inbound;
+  const [offering, sdp] = outgoingSdp(leg(context, to), event.sdp!);
+  const [other, update] = nextRequest(offering, 'UPDATE', { body: sdp });
+  return [
+    {
+      ...context,
+      legs: { ...received(context, event.leg, event.cseq), [to]: other },
+      update: {
+        from: event.leg,
+        to,
+        transaction: event.update,
+        sdp: event.sdp!,
+        cseq: other.localCseq,
+        ...(event.sessionExpires !== undefined ? { sessionExpires: event.sessionExpires } : {}),
+      },
+    },
+    [sip(update)],
+  ];
+};
+
+/** The other leg answered the relayed UPDATE: its answer goes back rewritten with our origin. */
+export const answerUpdate: Step<CallContext, UpdateAnswered> = ({ outbox: _, ...context }, event) => {
+  const pending = context.update!;
+  if (event.status >= 300 || !event.sdp) {
+    // A 2xx without the answer breaks RFC 3311 §5.2; the asking leg is told the offer failed.
+    const [status, reason] = event.status >= 300 ? [event.status, event.reason] : [502, reasonPhrase(502)];
+    return [{ ...context, update: undefined }, [sip(response(pending.transaction, status, reason))]];
+  }
+  const answered = { ...leg(context, pending.to), remoteSdp: event.sdp };
+  const [asking, sdp] = outgoingSdp({ ...leg(context, pending.from), remoteSdp: pending.sdp }, event.sdp);
+  const ok = response(pending.transaction, 200, 'OK', {
+    contact: asking.contact,
+    body: sdp,
+    ...(pending.sessionExpires !== undefined ? { headers: sessionTimerHeaders(pending.sessionExpires) } : {}),
+  });
+  const [sessionTimer, timerEffects] = sessionRefreshed(
+    context,
+    pending.from,
+    pending.sessionExpires,
+    event.at,
+  );
+  return [
+    {
+      ...context,
+      update: undefined,
+      sessionTimer,
+      legs: { ...context.legs, [pending.to]: answered, [pending.from]: asking },
+    },
+    [sip(ok), ...timerEffects],
+  ];
+};
+
+/**
+ * An UPDATE without SDP changes no session: it is a session refresh (RFC 4028 §7.4, §10), answered
+ * 200 here (the other leg has its own refreshes to make, if any) and counted as one.
+ */
+export const refreshByUpdate: Step<CallContext, UpdateReceived> = ({ outbox: _, ...context }, event) => {
+  const current = leg(context, event.leg);
+  const ok = response(event.update, 200, 'OK', {
+    contact: current.contact,
+    ...(event.sessionExpires !== undefined ? { headers: sessionTimerHeaders(event.sessionExpires) } : {}),
+  });
+  const [sessionTimer, timerEffects] = sessionRefreshed(context, event.leg, event.sessionExpires, event.at);
+  return [
+    { ...context, sessionTimer, legs: received(context, event.leg, event.cseq) },
+    [sip(ok), ...timerEffects],
+  ];
+};
+
+/** Whether an UPDATE carries an offer (SDP) rather than being a bare refresh. */
+export function updateHasOffer(event: UpdateReceived): boolean {
+  return hasSdp(event.sdp);
 }

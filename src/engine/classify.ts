@@ -4,6 +4,7 @@
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
 import { createHash } from 'node:crypto';
+import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
 import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type {
   Alternate,
@@ -472,11 +473,132 @@ function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): C
   };
 }
 
+/** Whether a message's Require names `tag` (option tags compare case-insensitively, RFC 3261 §19.2). */
+function requires(input: SipInput, tag: string): boolean {
+  return (input.headers.require ?? []).some((value) =>
+    value.split(',').some((each) => each.trim().toLowerCase() === tag),
+  );
+}
+
+/** The RSeq of a reliable provisional response (RFC 3262 §7.1: Require: 100rel and an RSeq), if it is one. */
+function reliableRseq(input: SipResponseInput): number | undefined {
+  const rseq = /^\s*(\d{1,10})\s*$/.exec(first(input, 'rseq') ?? '');
+  return requires(input, '100rel') && rseq ? Number(rseq[1]) : undefined;
+}
+
+/**
+ * A PRACK from a peer (RFC 3262 §3). The pivot sends no reliable provisional responses, so there is
+ * nothing to acknowledge: while the peer's INVITE is still pending in that dialog the PRACK is answered
+ * 200 (harmless, and what a peer that PRACKs anyway expects), otherwise 481 (§7.2: no matching response).
+ */
+function prack(owner: LegOwner, input: SipRequestInput): Classification {
+  const dialog = owner.call.context.legs[owner.leg];
+  if (owner.call.value === 'ringing' && owner.leg === owner.call.context.inbound && dialog?.pendingInvite) {
+    return reply(input, 200, 'OK', 'PRACK while the INVITE is pending: nothing was sent reliably');
+  }
+  return reply(input, 481, 'Call/Transaction Does Not Exist', 'no reliable provisional response to PRACK');
+}
+
+/**
+ * An UPDATE in a confirmed dialog (RFC 3311). With SDP it is an offer: relayed while no other offer is
+ * under way, else 491 (§5.2). Without SDP it is a session refresh the call answers itself. While a
+ * transfer owns the legs (or before the answer) a refresh is answered 200 here, and an offer gets 491:
+ * the transfer is about to re-INVITE that leg itself.
+ */
+function update(
+  owner: LegOwner,
+  input: SipRequestInput,
+  env: ClassifyEnv,
+  sessionExpires: ReturnType<typeof requestedSessionExpires>,
+): Classification {
+  if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
+  const state = String(owner.call.value);
+  const offer = hasSdp(input.body);
+  if (offer && state !== 'inProgress') {
+    return reply(input, 491, 'Request Pending', `another offer or a transfer is under way (${state})`);
+  }
+  if (!offer && !BRIDGED.has(state)) {
+    return reply(input, 200, 'OK', `UPDATE without SDP in state ${state}: nothing to change`);
+  }
+  return {
+    kind: 'input',
+    event: {
+      type: 'UpdateReceived',
+      callSid: owner.callSid,
+      at: env.now,
+      leg: owner.leg,
+      update: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+      ...(offer ? { sdp: input.body } : {}),
+      cseq: input.cseq.seq,
+      ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
+    },
+  };
+}
+
+/** RFC 4028 §8.1: a session interval below ours is refused, naming our minimum. */
+function intervalTooSmall(input: SipRequestInput): Classification {
+  const answer = reply(
+    input,
+    422,
+    'Session Interval Too Small',
+    `Session-Expires below ${MIN_SESSION_EXPIRES} s`,
+  );
+  if (answer.kind === 'reply') {
+    answer.command.headers = { ...answer.command.headers, 'Min-SE': String(MIN_SESSION_EXPIRES) };
+  }
+  return answer;
+}
+
+/** States in which both legs are the call's own, so an in-dialog request can be relayed across. */
+const BRIDGED = new Set(['inProgress', 'relaying', 'confirming', 'updating']);
+
+/**
+ * An INFO (RFC 6086) is relayed to the other leg while the call bridges both. Otherwise it is answered
+ * 200 here and dropped: during a transfer the far party is on hold or being connected to the target, so
+ * a key press has nobody to act on it, and the transfer machine owns the legs' CSeqs then (a request
+ * the call sent meanwhile would collide with the transfer's); after a hand-off, or before the answer,
+ * there is no other leg in this call. A 200 rather than an error keeps PBXs from tearing the call down
+ * or falling back to in-band DTMF mid-transfer.
+ */
+function info(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
+  if (!BRIDGED.has(String(owner.call.value))) {
+    return reply(input, 200, 'OK', `INFO in state ${String(owner.call.value)} is not relayed`);
+  }
+  const contentType = first(input, 'content-type');
+  const infoPackage = first(input, 'info-package');
+  return {
+    kind: 'input',
+    event: {
+      type: 'InfoReceived',
+      callSid: owner.callSid,
+      at: env.now,
+      leg: owner.leg,
+      info: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+      ...(input.body ? { body: input.body, ...(contentType ? { contentType } : {}) } : {}),
+      ...(infoPackage ? { infoPackage } : {}),
+      cseq: input.cseq.seq,
+    },
+  };
+}
+
 function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const hasCall = Object.keys(session.calls).length > 0;
+  const sessionExpires =
+    input.method === 'INVITE' || input.method === 'UPDATE'
+      ? requestedSessionExpires(input.headers)
+      : undefined;
   if (input.method === 'INVITE' && !input.to.params.tag) {
     if (hasCall) return inviteForExistingSession(session, input);
-    return markDelayedOffer(newCall(session, input, env), input);
+    const call = markDelayedOffer(newCall(session, input, env), input);
+    // Only a call the pivot would take (trunk, ACL and credentials checked) hears about our minimum.
+    if (call.kind !== 'input' || call.event.type !== 'CallReceived') return call;
+    if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
+    const event = {
+      ...call.event,
+      ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
+      ...(requires(input, '100rel') ? { requires100rel: true } : {}),
+    };
+    return { kind: 'input', event };
   }
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
@@ -496,6 +618,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     // RFC 3261 §14.2: a re-INVITE while another offer/answer is under way gets 491, the peer retries.
     if (owner.call.value !== 'inProgress')
       return reply(input, 491, 'Request Pending', 'another re-INVITE or a transfer is under way');
+    if (sessionExpires && 'tooSmall' in sessionExpires) return intervalTooSmall(input);
     return {
       kind: 'input',
       event: {
@@ -507,6 +630,7 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
         sdp: input.body,
         ...(hasSdp(input.body) ? {} : { offerless: true }),
         cseq,
+        ...(sessionExpires ? { sessionExpires: sessionExpires.seconds } : {}),
       },
     };
   }
@@ -554,6 +678,12 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     }
     case 'REFER':
       return reconnectPerRfc3725(refer(owner, input, env));
+    case 'INFO':
+      return info(owner, input, env);
+    case 'PRACK':
+      return prack(owner, input);
+    case 'UPDATE':
+      return update(owner, input, env, sessionExpires);
     case 'OPTIONS':
     case 'NOTIFY':
       return reply(input, 200, 'OK', `in-dialog ${input.method}`);
@@ -604,6 +734,8 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
       return { kind: 'input', event: { type: 'NotifyAnswered', ...ids, ...base } };
     }
   }
+  if (method === 'info') return infoAnswered(session, input, env, legId);
+  if (method === 'update') return updateAnswered(session, input, env, legId);
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
     const relay = call.value === 'relaying' ? call.context.relay : undefined;
@@ -617,7 +749,15 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   for (const [callSid, call] of Object.entries(session.calls)) {
     if (call.context.legs[call.context.outbound]?.legId !== legId) continue;
     if (input.status < 200) {
-      return { kind: 'input', event: { type: 'CallProgress', callSid, ...base, ...answer } };
+      const rseq = reliableRseq(input);
+      const tag = input.to.params.tag;
+      const pracked = rseq !== undefined && tag !== undefined ? call.context.prackedRseq?.[tag] : undefined;
+      // A retransmission of a reliable provisional already PRACKed: the PRACK's own transaction resends it.
+      if (rseq !== undefined && pracked !== undefined && rseq <= pracked) {
+        return { kind: 'ignore', why: `reliable provisional RSeq ${rseq} already PRACKed` };
+      }
+      const event = { type: 'CallProgress' as const, callSid, ...base, ...answer };
+      return { kind: 'input', event: rseq === undefined ? event : { ...event, rseq } };
     }
     if (input.status < 300) {
       return {
@@ -652,6 +792,66 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
 function reasonOf(input: SipInput): { reasonHeader?: string } {
   const values = input.headers.reason;
   return values && values.length > 0 ? { reasonHeader: values.join(', ') } : {};
+}
+
+/**
+ * The final response to an INFO the pivot relayed (the adapter's own 408 on a timeout included): for
+ * the call that still waits for it, so it goes back to the leg that sent the INFO.
+ */
+function infoAnswered(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed INFO' };
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (!isLive(call)) continue;
+    const sent = call.context.infos?.find(
+      (info) => call.context.legs[info.to]?.legId === legId && info.cseq === input.cseq.seq,
+    );
+    if (!sent) continue;
+    return {
+      kind: 'input',
+      event: {
+        type: 'InfoAnswered',
+        callSid,
+        at: env.now,
+        leg: sent.to,
+        cseq: sent.cseq,
+        status: input.status,
+        reason: input.reason,
+      },
+    };
+  }
+  return { kind: 'ignore', why: 'response to an INFO no call waits for' };
+}
+
+/** The final response to the UPDATE offer a call relayed. */
+function updateAnswered(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed UPDATE' };
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    const pending = call.value === 'updating' ? call.context.update : undefined;
+    if (!pending || call.context.legs[pending.to]?.legId !== legId || pending.cseq !== input.cseq.seq)
+      continue;
+    return {
+      kind: 'input',
+      event: {
+        type: 'UpdateAnswered',
+        callSid,
+        at: env.now,
+        status: input.status,
+        reason: input.reason,
+        ...(input.body ? { sdp: input.body } : {}),
+      },
+    };
+  }
+  return { kind: 'ignore', why: 'response to an UPDATE no call waits for' };
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {

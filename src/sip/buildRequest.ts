@@ -37,7 +37,7 @@ export function buildRequest(
   if (command.contact) headers.push(['Contact', command.contact]);
   for (const route of command.route ?? []) headers.push(['Route', route]);
   headers.push(...extra.lines);
-  if (command.method === 'INVITE') headers.push(...capabilityHeaders(extra.lines));
+  if (command.method === 'INVITE') headers.push(...capabilityHeaders(extra.lines, 'request'));
   if (command.body) headers.push(['Content-Type', command.contentType ?? 'application/sdp']);
   return {
     message: { startLine: `${command.method} ${command.uri} SIP/2.0`, headers, body: command.body ?? '' },

@@ -40,6 +40,10 @@ const SPECIAL_SPELLINGS: Record<string, string> = {
   'p-preferred-identity': 'P-Preferred-Identity',
   'sip-etag': 'SIP-ETag',
   'sip-if-match': 'SIP-If-Match',
+  // RFC 3262 and RFC 4028 spell these so, and some peers match header names case-sensitively.
+  rack: 'RAck',
+  rseq: 'RSeq',
+  'min-se': 'Min-SE',
 };
 
 /** `refer-sub` -> `Refer-Sub`; header names are case-insensitive, this is only for readable traces. */

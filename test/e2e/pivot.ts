@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startPivot } from '../../src/cli/serve.ts';
+import { type RunningPivot, startPivot } from '../../src/cli/serve.ts';
 import { type PivotConfig, type PivotConfigInput, parseConfig } from '../../src/config/index.ts';
 import type { Logger } from '../../src/log.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
@@ -60,6 +60,8 @@ export interface PivotUnderTest {
   apiKey: TestKey;
   config: PivotConfig;
   dbPath: string;
+  /** The running engine: its pending timers, and firing one now instead of at its due time. */
+  engine: RunningPivot['engine'];
   /** Stops the pivot (queued inputs finish first); safe to call twice. */
   stop(): Promise<void>;
   /** Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order. */
@@ -124,6 +126,7 @@ export async function startTestPivot(options: PivotOptions): Promise<PivotUnderT
     apiKey,
     config,
     dbPath,
+    engine: running.engine,
     stop,
     async events() {
       await stop();

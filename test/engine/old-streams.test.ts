@@ -13,6 +13,7 @@ import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import {
   at,
   callAnswered,
+  callProgress,
   callReceived,
   hangup,
   ROOT,
@@ -101,5 +102,26 @@ describe('streams stored before the new fields fold as they did', () => {
       'INVITE',
       'NOTIFY',
     ]);
+  });
+
+  it('a call stored before 100rel and session timers: no PRACK, no timer, its ACK at the INVITE CSeq', async () => {
+    // Its CallProgress has no rseq even where the callee's 183 required 100rel, and its CallReceived no
+    // sessionExpires or requires100rel: it folds as then, and decided again it sends what it sent then.
+    const inputs = [
+      callReceived(),
+      callProgress({ status: 183, reason: 'Session Progress', remoteTag: 'carrier-a9' }),
+      callAnswered(),
+    ];
+    const store = await stored(history(...inputs), {
+      CallReceived: 'ringing',
+      CallProgress: 'ringing',
+      CallAnswered: 'inProgress',
+    });
+    expect((await checkAll(store)).mismatches).toEqual([]);
+    const [, progress, answered] = live(inputs);
+    expect(progress?.commands.map((c) => (c.kind === 'request' ? c.method : c.status))).toEqual([183]);
+    expect(answered?.events.map((e) => e.type)).toEqual(['CallAnswered']);
+    const ack = answered?.commands.find((c) => c.kind === 'request' && c.method === 'ACK');
+    expect(ack?.kind === 'request' && ack.cseq.seq).toBe(1);
   });
 });

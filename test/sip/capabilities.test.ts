@@ -17,7 +17,7 @@ import {
   udpPeer,
 } from './support.ts';
 
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY';
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE';
 
 /** Every value of a header in a message text. */
 const values = (text: string, name: string) =>
@@ -104,7 +104,7 @@ describe('responses the pivot sends', () => {
       'SIP/2.0 200 OK',
     ]);
     expect(values(responses[2]!, 'Allow')).toEqual([ALLOW]);
-    expect(values(responses[2]!, 'Supported')).toEqual(['norefersub']);
+    expect(values(responses[2]!, 'Supported')).toEqual(['norefersub, 100rel, timer']);
     expect(values(responses[1]!, 'Supported')).toEqual([]);
   });
 
@@ -114,7 +114,7 @@ describe('responses the pivot sends', () => {
     let ok = await peer.next();
     while (!statusLine(ok).startsWith('SIP/2.0 200')) ok = await peer.next();
     expect(values(ok, 'Allow')).toEqual(['INVITE, ACK, BYE']);
-    expect(values(ok, 'Supported')).toEqual(['norefersub']);
+    expect(values(ok, 'Supported')).toEqual(['norefersub, 100rel, timer']);
   });
 
   it('the OPTIONS 200 and a 405 carry both', async () => {
@@ -122,13 +122,13 @@ describe('responses the pivot sends', () => {
     const options = await peer.next();
     expect(statusLine(options)).toBe('SIP/2.0 200 OK');
     expect(values(options, 'Allow')).toEqual([ALLOW]);
-    expect(values(options, 'Supported')).toEqual(['norefersub']);
+    expect(values(options, 'Supported')).toEqual(['norefersub, 100rel, timer']);
     expect(header(options, 'Accept')).toBe('application/sdp');
 
     peer.send(rawRequest({ method: 'SUBSCRIBE', port: peer.port, branch: 'z9hG4bK-cap-405' }));
     const refused = await peer.next();
     expect(statusLine(refused)).toBe('SIP/2.0 405 Method Not Allowed');
     expect(values(refused, 'Allow')).toEqual([ALLOW]);
-    expect(values(refused, 'Supported')).toEqual(['norefersub']);
+    expect(values(refused, 'Supported')).toEqual(['norefersub, 100rel, timer']);
   });
 });

@@ -78,10 +78,12 @@ describe('malformed requests sent as raw UDP', () => {
   });
 
   it('answers a method it does not handle with 405 and Allow', async () => {
-    peer.send(rawRequest({ method: 'INFO', port: peer.port, branch: 'z9hG4bK-info', toTag: 'x' }));
+    peer.send(rawRequest({ method: 'MESSAGE', port: peer.port, branch: 'z9hG4bK-message', toTag: 'x' }));
     const response = await peer.next();
     expect(statusLine(response)).toBe('SIP/2.0 405 Method Not Allowed');
-    expect(response).toContain('Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY');
+    expect(response).toContain(
+      'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE',
+    );
     expect(harness.inputs).toEqual([]);
   });
 

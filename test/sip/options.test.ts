@@ -15,7 +15,9 @@ describe('OPTIONS outside a dialog', () => {
       const sipp = runSipp({ scenario: 'options.xml', remote: `127.0.0.1:${harness.port}`, transport });
       const result = await sipp.done;
       expect(result.code, describeSipp(result)).toBe(0);
-      expect(result.messages).toContain('Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY');
+      expect(result.messages).toContain(
+        'Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO, PRACK, UPDATE',
+      );
       // Answered here, not by the engine.
       expect(harness.inputs).toEqual([]);
     });
