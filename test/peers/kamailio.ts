@@ -37,8 +37,24 @@ export interface ReceivedRequest {
   callId: string;
   source: string;
   socket: string;
+  /** The CSeq number: a retransmission repeats its request's. */
+  cseq: number;
   /** The topmost Route header, if any. */
   route: string | undefined;
+}
+
+/**
+ * The requests without their retransmissions (same Call-ID, CSeq and method): a peer slow to answer on a
+ * loaded machine makes the pivot retransmit over UDP, and the proxy logs every copy it receives.
+ */
+export function withoutRetransmissions(requests: ReceivedRequest[]): ReceivedRequest[] {
+  const seen = new Set<string>();
+  return requests.filter((r) => {
+    const key = `${r.callId} ${r.cseq} ${r.method}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** A request Kamailio sent (after routing), and where to. */
@@ -125,12 +141,13 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
     address: `${options.ip}:${port}`,
     recordRoute: `${options.rrIp}:${rrPort}`,
     received: () =>
-      lines('in').map(([method, uri, callId, source, socket, route]) => ({
+      lines('in').map(([method, uri, callId, source, socket, cseq, route]) => ({
         method: method ?? '',
         uri: uri ?? '',
         callId: callId ?? '',
         source: source ?? '',
         socket: socket ?? '',
+        cseq: Number(cseq),
         route: route === '<null>' ? undefined : route,
       })),
     relayed: () =>
@@ -172,7 +189,7 @@ loadmodule "xlog.so"
 loadmodule "siputils.so"
 
 request_route {
-  xlog("L_NOTICE", "PEERLOG|in|$rm|$ru|$ci|$si:$sp|$Ri:$Rp|$hdr(Route)\\n");
+  xlog("L_NOTICE", "PEERLOG|in|$rm|$ru|$ci|$si:$sp|$Ri:$Rp|$cs|$hdr(Route)\\n");
   if (!mf_process_maxfwd_header("10")) {
     sl_send_reply("483", "Too Many Hops");
     exit;
