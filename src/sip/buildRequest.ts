@@ -2,10 +2,11 @@
  * SendRequestCommand -> OutgoingMessage, and the ACK the transaction layer owes a non-2xx final
  * response. Pure: every identifier comes from the command, so a repeated command is a retransmission.
  */
+
+import { formatNameAddr } from '../../machines/sip-syntax.ts';
 import type { SendRequestCommand } from '../bus/messages.ts';
 import { capabilityHeaders } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
-import { formatNameAddr } from './nameAddr.ts';
 import type { OutgoingMessage } from './types.ts';
 
 /** Where we can be reached: written into the Via of every request. */

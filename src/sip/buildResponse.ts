@@ -3,10 +3,11 @@
  * the request (RFC 3261 §8.2.6.2), the top Via stamped with received/rport; the To tag is added when the
  * request had none.
  */
+
+import { parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
 import type { HeaderValue, SipEndpoint } from '../bus/messages.ts';
 import { capabilityHeaders, responseAdvertises } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
-import { parseNameAddr, splitCommaList } from './nameAddr.ts';
 import type { OutgoingMessage, RawMessage, Via } from './types.ts';
 import { formatVia, stampReceived } from './via.ts';
 
@@ -34,7 +35,7 @@ export function buildResponse(
       return;
     }
     // Only the first element of the first Via header is ours to stamp; the rest stay as they came.
-    const [, ...others] = splitCommaList(via.value);
+    const [, ...others] = splitHeaderValues(via.value);
     headers.push(['Via', [formatVia(stampReceived(topVia, source)), ...others].join(', ')]);
   });
   for (const name of ['from', 'to', 'call-id', 'cseq'] as const) {

@@ -3,9 +3,10 @@
  * scheme, Max-Forwards, required extensions): the response the adapter sends instead of delivering
  * it, or undefined. Pure. Method inspection (405) is done before this, by the server side.
  */
+
+import { splitHeaderValues } from '../../machines/sip-syntax.ts';
 import type { ResponseSpec } from './buildResponse.ts';
 import { SUPPORTED_OPTION_TAGS } from './constants.ts';
-import { splitCommaList } from './nameAddr.ts';
 import type { ValidRequest } from './types.ts';
 
 const SCHEMES = new Set(['sip', 'sips', 'tel']);
@@ -36,7 +37,7 @@ function unsupportedOptionTags(request: ValidRequest): string[] {
   const unknown: string[] = [];
   for (const header of request.raw.headers) {
     if (header.name !== 'require') continue;
-    for (const tag of splitCommaList(header.value)) {
+    for (const tag of splitHeaderValues(header.value)) {
       const key = tag.toLowerCase();
       if (tag === '' || supported.has(key) || seen.has(key)) continue;
       seen.add(key);

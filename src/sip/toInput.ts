@@ -1,6 +1,7 @@
 /** ValidMessage -> the SipInput the engine receives. Pure: the clock and ids are passed in. */
+
+import { splitHeaderValues } from '../../machines/sip-syntax.ts';
 import type { SipEndpoint, SipRequestInput, SipResponseInput } from '../bus/messages.ts';
-import { splitCommaList } from './nameAddr.ts';
 import type { RawHeader, ValidRequest, ValidResponse } from './types.ts';
 
 interface Context {
@@ -41,7 +42,7 @@ function common(message: ValidRequest | ValidResponse, context: Context) {
     ...(message.contact ? { contact: message.contact } : {}),
     recordRoute: message.raw.headers
       .filter((h) => h.name === 'record-route')
-      .flatMap((h) => splitCommaList(h.value)),
+      .flatMap((h) => splitHeaderValues(h.value)),
     headers: headerRecord(message.raw.headers),
     body: message.body,
     source: { ...context.source },

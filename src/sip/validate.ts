@@ -4,8 +4,9 @@
  * (505 for another SIP version); everything else is dropped by the caller. What a well-formed request
  * asks for that we cannot do (a URI scheme, an extension, one hop too many) is inspect.ts's question.
  */
+
+import { parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
 import type { NameAddr } from '../bus/messages.ts';
-import { parseNameAddr, splitCommaList } from './nameAddr.ts';
 import type { RawHeader, RawMessage, ValidMessage, Via } from './types.ts';
 import { parseVia, viaElements } from './via.ts';
 
@@ -71,7 +72,7 @@ export function validateMessage(raw: RawMessage, context: ValidationContext = {}
   let contact: NameAddr | undefined;
   const contactHeader = raw.headers.find((h) => h.name === 'contact');
   if (contactHeader) {
-    contact = parseNameAddr(splitCommaList(contactHeader.value)[0] ?? '');
+    contact = parseNameAddr(splitHeaderValues(contactHeader.value)[0] ?? '');
     // A response with an odd Contact is still a response we must match to its transaction.
     if (!contact && start.kind === 'request') return reject('Malformed Contact header');
   }

@@ -1,6 +1,7 @@
 /** Via parsing and the RFC 3261 §18.2 / RFC 3581 rules for where a response goes. Pure. */
+
+import { formatParams, parseParams, splitHeaderValues } from '../../machines/sip-syntax.ts';
 import type { SipEndpoint, Transport } from '../bus/messages.ts';
-import { formatParams, parseParams, splitCommaList } from './nameAddr.ts';
 import type { RawHeader, Via } from './types.ts';
 
 const VIA =
@@ -21,7 +22,7 @@ export function parseVia(value: string): Via | undefined {
 
 /** Every Via element in order, across repeated headers and comma lists. */
 export function viaElements(headers: RawHeader[]): string[] {
-  return headers.filter((h) => h.name === 'via').flatMap((h) => splitCommaList(h.value));
+  return headers.filter((h) => h.name === 'via').flatMap((h) => splitHeaderValues(h.value));
 }
 
 export function formatVia(via: Via): string {

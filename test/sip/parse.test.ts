@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatNameAddr, parseNameAddr, splitCommaList } from '../../src/sip/nameAddr.ts';
+import { formatNameAddr, parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
 import { parseMessage } from '../../src/sip/parse.ts';
 import { validateMessage } from '../../src/sip/validate.ts';
 
@@ -71,7 +71,7 @@ describe('name-addr', () => {
   });
 
   it('splits lists without breaking quoted or bracketed commas', () => {
-    expect(splitCommaList('"Doe, J" <sip:a@h>, <sip:b@h;x=1,2>')).toEqual([
+    expect(splitHeaderValues('"Doe, J" <sip:a@h>, <sip:b@h;x=1,2>')).toEqual([
       '"Doe, J" <sip:a@h>',
       '<sip:b@h;x=1,2>',
     ]);
