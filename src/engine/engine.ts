@@ -136,6 +136,11 @@ export function busInputKey(input: SipInput): string {
   return `${sessionOf(input)}:${inputKey(input)}`;
 }
 
+/** Whether an input already took its token from its trunk's cpsLimit (see `overCpsLimit`). */
+interface CpsCharge {
+  charged: boolean;
+}
+
 /** Runs pure code (classify, decide): whatever it throws, it would throw again for the same input. */
 function pure<T>(run: () => T): T {
   try {
@@ -279,6 +284,7 @@ export function createEngine(options: EngineOptions): Engine {
     sessionSid: string,
     toInput: (current: LoadedSession) => Classified,
     sip: SipInput | undefined,
+    charge: CpsCharge,
   ): Promise<Outcome> {
     const current = await loaded(sessionSid);
     const classified = pure(() => toInput(current));
@@ -318,7 +324,7 @@ export function createEngine(options: EngineOptions): Engine {
         sip,
         `REFER refused ${refusal.status}: ${refusal.reason}`,
       );
-    const limited = overCpsLimit(current, decision.events);
+    const limited = overCpsLimit(current, decision.events, charge);
     if (limited) {
       log('warn', "over the trunk's cpsLimit: refused with 503", {
         sessionSid,
@@ -393,10 +399,14 @@ export function createEngine(options: EngineOptions): Engine {
     return { kind: 'replied', sessionSid, why };
   }
 
-  /** The trunk whose `cpsLimit` this decision would exceed: a new call, or an accepted transfer. */
+  /**
+   * The trunk whose `cpsLimit` this decision would exceed: a new call, or an accepted transfer. An input
+   * decided again after a conflict is charged once.
+   */
   function overCpsLimit(
     current: LoadedSession,
     events: SessionEvent[],
+    charge: CpsCharge,
   ): { trunkSid: string; trunkName: string } | undefined {
     const first = events[0];
     let trunk: { trunkSid: string; trunkName: string } | undefined;
@@ -405,9 +415,11 @@ export function createEngine(options: EngineOptions): Engine {
       const call = current.session.calls[first.callSid]?.context;
       if (call) trunk = { trunkSid: call.trunkSid, trunkName: call.trunkName };
     }
-    if (!trunk) return undefined;
+    if (!trunk || charge.charged) return undefined;
     const limit = cpsLimitOf(currentTrunks(), trunk.trunkName);
-    return cps.take(trunk.trunkSid, limit, clock().getTime()) ? undefined : trunk;
+    if (!cps.take(trunk.trunkSid, limit, clock().getTime())) return trunk;
+    charge.charged = true;
+    return undefined;
   }
 
   /** A 2xx from a second fork of an answered INVITE no machine took: ACK and BYE it (extraAnswer.ts). */
@@ -431,9 +443,10 @@ export function createEngine(options: EngineOptions): Engine {
     sip: SipInput | undefined,
   ): Promise<Outcome> {
     return mailboxes.post(sessionSid, async () => {
+      const charge: CpsCharge = { charged: false };
       for (let tries = 1; ; tries++) {
         try {
-          return await attempt(sessionSid, toInput, sip);
+          return await attempt(sessionSid, toInput, sip, charge);
         } catch (error) {
           if (error instanceof WrongExpectedVersionError && tries < maxAttempts) {
             log('warn', 'stream moved, reloading', { sessionSid, tries });

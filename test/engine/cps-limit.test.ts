@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.ts';
 import type { SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
@@ -91,5 +92,18 @@ describe('trunk cpsLimit', () => {
     const second = await t.handle(refer(3));
     expect(second.kind === 'stored' && second.events.map((e) => e.type)).toContain('ReferAccepted');
     expect(t.sent).toContainEqual(expect.objectContaining({ kind: 'response', status: 202 }));
+  });
+});
+
+describe('trunk cpsLimit in the configuration', () => {
+  const withLimit = (cpsLimit: unknown) => {
+    const config = testConfig();
+    return parseConfig({ ...config, trunks: [{ ...config.trunks[0]!, cpsLimit }] });
+  };
+
+  it('takes a positive number of calls per second and refuses anything else, naming the field', () => {
+    expect(withLimit(2.5).trunks[0]?.cpsLimit).toBe(2.5);
+    expect(() => withLimit(0)).toThrow(/trunks\[0\]\.cpsLimit/);
+    expect(() => withLimit('10')).toThrow(/trunks\[0\]\.cpsLimit/);
   });
 });

@@ -90,3 +90,19 @@ describe('registries resubscribe after a failed $all subscription', () => {
     expect(registry.active().map((k) => k.sid)).not.toContain(key.sid);
   });
 });
+
+describe('trunk cpsLimit through the registry', () => {
+  it("a trunk seeded from the config keeps its cpsLimit in the stored trunk and the engine's directory", async () => {
+    const path = sqliteFile();
+    const base = billingConfig();
+    const config = { ...base, trunks: [{ ...base.trunks[0]!, cpsLimit: 5 }] };
+    const registry = await startTrunkRegistry({ store: openStore(path), config, follow: false });
+    cleanups.push(() => registry.stop());
+    // Another process starting on the same file reads it back from the store, not from its config.
+    const other = await startTrunkRegistry({ store: openStore(path), config: base, follow: false });
+    cleanups.push(() => other.stop());
+    const sid = trunkSidOf(config.trunks[0]!.name);
+    expect(other.get(sid)?.config.cpsLimit).toBe(5);
+    expect(other.current().byDomain(config.trunks[0]!.domain)?.cpsLimit).toBe(5);
+  });
+});
