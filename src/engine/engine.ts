@@ -55,8 +55,8 @@ export interface EngineOptions {
   maxAttempts?: number;
   /**
    * Inputs one session may have queued (running or waiting), and all sessions together; past either a
-   * new input is refused at once (a request answered 503 with Retry-After) instead of waiting.
-   * Defaults 64 and 10,000.
+   * new input is refused at once (a request answered 503 with Retry-After) instead of waiting. The
+   * session bound applies to requests that start something (see `startsWork`). Defaults 64 and 10,000.
    */
   maxQueuedPerSession?: number;
   maxQueued?: number;
@@ -134,6 +134,16 @@ export function inputKey(input: SipInput): string {
  */
 export function busInputKey(input: SipInput): string {
   return `${sessionOf(input)}:${inputKey(input)}`;
+}
+
+/**
+ * Whether a session's own queue bound applies to the input: requests that start something. A flood in
+ * one dialog must not turn away what ends it (BYE, CANCEL), an ACK, or the answers to requests the
+ * pivot sent (a transfer's target answering while the PBX floods REFERs): those are bounded by the
+ * engine-wide bound alone.
+ */
+function startsWork(input: SipInput): boolean {
+  return input.kind === 'request' && !['BYE', 'CANCEL', 'ACK'].includes(input.method);
 }
 
 /** Whether an input already took its token from its trunk's cpsLimit (see `overCpsLimit`). */
@@ -466,7 +476,8 @@ export function createEngine(options: EngineOptions): Engine {
 
   function handle(input: SipInput): Promise<Outcome> {
     const sessionSid = sessionOf(input);
-    if (mailboxes.queued(sessionSid) >= maxQueuedPerSession || mailboxes.total >= maxQueued) {
+    const sessionFull = startsWork(input) && mailboxes.queued(sessionSid) >= maxQueuedPerSession;
+    if (sessionFull || mailboxes.total >= maxQueued) {
       return refuseOverloaded(sessionSid, input);
     }
     return run(

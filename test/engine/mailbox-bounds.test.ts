@@ -50,20 +50,27 @@ describe('bounded engine mailboxes', () => {
     const second = engine.handle(invite);
     await until(() => gated.waiting() === 1);
 
-    const cancel = { ...invite, method: 'CANCEL', transactionKey: `${invite.transactionKey}-c:CANCEL` };
-    const refused = await engine.handle(cancel);
+    // A new INVITE transaction in the same session (a PBX re-sending with a new branch): refused.
+    const again = { ...invite, transactionKey: `${invite.transactionKey}-again` };
+    const refused = await engine.handle(again);
     expect(refused).toMatchObject({ kind: 'replied', overloaded: true });
     expect(sent.at(-1)).toMatchObject({
       kind: 'response',
-      transactionKey: cancel.transactionKey,
+      transactionKey: again.transactionKey,
       status: 503,
       headers: expect.objectContaining({ 'Retry-After': '1' }),
     });
+    // What ends the call is never turned away by its own session's queue: the CANCEL waits its turn.
+    const cancel = { ...invite, method: 'CANCEL', transactionKey: `${invite.transactionKey}-c:CANCEL` };
+    const canceled = engine.handle(cancel);
 
     gated.open();
     expect((await first).kind).toBe('stored');
     expect((await second).kind).toBe('repeated');
-    expect((await gated.store.readAll()).map((e) => e.type)).toEqual(['CallReceived']);
+    expect((await canceled).kind).toBe('stored');
+    const types = (await gated.store.readAll()).map((e) => e.type);
+    expect(types[0]).toBe('CallReceived');
+    expect(types).toContain('CallCanceled');
     await engine.stop();
   });
 
