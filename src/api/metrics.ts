@@ -6,6 +6,8 @@
  * - `pivot_refer_accept_seconds`: REFER received by the SIP adapter -> 202 handed back to it, observed
  *   live through `observeOutcome` (wire it where the adapter's inputs reach the engine);
  * - `pivot_engine_input_failures_total{reason}`: inputs the engine could not handle (store | poison);
+ * - `pivot_cps_limited_total{trunk}`: new calls and transfers refused 503 for the trunk's `cpsLimit`;
+ * - `pivot_engine_overloaded_total`: requests answered 503 because the engine's queues were full;
  * - `pivot_store_append_seconds`: event store appends, through `instrumentStore`;
  * - `pivot_projection_position{projection}`, `pivot_projection_lag_events{projection}`: how far each
  *   projection is behind the head of `$all`.
@@ -51,6 +53,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     labelNames: ['reason'],
     registers: [registry],
   });
+  const cpsLimited = new Counter({
+    name: 'pivot_cps_limited_total',
+    help: 'New calls and transfers refused 503 because their trunk was over its cpsLimit',
+    labelNames: ['trunk'],
+    registers: [registry],
+  });
+  const overloaded = new Counter({
+    name: 'pivot_engine_overloaded_total',
+    help: "Requests answered 503 because the engine's queues were full",
+    registers: [registry],
+  });
   let bound = false;
 
   return {
@@ -59,6 +72,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     append,
 
     observeOutcome(input, outcome, now = Date.now()) {
+      if (outcome.kind === 'replied' && outcome.cpsLimited) {
+        cpsLimited.inc({ trunk: outcome.cpsLimited.trunkName });
+      }
+      if (outcome.kind === 'replied' && outcome.overloaded) overloaded.inc();
       if (input.kind !== 'request' || input.method !== 'REFER' || outcome.kind !== 'stored') return;
       const accepted = outcome.commands.some((c) => c.kind === 'response' && c.status === 202);
       const received = Date.parse(input.receivedAt);

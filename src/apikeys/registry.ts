@@ -6,13 +6,9 @@
  * EventStoreDB. Its own appends apply at once.
  */
 import { randomUUID } from 'node:crypto';
+import { type AllFollower, followAll } from '../engine/followAll.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import {
-  type AllSubscription,
-  type EventStore,
-  type RecordedEvent,
-  WrongExpectedVersionError,
-} from '../store/port.ts';
+import { type EventStore, type RecordedEvent, WrongExpectedVersionError } from '../store/port.ts';
 import {
   API_KEY_STREAM_PREFIX,
   type ApiKeyCreated,
@@ -54,6 +50,8 @@ export interface ApiKeyRegistryOptions {
   clock?: () => Date;
   /** Follow `$all` for keys created or revoked by other processes (default true). */
   follow?: boolean;
+  /** First wait before following `$all` again after the subscription failed (default 1000 ms). */
+  retryMs?: number;
 }
 
 export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promise<ApiKeyRegistry> {
@@ -62,8 +60,7 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
   const clock = options.clock ?? (() => new Date());
   const keys = new Map<string, ApiKeyState>();
   let position = 0;
-  let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
+  let follower: AllFollower | undefined;
 
   async function reload(sid: string): Promise<void> {
     let state: ApiKeyState | undefined;
@@ -111,15 +108,15 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
   }
 
   if (options.follow ?? true) {
-    subscription = store.subscribeToAll({ after: position });
-    const live = subscription;
-    following = (async () => {
-      try {
-        for await (const recorded of live) observe(recorded);
-      } catch (error) {
-        log('error', 'API key registry stopped following $all', { error: String(error) });
-      }
-    })();
+    // Resubscribed after a failure (with a back-off): a key revoked elsewhere must still be refused here.
+    follower = followAll({
+      store,
+      after: position,
+      name: 'API key registry',
+      log,
+      ...(options.retryMs ? { firstRetryMs: options.retryMs } : {}),
+      onEvent: observe,
+    });
   }
 
   const list = () => [...keys.values()].sort((a, b) => a.sid.localeCompare(b.sid));
@@ -167,8 +164,7 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
     },
 
     async stop() {
-      await subscription?.close();
-      await following;
+      await follower?.stop();
     },
   };
 }

@@ -130,6 +130,12 @@ export const trunkSchema = z.strictObject({
     .min(1, { error: 'expected a whole number >= 1 (use transferMode: disable-all to refuse transfers)' })
     .default(5),
   /**
+   * Calls per second the trunk may start: new calls (either direction) plus accepted transfers, as SIP
+   * trunking providers sell it. Above it a new INVITE or a REFER gets 503 with Retry-After and nothing
+   * is stored (src/engine/cpsLimiter.ts). No limit when absent.
+   */
+  cpsLimit: z.number().positive({ error: 'expected a number of calls per second > 0' }).optional(),
+  /**
    * When set, a PBX must also answer a digest challenge with one of these credentials (the ACL is still
    * checked: use 0.0.0.0/0 for credentials alone).
    */

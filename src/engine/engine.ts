@@ -9,7 +9,7 @@
  */
 
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
-import type { SessionEvent, TimerFired } from '../../machines/events.ts';
+import type { ReferRejected, SessionEvent, TimerFired } from '../../machines/events.ts';
 import { routingKeyOf } from '../../machines/ids.ts';
 import { decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
@@ -17,15 +17,25 @@ import type { SipCommand, SipInput } from '../bus/messages.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
+import { answerable, busyResponse, EngineOverloadedError } from './busy.ts';
 import { classify } from './classify.ts';
 import { toEventData } from './codec.ts';
+import { createCpsLimiter } from './cpsLimiter.ts';
 import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts';
 import { extraForkAnswer } from './extraAnswer.ts';
-import { catchUp, decidedAt, loadSession } from './load.ts';
+import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
-import { createSessionCache, type LoadedSession } from './sessionCache.ts';
+import { unstoredRefusal } from './refusals.ts';
+import {
+  createSessionCache,
+  type LoadedSession,
+  RECENT_INPUTS,
+  RECENT_REFUSALS,
+  remember,
+} from './sessionCache.ts';
 import { callSidForCallId, newSid, streamOf } from './sids.ts';
 import { createTimerScheduler, isInput, realTimers, type TimerHost } from './timers.ts';
+import { cpsLimitOf } from './trunkLimits.ts';
 import { type TrunkDirectory, trunkDirectory } from './trunks.ts';
 
 export interface EngineOptions {
@@ -44,6 +54,13 @@ export interface EngineOptions {
   /** Attempts per input when the stream moved under us. */
   maxAttempts?: number;
   /**
+   * Inputs one session may have queued (running or waiting), and all sessions together; past either a
+   * new input is refused at once (a request answered 503 with Retry-After) instead of waiting. The
+   * session bound applies to requests that start something (see `startsWork`). Defaults 64 and 10,000.
+   */
+  maxQueuedPerSession?: number;
+  maxQueued?: number;
+  /**
    * The trunks in force, read on every input so a trunk change applies to the next REFER without a
    * restart. Defaults to the trunks of `config`.
    */
@@ -53,7 +70,15 @@ export interface EngineOptions {
 export type Outcome =
   | { kind: 'stored'; sessionSid: string; events: SessionEvent[]; commands: SipCommand[] }
   | { kind: 'repeated'; sessionSid: string; why: string; commands: SipCommand[] }
-  | { kind: 'replied' | 'ignored' | 'not-accepted'; sessionSid: string; why: string };
+  | {
+      kind: 'replied' | 'ignored' | 'not-accepted';
+      sessionSid: string;
+      why: string;
+      /** Set when a new call or transfer was refused for its trunk's `cpsLimit`. */
+      cpsLimited?: { trunkSid: string; trunkName: string };
+      /** Set when the request was refused because the engine's queues were full. */
+      overloaded?: true;
+    };
 
 export interface Engine {
   /**
@@ -86,8 +111,11 @@ function versionOf(event: SessionEvent): string | undefined {
   return owner.kind === 'call' ? CALL_MACHINE_VERSION : TRANSFER_MACHINE_VERSION;
 }
 
-/** An input to decide, a repeat of one stored at a revision, or an outcome reached without a machine. */
-type Classified = { event: SessionEvent } | { repeat: number } | Outcome;
+/**
+ * An input to decide, a repeat of one stored at a revision, a repeat of a refusal answered without
+ * storing (the commands it got), or an outcome reached without a machine.
+ */
+type Classified = { event: SessionEvent } | { repeat: number } | { resend: SipCommand[] } | Outcome;
 
 /**
  * What makes a SIP input unique: a request's server transaction, or a response's client transaction,
@@ -106,6 +134,21 @@ export function inputKey(input: SipInput): string {
  */
 export function busInputKey(input: SipInput): string {
   return `${sessionOf(input)}:${inputKey(input)}`;
+}
+
+/**
+ * Whether a session's own queue bound applies to the input: requests that start something. A flood in
+ * one dialog must not turn away what ends it (BYE, CANCEL), an ACK, or the answers to requests the
+ * pivot sent (a transfer's target answering while the PBX floods REFERs): those are bounded by the
+ * engine-wide bound alone.
+ */
+function startsWork(input: SipInput): boolean {
+  return input.kind === 'request' && !['BYE', 'CANCEL', 'ACK'].includes(input.method);
+}
+
+/** Whether an input already took its token from its trunk's cpsLimit (see `overCpsLimit`). */
+interface CpsCharge {
+  charged: boolean;
 }
 
 /** Runs pure code (classify, decide): whatever it throws, it would throw again for the same input. */
@@ -164,6 +207,9 @@ export function createEngine(options: EngineOptions): Engine {
   const cache = createSessionCache(options.cacheSize ?? 10_000);
   const mailboxes = createMailboxes();
   const maxAttempts = options.maxAttempts ?? 5;
+  const maxQueuedPerSession = options.maxQueuedPerSession ?? 64;
+  const maxQueued = options.maxQueued ?? 10_000;
+  const cps = createCpsLimiter();
   let stopped = false;
 
   /** Sends a command; a failing sender must not turn a stored decision into a failed input. */
@@ -248,11 +294,22 @@ export function createEngine(options: EngineOptions): Engine {
     sessionSid: string,
     toInput: (current: LoadedSession) => Classified,
     sip: SipInput | undefined,
+    charge: CpsCharge,
   ): Promise<Outcome> {
     const current = await loaded(sessionSid);
     const classified = pure(() => toInput(current));
+    if ('resend' in classified) {
+      for (const command of classified.resend) send(command, sip?.adapterId);
+      return { kind: 'replied', sessionSid, why: 'repeated refusal: answered again' };
+    }
     if ('repeat' in classified) {
-      const commands = await decidedAt(store, sessionSid, classified.repeat);
+      // An input older than the recent ones is folded up to once, then remembered like a recent one.
+      let before = current.before.get(classified.repeat);
+      if (!before) {
+        before = await stateBefore(store, sessionSid, classified.repeat);
+        remember(current.before, classified.repeat, before, RECENT_INPUTS);
+      }
+      const commands = await decidedFrom(store, sessionSid, classified.repeat, before);
       for (const command of commands) send(command, sip?.adapterId);
       log('info', 'repeated input: re-sent its decisions', { sessionSid, revision: classified.repeat });
       return { kind: 'repeated', sessionSid, why: `stored at revision ${classified.repeat}`, commands };
@@ -268,6 +325,41 @@ export function createEngine(options: EngineOptions): Engine {
       log('info', 'input not accepted in this state', { sessionSid, type: event.type });
       return { kind: 'not-accepted', sessionSid, why: `${event.type} not accepted` };
     }
+    const refusal = pure(() => unstoredRefusal(current.session, decision.events));
+    if (refusal)
+      return refuseUnstored(
+        current,
+        refusal,
+        decision.commands,
+        sip,
+        `REFER refused ${refusal.status}: ${refusal.reason}`,
+      );
+    const limited = overCpsLimit(current, decision.events, charge);
+    if (limited) {
+      log('warn', "over the trunk's cpsLimit: refused with 503", {
+        sessionSid,
+        trunk: limited.trunkName,
+        type: event.type,
+      });
+      const why = `trunk ${limited.trunkName} is over its cpsLimit`;
+      const answer = sip && answerable(sip) ? [busyResponse(sip, why, 1)] : [];
+      // A refused REFER is still the dialog's latest request from the PBX (its remote CSeq).
+      const refer = event.type === 'ReferReceived' ? event : undefined;
+      const refused = refer
+        ? ({
+            type: 'ReferRejected',
+            callSid: refer.callSid,
+            transferSid: refer.transferSid,
+            at: refer.at,
+            status: 503,
+            reason: why,
+            leg: refer.leg,
+            cseq: refer.cseq,
+          } as const)
+        : undefined;
+      const outcome = refuseUnstored(current, refused, answer, sip, why);
+      return { ...outcome, cpsLimited: { trunkSid: limited.trunkSid, trunkName: limited.trunkName } };
+    }
     const data = pure(() => {
       const metadata = metadataFor(current.session, decision.events, sip);
       const encoded = decision.events.map((fact, index) => toEventData(fact, metadata[index]!));
@@ -278,9 +370,11 @@ export function createEngine(options: EngineOptions): Engine {
     const expectedRevision = current.revision < 0 ? 'no-stream' : current.revision;
     try {
       const result = await store.appendToStream(streamOf(sessionSid), data, { expectedRevision });
-      const seen = new Map(current.seen);
-      if (sip) seen.set(inputKey(sip), current.revision + 1);
-      cache.set(sessionSid, { session: decision.session, revision: result.nextExpectedRevision, seen });
+      if (sip) {
+        current.seen.set(inputKey(sip), current.revision + 1);
+        remember(current.before, current.revision + 1, current.session, RECENT_INPUTS);
+      }
+      cache.set(sessionSid, { ...current, session: decision.session, revision: result.nextExpectedRevision });
     } catch (error) {
       cache.delete(sessionSid);
       throw error;
@@ -289,6 +383,53 @@ export function createEngine(options: EngineOptions): Engine {
     scheduler.observe(sessionSid, decision.events);
     for (const command of decision.commands) send(command, sip?.adapterId);
     return { kind: 'stored', sessionSid, events: decision.events, commands: decision.commands };
+  }
+
+  /**
+   * Answers a request with `commands` and stores nothing (refusals.ts, cpsLimit). A refused REFER's
+   * ReferRejected is folded into the session kept in memory only, so the dialog's remote CSeq still
+   * rises (RFC 3261 §12.2.2); the answer is remembered for a copy of the request delivered again.
+   */
+  function refuseUnstored(
+    current: LoadedSession,
+    refusal: ReferRejected | undefined,
+    commands: SipCommand[],
+    sip: SipInput | undefined,
+    why: string,
+  ): Outcome & { kind: 'replied' } {
+    const sessionSid = current.session.rootCallSid;
+    // A refused new call leaves no session behind: a flood of them must not push live calls out of the cache.
+    if (current.revision >= 0) {
+      if (sip) remember(current.refused, inputKey(sip), commands, RECENT_REFUSALS);
+      const session = refusal ? pure(() => evolve(current.session, refusal)) : current.session;
+      cache.set(sessionSid, { ...current, session });
+    }
+    for (const command of commands) send(command, sip?.adapterId);
+    log('info', 'refused without storing', { sessionSid, why });
+    return { kind: 'replied', sessionSid, why };
+  }
+
+  /**
+   * The trunk whose `cpsLimit` this decision would exceed: a new call, or an accepted transfer. An input
+   * decided again after a conflict is charged once.
+   */
+  function overCpsLimit(
+    current: LoadedSession,
+    events: SessionEvent[],
+    charge: CpsCharge,
+  ): { trunkSid: string; trunkName: string } | undefined {
+    const first = events[0];
+    let trunk: { trunkSid: string; trunkName: string } | undefined;
+    if (first?.type === 'CallReceived') trunk = first;
+    else if (first?.type === 'ReferReceived' && events.some((e) => e.type === 'ReferAccepted')) {
+      const call = current.session.calls[first.callSid]?.context;
+      if (call) trunk = { trunkSid: call.trunkSid, trunkName: call.trunkName };
+    }
+    if (!trunk || charge.charged) return undefined;
+    const limit = cpsLimitOf(currentTrunks(), trunk.trunkName);
+    if (!cps.take(trunk.trunkSid, limit, clock().getTime())) return trunk;
+    charge.charged = true;
+    return undefined;
   }
 
   /** A 2xx from a second fork of an answered INVITE no machine took: ACK and BYE it (extraAnswer.ts). */
@@ -312,9 +453,10 @@ export function createEngine(options: EngineOptions): Engine {
     sip: SipInput | undefined,
   ): Promise<Outcome> {
     return mailboxes.post(sessionSid, async () => {
+      const charge: CpsCharge = { charged: false };
       for (let tries = 1; ; tries++) {
         try {
-          return await attempt(sessionSid, toInput, sip);
+          return await attempt(sessionSid, toInput, sip, charge);
         } catch (error) {
           if (error instanceof WrongExpectedVersionError && tries < maxAttempts) {
             log('warn', 'stream moved, reloading', { sessionSid, tries });
@@ -334,11 +476,18 @@ export function createEngine(options: EngineOptions): Engine {
 
   function handle(input: SipInput): Promise<Outcome> {
     const sessionSid = sessionOf(input);
+    const sessionFull = startsWork(input) && mailboxes.queued(sessionSid) >= maxQueuedPerSession;
+    if (sessionFull || mailboxes.total >= maxQueued) {
+      return refuseOverloaded(sessionSid, input);
+    }
     return run(
       sessionSid,
       (current) => {
-        const stored = current.seen.get(inputKey(input));
+        const key = inputKey(input);
+        const stored = current.seen.get(key);
         if (stored !== undefined) return { repeat: stored };
+        const refused = current.refused.get(key);
+        if (refused) return { resend: refused };
         const result = classify(current.session, input, {
           config,
           trunks: currentTrunks(),
@@ -360,6 +509,29 @@ export function createEngine(options: EngineOptions): Engine {
       },
       input,
     );
+  }
+
+  /**
+   * The queues are full: a request is answered 503 with Retry-After at once, without loading its
+   * session; anything else (a response, an ACK) is rejected unhandled, for a durable bus to deliver
+   * again later (the peer retransmits a 2xx until its ACK, RFC 3261 §13.3.1.4).
+   */
+  async function refuseOverloaded(sessionSid: string, input: SipInput): Promise<Outcome> {
+    const fields = {
+      sessionSid,
+      input: inputLabel(input),
+      queued: mailboxes.queued(sessionSid),
+      total: mailboxes.total,
+    };
+    if (!answerable(input)) {
+      log('warn', 'engine queues full: input refused', fields);
+      throw new EngineOverloadedError(
+        `engine queues full (${fields.queued} queued for the session, ${fields.total} in all)`,
+      );
+    }
+    log('warn', 'engine queues full: request answered 503', fields);
+    send(busyResponse(input, 'the engine is overloaded', 1), input.adapterId);
+    return { kind: 'replied', sessionSid, why: 'engine queues full: answered 503', overloaded: true };
   }
 
   function fireTimer(sessionSid: string, input: TimerFired): Promise<Outcome> {

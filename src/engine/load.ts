@@ -1,13 +1,19 @@
 /** Loads a session by folding its stream through the machines: state is derived, never stored. */
-import { decide, emptySession, evolve } from '../../machines/session.ts';
+import { decide, emptySession, evolve, type SessionState } from '../../machines/session.ts';
 import type { SipCommand } from '../bus/messages.ts';
 import type { EventStore } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
-import type { LoadedSession } from './sessionCache.ts';
+import { type LoadedSession, RECENT_INPUTS, remember } from './sessionCache.ts';
 import { streamOf } from './sids.ts';
 
 export async function loadSession(store: EventStore, sessionSid: string): Promise<LoadedSession> {
-  return catchUp(store, sessionSid, { session: emptySession(sessionSid), revision: -1, seen: new Map() });
+  return catchUp(store, sessionSid, {
+    session: emptySession(sessionSid),
+    revision: -1,
+    seen: new Map(),
+    before: new Map(),
+    refused: new Map(),
+  });
 }
 
 /**
@@ -22,17 +28,34 @@ export async function catchUp(
   const recorded = await store.readStream(streamOf(sessionSid), { fromRevision: loaded.revision + 1 });
   if (recorded.length === 0) return loaded;
   let session = loaded.session;
-  const seen = new Map(loaded.seen);
   for (const event of recorded) {
-    session = evolve(session, fromRecorded(event));
     const key = event.metadata.inputKey;
-    if (typeof key === 'string') seen.set(key, event.revision);
+    if (typeof key === 'string') {
+      loaded.seen.set(key, event.revision);
+      remember(loaded.before, event.revision, session, RECENT_INPUTS);
+    }
+    session = evolve(session, fromRecorded(event));
   }
-  return { session, revision: recorded.at(-1)!.revision, seen };
+  return { ...loaded, session, revision: recorded.at(-1)!.revision };
 }
 
 /**
- * The SIP commands that were decided for the stored input at `revision`, decided again. Machines are
+ * What was decided for the stored input at `revision`, decided again from `before`, the state it was
+ * decided on: one event read, whatever the stream's length.
+ */
+export async function decidedFrom(
+  store: EventStore,
+  sessionSid: string,
+  revision: number,
+  before: SessionState,
+): Promise<SipCommand[]> {
+  const [input] = await store.readStream(streamOf(sessionSid), { fromRevision: revision, maxCount: 1 });
+  return input ? decide(before, fromRecorded(input)).commands : [];
+}
+
+/**
+ * The SIP commands that were decided for the stored input at `revision`, decided again by folding the
+ * stream up to it (for inputs older than what a loaded session remembers, see `decidedFrom`). Machines are
  * deterministic and every identifier comes from the stored events, so these are the same messages
  * (same branches, CSeqs, tags): sending them again is a retransmission, which makes a crash between
  * append and act harmless.
@@ -47,4 +70,17 @@ export async function decidedAt(
   for (const event of recorded.slice(0, revision)) session = evolve(session, fromRecorded(event));
   const input = recorded[revision];
   return input ? decide(session, fromRecorded(input)).commands : [];
+}
+
+/** The state the stored input at `revision` was decided on, folded from the start of the stream. */
+export async function stateBefore(
+  store: EventStore,
+  sessionSid: string,
+  revision: number,
+): Promise<SessionState> {
+  let session = emptySession(sessionSid);
+  if (revision <= 0) return session;
+  const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision });
+  for (const event of recorded) session = evolve(session, fromRecorded(event));
+  return session;
 }

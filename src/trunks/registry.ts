@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import { trunkSidOf } from '../engine/classify.ts';
+import { type AllFollower, followAll } from '../engine/followAll.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import {
-  type AllSubscription,
   type EventData,
   type EventStore,
   type RecordedEvent,
@@ -68,6 +68,8 @@ export interface TrunkRegistryOptions {
   clock?: () => Date;
   /** Follow `$all` for changes made by other processes (default true). */
   follow?: boolean;
+  /** First wait before following `$all` again after the subscription failed (default 1000 ms). */
+  retryMs?: number;
 }
 
 function toEventData(event: TrunkEvent, correlationId: string): EventData {
@@ -97,8 +99,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   const trunks = new Map<string, TrunkState>();
   let directory: TrunkDirectory = trunkDirectory(config);
   let position = 0;
-  let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
+  let follower: AllFollower | undefined;
 
   const refresh = () => {
     const list = [...trunks.values()].map((t) => t.config);
@@ -223,18 +224,19 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   refresh();
 
   if (options.follow ?? true) {
-    subscription = store.subscribeToAll({ after: position });
-    const live = subscription;
-    following = (async () => {
-      try {
-        for await (const recorded of live) {
-          position = recorded.position;
-          observe(recorded);
-        }
-      } catch (error) {
-        log('error', 'trunk registry stopped following $all', { error: String(error) });
-      }
-    })();
+    // A failed subscription is opened again (with a back-off): a trunk changed by another process
+    // afterwards must still reach this one.
+    follower = followAll({
+      store,
+      after: position,
+      name: 'trunk registry',
+      log,
+      ...(options.retryMs ? { firstRetryMs: options.retryMs } : {}),
+      onEvent: (recorded) => {
+        position = recorded.position;
+        observe(recorded);
+      },
+    });
   }
 
   return {
@@ -277,8 +279,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
     },
 
     async stop() {
-      await subscription?.close();
-      await following;
+      await follower?.stop();
     },
   };
 }
