@@ -15,6 +15,20 @@ import type {
   TimerFired,
 } from '../events.ts';
 import {
+  ackArrived,
+  ackTimedOut,
+  answered,
+  armAckTimeout,
+  armTimerC,
+  callOver,
+  deferMaxCall,
+  followedBy,
+  isReaper,
+  leftRinging,
+  maxCallReached,
+  timerCExpired,
+} from './reapers.ts';
+import {
   ackHasAnswer,
   ackWithoutAnswer,
   answerCall,
@@ -73,6 +87,9 @@ export const callMachine = setup({
       return leg !== undefined && context.legs[leg] !== undefined;
     },
     isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
+    isTimerC: isReaper('timerC'),
+    isAckTimeout: isReaper('ackTimeout'),
+    isMaxCall: isReaper('maxCall'),
     delayedOffer: ({ context }) => delayedOffer(context),
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
@@ -85,7 +102,7 @@ export const callMachine = setup({
   states: {
     idle: {
       on: {
-        CallReceived: { target: 'ringing', actions: run(receiveCall) },
+        CallReceived: { target: 'ringing', actions: run(followedBy(receiveCall, armTimerC)) },
         ChildCallStarted: { target: 'inProgress', actions: run(startChildCall) },
       },
     },
@@ -94,18 +111,23 @@ export const callMachine = setup({
         ...refusedRefer,
         CallProgress: { actions: run(relayProgress) },
         CallAnswered: [
-          { guard: 'answeredWithoutOffer', target: 'ended', actions: run(answerWithoutOffer) },
-          { guard: 'delayedOffer', target: 'confirming', actions: run(answerCall) },
-          { target: 'inProgress', actions: run(answerCall) },
+          {
+            guard: 'answeredWithoutOffer',
+            target: 'ended',
+            actions: run(followedBy(answerWithoutOffer, callOver)),
+          },
+          { guard: 'delayedOffer', target: 'confirming', actions: run(followedBy(answerCall, answered)) },
+          { target: 'inProgress', actions: run(followedBy(answerCall, answered)) },
         ],
         CallRejected: [
           {
             guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
             actions: run(failOver),
           },
-          { target: 'ended', actions: run(rejectCall) },
+          { target: 'ended', actions: run(followedBy(rejectCall, leftRinging)) },
         ],
-        CallCanceled: { target: 'canceling', actions: run(cancelCall) },
+        CallCanceled: { target: 'canceling', actions: run(followedBy(cancelCall, leftRinging)) },
+        TimerFired: { guard: 'isTimerC', target: 'canceling', actions: run(timerCExpired) },
       },
     },
     canceling: {
@@ -120,8 +142,9 @@ export const callMachine = setup({
       on: {
         ...refusedRefer,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
-        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
+        TimerFired: { guard: 'isMaxCall', target: 'ended', actions: run(maxCallReached) },
       },
     },
     confirming: {
@@ -130,10 +153,14 @@ export const callMachine = setup({
       on: {
         ...refusedRefer,
         CallAcked: [
-          { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
-          { target: 'ended', actions: run(ackWithoutAnswer) },
+          { guard: 'ackHasAnswer', target: 'inProgress', actions: run(followedBy(confirmCall, ackArrived)) },
+          { target: 'ended', actions: run(followedBy(ackWithoutAnswer, callOver)) },
         ],
-        HangupReceived: { target: 'ended', actions: run(hangUpUnconfirmed) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUpUnconfirmed, callOver)) },
+        TimerFired: [
+          { guard: 'isAckTimeout', target: 'ended', actions: run(ackTimedOut) },
+          { guard: 'isMaxCall', target: 'ended', actions: run(maxCallReached) },
+        ],
       },
     },
     relaying: {
@@ -141,10 +168,15 @@ export const callMachine = setup({
       on: {
         ...refusedRefer,
         ReInviteAnswered: [
-          { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
+          {
+            guard: 'answerIsOffer',
+            target: 'confirming',
+            actions: run(followedBy(answerReInvite, armAckTimeout)),
+          },
           { target: 'inProgress', actions: run(answerReInvite) },
         ],
-        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
+        TimerFired: { guard: 'isMaxCall', actions: run(deferMaxCall) },
       },
     },
     transferring: {
@@ -155,14 +187,19 @@ export const callMachine = setup({
           {
             guard: ({ event }) => event.transferorGone || event.transfereeGone,
             target: 'ended',
-            actions: run(failTransfer),
+            actions: run(followedBy(failTransfer, callOver)),
           },
           { target: 'inProgress', actions: run(failTransfer) },
         ],
         TransferCompleted: [
-          { guard: ({ event }) => event.transferorGone, target: 'ended', actions: run(completeTransfer) },
-          { target: 'handedOff', actions: run(completeTransfer) },
+          {
+            guard: ({ event }) => event.transferorGone,
+            target: 'ended',
+            actions: run(followedBy(completeTransfer, callOver)),
+          },
+          { target: 'handedOff', actions: run(followedBy(completeTransfer, callOver)) },
         ],
+        TimerFired: { guard: 'isMaxCall', actions: run(deferMaxCall) },
       },
     },
     handedOff: {

@@ -36,6 +36,7 @@ import type {
   TransferFailed,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
+import type { ReaperState } from './reapers.ts';
 
 export interface CallContext extends WithOutbox {
   callSid: string;
@@ -76,6 +77,8 @@ export interface CallContext extends WithOutbox {
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
+  /** Reaper limits and timers (reapers.ts); absent for calls stored before them and child calls. */
+  reapers?: ReaperState;
 }
 
 export const emptyCallContext: CallContext = {

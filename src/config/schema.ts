@@ -138,6 +138,11 @@ export const trunkSchema = z.strictObject({
   /** Presented when the caller is not a number; defaults to the first of `numbers`. */
   mainNumber: e164.optional(),
   numbering: numbering.optional(),
+  /**
+   * The longest a call on this trunk may last from its answer; then the pivot BYEs both legs
+   * (machines/call/reapers.ts). No limit when absent.
+   */
+  maxCallSeconds: positiveSeconds.optional(),
   rates: z.strictObject({
     currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
     origination: rateDeck,
@@ -156,6 +161,12 @@ export const pivotConfigSchema = z.strictObject({
      * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;
      * list SHA-256 first (RFC 8760) where every PBX supports it.
      */
+    /**
+     * Timer C (RFC 3261 §16.6 step 11): how long an outbound INVITE may go without a final response
+     * before the pivot CANCELs it and answers the caller 408. When set (or a trunk has `maxCallSeconds`),
+     * calls also get the ACK timeout; Timer C is then 181 s unless set here.
+     */
+    timerCSeconds: positiveSeconds.optional(),
     digestAlgorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1, { error: 'expected at least one of SHA-256, MD5' })

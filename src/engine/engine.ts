@@ -23,6 +23,7 @@ import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts
 import { extraForkAnswer } from './extraAnswer.ts';
 import { catchUp, decidedAt, loadSession } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
+import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
 import { createSessionCache, type LoadedSession } from './sessionCache.ts';
 import { callSidForCallId, newSid, streamOf } from './sids.ts';
@@ -367,7 +368,7 @@ export function createEngine(options: EngineOptions): Engine {
           now: clock().toISOString(),
           newSid: (prefix) => newSid(prefix),
         });
-        if (result.kind === 'input') return { event: result.event };
+        if (result.kind === 'input') return { event: withReapers(result.event, config, currentTrunks()) };
         if (result.kind === 'reply') {
           log('info', 'answered without a machine', {
             sessionSid,
