@@ -85,6 +85,24 @@ export interface CallReceived extends Base {
    * when it did not, and in events stored before.
    */
   requires100rel?: boolean;
+  /**
+   * Limits that end a call nothing else would finish (machines/call/reapers.ts). Absent in events stored
+   * before the pivot had them: such calls get no reaper timers and replay as they were decided.
+   */
+  reapers?: Reapers;
+}
+
+/** Reaper limits of a call, copied into its CallReceived so a replay decides alike. */
+export interface Reapers {
+  /**
+   * Timer C (RFC 3261 §16.6 step 11): how long the outbound INVITE may go without a final response
+   * before it is CANCELed and the caller answered 408.
+   */
+  timerCSeconds: number;
+  /** How long the caller may leave our 2xx unACKed (64*T1, RFC 3261 §13.3.1.4) before both legs are BYEd. */
+  ackTimeoutSeconds: number;
+  /** The trunk's longest call, from the answer: then both legs are BYEd. Absent: no limit. */
+  maxCallSeconds?: number;
 }
 
 /** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
@@ -257,7 +275,8 @@ export interface UpdateAnswered extends Base {
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
-  name: 'no-answer' | 'bye-fallback' | 'session-expires';
+  /** `timer-c`, `ack-timeout` and `max-call` are the call's reapers (machines/call/reapers.ts). */
+  name: 'no-answer' | 'bye-fallback' | 'session-expires' | 'timer-c' | 'ack-timeout' | 'max-call';
   transferSid?: string;
 }
 

@@ -18,6 +18,20 @@ import type {
   UpdateReceived,
 } from '../events.ts';
 import {
+  ackArrived,
+  ackTimedOut,
+  answered,
+  armAckTimeout,
+  armTimerC,
+  callOver,
+  deferMaxCall,
+  followedBy,
+  isReaper,
+  leftRinging,
+  maxCallReached,
+  timerCExpired,
+} from './reapers.ts';
+import {
   ackHasAnswer,
   ackWithoutAnswer,
   alreadyPracked,
@@ -84,10 +98,17 @@ const infoRelay = { InfoReceived: { actions: run(relayInfo) } } as const;
 const updateRefresh = {
   UpdateReceived: { guard: 'bareUpdate', actions: run(refreshByUpdate) },
 } as const;
-/** The session timer (RFC 4028) fires while the call bridges both legs: both are released. */
-const sessionTimeout = {
-  TimerFired: { guard: 'isSessionTimer', target: 'ended', actions: run(sessionExpired) },
+/**
+ * The session timer (RFC 4028) fires while the call bridges both legs: both are released. A transition,
+ * not an `on` entry: the states that have it also have reaper timers, and both go in one TimerFired list.
+ */
+const sessionExpiry = {
+  guard: 'isSessionTimer',
+  target: 'ended',
+  actions: run(followedBy(sessionExpired, callOver)),
 } as const;
+const maxCallEnds = { guard: 'isMaxCall', target: 'ended', actions: run(maxCallReached) } as const;
+const maxCallWaits = { guard: 'isMaxCall', actions: run(deferMaxCall) } as const;
 
 export const callMachine = setup({
   types: {
@@ -102,6 +123,9 @@ export const callMachine = setup({
       return leg !== undefined && context.legs[leg] !== undefined;
     },
     isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
+    isTimerC: isReaper('timerC'),
+    isAckTimeout: isReaper('ackTimeout'),
+    isMaxCall: isReaper('maxCall'),
     delayedOffer: ({ context }) => delayedOffer(context),
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
@@ -119,7 +143,7 @@ export const callMachine = setup({
   states: {
     idle: {
       on: {
-        CallReceived: { target: 'ringing', actions: run(receiveCall) },
+        CallReceived: { target: 'ringing', actions: run(followedBy(receiveCall, armTimerC)) },
         ChildCallStarted: { target: 'inProgress', actions: run(startChildCall) },
       },
     },
@@ -128,18 +152,23 @@ export const callMachine = setup({
         ...refusedRefer,
         CallProgress: { guard: 'newProvisional', actions: run(relayProgress) },
         CallAnswered: [
-          { guard: 'answeredWithoutOffer', target: 'ended', actions: run(answerWithoutOffer) },
-          { guard: 'delayedOffer', target: 'confirming', actions: run(answerCall) },
-          { target: 'inProgress', actions: run(answerCall) },
+          {
+            guard: 'answeredWithoutOffer',
+            target: 'ended',
+            actions: run(followedBy(answerWithoutOffer, callOver)),
+          },
+          { guard: 'delayedOffer', target: 'confirming', actions: run(followedBy(answerCall, answered)) },
+          { target: 'inProgress', actions: run(followedBy(answerCall, answered)) },
         ],
         CallRejected: [
           {
             guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
             actions: run(failOver),
           },
-          { target: 'ended', actions: run(rejectCall) },
+          { target: 'ended', actions: run(followedBy(rejectCall, leftRinging)) },
         ],
-        CallCanceled: { target: 'canceling', actions: run(cancelCall) },
+        CallCanceled: { target: 'canceling', actions: run(followedBy(cancelCall, leftRinging)) },
+        TimerFired: { guard: 'isTimerC', target: 'canceling', actions: run(timerCExpired) },
       },
     },
     canceling: {
@@ -155,14 +184,14 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
-        ...sessionTimeout,
         ReInviteReceived: { target: 'relaying', actions: run(relayReInvite) },
         UpdateReceived: [
           { guard: 'updateHasOffer', target: 'updating', actions: run(relayUpdate) },
           { actions: run(refreshByUpdate) },
         ],
-        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
+        TimerFired: [sessionExpiry, maxCallEnds],
       },
     },
     confirming: {
@@ -172,13 +201,17 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
-        ...sessionTimeout,
         ...updateRefresh,
         CallAcked: [
-          { guard: 'ackHasAnswer', target: 'inProgress', actions: run(confirmCall) },
-          { target: 'ended', actions: run(ackWithoutAnswer) },
+          { guard: 'ackHasAnswer', target: 'inProgress', actions: run(followedBy(confirmCall, ackArrived)) },
+          { target: 'ended', actions: run(followedBy(ackWithoutAnswer, callOver)) },
         ],
-        HangupReceived: { target: 'ended', actions: run(hangUpUnconfirmed) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUpUnconfirmed, callOver)) },
+        TimerFired: [
+          sessionExpiry,
+          { guard: 'isAckTimeout', target: 'ended', actions: run(ackTimedOut) },
+          maxCallEnds,
+        ],
       },
     },
     relaying: {
@@ -187,13 +220,17 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
-        ...sessionTimeout,
         ...updateRefresh,
         ReInviteAnswered: [
-          { guard: 'answerIsOffer', target: 'confirming', actions: run(answerReInvite) },
+          {
+            guard: 'answerIsOffer',
+            target: 'confirming',
+            actions: run(followedBy(answerReInvite, armAckTimeout)),
+          },
           { target: 'inProgress', actions: run(answerReInvite) },
         ],
-        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
+        TimerFired: [sessionExpiry, maxCallWaits],
       },
     },
     updating: {
@@ -202,10 +239,10 @@ export const callMachine = setup({
         ...refusedRefer,
         ...infoRelay,
         ...infoAnswers,
-        ...sessionTimeout,
         ...updateRefresh,
         UpdateAnswered: { target: 'inProgress', actions: run(answerUpdate) },
-        HangupReceived: { target: 'ended', actions: run(hangUp) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
+        TimerFired: [sessionExpiry, maxCallWaits],
       },
     },
     transferring: {
@@ -217,14 +254,19 @@ export const callMachine = setup({
           {
             guard: ({ event }) => event.transferorGone || event.transfereeGone,
             target: 'ended',
-            actions: run(failTransfer),
+            actions: run(followedBy(failTransfer, callOver)),
           },
           { target: 'inProgress', actions: run(failTransfer) },
         ],
         TransferCompleted: [
-          { guard: ({ event }) => event.transferorGone, target: 'ended', actions: run(completeTransfer) },
-          { target: 'handedOff', actions: run(completeTransfer) },
+          {
+            guard: ({ event }) => event.transferorGone,
+            target: 'ended',
+            actions: run(followedBy(completeTransfer, callOver)),
+          },
+          { target: 'handedOff', actions: run(followedBy(completeTransfer, callOver)) },
         ],
+        TimerFired: maxCallWaits,
       },
     },
     handedOff: {

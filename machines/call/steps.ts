@@ -43,6 +43,7 @@ import type {
   UpdateReceived,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
+import type { ReaperState } from './reapers.ts';
 import {
   cancelSessionTimer,
   type SessionTimer,
@@ -132,6 +133,8 @@ export interface CallContext extends WithOutbox {
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
+  /** Reaper limits and timers (reapers.ts); absent for calls stored before them and child calls. */
+  reapers?: ReaperState;
 }
 
 export interface RelayedInfo {

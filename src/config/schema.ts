@@ -144,6 +144,11 @@ export const trunkSchema = z.strictObject({
   /** Presented when the caller is not a number; defaults to the first of `numbers`. */
   mainNumber: e164.optional(),
   numbering: numbering.optional(),
+  /**
+   * The longest a call on this trunk may last from its answer; then the pivot BYEs both legs
+   * (machines/call/reapers.ts). No limit when absent.
+   */
+  maxCallSeconds: positiveSeconds.optional(),
   rates: z.strictObject({
     currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
     origination: rateDeck,
@@ -157,11 +162,6 @@ export const pivotConfigSchema = z.strictObject({
     port,
     /** The address peers reach us at (Via, Contact, Record-Route); differs from `host` behind NAT. */
     publicHost: host,
-    /**
-     * Digest challenges offered to trunks with credentials, one Proxy-Authenticate each, in this order.
-     * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;
-     * list SHA-256 first (RFC 8760) where every PBX supports it.
-     */
     /**
      * Requests per second each source address may send (a token bucket; retransmissions count), or
      * `false` for no limit. Over it, UDP is dropped and TCP answered 503. Default 100/s, burst 200: a
@@ -182,6 +182,17 @@ export const pivotConfigSchema = z.strictObject({
       .int()
       .min(1, { error: 'expected a whole number >= 1' })
       .optional(),
+    /**
+     * Timer C (RFC 3261 §16.6 step 11): how long an outbound INVITE may go without a final response
+     * before the pivot CANCELs it and answers the caller 408. When set (or a trunk has `maxCallSeconds`),
+     * calls also get the ACK timeout; Timer C is then 181 s unless set here.
+     */
+    timerCSeconds: positiveSeconds.optional(),
+    /**
+     * Digest challenges offered to trunks with credentials, one Proxy-Authenticate each, in this order.
+     * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;
+     * list SHA-256 first (RFC 8760) where every PBX supports it.
+     */
     digestAlgorithms: z
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1, { error: 'expected at least one of SHA-256, MD5' })

@@ -25,6 +25,8 @@ import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts
 import { extraForkAnswer } from './extraAnswer.ts';
 import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
+import { withReapers } from './reapers.ts';
+import { unsettledSessions } from './recovery.ts';
 import { unstoredRefusal } from './refusals.ts';
 import {
   createSessionCache,
@@ -65,6 +67,8 @@ export interface EngineOptions {
    * restart. Defaults to the trunks of `config`.
    */
   trunks?: () => TrunkDirectory;
+  /** How far back `start` looks for sessions to re-drive (recovery.ts); 5 minutes. */
+  redriveWindowMs?: number;
 }
 
 export type Outcome =
@@ -91,8 +95,9 @@ export interface Engine {
   /** Feeds a timer expiry (also used by the scheduler itself). Rejects like `handle`. */
   fireTimer(sessionSid: string, input: TimerFired): Promise<Outcome>;
   /**
-   * Re-arms pending timers from the store and re-sends the decisions of recent timer firings that may
-   * never have been sent (see timers.ts); returns how many timers were re-armed.
+   * Re-arms pending timers from the store, re-sends the decisions of recent timer firings that may
+   * never have been sent (see timers.ts) and re-drives every session whose last input may not have
+   * been acted on (recovery.ts); returns how many timers were re-armed.
    */
   start(): Promise<number>;
   /** Finishes queued inputs and stops the timers. */
@@ -256,17 +261,18 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   /**
-   * Re-sends what was decided for the TimerFired stored at `revision`, unless a later input of the
-   * session was stored since: then the engine that stored it was alive to act on it.
+   * Re-sends what was decided for the input stored at `revision`, unless a later input of the session
+   * was stored since: then the engine that stored it was alive to act on it. Used for a TimerFired
+   * (after a restart or a takeover, see timers.ts) and for any last input at start-up (recovery.ts).
    */
-  function resendTimerDecision(sessionSid: string, revision: number, tries: number): Promise<void> {
+  function redrive(sessionSid: string, revision: number, tries: number, what: string): Promise<void> {
     return mailboxes
       .post(sessionSid, async () => {
         const since = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
         if (since.some(isInput)) return;
         const commands = await decidedAt(store, sessionSid, revision);
         for (const command of commands) send(command, undefined);
-        log('info', 'timer decision re-sent (its sending may have been lost)', {
+        log('info', `${what} re-sent (its sending may have been lost)`, {
           sessionSid,
           revision,
           commands: commands.length,
@@ -275,13 +281,30 @@ export function createEngine(options: EngineOptions): Engine {
       .catch((error) => {
         if (stopped) return;
         if (!(error instanceof StoreUnavailableError)) {
-          log('error', 'timer decision could not be re-sent', { sessionSid, revision, error: String(error) });
+          log('error', `${what} could not be re-sent`, { sessionSid, revision, error: String(error) });
           return;
         }
         const delayMs = timerRetryMs(tries);
-        log('warn', 'timer decision not re-sent, trying again', { sessionSid, revision, delayMs });
-        later(() => void resendTimerDecision(sessionSid, revision, tries + 1), delayMs);
+        log('warn', `${what} not re-sent, trying again`, { sessionSid, revision, delayMs });
+        later(() => void redrive(sessionSid, revision, tries + 1, what), delayMs);
       });
+  }
+
+  function resendTimerDecision(sessionSid: string, revision: number, tries: number): Promise<void> {
+    return redrive(sessionSid, revision, tries, 'timer decision');
+  }
+
+  /** After a restart: re-drives every session whose last input may never have been acted on. */
+  async function recover(): Promise<void> {
+    const unsettled = await unsettledSessions(store, {
+      now: Date.now(),
+      ...(options.redriveWindowMs !== undefined ? { windowMs: options.redriveWindowMs } : {}),
+    });
+    if (unsettled.length > 0)
+      log('info', 're-driving sessions after a restart', { sessions: unsettled.length });
+    await Promise.all(
+      unsettled.map(({ sessionSid, revision }) => redrive(sessionSid, revision, 1, 'last decision')),
+    );
   }
 
   async function loaded(sessionSid: string): Promise<LoadedSession> {
@@ -494,7 +517,7 @@ export function createEngine(options: EngineOptions): Engine {
           now: clock().toISOString(),
           newSid: (prefix) => newSid(prefix),
         });
-        if (result.kind === 'input') return { event: result.event };
+        if (result.kind === 'input') return { event: withReapers(result.event, config, currentTrunks()) };
         if (result.kind === 'reply') {
           log('info', 'answered without a machine', {
             sessionSid,
@@ -541,7 +564,11 @@ export function createEngine(options: EngineOptions): Engine {
   return {
     handle,
     fireTimer,
-    start: () => scheduler.rearm(options.store),
+    async start() {
+      const armed = await scheduler.rearm(options.store);
+      await recover();
+      return armed;
+    },
     async stop() {
       stopped = true;
       for (const handle of retries) timerHost.clear(handle);

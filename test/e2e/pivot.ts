@@ -31,6 +31,8 @@ export interface PivotOptions {
   pbxPort?: number;
   trunk?: Partial<TrunkInput>;
   transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
+  /** Timer C (config `sip.timerCSeconds`); unset: calls get no reaper timers. */
+  timerCSeconds?: number;
   /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
   log?: Logger;
   /** More trunks after `acme` (each with its own domain and numbers). */
@@ -77,6 +79,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       port,
       publicHost: '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
+      ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },
     store: { kind: 'sqlite', path: dbPath },

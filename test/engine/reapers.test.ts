@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
+import { createEngine } from '../../src/engine/engine.ts';
+import type { TimerHost } from '../../src/engine/timers.ts';
+import { createInMemoryEventStore } from '../../src/store/memory.ts';
+import { pbxInvite, testConfig } from '../helpers/sipInputs.ts';
+
+function manualTimers() {
+  const due: { callback: () => void; delayMs: number }[] = [];
+  const host: TimerHost = {
+    set: (callback, delayMs) => {
+      const entry = { callback, delayMs };
+      due.push(entry);
+      return entry;
+    },
+    clear: (handle) => {
+      const index = due.indexOf(handle as (typeof due)[number]);
+      if (index >= 0) due.splice(index, 1);
+    },
+  };
+  return { host, due };
+}
+
+const withTimerC = (seconds: number) => {
+  const config = testConfig();
+  return { ...config, sip: { ...config.sip, timerCSeconds: seconds } };
+};
+
+describe('engine: Timer C through the config', () => {
+  it('a callee that never answers is CANCELed and the caller answered 408 when Timer C fires', async () => {
+    const store = createInMemoryEventStore();
+    const timers = manualTimers();
+    const sent: SipCommand[] = [];
+    const engine = createEngine({
+      store,
+      config: withTimerC(5),
+      send: (c) => sent.push(c),
+      timers: timers.host,
+    });
+    await engine.handle(pbxInvite());
+    const invite = sent.find((c): c is SendRequestCommand => c.kind === 'request' && c.method === 'INVITE')!;
+    expect(timers.due.map((t) => Math.round(t.delayMs / 1000))).toEqual([5]);
+    const received = (await store.readAll()).find((e) => e.type === 'CallReceived');
+    expect(received?.data).toMatchObject({ reapers: { timerCSeconds: 5, ackTimeoutSeconds: 32 } });
+
+    timers.due[0]!.callback();
+    await engine.stop();
+    const cancel = sent.find((c): c is SendRequestCommand => c.kind === 'request' && c.method === 'CANCEL');
+    expect(cancel?.branch).toBe(invite.branch);
+    expect(sent.filter((c) => c.kind === 'response').map((c) => (c as { status: number }).status)).toEqual([
+      100, 408,
+    ]);
+    const types = (await store.readAll()).map((e) => e.type);
+    expect(types).toEqual(['CallReceived', 'TimerScheduled', 'TimerFired', 'CallEnded']);
+  });
+
+  it('without a configured limit a call is stored as before: no reapers, no timers', async () => {
+    const store = createInMemoryEventStore();
+    const timers = manualTimers();
+    const engine = createEngine({ store, config: testConfig(), send: () => {}, timers: timers.host });
+    await engine.handle(pbxInvite());
+    await engine.stop();
+    const events = await store.readAll();
+    expect(events.map((e) => e.type)).toEqual(['CallReceived']);
+    expect(events[0]!.data).not.toHaveProperty('reapers');
+  });
+});
