@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { type AllFollower, followAll } from '../engine/followAll.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { type EventStore, type RecordedEvent, WrongExpectedVersionError } from '../store/port.ts';
+import { type EventStore, WrongExpectedVersionError } from '../store/port.ts';
+import { createStreamFolds } from '../store/streamFolds.ts';
 import {
   API_KEY_STREAM_PREFIX,
   type ApiKeyCreated,
@@ -58,31 +59,18 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
   const { store } = options;
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  const keys = new Map<string, ApiKeyState>();
-  let position = 0;
   let follower: AllFollower | undefined;
-
-  async function reload(sid: string): Promise<void> {
-    let state: ApiKeyState | undefined;
-    for (const recorded of await store.readStream(apiKeyStreamOf(sid))) {
-      state = evolveApiKey(state, apiKeyEventOf(recorded), recorded.revision);
-    }
-    if (state) keys.set(sid, state);
-  }
-
-  /** Folds one stored key event in revision order; a gap (a missed event) reloads the stream. */
-  function observe(recorded: RecordedEvent): void {
-    if (!isApiKeyEvent(recorded)) return;
-    const sid = recorded.streamName.slice(API_KEY_STREAM_PREFIX.length);
-    const known = keys.get(sid)?.revision ?? -1;
-    if (recorded.revision <= known) return;
-    if (recorded.revision !== known + 1) {
-      void reload(sid).catch((error) => log('error', 'API key reload failed', { sid, error: String(error) }));
-      return;
-    }
-    const next = evolveApiKey(keys.get(sid), apiKeyEventOf(recorded), recorded.revision);
-    if (next) keys.set(sid, next);
-  }
+  const folds = createStreamFolds<ApiKeyState, ApiKeyEvent>({
+    store,
+    prefix: API_KEY_STREAM_PREFIX,
+    isEvent: isApiKeyEvent,
+    eventOf: apiKeyEventOf,
+    evolve: evolveApiKey,
+    log,
+    what: 'API key',
+  });
+  const keys = folds.states;
+  const { reload } = folds;
 
   async function append(sid: string, event: ApiKeyEvent, expectedRevision: number | 'no-stream') {
     const { type, ...data } = event;
@@ -91,21 +79,10 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
       [{ id: randomUUID(), type, data, metadata: { correlationId: `keys;${randomUUID()}` } }],
       { expectedRevision },
     );
-    const revision = result.nextExpectedRevision;
-    if ((keys.get(sid)?.revision ?? -1) === revision - 1) {
-      const next = evolveApiKey(keys.get(sid), event, revision);
-      if (next) keys.set(sid, next);
-    }
+    folds.appended(sid, [event], result.nextExpectedRevision);
   }
 
-  for (;;) {
-    const page = await store.readAll({ after: position, maxCount: 2000 });
-    if (page.length === 0) break;
-    for (const recorded of page) {
-      position = recorded.position;
-      observe(recorded);
-    }
-  }
+  const position = await folds.loadAll();
 
   if (options.follow ?? true) {
     // Resubscribed after a failure (with a back-off): a key revoked elsewhere must still be refused here.
@@ -115,7 +92,7 @@ export async function startApiKeyRegistry(options: ApiKeyRegistryOptions): Promi
       name: 'API key registry',
       log,
       ...(options.retryMs ? { firstRetryMs: options.retryMs } : {}),
-      onEvent: observe,
+      onEvent: folds.observe,
     });
   }
 

@@ -16,12 +16,8 @@ import { trunkSidOf } from '../engine/classify.ts';
 import { type AllFollower, followAll } from '../engine/followAll.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import {
-  type EventData,
-  type EventStore,
-  type RecordedEvent,
-  WrongExpectedVersionError,
-} from '../store/port.ts';
+import { type EventData, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
+import { createStreamFolds } from '../store/streamFolds.ts';
 import {
   type Attribution,
   decideTrunkChange,
@@ -96,53 +92,31 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   const { store, config } = options;
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  const trunks = new Map<string, TrunkState>();
   let directory: TrunkDirectory = trunkDirectory(config);
-  let position = 0;
   let follower: AllFollower | undefined;
-
-  const refresh = () => {
+  const folds = createStreamFolds<TrunkState, TrunkEvent>({
+    store,
+    prefix: TRUNK_STREAM_PREFIX,
+    isEvent: isTrunkEvent,
+    eventOf: trunkEventOf,
+    evolve: evolveTrunk,
+    onChange: () => refresh(),
+    log,
+    what: 'trunk',
+  });
+  const trunks = folds.states;
+  const { reload } = folds;
+  function refresh(): void {
     const list = [...trunks.values()].map((t) => t.config);
     // Until something is stored (never after start) the config's trunks stand in.
     directory = trunkDirectory({ ...config, trunks: list.length > 0 ? list : config.trunks });
-  };
-
-  async function reload(sid: string): Promise<void> {
-    let state: TrunkState | undefined;
-    for (const recorded of await store.readStream(trunkStreamOf(sid))) {
-      state = evolveTrunk(state, trunkEventOf(recorded), recorded.revision);
-    }
-    if (state) trunks.set(sid, state);
-    refresh();
-  }
-
-  /** Folds one stored trunk event, in revision order; a gap (missed event) reloads the stream. */
-  function observe(recorded: RecordedEvent): void {
-    if (!isTrunkEvent(recorded)) return;
-    const sid = recorded.streamName.slice(TRUNK_STREAM_PREFIX.length);
-    const known = trunks.get(sid)?.revision ?? -1;
-    if (recorded.revision <= known) return;
-    if (recorded.revision !== known + 1) {
-      void reload(sid).catch((error) => log('error', 'trunk reload failed', { sid, error: String(error) }));
-      return;
-    }
-    const next = evolveTrunk(trunks.get(sid), trunkEventOf(recorded), recorded.revision);
-    if (next) trunks.set(sid, next);
-    refresh();
   }
 
   async function append(sid: string, events: TrunkEvent[], expectedRevision: number | 'no-stream') {
     const correlationId = `api;${randomUUID()}`;
     const data = events.map((event) => toEventData(event, correlationId));
     const result = await store.appendToStream(trunkStreamOf(sid), data, { expectedRevision });
-    const first = result.nextExpectedRevision - events.length + 1;
-    events.forEach((event, index) => {
-      const revision = first + index;
-      if ((trunks.get(sid)?.revision ?? -1) !== revision - 1) return;
-      const next = evolveTrunk(trunks.get(sid), event, revision);
-      if (next) trunks.set(sid, next);
-    });
-    refresh();
+    folds.appended(sid, events, result.nextExpectedRevision - events.length + 1);
   }
 
   function assertUnique(trunk: TrunkConfig): void {
@@ -182,14 +156,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   }
 
   // Load what is stored: every trunk stream, wherever it sits in `$all`.
-  for (;;) {
-    const page = await store.readAll({ after: position, maxCount: 2000 });
-    if (page.length === 0) break;
-    for (const recorded of page) {
-      position = recorded.position;
-      observe(recorded);
-    }
-  }
+  let position = await folds.loadAll();
 
   // Seed the config's trunks that were never stored.
   for (const trunk of config.trunks) {
@@ -234,7 +201,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
       ...(options.retryMs ? { firstRetryMs: options.retryMs } : {}),
       onEvent: (recorded) => {
         position = recorded.position;
-        observe(recorded);
+        folds.observe(recorded);
       },
     });
   }
