@@ -150,11 +150,18 @@ export function classifyTarget(
   return e164 === undefined ? { kind: 'sip' } : { kind: 'pstn', e164 };
 }
 
+/** E.164 as written in a URI or the config: `+`, a country code not starting with 0, at most 15 digits. */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+
+export function isE164(text: string): boolean {
+  return E164.test(text);
+}
+
 /** `+1 (555) 010-0000` style text -> `+15550100000`, or undefined when it is not a global E.164 number. */
 export function normalizeE164(text: string): string | undefined {
   const digits = text.replace(/[-.()]/g, '');
   // E.164: a country code that does not start with 0, at most 15 digits in all.
-  return /^\+[1-9]\d{1,14}$/.test(digits) ? digits : undefined;
+  return isE164(digits) ? digits : undefined;
 }
 
 /** The trunk's `transferMode` policy: `sip-only` refuses PSTN targets (toll fraud, cost control). */

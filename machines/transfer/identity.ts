@@ -5,6 +5,7 @@
  * the trunk number that transferred the call when the caller shown is someone else, which is what a
  * terminating carrier needs to present a transferred call and a signer to attest it as diverted.
  */
+import { isE164 } from '../refer-target.ts';
 import { extractUser } from '../sip-syntax.ts';
 
 export function transferredCallHeaders(
@@ -14,8 +15,8 @@ export function transferredCallHeaders(
 ): Record<string, string> {
   const caller = extractUser(callerUri);
   const headers: Record<string, string> = {};
-  if (caller && /^\+[1-9]\d{1,14}$/.test(caller)) headers['P-Asserted-Identity'] = `<${callerUri}>`;
-  if (/^\+[1-9]\d{1,14}$/.test(transferor) && transferor !== caller) {
+  if (caller && isE164(caller)) headers['P-Asserted-Identity'] = `<${callerUri}>`;
+  if (isE164(transferor) && transferor !== caller) {
     headers.Diversion = `<sip:${transferor}@${publicHost}>;reason=deflection;counter=1`;
   }
   return headers;

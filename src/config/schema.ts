@@ -4,6 +4,7 @@
  * rest of the program reads one complete, typed value.
  */
 import { z } from 'zod';
+import { E164 } from '../../machines/refer-target.ts';
 import { uriHost } from '../../machines/sip-syntax.ts';
 import { isCidr } from './cidr.ts';
 
@@ -55,9 +56,6 @@ const bus = z.discriminatedUnion('kind', [
     url: url(['nats:', 'tls:', 'ws:', 'wss:'], 'nats://127.0.0.1:4222'),
   }),
 ]);
-
-/** E.164 as stored in config: `+`, a country code not starting with 0, at most 15 digits, no separators. */
-export const E164 = /^\+[1-9]\d{1,14}$/;
 
 const e164 = z.string().regex(E164, { error: 'expected an E.164 number such as "+15550100000"' });
 

@@ -6,6 +6,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { hostAddress } from '../../machines/ip-literal.ts';
+import { isE164 } from '../../machines/refer-target.ts';
 import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip-syntax.ts';
 import type { SipEndpoint } from '../bus/messages.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
@@ -75,7 +76,7 @@ function familyOf(address: string): 'ipv4' | 'ipv6' {
 /** The E.164 number in a URI's user part (`sip:+15550100@x`, `tel:+15550100`), if it is one. */
 export function e164Of(uri: string): string | undefined {
   const user = uri.startsWith('tel:') ? uri.slice(4).split(';')[0] : extractUser(uri);
-  return user && /^\+[1-9]\d{1,14}$/.test(user) ? user : undefined;
+  return user && isE164(user) ? user : undefined;
 }
 
 /**
