@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReferReceived } from '../machines/events.ts';
 import { decide } from '../machines/session.ts';
-import type { SipCommand } from '../src/bus/messages.ts';
 import { toEventData } from '../src/engine/codec.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { decidedAt, loadSession } from '../src/engine/load.ts';
-import { newSid, streamOf } from '../src/engine/sids.ts';
+import type { SipCommand } from '../src/shared/messages.ts';
+import { newSid, streamOf } from '../src/shared/sids.ts';
 import { createSqliteEventStore } from '../src/store/sqlite.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../test/helpers/sipInputs.ts';
 

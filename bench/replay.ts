@@ -8,10 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SipCommand } from '../src/bus/messages.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { loadSession } from '../src/engine/load.ts';
 import { checkAll } from '../src/engine/replay.ts';
+import type { SipCommand } from '../src/shared/messages.ts';
 import { createSqliteEventStore } from '../src/store/sqlite.ts';
 import { driveTransfer } from '../test/helpers/driveTransfer.ts';
 import { testConfig } from '../test/helpers/sipInputs.ts';

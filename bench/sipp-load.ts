@@ -18,7 +18,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { callSidForCallId } from '../src/engine/sids.ts';
+import { callSidForCallId } from '../src/shared/sids.ts';
 import { carrier, pbx, target } from '../test/e2e/parties.ts';
 import type { StoredEvent } from '../test/e2e/pivot.ts';
 import type { SippProcess, SippResult } from '../test/helpers/sipp.ts';

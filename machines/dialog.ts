@@ -2,7 +2,12 @@
  * A leg's SIP dialog as the machines keep it, and pure builders for the requests sent in it.
  * Everything a request needs is here, so any engine instance can continue a call from its events alone.
  */
-import type { NameAddr, SendRequestCommand, SendResponseCommand, SipEndpoint } from '../src/bus/messages.ts';
+import type {
+  NameAddr,
+  SendRequestCommand,
+  SendResponseCommand,
+  SipEndpoint,
+} from '../src/shared/messages.ts';
 import { addressing } from './next-hop.ts';
 import { type SdpOrigin, withOrigin } from './sdp.ts';
 

@@ -2,7 +2,7 @@
  * What machines decide. Machines never perform I/O: each accepted input yields a list of effects that
  * the engine executes after the input and the facts are stored ("persist, then act").
  */
-import type { SipCommand } from '../src/bus/messages.ts';
+import type { SipCommand } from '../src/shared/messages.ts';
 import type { Fact } from './events.ts';
 
 export type Effect = { kind: 'sip'; command: SipCommand } | { kind: 'fact'; event: Fact };

@@ -4,7 +4,7 @@
  * belongs to (`callSid`, and `transferSid` for transfer events), so a session's stream can be folded
  * back into every machine it holds.
  */
-import type { NameAddr } from '../src/bus/messages.ts';
+import type { NameAddr } from '../src/shared/messages.ts';
 import type { LegDialog, LegName } from './dialog.ts';
 
 export type Direction = 'trunking-terminating' | 'trunking-originating';

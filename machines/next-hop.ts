@@ -8,7 +8,7 @@
  * peer's requests came from a public one. Pure: IP literals only; a host name keeps the stored address.
  */
 import { isIP } from 'node:net';
-import type { SipEndpoint } from '../src/bus/messages.ts';
+import type { SipEndpoint } from '../src/shared/messages.ts';
 import type { LegDialog } from './dialog.ts';
 import { parseNameAddr, uriHostPort, uriParams, uriScheme } from './sip-syntax.ts';
 

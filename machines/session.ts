@@ -5,7 +5,7 @@
  * including facts that other machines of the session react to) and the SIP effects to execute.
  */
 import { initialTransition, type SnapshotFrom, transition } from 'xstate';
-import type { SipCommand } from '../src/bus/messages.ts';
+import type { SipCommand } from '../src/shared/messages.ts';
 import { callMachine } from './call/call.machine.ts';
 import { keepRemoteCseq, type LegDialog } from './dialog.ts';
 import type { Effect } from './effects.ts';

@@ -3,7 +3,7 @@
  * No I/O: every function takes header text or a URI string and returns plain data, or `undefined` when
  * the text is malformed, so bad input never throws (callers answer 400 instead).
  */
-import type { NameAddr } from '../src/bus/messages.ts';
+import type { NameAddr } from '../src/shared/messages.ts';
 
 export type { NameAddr };
 

@@ -3,8 +3,8 @@
  * next context and the effects. The statechart (call.machine.ts) decides which step runs when.
  */
 
-import type { SendRequestCommand } from '../../src/bus/messages.ts';
-import { PRACKING_INVITE_SUPPORTED_HEADER } from '../../src/sip/constants.ts';
+import type { SendRequestCommand } from '../../src/shared/messages.ts';
+import { PRACKING_INVITE_SUPPORTED_HEADER } from '../../src/shared/sipCapabilities.ts';
 import {
   keepRemoteCseq,
   type LegDialog,

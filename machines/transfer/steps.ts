@@ -2,6 +2,8 @@
  * The pure steps of the blind transfer (docs/architecture.md "Transfer flow"). The statechart in
  * transfer.machine.ts decides which step runs; each returns the next context and its effects.
  */
+
+import { pivotCallId } from '../../src/shared/sessionKeys.ts';
 import {
   type LegDialog,
   nextRequest,
@@ -21,7 +23,7 @@ import type {
   TransferorHungUp,
   TransferResponse,
 } from '../events.ts';
-import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
+import { sdpSessionId, shortId } from '../ids.ts';
 import { parseReferTo, type ReferTarget, referredByProblem, transferAllowed } from '../refer-target.ts';
 import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';

@@ -1,6 +1,6 @@
 /** /v1/Calls: the call log (parent and child calls), each call's raw events and its replay. */
 import { replayEvents } from '../engine/replay.ts';
-import { streamOf } from '../engine/sids.ts';
+import { streamOf } from '../shared/sids.ts';
 import { notFound } from './errors.ts';
 import { type PageQuery, pageOf, pagingOf } from './paging.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';

@@ -15,9 +15,9 @@
 import type { Database } from 'better-sqlite3';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionRunner } from '../../projections/runner.ts';
-import type { SipInput } from '../bus/messages.ts';
 import { isPermanentFailure } from '../bus/port.ts';
 import type { Outcome } from '../engine/engine.ts';
+import type { SipInput } from '../shared/messages.ts';
 import type { EventStore } from '../store/port.ts';
 
 export interface Metrics {

@@ -3,7 +3,7 @@
  * parameters it was made with, so the cost can be raised later without invalidating stored keys.
  */
 import { createHash, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
-import { uuidv7Hex } from '../engine/sids.ts';
+import { uuidv7Hex } from '../shared/sids.ts';
 
 /** What is stored in place of a secret. */
 export interface SecretHash {

@@ -8,7 +8,7 @@
  * a non-INVITE request goes again on the peer's next retransmission, see src/cli/roles.ts).
  */
 import { type Logger, silentLogger } from '../log.ts';
-import type { SipCommand, SipInput } from './messages.ts';
+import type { SipCommand, SipInput } from '../shared/messages.ts';
 import type { AdapterBus, EngineBus } from './port.ts';
 
 export function createInProcessBus(options: { log?: Logger } = {}): {

@@ -3,7 +3,7 @@
  * calls; over NATS the inputs travel on a JetStream stream (durable, deduplicated, partitioned so each
  * session's inputs stay in order) and the commands go back to the adapter that holds the transaction.
  */
-import type { SipCommand, SipInput } from './messages.ts';
+import type { SipCommand, SipInput } from '../shared/messages.ts';
 
 export interface Closable {
   close(): Promise<void>;

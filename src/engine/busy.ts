@@ -4,7 +4,7 @@
  * "not now", so the peer may try again later; a 403 would tell a PBX the transfer is forbidden and it
  * would give up for good (and report the transfer failed to its user).
  */
-import type { SendResponseCommand, SipInput, SipRequestInput } from '../bus/messages.ts';
+import type { SendResponseCommand, SipInput, SipRequestInput } from '../shared/messages.ts';
 
 export function busyResponse(
   input: SipRequestInput,

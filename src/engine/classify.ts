@@ -13,10 +13,11 @@ import type {
   SessionEvent,
   TransferPolicy,
 } from '../../machines/events.ts';
-import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
+import { sdpSessionId, shortId } from '../../machines/ids.ts';
 import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
+import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import type {
   NameAddr,
   SendResponseCommand,
@@ -24,8 +25,9 @@ import type {
   SipRequestInput,
   SipResponseInput,
   Transport,
-} from '../bus/messages.ts';
-import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+} from '../shared/messages.ts';
+import { pivotCallId } from '../shared/sessionKeys.ts';
+import { trunkSidOf } from '../shared/sids.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
@@ -246,13 +248,6 @@ function nonceSecret(config: PivotConfig): string {
     nonceSecrets.set(config, secret);
   }
   return secret;
-}
-
-/** Trunks are identified by name until they become event-sourced; the sid is stable per name. */
-export function trunkSidOf(name: string): string {
-  let hash = 0n;
-  for (const char of name) hash = (hash * 131n + BigInt(char.codePointAt(0)!)) % 2n ** 128n;
-  return `TK${hash.toString(16).padStart(32, '0')}`;
 }
 
 interface LegOwner {

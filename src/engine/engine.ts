@@ -10,12 +10,13 @@
 
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
 import type { ReferRejected, SessionEvent, TimerFired } from '../../machines/events.ts';
-import { routingKeyOf } from '../../machines/ids.ts';
 import { decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
-import type { SipCommand, SipInput } from '../bus/messages.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import type { SipCommand, SipInput } from '../shared/messages.ts';
+import { inputKey, sessionOf } from '../shared/sessionKeys.ts';
+import { newSid, streamOf } from '../shared/sids.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { answerable, busyResponse, EngineOverloadedError } from './busy.ts';
 import { classify } from './classify.ts';
@@ -35,7 +36,6 @@ import {
   RECENT_REFUSALS,
   remember,
 } from './sessionCache.ts';
-import { callSidForCallId, newSid, streamOf } from './sids.ts';
 import { createTimerScheduler, isInput, realTimers, type TimerHost } from './timers.ts';
 import { cpsLimitOf } from './trunkLimits.ts';
 import { type TrunkDirectory, trunkDirectory } from './trunks.ts';
@@ -105,11 +105,6 @@ export interface Engine {
   pendingTimers(): ReturnType<ReturnType<typeof createTimerScheduler>['pending']>;
 }
 
-/** The session a SIP message belongs to: the routing key in our Call-IDs, else the peer's Call-ID. */
-export function sessionOf(input: SipInput): string {
-  return routingKeyOf(input.callId) ?? callSidForCallId(input.callId);
-}
-
 function versionOf(event: SessionEvent): string | undefined {
   const owner = machineOf(event);
   if (!owner) return undefined;
@@ -121,25 +116,6 @@ function versionOf(event: SessionEvent): string | undefined {
  * storing (the commands it got), or an outcome reached without a machine.
  */
 type Classified = { event: SessionEvent } | { repeat: number } | { resend: SipCommand[] } | Outcome;
-
-/**
- * What makes a SIP input unique: a request's server transaction, or a response's client transaction,
- * status and To tag (a 180 and a 200 to the same INVITE are different inputs, and so are 200s from two
- * forks of it, RFC 3261 §13.2.2.4; a repeated 200 of one fork is the same input).
- */
-export function inputKey(input: SipInput): string {
-  if (input.kind === 'request') return input.transactionKey;
-  const toTag = input.to.params.tag;
-  return `${input.transactionKey}:${input.status}${toTag ? `;tag=${toTag}` : ''}`;
-}
-
-/**
- * The key under which a bus deduplicates an input: its input key within its session, so two peers that
- * happen to reuse a branch (on different calls) never dedupe each other's inputs.
- */
-export function busInputKey(input: SipInput): string {
-  return `${sessionOf(input)}:${inputKey(input)}`;
-}
 
 /**
  * Whether a session's own queue bound applies to the input: requests that start something. A flood in

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { type LegDialog, parseBranch, requestAt } from '../../machines/dialog.ts';
 import { hasSdp, rejectingAnswer, withOrigin } from '../../machines/sdp.ts';
 import type { SessionState } from '../../machines/session.ts';
-import type { SendRequestCommand, SipInput } from '../bus/messages.ts';
+import type { SendRequestCommand, SipInput } from '../shared/messages.ts';
 
 /**
  * The leg of the session with this id whose dialog is confirmed (the peer's tag is known), and whether

@@ -7,8 +7,8 @@
 
 import { normalizeE164 } from '../../machines/refer-target.ts';
 import { extractUser, parseNameAddr, splitHeaderValues, uriHost } from '../../machines/sip-syntax.ts';
-import type { NameAddr, SipRequestInput } from '../bus/messages.ts';
 import type { TrunkConfig } from '../config/index.ts';
+import type { NameAddr, SipRequestInput } from '../shared/messages.ts';
 
 export type Numbering = NonNullable<TrunkConfig['numbering']>;
 

@@ -1,10 +1,10 @@
 /** Loads a session by folding its stream through the machines: state is derived, never stored. */
 import { decide, emptySession, evolve, type SessionState } from '../../machines/session.ts';
-import type { SipCommand } from '../bus/messages.ts';
+import type { SipCommand } from '../shared/messages.ts';
+import { streamOf } from '../shared/sids.ts';
 import type { EventStore } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
 import { type LoadedSession, RECENT_INPUTS, remember } from './sessionCache.ts';
-import { streamOf } from './sids.ts';
 
 export async function loadSession(store: EventStore, sessionSid: string): Promise<LoadedSession> {
   return catchUp(store, sessionSid, {

@@ -6,9 +6,9 @@
  */
 import type { Effect } from '../../machines/effects.ts';
 import { emptySession, evolve, machineOf, type SessionState } from '../../machines/session.ts';
+import { streamOf } from '../shared/sids.ts';
 import type { EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
-import { streamOf } from './sids.ts';
 
 export interface ReplayStep {
   revision: number;

@@ -3,7 +3,7 @@
  * is only a fold of the stream up to `revision`, and a conflict on append drops it.
  */
 import type { SessionState } from '../../machines/session.ts';
-import type { SipCommand } from '../bus/messages.ts';
+import type { SipCommand } from '../shared/messages.ts';
 
 /** How many recent inputs keep the state they were decided on (see `LoadedSession.before`). */
 export const RECENT_INPUTS = 16;

@@ -8,8 +8,8 @@ import { BlockList, isIPv4 } from 'node:net';
 import { hostAddress } from '../../machines/ip-literal.ts';
 import { isE164 } from '../../machines/refer-target.ts';
 import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip-syntax.ts';
-import type { SipEndpoint } from '../bus/messages.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
+import type { SipEndpoint } from '../shared/messages.ts';
 
 export interface TrunkDirectory {
   trunks: TrunkConfig[];

@@ -4,7 +4,7 @@
  * the engine's events. Nothing it does throws into a socket handler or out of execute().
  */
 import { randomBytes } from 'node:crypto';
-import type { SipCommand, SipEndpoint, SipInput } from '../bus/messages.ts';
+import type { SipCommand, SipEndpoint, SipInput } from '../shared/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
 import {
   DEFAULT_SOURCE_BURST,

@@ -4,7 +4,7 @@
  */
 
 import { formatNameAddr } from '../../machines/sip-syntax.ts';
-import type { SendRequestCommand } from '../bus/messages.ts';
+import type { SendRequestCommand } from '../shared/messages.ts';
 import { capabilityHeaders } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import type { OutgoingMessage } from './types.ts';

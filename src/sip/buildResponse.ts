@@ -5,7 +5,7 @@
  */
 
 import { parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { HeaderValue, SipEndpoint } from '../bus/messages.ts';
+import type { HeaderValue, SipEndpoint } from '../shared/messages.ts';
 import { capabilityHeaders, responseAdvertises } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import type { OutgoingMessage, RawMessage, Via } from './types.ts';

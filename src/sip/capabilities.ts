@@ -3,7 +3,7 @@
  * re-INVITEs), 2xx answers to INVITE and OPTIONS, and 405 (RFC 3261 §8.2.1, §11.2, §20.5, §20.37).
  * A PBX decides from Allow whether it may REFER the call to us. A header the engine set itself wins.
  */
-import { ALLOW_HEADER, REQUEST_SUPPORTED_HEADER, SUPPORTED_HEADER } from './constants.ts';
+import { ALLOW_HEADER, REQUEST_SUPPORTED_HEADER, SUPPORTED_HEADER } from '../shared/sipCapabilities.ts';
 import { normalizeHeaderName } from './headerNames.ts';
 
 type HeaderLine = readonly [string, string];

@@ -13,7 +13,7 @@
  *   response (§9.1) and dropped if the INVITE has already completed. It goes where the INVITE went.
  * - A request too large for UDP goes over TCP, and back to UDP if no connection can be made (sizeRule.ts).
  */
-import type { SendRequestCommand, SipEndpoint, SipResponseInput } from '../bus/messages.ts';
+import type { SendRequestCommand, SipEndpoint, SipResponseInput } from '../shared/messages.ts';
 import { buildAckForFailure, buildRequest, type LocalAddress } from './buildRequest.ts';
 import { PENDING_SERVER_TRANSACTION_MS, T2_FACTOR, TRANSACTION_TIMEOUT_FACTOR } from './constants.ts';
 import { createExpiringMap } from './expiringMap.ts';

@@ -6,7 +6,7 @@
  * `maxAgeMs` (a dialog whose BYE we never saw must not hold a connection for ever) and at most
  * `maxDialogs` dialogs are remembered (the oldest go first).
  */
-import type { SipEndpoint } from '../bus/messages.ts';
+import type { SipEndpoint } from '../shared/messages.ts';
 
 export interface DialogPins {
   pin(callId: string, remote: SipEndpoint): void;

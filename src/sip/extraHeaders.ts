@@ -1,5 +1,5 @@
 /** The `headers` of a command, as header lines, minus the ones the adapter owns. Pure. */
-import type { HeaderValue } from '../bus/messages.ts';
+import type { HeaderValue } from '../shared/messages.ts';
 import { canonicalHeaderName, normalizeHeaderName } from './headerNames.ts';
 
 /** Headers the adapter writes itself from the command's typed fields or from the stored request. */

@@ -1,4 +1,4 @@
-/** The SIP adapter: wire messages <-> engine inputs and commands (see src/bus/messages.ts). */
+/** The SIP adapter: wire messages <-> engine inputs and commands (see src/shared/messages.ts). */
 export {
   createSipAdapter,
   type SipAdapter,

@@ -5,8 +5,8 @@
  */
 
 import { splitHeaderValues } from '../../machines/sip-syntax.ts';
+import { SUPPORTED_OPTION_TAGS } from '../shared/sipCapabilities.ts';
 import type { ResponseSpec } from './buildResponse.ts';
-import { SUPPORTED_OPTION_TAGS } from './constants.ts';
 import type { ValidRequest } from './types.ts';
 
 const SCHEMES = new Set(['sip', 'sips', 'tel']);

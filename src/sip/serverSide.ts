@@ -16,10 +16,10 @@
  * is answered once (100 Trying, then the refusal) instead of its refusal being retransmitted until an
  * ACK that a spoofed source never sends.
  */
-import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
+import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../shared/messages.ts';
+import { ALLOWED_METHODS } from '../shared/sipCapabilities.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
-  ALLOWED_METHODS,
   DEFAULT_MAX_PENDING_SERVER_TRANSACTIONS,
   MAX_DATAGRAM_BYTES,
   OVERLOAD_RETRY_AFTER_S,

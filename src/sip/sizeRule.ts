@@ -3,7 +3,7 @@
  * unknown) goes over TCP instead, so it is never fragmented or dropped on the way; if the TCP connection
  * cannot be established (refused or reset), it is sent over UDP after all. Pure.
  */
-import type { SendRequestCommand } from '../bus/messages.ts';
+import type { SendRequestCommand } from '../shared/messages.ts';
 import { UDP_REQUEST_LIMIT_BYTES } from './constants.ts';
 
 /** The command to send over TCP instead, when the UDP request built from it is too large; else undefined. */

@@ -1,7 +1,7 @@
 /** ValidMessage -> the SipInput the engine receives. Pure: the clock and ids are passed in. */
 
 import { splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { SipEndpoint, SipRequestInput, SipResponseInput } from '../bus/messages.ts';
+import type { SipEndpoint, SipRequestInput, SipResponseInput } from '../shared/messages.ts';
 import type { RawHeader, ValidRequest, ValidResponse } from './types.ts';
 
 interface Context {

@@ -5,7 +5,7 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { SipEndpoint } from '../bus/messages.ts';
+import type { SipEndpoint } from '../shared/messages.ts';
 import { MAX_MESSAGE_BYTES } from './constants.ts';
 import { createStreamFramer } from './framer.ts';
 import type { Logger, SendFn } from './types.ts';

@@ -1,8 +1,8 @@
 /**
  * Types shared inside the SIP adapter. Nothing here crosses the bus: the bus types live in
- * src/bus/messages.ts. These describe messages between parsing, validation and the transaction layer.
+ * src/shared/messages.ts. These describe messages between parsing, validation and the transaction layer.
  */
-import type { NameAddr, SipEndpoint } from '../bus/messages.ts';
+import type { NameAddr, SipEndpoint } from '../shared/messages.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, msg: string, fields?: object) => void;

@@ -6,7 +6,7 @@
  */
 
 import { parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { NameAddr } from '../bus/messages.ts';
+import type { NameAddr } from '../shared/messages.ts';
 import type { RawHeader, RawMessage, ValidMessage, Via } from './types.ts';
 import { parseVia, viaElements } from './via.ts';
 

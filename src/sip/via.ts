@@ -1,7 +1,7 @@
 /** Via parsing and the RFC 3261 §18.2 / RFC 3581 rules for where a response goes. Pure. */
 
 import { formatParams, parseParams, splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { SipEndpoint, Transport } from '../bus/messages.ts';
+import type { SipEndpoint, Transport } from '../shared/messages.ts';
 import type { RawHeader, Via } from './types.ts';
 
 const VIA =

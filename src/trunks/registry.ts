@@ -12,10 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
-import { trunkSidOf } from '../engine/classify.ts';
 import { type AllFollower, followAll } from '../engine/followAll.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { trunkSidOf } from '../shared/sids.ts';
 import { type EventData, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { createStreamFolds } from '../store/streamFolds.ts';
 import {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.ts';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
-import { trunkSidOf } from '../../src/engine/classify.ts';
 import { PoisonInputError, StoreUnavailableError } from '../../src/engine/errors.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { UK_NUMBER } from '../projections/drive.ts';
 import { type ApiWorld, apiWorld } from './support.ts';
 

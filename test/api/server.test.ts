@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, instrumentStore } from '../../src/api/metrics.ts';
 import { type RunningReadSide, startReadSide } from '../../src/api/start.ts';
 import { parseConfig } from '../../src/config/index.ts';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { keyFrom } from '../helpers/apiKeys.ts';
 import { createDriver, UK_NUMBER } from '../projections/drive.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { startTrunkRegistry } from '../../src/trunks/registry.ts';
 import { billingConfig, UK_NUMBER } from '../projections/drive.ts';

@@ -5,10 +5,10 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand } from '../../src/bus/messages.ts';
 import { decodeCommand } from '../../src/bus/nats/codec.ts';
 import { createCommandSender } from '../../src/bus/nats/commands.ts';
 import { resolveOptions } from '../../src/bus/nats/options.ts';
+import type { SendRequestCommand } from '../../src/shared/messages.ts';
 
 const notify = (callId: string, seq: number): SendRequestCommand => ({
   kind: 'request',

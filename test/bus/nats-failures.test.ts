@@ -4,9 +4,9 @@
  * partition. Msg-Id deduplication is scoped to the session. Real nats-server.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { PoisonInputError } from '../../src/engine/errors.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts';

@@ -5,8 +5,8 @@
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
 import { consumerName } from '../../src/bus/nats/subjects.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts';
 import { busFactory, isolated, requestInput, sleep, waitUntil } from './support.ts';
 

@@ -1,7 +1,7 @@
 /** The NATS bus carries inputs and commands intact, to the right place, once. Real nats-server. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SipCommand, SipInput } from '../../src/bus/messages.ts';
 import { partitionOf } from '../../src/bus/nats/partition.ts';
+import type { SipCommand, SipInput } from '../../src/shared/messages.ts';
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts';
 import { busFactory, requestCommand, requestInput, responseCommand, sleep, waitUntil } from './support.ts';
 

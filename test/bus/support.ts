@@ -1,7 +1,7 @@
 /** Shared bits of the NATS bus tests: inputs and commands to send, unique names, waiting. */
 import { randomUUID } from 'node:crypto';
-import type { SendRequestCommand, SendResponseCommand, SipRequestInput } from '../../src/bus/messages.ts';
 import { createNatsBus, type NatsBus, type NatsBusOptions } from '../../src/bus/nats/index.ts';
+import type { SendRequestCommand, SendResponseCommand, SipRequestInput } from '../../src/shared/messages.ts';
 
 /** Stream and subject names of one test, so tests sharing a server never see each other's messages. */
 export function isolated(): Pick<NatsBusOptions, 'streamName' | 'subjectPrefix'> {

@@ -4,9 +4,9 @@
  * requests are published again on the peer's next retransmission.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
 import type { AdapterBus } from '../../src/bus/port.ts';
 import { type RunningSip, startSipRole } from '../../src/cli/roles.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import { pivotConfig } from '../e2e/pivot.ts';
 import { freePort } from '../helpers/sipp.ts';
 import { header, rawRequest, statusLine, type UdpPeer, udpPeer } from '../sip/support.ts';

@@ -6,7 +6,7 @@
  * the bus delivers commands at least once: re-sent until an adapter acknowledges them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SipCommand } from '../../src/bus/messages.ts';
+import type { SipCommand } from '../../src/shared/messages.ts';
 import { busFactory, requestCommand, responseCommand, sleep, waitUntil } from '../bus/support.ts';
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts';
 

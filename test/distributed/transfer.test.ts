@@ -4,7 +4,7 @@
  * stored events are read from PostgreSQL and must be exactly what the in-process pivot stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callSidForCallId } from '../../src/engine/sids.ts';
+import { callSidForCallId } from '../../src/shared/sids.ts';
 import { UNTIL_TARGET_RINGS } from '../e2e/expectedEvents.ts';
 import { allPassed, carrier, pbx, received, target, withoutTrying } from '../e2e/parties.ts';
 import { the, typesOf } from '../e2e/pivot.ts';

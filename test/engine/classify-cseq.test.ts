@@ -4,8 +4,8 @@
  * stored; the dialog goes on. ACK and CANCEL carry their INVITE's CSeq and are not checked.
  */
 import { describe, expect, it } from 'vitest';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { checkAll } from '../../src/engine/replay.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import {

@@ -3,7 +3,7 @@
  * through the engine: a refused request is answered with a clear log line and stores nothing.
  */
 import { describe, expect, it } from 'vitest';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
 import { answer, pbxInDialog, pbxInvite, peerInDialog, SDP_CARRIER, SDP_PBX } from '../helpers/sipInputs.ts';
 import { answeredCall, cancelOf, expectRefused, harness } from './dialogSetup.ts';
 

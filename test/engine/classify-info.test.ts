@@ -3,7 +3,7 @@
  * (or the adapter's own 408) given back; answered here while a transfer owns the legs.
  */
 import { describe, expect, it } from 'vitest';
-import type { SipResponseInput } from '../../src/bus/messages.ts';
+import type { SipResponseInput } from '../../src/shared/messages.ts';
 import { answer, pbxInDialog } from '../helpers/sipInputs.ts';
 import { answeredCall, expectRefused, harness } from './dialogSetup.ts';
 

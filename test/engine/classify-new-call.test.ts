@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CallReceived } from '../../machines/events.ts';
 import { emptySession } from '../../machines/session.ts';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { type PivotConfigInput, parseConfig } from '../../src/config/index.ts';
 import { type Classification, classify } from '../../src/engine/classify.ts';
 import { parseDigest } from '../../src/engine/digest.ts';
 import { trunkDirectory } from '../../src/engine/trunks.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
 import { pbxInvite } from '../helpers/sipInputs.ts';
 
 const ROOT = 'CA0123456789abcdef0123456789abcdef';

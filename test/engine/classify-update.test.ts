@@ -3,7 +3,7 @@
  * nothing; the relayed UPDATE's answer is matched to it by leg and CSeq.
  */
 import { describe, expect, it } from 'vitest';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
 import { answer, pbxInDialog, peerInDialog, SDP_CARRIER, SDP_PBX } from '../helpers/sipInputs.ts';
 import { answeredCall, expectRefused, harness } from './dialogSetup.ts';
 

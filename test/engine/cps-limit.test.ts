@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.ts';
-import type { SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { createEngine } from '../../src/engine/engine.ts';
+import type { SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
 

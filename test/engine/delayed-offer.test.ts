@@ -4,8 +4,8 @@
  * callee retransmits before that ACK exists is a repeat (no second event, no second 200).
  */
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SendResponseCommand, SipRequestInput } from '../../src/bus/messages.ts';
 import { checkAll } from '../../src/engine/replay.ts';
+import type { SendRequestCommand, SendResponseCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_PBX } from '../helpers/sipInputs.ts';
 import { answeredCall, type H, harness } from './dialogSetup.ts';
 

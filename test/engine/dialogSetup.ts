@@ -3,8 +3,8 @@
  * call to work on, and the check that a request was refused without a machine.
  */
 import { expect } from 'vitest';
-import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
 import { createEngine } from '../../src/engine/engine.ts';
+import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';

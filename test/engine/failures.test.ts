@@ -5,9 +5,10 @@
  * and a 2xx from a second fork is ACKed and BYEd.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
-import { createEngine, type Engine, inputKey } from '../../src/engine/engine.ts';
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import type { TimerHost } from '../../src/engine/timers.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
+import { inputKey } from '../../src/shared/sessionKeys.ts';
 import { createAppendNotifier, createCatchUpSubscription } from '../../src/store/catchUpSubscription.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';

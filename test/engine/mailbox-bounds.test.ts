@@ -4,9 +4,9 @@
  * stored; a response is rejected unhandled (a durable bus delivers it again later).
  */
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
 import { EngineOverloadedError } from '../../src/engine/busy.ts';
 import { createEngine, type Outcome } from '../../src/engine/engine.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, pbxInvite, testConfig } from '../helpers/sipInputs.ts';

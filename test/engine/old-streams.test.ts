@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../machines/events.ts';
 import { toEventData } from '../../src/engine/codec.ts';
 import { checkAll } from '../../src/engine/replay.ts';
-import { streamOf } from '../../src/engine/sids.ts';
+import { streamOf } from '../../src/shared/sids.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import {
   at,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import type { TimerHost } from '../../src/engine/timers.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { pbxInvite, testConfig } from '../helpers/sipInputs.ts';
 

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
-import { createEngine, sessionOf } from '../../src/engine/engine.ts';
+import { createEngine } from '../../src/engine/engine.ts';
 import { positionBefore } from '../../src/engine/recovery.ts';
 import type { TimerHost } from '../../src/engine/timers.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
+import { sessionOf } from '../../src/shared/sessionKeys.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';

@@ -5,8 +5,8 @@
  * §12.2.2): a request below them is out of order.
  */
 import { describe, expect, it } from 'vitest';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { STORED_REFUSALS_PER_SESSION } from '../../src/engine/refusals.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { pbxInDialog, testConfig } from '../helpers/sipInputs.ts';
 import { answeredCall, harness } from './dialogSetup.ts';

@@ -4,7 +4,7 @@
  * reach the store or a machine.
  */
 import { describe, expect, it } from 'vitest';
-import type { SendResponseCommand } from '../../src/bus/messages.ts';
+import type { SendResponseCommand } from '../../src/shared/messages.ts';
 import { answer, CARRIER, pbxInDialog, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
 import { answeredCall, type H, harness } from './dialogSetup.ts';
 

@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ReferReceived } from '../../machines/events.ts';
 import { decide } from '../../machines/session.ts';
-import type { SipRequestInput } from '../../src/bus/messages.ts';
 import { toEventData } from '../../src/engine/codec.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { decidedAt, loadSession } from '../../src/engine/load.ts';
-import { newSid, streamOf } from '../../src/engine/sids.ts';
+import type { SipRequestInput } from '../../src/shared/messages.ts';
+import { newSid, streamOf } from '../../src/shared/sids.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { pbxInDialog, testConfig } from '../helpers/sipInputs.ts';

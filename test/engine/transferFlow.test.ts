@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipCommand } from '../../src/bus/messages.ts';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_TARGET, testConfig } from '../helpers/sipInputs.ts';

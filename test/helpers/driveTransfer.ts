@@ -3,9 +3,10 @@
  * answered, REFER, hold, target rings and answers, far party reconnected, PBX hangs up.
  * Used by replay tests and benchmarks to fill a store with realistic sessions.
  */
-import type { SendRequestCommand, SendResponseCommand, SipCommand } from '../../src/bus/messages.ts';
+
 import type { Engine } from '../../src/engine/engine.ts';
-import { sessionOf } from '../../src/engine/engine.ts';
+import type { SendRequestCommand, SendResponseCommand, SipCommand } from '../../src/shared/messages.ts';
+import { sessionOf } from '../../src/shared/sessionKeys.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_TARGET } from './sipInputs.ts';
 
 export interface DrivenTransfer {

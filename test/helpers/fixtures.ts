@@ -19,7 +19,7 @@ import type {
   TransferPolicy,
   TransferResponse,
 } from '../../machines/events.ts';
-import type { SipEndpoint } from '../../src/bus/messages.ts';
+import type { SipEndpoint } from '../../src/shared/messages.ts';
 
 // ---- ids and clock --------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import {
   type SessionState,
   type TransferSnapshot,
 } from '../../machines/session.ts';
-import type { SendRequestCommand, SendResponseCommand, SipCommand } from '../../src/bus/messages.ts';
+import type { SendRequestCommand, SendResponseCommand, SipCommand } from '../../src/shared/messages.ts';
 import { ROOT, TRANSFER } from './fixtures.ts';
 
 export type EventOf<T extends SessionEventType> = Extract<SessionEvent, { type: T }>;

@@ -3,15 +3,16 @@
  * typed inputs. Peers: the PBX at 127.0.0.1:5070 (trunk acme), the carrier at 127.0.0.1:5090, a SIP
  * target at 127.0.0.1:5080.
  */
+
+import type { PivotConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import type {
   NameAddr,
   SendRequestCommand,
   SipInput,
   SipRequestInput,
   SipResponseInput,
-} from '../../src/bus/messages.ts';
-import type { PivotConfig } from '../../src/config/index.ts';
-import { parseConfig } from '../../src/config/index.ts';
+} from '../../src/shared/messages.ts';
 
 export const PBX = { transport: 'udp', host: '127.0.0.1', port: 5070 } as const;
 export const CARRIER = { transport: 'udp', host: '127.0.0.2', port: 5090 } as const;

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { billingProjection } from '../../projections/billing.ts';
 import { projectionsFor } from '../../projections/index.ts';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { CALLER, createDriver, UK_NUMBER, US_NUMBER } from './drive.ts';
 import { row, rows, type World, world } from './support.ts';

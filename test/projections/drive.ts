@@ -11,10 +11,10 @@
  *   d.advance(90); await t.child().hangup('target');
  */
 import { randomUUID } from 'node:crypto';
-import type { NameAddr, SendRequestCommand, SipCommand, SipRequestInput } from '../../src/bus/messages.ts';
 import type { PivotConfig } from '../../src/config/index.ts';
 import { createEngine, type Engine, type Outcome } from '../../src/engine/engine.ts';
 import type { TrunkDirectory } from '../../src/engine/trunks.ts';
+import type { NameAddr, SendRequestCommand, SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, SDP_CARRIER, SDP_PBX, SDP_TARGET, testConfig } from '../helpers/sipInputs.ts';
 

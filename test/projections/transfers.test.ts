@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { billingConfig, UK_NUMBER, US_NUMBER } from './drive.ts';
 import { row, rows, type World, world } from './support.ts';
 

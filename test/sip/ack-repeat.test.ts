@@ -5,7 +5,7 @@
  * after the re-INVITE of CSeq 2 — which a strict UA (SIPp) takes for the ACK it is waiting for.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendRequestCommand } from '../../src/bus/messages.ts';
+import type { SendRequestCommand } from '../../src/shared/messages.ts';
 import { type Harness, rawResponse, startAdapter, statusLine, type UdpPeer, udpPeer } from './support.ts';
 
 let harness: Harness | undefined;

@@ -4,7 +4,7 @@
  * the engine put in its command wins over the adapter's.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SipEndpoint } from '../../src/bus/messages.ts';
+import type { SipEndpoint } from '../../src/shared/messages.ts';
 import { createDialogPins } from '../../src/sip/dialogPins.ts';
 
 const pbx: SipEndpoint = { transport: 'tcp', host: '192.0.2.10', port: 40_001 };

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import { describeSipp, runSipp } from '../helpers/sipp.ts';
 import { type Harness, SDP, sentBranches, startAdapter } from './support.ts';

@@ -3,7 +3,7 @@
  * TCP, no retransmissions); when no TCP connection can be made (refused), it goes over UDP after all.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipResponseInput } from '../../src/bus/messages.ts';
+import type { SendRequestCommand, SipResponseInput } from '../../src/shared/messages.ts';
 import {
   type Harness,
   header,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NameAddr, SendRequestCommand, SipResponseInput } from '../../src/bus/messages.ts';
+import type { NameAddr, SendRequestCommand, SipResponseInput } from '../../src/shared/messages.ts';
 import { describeSipp, runSipp } from '../helpers/sipp.ts';
 import { type Harness, SDP, startAdapter } from './support.ts';
 

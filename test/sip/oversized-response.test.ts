@@ -4,7 +4,7 @@
  * set close to the datagram limit, which a 2xx to an INVITE must echo (RFC 3261 §12.1.1).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,

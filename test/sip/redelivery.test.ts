@@ -4,7 +4,7 @@
  * retransmitting until it is answered); an INVITE is not (our 100 Trying stops its retransmissions).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,

@@ -4,7 +4,7 @@
  * The adapter answers these itself; the engine never sees them. Max-Forwards travels in both directions.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SipInput, SipRequestInput } from '../../src/bus/messages.ts';
+import type { SipInput, SipRequestInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import { describeSipp, runSipp } from '../helpers/sipp.ts';
 import {

@@ -5,7 +5,7 @@
  * INVITE gets the same bytes again, and its ACK goes no further.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SipInput } from '../../src/bus/messages.ts';
+import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,

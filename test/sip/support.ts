@@ -1,6 +1,6 @@
 /** Shared fixtures for the SIP adapter tests: a started adapter that records inputs, and a raw UDP peer. */
 import dgram from 'node:dgram';
-import type { SipInput, SipRequestInput, SipResponseInput } from '../../src/bus/messages.ts';
+import type { SipInput, SipRequestInput, SipResponseInput } from '../../src/shared/messages.ts';
 import { createSipAdapter, type SipAdapter, type SipAdapterOptions } from '../../src/sip/index.ts';
 
 export interface LogLine {
@@ -222,7 +222,7 @@ export function rawResponse(request: string, status: number, reason: string, toT
 export function inviteCommand(
   port: number,
   ids: { branch: string; callId: string },
-): import('../../src/bus/messages.ts').SendRequestCommand {
+): import('../../src/shared/messages.ts').SendRequestCommand {
   return {
     kind: 'request',
     method: 'INVITE',

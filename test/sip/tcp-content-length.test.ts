@@ -4,7 +4,7 @@
  * dropped. The connection stays usable: framing was not lost.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SipResponseInput } from '../../src/bus/messages.ts';
+import type { SipResponseInput } from '../../src/shared/messages.ts';
 import {
   type Harness,
   inviteCommand,

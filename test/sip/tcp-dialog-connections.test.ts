@@ -5,7 +5,7 @@
  * others; CRLFCRLF keep-alives get a CRLF (RFC 5626 §4.4.1).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SipInput, SipRequestInput, SipResponseInput } from '../../src/bus/messages.ts';
+import type { SipInput, SipRequestInput, SipResponseInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import { type Harness, inviteCommand, rawRequest, rawResponse, startAdapter, statusLine } from './support.ts';
 import { type TcpPeer, tcpConnect, tcpListen } from './tcpPeer.ts';

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SendRequestCommand, SipInput, SipResponseInput } from '../../src/bus/messages.ts';
+import type { SendRequestCommand, SipInput, SipResponseInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import {
   type Harness,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { PivotConfig, TrunkConfig } from '../../src/config/index.ts';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { createPostgresEventStore } from '../../src/store/postgres/index.ts';

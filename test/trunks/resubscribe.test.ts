@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApiKeyRegistry } from '../../src/apikeys/registry.ts';
-import { trunkSidOf } from '../../src/engine/classify.ts';
+import { trunkSidOf } from '../../src/shared/sids.ts';
 import type { AllSubscription, EventStore } from '../../src/store/port.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { startTrunkRegistry } from '../../src/trunks/registry.ts';

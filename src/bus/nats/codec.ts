@@ -1,5 +1,5 @@
 /** Bus messages as UTF-8 JSON. Decoding checks only the shape the bus itself relies on. */
-import type { SipCommand, SipInput } from '../messages.ts';
+import type { SipCommand, SipInput } from '../../shared/messages.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

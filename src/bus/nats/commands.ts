@@ -13,7 +13,7 @@
  * tags) are fixed, so the repeat is a retransmission to the peer.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { SipCommand } from '../messages.ts';
+import type { SipCommand } from '../../shared/messages.ts';
 import { decodeCommand, encode } from './codec.ts';
 import { createInOrder } from './inOrder.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';

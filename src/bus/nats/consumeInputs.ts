@@ -14,7 +14,7 @@
  */
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { SipInput } from '../messages.ts';
+import type { SipInput } from '../../shared/messages.ts';
 import { isPermanentFailure } from '../port.ts';
 import { decodeInput } from './codec.ts';
 import { ensureConsumer } from './consumers.ts';

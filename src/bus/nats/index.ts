@@ -11,7 +11,7 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { SipCommand } from '../messages.ts';
+import type { SipCommand } from '../../shared/messages.ts';
 import type { AdapterBus, Closable, EngineBus } from '../port.ts';
 import { createCommandSender, subscribeCommands } from './commands.ts';
 import { connectNats } from './connect.ts';

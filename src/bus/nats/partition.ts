@@ -2,8 +2,9 @@
  * Which partition an input goes to: a stable hash of its session, so every input of a session lands in
  * one partition (and so stays in order), whatever process publishes it. Pure.
  */
-import { sessionOf } from '../../engine/engine.ts';
-import type { SipInput } from '../messages.ts';
+
+import type { SipInput } from '../../shared/messages.ts';
+import { sessionOf } from '../../shared/sessionKeys.ts';
 
 /** FNV-1a, 32 bits, over the UTF-8 bytes: stable across processes, platforms and releases. */
 export function fnv1a32(text: string): number {

@@ -13,8 +13,8 @@ import {
   InvalidArgumentError,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { busInputKey, sessionOf } from '../../engine/engine.ts';
-import type { SipInput } from '../messages.ts';
+import type { SipInput } from '../../shared/messages.ts';
+import { busInputKey, sessionOf } from '../../shared/sessionKeys.ts';
 import { encode } from './codec.ts';
 import { createInOrder } from './inOrder.ts';
 import type { ResolvedNatsBusOptions } from './options.ts';

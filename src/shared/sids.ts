@@ -1,6 +1,7 @@
 /**
- * Sids as users see them in call logs: `CA`/`TR`/`TK` + 32 hex digits. Drawn here, in the engine,
- * never in machines; new sids are UUIDv7 so they sort by creation time.
+ * Sids as users see them in call logs: `CA`/`TR`/`TK` + 32 hex digits. New ones are drawn by the
+ * engine, never by machines (they must stay deterministic); new sids are UUIDv7 so they sort by
+ * creation time.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -29,4 +30,11 @@ export function callSidForCallId(callId: string): string {
 
 export function streamOf(callSid: string): string {
   return `call-${callSid}`;
+}
+
+/** Trunks are identified by name until they become event-sourced; the sid is stable per name. */
+export function trunkSidOf(name: string): string {
+  let hash = 0n;
+  for (const char of name) hash = (hash * 131n + BigInt(char.codePointAt(0)!)) % 2n ** 128n;
+  return `TK${hash.toString(16).padStart(32, '0')}`;
 }
