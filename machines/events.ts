@@ -8,16 +8,21 @@ import type { NameAddr } from '../src/shared/messages.ts';
 import type { LegDialog, LegName } from './dialog.ts';
 
 export type Direction = 'trunking-terminating' | 'trunking-originating';
-export type CallStatus =
-  | 'ringing'
-  | 'in-progress'
-  | 'completed'
-  | 'busy'
-  | 'failed'
-  | 'no-answer'
-  | 'canceled';
-export type TransferMode = 'disable-all' | 'enable-all' | 'sip-only';
-export type TransferCallerId = 'from-transferee' | 'from-transferor';
+/** The statuses call logs show; the config, the API and its documents take their lists from here. */
+export const CALL_STATUSES = [
+  'ringing',
+  'in-progress',
+  'completed',
+  'busy',
+  'failed',
+  'no-answer',
+  'canceled',
+] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+export const TRANSFER_MODES = ['disable-all', 'enable-all', 'sip-only'] as const;
+export type TransferMode = (typeof TRANSFER_MODES)[number];
+export const TRANSFER_CALLER_IDS = ['from-transferee', 'from-transferor'] as const;
+export type TransferCallerId = (typeof TRANSFER_CALLER_IDS)[number];
 
 /** The server transaction of a request the pivot must answer. */
 export interface Transaction {

@@ -3,6 +3,7 @@
  * which Refer-To values are acceptable, whether the target is a PSTN number or a SIP address, and
  * whether the trunk's transfer mode allows it. No I/O, so the transfer machine can call them in guards.
  */
+import type { TransferMode } from './events.ts';
 import { headerValueProblem, nameAddrTextProblem, uriTextProblem } from './header-text.ts';
 import { hostAddress, inNetworks } from './ip-literal.ts';
 import {
@@ -17,7 +18,6 @@ import {
 } from './sip-syntax.ts';
 
 export type TargetKind = 'sip' | 'pstn';
-export type TransferMode = 'disable-all' | 'enable-all' | 'sip-only';
 
 export interface ReferTarget {
   /** Where the target INVITE goes: the Refer-To URI with its URI parameters, never with headers. */

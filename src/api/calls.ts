@@ -1,11 +1,11 @@
 /** /v1/Calls: the call log (parent and child calls), each call's raw events and its replay. */
+import { CALL_STATUSES } from '../../machines/events.ts';
 import { replayEvents } from '../engine/replay.ts';
 import { streamOf } from '../shared/sids.ts';
 import { notFound } from './errors.ts';
 import { type PageQuery, pageOf, pagingOf } from './paging.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
 import {
-  CALL_STATUSES,
   callPage,
   callSchema,
   callSid,
@@ -39,7 +39,7 @@ export function callRoutes(context: ApiContext): RouteSpec[] {
       querystring: query({
         ParentCallSid: callSid,
         TrunkSid: trunkSid,
-        Status: { type: 'string', enum: CALL_STATUSES },
+        Status: { type: 'string', enum: [...CALL_STATUSES] },
         From: { type: 'string' },
         To: { type: 'string' },
         StartTimeAfter: { ...instant, description: 'calls that started at or after this time' },

@@ -2,19 +2,10 @@
  * JSON Schemas of the API: request schemas are what fastify validates (so a bad parameter is a 400
  * naming it), resource schemas document the responses in /openapi.json. One place for both.
  */
-import { transferCallerIds, transferModes } from '../config/schema.ts';
+import { CALL_STATUSES, TRANSFER_CALLER_IDS, TRANSFER_MODES } from '../../machines/events.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
-export const CALL_STATUSES = [
-  'ringing',
-  'in-progress',
-  'completed',
-  'busy',
-  'failed',
-  'no-answer',
-  'canceled',
-];
 export const TRANSFER_OUTCOMES = ['pending', 'completed', 'failed', 'rejected'];
 
 const sidOf = (prefix: string) => ({ type: 'string', pattern: `^${prefix}[0-9a-f]{32}$` });
@@ -104,7 +95,7 @@ export const callSchema: JsonSchema = {
     To: str,
     CallerId: { type: 'string', description: 'what the called party was shown (per transferCallerId)' },
     TargetKind: nullable({ type: 'string', enum: ['sip', 'pstn'] }),
-    Status: { type: 'string', enum: CALL_STATUSES },
+    Status: { type: 'string', enum: [...CALL_STATUSES] },
     SipResponseCode: nullable(int),
     StartTime: str,
     AnswerTime: nullable(str),
@@ -199,8 +190,8 @@ export const trunkSchema: JsonSchema = {
     Acl: { type: 'array', items: str },
     OriginationUri: str,
     Numbers: { type: 'array', items: str },
-    TransferMode: { type: 'string', enum: [...transferModes] },
-    TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
+    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
+    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
     MaxTransfersPerCall: int,
     Rates: {
       type: 'object',
@@ -229,8 +220,8 @@ export const trunkCreateBody: JsonSchema = {
     Acl: { type: 'array', items: str },
     OriginationUri: str,
     Numbers: { type: 'array', items: str, default: [] },
-    TransferMode: { type: 'string', enum: [...transferModes] },
-    TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
+    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
+    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
     MaxTransfersPerCall: { type: 'integer', maximum: 1000 },
     Rates: {
       type: 'object',
@@ -247,8 +238,8 @@ export const trunkUpdateBody: JsonSchema = {
   additionalProperties: false,
   minProperties: 1,
   properties: {
-    TransferMode: { type: 'string', enum: [...transferModes] },
-    TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
+    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
+    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
     Acl: { type: 'array', items: str, minItems: 1 },
     ...attribution,
   },

@@ -4,6 +4,7 @@
  * rest of the program reads one complete, typed value.
  */
 import { z } from 'zod';
+import { TRANSFER_CALLER_IDS, TRANSFER_MODES } from '../../machines/events.ts';
 import { E164 } from '../../machines/refer-target.ts';
 import { uriHost } from '../../machines/sip-syntax.ts';
 import { isCidr } from './cidr.ts';
@@ -70,8 +71,6 @@ const rateDeck = z
 
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-export const transferModes = ['disable-all', 'enable-all', 'sip-only'] as const;
-
 /**
  * What the carrier is told the caller is, from the PBX's P-Asserted-Identity or else its From:
  * `e164` normalises a national or international number with the trunk's `numbering` and falls back to
@@ -105,7 +104,6 @@ const credentialList = z
     }),
   )
   .min(1, { error: 'expected at least one credential' });
-export const transferCallerIds = ['from-transferee', 'from-transferor'] as const;
 
 /** One trunk; also validates trunks created through the HTTP API. */
 export const trunkSchema = z.strictObject({
@@ -120,8 +118,8 @@ export const trunkSchema = z.strictObject({
     .min(1, { error: 'expected at least one CIDR' }),
   originationUri: sipUri,
   numbers: z.array(e164),
-  transferMode: z.enum(transferModes),
-  transferCallerId: z.enum(transferCallerIds).default('from-transferee'),
+  transferMode: z.enum(TRANSFER_MODES),
+  transferCallerId: z.enum(TRANSFER_CALLER_IDS).default('from-transferee'),
   maxTransfersPerCall: z
     .number()
     .int()

@@ -18,13 +18,14 @@ import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
-import type {
-  NameAddr,
-  SendResponseCommand,
-  SipInput,
-  SipRequestInput,
-  SipResponseInput,
-  Transport,
+import {
+  firstHeader,
+  type NameAddr,
+  type SendResponseCommand,
+  type SipInput,
+  type SipRequestInput,
+  type SipResponseInput,
+  type Transport,
 } from '../shared/messages.ts';
 import { pivotCallId } from '../shared/sessionKeys.ts';
 import { trunkSidOf } from '../shared/sids.ts';
@@ -66,10 +67,6 @@ function reply(input: SipRequestInput, status: number, reason: string, why: stri
 function contactOf(config: PivotConfig, transport: Transport = 'udp'): string {
   const suffix = transport === 'tcp' ? ';transport=tcp' : '';
   return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}${suffix}>`;
-}
-
-function first(input: SipInput, header: string): string | undefined {
-  return input.headers[header]?.[0];
 }
 
 /** The dialog the pivot keeps with a peer that called it, built from the INVITE. */
@@ -333,7 +330,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
   // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
   const { referTo, referredBy, malformed } = screenRefer(
     input.headers['refer-to'] ?? [],
-    first(input, 'referred-by'),
+    firstHeader(input, 'referred-by'),
   );
   const target = !malformed && referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
@@ -345,7 +342,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     refer: { adapterId: input.adapterId, transactionKey: input.transactionKey },
     leg: owner.leg,
     referTo,
-    referSub: (first(input, 'refer-sub') ?? 'true').trim().toLowerCase() !== 'false',
+    referSub: (firstHeader(input, 'refer-sub') ?? 'true').trim().toLowerCase() !== 'false',
     cseq: input.cseq.seq,
     policy: policyFor(owner, env),
     childCallSid: env.newSid('CA'),
@@ -477,7 +474,7 @@ function requires(input: SipInput, tag: string): boolean {
 
 /** The RSeq of a reliable provisional response (RFC 3262 §7.1: Require: 100rel and an RSeq), if it is one. */
 function reliableRseq(input: SipResponseInput): number | undefined {
-  const rseq = /^\s*(\d{1,10})\s*$/.exec(first(input, 'rseq') ?? '');
+  const rseq = /^\s*(\d{1,10})\s*$/.exec(firstHeader(input, 'rseq') ?? '');
   return requires(input, '100rel') && rseq ? Number(rseq[1]) : undefined;
 }
 
@@ -559,8 +556,8 @@ function info(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classi
   if (!BRIDGED.has(String(owner.call.value))) {
     return reply(input, 200, 'OK', `INFO in state ${String(owner.call.value)} is not relayed`);
   }
-  const contentType = first(input, 'content-type');
-  const infoPackage = first(input, 'info-package');
+  const contentType = firstHeader(input, 'content-type');
+  const infoPackage = firstHeader(input, 'info-package');
   return {
     kind: 'input',
     event: {

@@ -14,7 +14,9 @@ import { decide, evolve, machineOf, type SessionState } from '../../machines/ses
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { backoffMs } from '../shared/backoff.ts';
 import type { SipCommand, SipInput } from '../shared/messages.ts';
+import { createSerialQueues } from '../shared/serialQueues.ts';
 import { inputKey, sessionOf } from '../shared/sessionKeys.ts';
 import { newSid, streamOf } from '../shared/sids.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
@@ -25,7 +27,6 @@ import { createCpsLimiter } from './cpsLimiter.ts';
 import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts';
 import { extraForkAnswer } from './extraAnswer.ts';
 import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
-import { createMailboxes } from './mailbox.ts';
 import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
 import { unstoredRefusal } from './refusals.ts';
@@ -186,7 +187,8 @@ export function createEngine(options: EngineOptions): Engine {
   const fromConfig = trunkDirectory(config);
   const currentTrunks = options.trunks ?? (() => fromConfig);
   const cache = createSessionCache(options.cacheSize ?? 10_000);
-  const mailboxes = createMailboxes();
+  /** One mailbox a session: its inputs are handled one at a time, in arrival order. */
+  const mailboxes = createSerialQueues();
   const maxAttempts = options.maxAttempts ?? 5;
   const maxQueuedPerSession = options.maxQueuedPerSession ?? 64;
   const maxQueued = options.maxQueued ?? 10_000;
@@ -214,7 +216,7 @@ export function createEngine(options: EngineOptions): Engine {
   });
 
   /** Retry delay after a timer's firing or recovery failed on the store: 1 s doubling to 30 s. */
-  const timerRetryMs = (tries: number) => Math.min(30_000, 1_000 * 2 ** (tries - 1));
+  const timerRetryMs = (tries: number) => backoffMs(tries - 1, { first: 1_000, max: 30_000 });
   /** Retries waiting, cleared on stop. */
   const retries = new Set<unknown>();
   function later(run: () => void, delayMs: number): void {

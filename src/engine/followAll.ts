@@ -1,10 +1,11 @@
 /**
  * Follows `$all` from a position for as long as it runs: a subscription that fails or ends is opened
  * again after a back-off (doubling up to a ceiling), from the last position seen, so a store hiccup
- * never leaves a follower silently behind for the rest of the process's life. The same pattern as the
- * timer follower (timers.ts) and the projection runner (projections/runner.ts).
+ * never leaves a follower silently behind for the rest of the process's life. The timer follower
+ * (timers.ts) and the registries follow `$all` through it.
  */
 import { type Logger, silentLogger } from '../log.ts';
+import { backoffMs } from '../shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../store/port.ts';
 
 export interface FollowAllOptions {
@@ -28,8 +29,7 @@ export interface AllFollower {
 
 export function followAll(options: FollowAllOptions): AllFollower {
   const log = options.log ?? silentLogger;
-  const first = options.firstRetryMs ?? 1000;
-  const max = options.maxRetryMs ?? 30_000;
+  const retry = { first: options.firstRetryMs ?? 1000, max: options.maxRetryMs ?? 30_000 };
   let after = options.after;
   let stopped = false;
   let subscription: AllSubscription | undefined;
@@ -56,7 +56,7 @@ export function followAll(options: FollowAllOptions): AllFollower {
         });
       }
       await subscription?.close().catch(() => {});
-      const waitMs = Math.min(max, first * 2 ** failures);
+      const waitMs = backoffMs(failures, retry);
       failures++;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, waitMs);

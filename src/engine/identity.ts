@@ -8,7 +8,7 @@
 import { normalizeE164 } from '../../machines/refer-target.ts';
 import { extractUser, parseNameAddr, splitHeaderValues, uriHost } from '../../machines/sip-syntax.ts';
 import type { TrunkConfig } from '../config/index.ts';
-import type { NameAddr, SipRequestInput } from '../shared/messages.ts';
+import { firstHeader, type NameAddr, type SipRequestInput } from '../shared/messages.ts';
 
 export type Numbering = NonNullable<TrunkConfig['numbering']>;
 
@@ -76,10 +76,6 @@ function escapeUser(user: string): string {
   return user.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) =>
     [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );
-}
-
-function firstHeader(input: SipRequestInput, name: string): string | undefined {
-  return input.headers[name]?.[0];
 }
 
 /**

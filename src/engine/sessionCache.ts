@@ -3,6 +3,7 @@
  * is only a fold of the stream up to `revision`, and a conflict on append drops it.
  */
 import type { SessionState } from '../../machines/session.ts';
+import { createLru, type Lru } from '../shared/lru.ts';
 import type { SipCommand } from '../shared/messages.ts';
 
 /** How many recent inputs keep the state they were decided on (see `LoadedSession.before`). */
@@ -44,34 +45,9 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V, bound: number):
   if (map.size > bound) map.delete(map.keys().next().value as K);
 }
 
-export interface SessionCache {
-  get(sid: string): LoadedSession | undefined;
-  set(sid: string, loaded: LoadedSession): void;
-  delete(sid: string): void;
-  readonly size: number;
-}
+/** The loaded sessions by sid, the least recently used going first when the cache is full. */
+export type SessionCache = Lru<LoadedSession>;
 
 export function createSessionCache(capacity: number): SessionCache {
-  const entries = new Map<string, LoadedSession>();
-  return {
-    get(sid) {
-      const loaded = entries.get(sid);
-      if (loaded) {
-        entries.delete(sid);
-        entries.set(sid, loaded);
-      }
-      return loaded;
-    },
-    set(sid, loaded) {
-      entries.delete(sid);
-      entries.set(sid, loaded);
-      if (entries.size > capacity) entries.delete(entries.keys().next().value!);
-    },
-    delete(sid) {
-      entries.delete(sid);
-    },
-    get size() {
-      return entries.size;
-    },
-  };
+  return createLru<LoadedSession>(capacity);
 }

@@ -12,8 +12,9 @@
  */
 import type { SessionEvent, TimerFired, TimerScheduled } from '../../machines/events.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import type { AllSubscription, EventStore, RecordedEvent } from '../store/port.ts';
+import type { EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
+import { type AllFollower, followAll } from './followAll.ts';
 
 /** 64*T1: after this long SIP has given up on the transactions a timer's commands started anyway. */
 export const RECOVERY_WINDOW_MS = 32_000;
@@ -87,9 +88,8 @@ export function createTimerScheduler(options: TimerSchedulerOptions): TimerSched
   const armed = new Map<string, { pending: PendingTimer; handle: unknown }>();
   /** Checks scheduled for firings by other engines. */
   const recoveries = new Set<unknown>();
-  let following: AllSubscription | undefined;
+  let follower: AllFollower | undefined;
   let stopped = false;
-  let wakeFollower: (() => void) | undefined;
 
   function arm(sessionSid: string, timer: TimerScheduled): void {
     disarm(timer.timerId);
@@ -138,54 +138,25 @@ export function createTimerScheduler(options: TimerSchedulerOptions): TimerSched
     recoveries.add(handle);
   }
 
-  function follow(store: EventStore, from: number): Promise<void> {
-    let after = from;
-    let failures = 0;
-    return (async () => {
-      while (!stopped) {
-        let subscription: AllSubscription | undefined;
-        try {
-          subscription = store.subscribeToAll({ after });
-          following = subscription;
-          for await (const recorded of subscription) {
-            after = recorded.position;
-            failures = 0;
-            const found = timerFacts(recorded);
-            if (!found) continue;
-            // Still armed here, so not fired by us: another engine fired it.
-            if (
-              found.event.type === 'TimerFired' &&
-              armed.has(found.event.timerId) &&
-              isRecent(found.event.at)
-            ) {
-              watchForeignFiring(found.sessionSid, recorded);
-            }
-            observe(found.sessionSid, [found.event]);
-          }
-          if (stopped) return;
-          log('warn', 'timer follower: the $all subscription ended, resubscribing', { after });
-        } catch (error) {
-          if (stopped) return;
-          log('error', 'timer follower: following $all failed, resubscribing', {
-            after,
-            failures: failures + 1,
-            error: String(error),
-          });
+  /** Keeps `pending` current with the facts other engines store, from `after` on. */
+  function follow(store: EventStore, after: number): AllFollower {
+    return followAll({
+      store,
+      after,
+      name: 'timer follower',
+      log,
+      firstRetryMs: followRetry.first,
+      maxRetryMs: followRetry.max,
+      onEvent: (recorded) => {
+        const found = timerFacts(recorded);
+        if (!found || stopped) return;
+        // Still armed here, so not fired by us: another engine fired it.
+        if (found.event.type === 'TimerFired' && armed.has(found.event.timerId) && isRecent(found.event.at)) {
+          watchForeignFiring(found.sessionSid, recorded);
         }
-        await subscription?.close().catch(() => {});
-        const wait = Math.min(followRetry.max, followRetry.first * 2 ** failures);
-        failures++;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, wait);
-          function done() {
-            clearTimeout(timer);
-            wakeFollower = undefined;
-            resolve();
-          }
-          wakeFollower = done;
-        });
-      }
-    })();
+        observe(found.sessionSid, [found.event]);
+      },
+    });
   }
 
   return {
@@ -219,14 +190,14 @@ export function createTimerScheduler(options: TimerSchedulerOptions): TimerSched
       if (options.resend) {
         for (const [sessionSid, revision] of lastFired) options.resend(sessionSid, revision);
       }
-      void follow(store, after).catch(() => {});
+      await follower?.stop();
+      follower = follow(store, after);
       return pending.size;
     },
     pending: () => [...armed.values()].map((entry) => entry.pending),
     async stop() {
       stopped = true;
-      wakeFollower?.();
-      await following?.close();
+      await follower?.stop();
       for (const entry of armed.values()) options.host.clear(entry.handle);
       armed.clear();
       for (const handle of recoveries) options.host.clear(handle);

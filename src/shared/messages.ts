@@ -71,6 +71,11 @@ export interface SipResponseInput extends SipMessageInput {
 
 export type SipInput = SipRequestInput | SipResponseInput;
 
+/** The first value of a header as received (`name` lower-case), or undefined when it is absent. */
+export function firstHeader(input: Pick<SipInput, 'headers'>, name: string): string | undefined {
+  return input.headers[name]?.[0];
+}
+
 /** Answer a request the adapter delivered; the adapter copies Via, From, Call-ID, CSeq from it. */
 export interface SendResponseCommand {
   kind: 'response';

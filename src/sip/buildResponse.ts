@@ -5,21 +5,14 @@
  */
 
 import { parseNameAddr, splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { HeaderValue, SipEndpoint } from '../shared/messages.ts';
+import type { SendResponseCommand, SipEndpoint } from '../shared/messages.ts';
 import { capabilityHeaders, responseAdvertises } from './capabilities.ts';
 import { extraHeaderLines } from './extraHeaders.ts';
 import type { OutgoingMessage, RawMessage, Via } from './types.ts';
 import { formatVia, stampReceived } from './via.ts';
 
-export interface ResponseSpec {
-  status: number;
-  reason: string;
-  toTag?: string;
-  contact?: string;
-  headers?: Record<string, HeaderValue>;
-  body?: string;
-  contentType?: string;
-}
+/** What the engine's SendResponseCommand says of a response, or what the adapter says itself. */
+export type ResponseSpec = Omit<SendResponseCommand, 'kind' | 'adapterId' | 'transactionKey'>;
 
 export function buildResponse(
   request: RawMessage,

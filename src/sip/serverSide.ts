@@ -16,6 +16,8 @@
  * is answered once (100 Trying, then the refusal) instead of its refusal being retransmitted until an
  * ACK that a spoofed source never sends.
  */
+
+import { createLru } from '../shared/lru.ts';
 import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../shared/messages.ts';
 import { ALLOWED_METHODS } from '../shared/sipCapabilities.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
@@ -32,7 +34,6 @@ import {
 import { createExpiringMap } from './expiringMap.ts';
 import { inspectRequest } from './inspect.ts';
 import { inviteAckKey, serverTransactionKey } from './keys.ts';
-import { createLru } from './lru.ts';
 import { type Retransmission, startRetransmission } from './retransmit.ts';
 import { serializeMessage } from './serialize.ts';
 import { requestToInput } from './toInput.ts';

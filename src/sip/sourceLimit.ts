@@ -5,7 +5,7 @@
  * served. The buckets live in a bounded LRU, so a flood from ever new addresses cannot grow memory;
  * an evicted source simply starts again with a full bucket.
  */
-import { createLru } from './lru.ts';
+import { createLru } from '../shared/lru.ts';
 
 export interface SourceLimitOptions {
   ratePerSecond: number;

@@ -12,19 +12,19 @@
  * the call would hang. Executing a command twice is harmless by design: its identifiers (branch, CSeq,
  * tags) are fixed, so the repeat is a retransmission to the peer.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { backoffMs } from '../../shared/backoff.ts';
 import type { SipCommand } from '../../shared/messages.ts';
+import { createSerialQueues } from '../../shared/serialQueues.ts';
 import { decodeCommand, encode } from './codec.ts';
-import { createInOrder } from './inOrder.ts';
-import type { ResolvedNatsBusOptions } from './options.ts';
+import { REQUEST_RETRY, type ResolvedNatsBusOptions } from './options.ts';
 import { ADAPTER_ANY, adapterQueue, assertToken, commandSubject } from './subjects.ts';
 
 /** Where a command goes: a response to the adapter holding its transaction, a request as addressed. */
 export function commandTarget(command: SipCommand, adapterId: string | undefined): string | undefined {
   return command.kind === 'response' ? command.adapterId : adapterId;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createCommandSender(
   nc: NatsConnection,
@@ -40,7 +40,7 @@ export function createCommandSender(
         return;
       } catch (error) {
         if (nc.isClosed() || nc.isDraining()) return;
-        const wait = Math.min(1_000, 50 * 2 ** attempt);
+        const wait = backoffMs(attempt, REQUEST_RETRY);
         if (Date.now() + wait >= deadline) {
           log('error', 'nats bus: no adapter took a command, giving it up', {
             subject,
@@ -60,7 +60,7 @@ export function createCommandSender(
   // A re-sent command must not overtake a later one, or a peer would get a NOTIFY with a lower CSeq after
   // a higher one (RFC 3261 §12.2.2), or a 180 after the 200: a dialog's requests (by Call-ID) and a
   // server transaction's responses are delivered one after the other.
-  const inOrder = createInOrder();
+  const inOrder = createSerialQueues();
   return (command, adapterId) => {
     let subject: string;
     try {
@@ -72,7 +72,7 @@ export function createCommandSender(
     const key =
       command.kind === 'request' ? `dialog ${command.callId}` : `transaction ${command.transactionKey}`;
     const data = encode(command);
-    void inOrder(key, () => deliver(subject, data, command));
+    void inOrder.post(key, () => deliver(subject, data, command));
   };
 }
 

@@ -12,8 +12,10 @@
  * Pulls ask for one message at a time, so the engines take turns and a partition's work spreads across
  * them. The client re-issues pulls after a reconnect; a consumer that disappears is recreated.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { backoffMs } from '../../shared/backoff.ts';
 import type { SipInput } from '../../shared/messages.ts';
 import { isPermanentFailure } from '../port.ts';
 import { decodeInput } from './codec.ts';
@@ -29,10 +31,8 @@ export interface InputConsumer {
 /** Pull requests expire (and are renewed) this often; heartbeats every half of it. */
 const PULL_EXPIRES_MS = 10_000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function nakDelayMs(deliveryCount: number): number {
-  return Math.min(5_000, 250 * 2 ** Math.max(0, deliveryCount - 1));
+  return backoffMs(deliveryCount - 1, { first: 250, max: 5_000 });
 }
 
 export async function consumeInputs(

@@ -4,6 +4,10 @@
  * count and a process configured differently refuses to start.
  */
 import { type Logger, silentLogger } from '../../log.ts';
+import type { Backoff } from '../../shared/backoff.ts';
+
+/** Between attempts of one publish or one command: 100 ms doubling to 1 s, within their timeouts. */
+export const REQUEST_RETRY: Backoff = { first: 50, max: 1_000 };
 
 export interface NatsBusOptions {
   /** nats-server URL(s), e.g. `nats://127.0.0.1:4222`. */

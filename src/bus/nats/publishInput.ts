@@ -6,6 +6,7 @@
  * same id until `publishTimeoutMs`; then it rejects, and the adapter can answer 503 or let the peer
  * retransmit.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
@@ -13,11 +14,12 @@ import {
   InvalidArgumentError,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import { backoffMs } from '../../shared/backoff.ts';
 import type { SipInput } from '../../shared/messages.ts';
+import { createSerialQueues } from '../../shared/serialQueues.ts';
 import { busInputKey, sessionOf } from '../../shared/sessionKeys.ts';
 import { encode } from './codec.ts';
-import { createInOrder } from './inOrder.ts';
-import type { ResolvedNatsBusOptions } from './options.ts';
+import { REQUEST_RETRY, type ResolvedNatsBusOptions } from './options.ts';
 import { partitionOf } from './partition.ts';
 import { inputSubject } from './subjects.ts';
 
@@ -31,8 +33,6 @@ function isPermanent(error: unknown): boolean {
   );
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export function createInputPublisher(
   nc: NatsConnection,
   js: JetStreamClient,
@@ -41,7 +41,7 @@ export function createInputPublisher(
   const { subjectPrefix, partitions, publishTimeoutMs, publishAttemptTimeoutMs, log } = options;
   // Retried publishes must not overtake each other, or a 200 would be stored before the 180 that came
   // first on the wire: a session's inputs are published one after the other.
-  const inOrder = createInOrder();
+  const inOrder = createSerialQueues();
   const publish = async (input: SipInput): Promise<void> => {
     const subject = inputSubject(subjectPrefix, partitionOf(input, partitions));
     const data = encode(input);
@@ -55,7 +55,7 @@ export function createInputPublisher(
         return;
       } catch (error) {
         if (isPermanent(error)) throw error;
-        const wait = Math.min(1_000, 50 * 2 ** attempt);
+        const wait = backoffMs(attempt, REQUEST_RETRY);
         if (Date.now() + wait >= deadline) {
           throw new Error(`nats bus: input ${msgID} not acknowledged within ${publishTimeoutMs} ms`, {
             cause: error,
@@ -66,5 +66,5 @@ export function createInputPublisher(
       }
     }
   };
-  return (input) => inOrder(sessionOf(input), () => publish(input));
+  return (input) => inOrder.post(sessionOf(input), () => publish(input));
 }

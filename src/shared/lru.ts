@@ -1,11 +1,13 @@
 /**
  * A bounded least-recently-used map: what the adapter remembers about peers it owes nothing to (a
- * source's rate, a refusal already sent) must not grow with the number of peers a flood can invent.
+ * source's rate, a refusal already sent) must not grow with the number of peers a flood can invent,
+ * and the engine keeps its most recently used sessions loaded.
  */
 export interface Lru<V> {
   get(key: string): V | undefined;
   /** Stores the value as the most recent; the least recent entry goes when the map is full. */
   set(key: string, value: V): void;
+  delete(key: string): void;
   clear(): void;
   readonly size: number;
 }
@@ -28,6 +30,9 @@ export function createLru<V>(maxEntries: number): Lru<V> {
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
+    },
+    delete(key) {
+      entries.delete(key);
     },
     clear() {
       entries.clear();
