@@ -110,8 +110,8 @@ function apply(session: SessionState, event: SessionEvent): Applied {
   if (!owner) return { session, accepted: true, effects: [] };
   if (owner.kind === 'call') {
     const current = session.calls[owner.sid] ?? initialTransition(callMachine)[0];
+    if (!current.can(event as never)) return { session, accepted: false, effects: [] };
     const [next] = transition(callMachine, current, event as never);
-    if (next === current) return { session, accepted: false, effects: [] };
     return {
       session: { ...session, calls: { ...session.calls, [owner.sid]: next } },
       accepted: true,
@@ -122,8 +122,8 @@ function apply(session: SessionState, event: SessionEvent): Applied {
     session.transfers[owner.sid] ??
     (event.type === 'ReferReceived' ? startTransfer(session, event) : undefined);
   if (!current) return { session, accepted: false, effects: [] };
+  if (!current.can(event as never)) return { session, accepted: false, effects: [] };
   const [next] = transition(transferMachine, current, event as never);
-  if (next === current) return { session, accepted: false, effects: [] };
   return {
     session: { ...session, transfers: { ...session.transfers, [owner.sid]: next } },
     accepted: true,
