@@ -1,39 +1,66 @@
 /**
- * JSON Schemas of the API: request schemas are what fastify validates (so a bad parameter is a 400
- * naming it), resource schemas document the responses in /openapi.json. One place for both.
+ * The API's shapes, written once as zod schemas: request schemas become the JSON Schemas fastify
+ * validates (so a bad parameter is a 400 naming it), resource schemas the responses /openapi.json
+ * documents, and handlers take their body types from the same schemas.
  */
+import { z } from 'zod';
 import { CALL_STATUSES, TRANSFER_CALLER_IDS, TRANSFER_MODES } from '../../machines/events.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
-export const TRANSFER_OUTCOMES = ['pending', 'completed', 'failed', 'rejected'];
+/**
+ * The JSON Schema of a zod schema as the API speaks it: what a request may carry (defaults make a field
+ * optional), without `$schema` (fastify's validator and OpenAPI 3.1 both take the bare schema) and
+ * without the safe-integer bounds zod adds to every integer (only bounds the API states are kept).
+ */
+export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, {
+    io: 'input',
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+    },
+  });
+  return json;
+}
 
-const sidOf = (prefix: string) => ({ type: 'string', pattern: `^${prefix}[0-9a-f]{32}$` });
-export const callSid = sidOf('CA');
-export const transferSid = sidOf('TR');
-export const trunkSid = sidOf('TK');
+/** Each property of an object schema as its own JSON Schema (query parameters are listed one by one). */
+const propertiesOf = (shape: z.ZodRawShape): Record<string, JsonSchema> =>
+  Object.fromEntries(Object.entries(shape).map(([name, field]) => [name, jsonSchemaOf(field as z.ZodType)]));
+
+export const TRANSFER_OUTCOMES = ['pending', 'completed', 'failed', 'rejected'] as const;
+
+const sidOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-f]{32}$`));
+const CallSid = sidOf('CA');
+const TrunkSid = sidOf('TK');
+export const callSid = jsonSchemaOf(CallSid);
+export const transferSid = jsonSchemaOf(sidOf('TR'));
+export const trunkSid = jsonSchemaOf(TrunkSid);
 
 /** An ISO-8601 instant, or a day (midnight UTC). */
-export const instant = {
-  type: 'string',
-  pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$',
-  description: 'ISO-8601 time (2025-03-14T09:00:00Z) or day (2025-03-14, midnight UTC)',
-};
-export const day = {
-  type: 'string',
-  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
-  description: 'a UTC day, YYYY-MM-DD',
-};
-const nullable = (schema: JsonSchema) => ({ ...schema, type: [schema.type as string, 'null'] });
-const str = { type: 'string' };
-const int = { type: 'integer' };
-const num = { type: 'number' };
+export const instant = jsonSchemaOf(
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/)
+    .describe('ISO-8601 time (2025-03-14T09:00:00Z) or day (2025-03-14, midnight UTC)'),
+);
+export const day = jsonSchemaOf(
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .describe('a UTC day, YYYY-MM-DD'),
+);
 
-export const paging = {
-  PageSize: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'rows per page' },
+const str = z.string();
+const int = z.int();
+const num = z.number();
+const nullableStr = str.nullable();
+
+export const paging = propertiesOf({
+  PageSize: z.int().min(1).max(1000).default(50).describe('rows per page'),
   // Page * PageSize stays a few orders of magnitude below 2^53 and SQLite's 64-bit offsets.
-  Page: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0, description: 'page number, from 0' },
-};
+  Page: z.int().min(0).max(1_000_000).default(0).describe('page number, from 0'),
+});
 
 export function query(properties: Record<string, JsonSchema>): JsonSchema {
   return { type: 'object', additionalProperties: false, properties };
@@ -46,257 +73,204 @@ export const sidParams = (schema: JsonSchema) => ({
   properties: { Sid: schema },
 });
 
-const pageEnvelope = (key: string, item: JsonSchema): JsonSchema => ({
-  type: 'object',
-  properties: {
-    [key]: { type: 'array', items: item },
-    Page: int,
-    PageSize: int,
-    Uri: str,
-    FirstPageUri: str,
-    NextPageUri: nullable(str),
-    PreviousPageUri: nullable(str),
-  },
-});
-
-export const errorSchema: JsonSchema = {
-  type: 'object',
-  required: ['code', 'message', 'field'],
-  properties: { code: str, message: str, field: nullable(str) },
-};
-
-export const billingLineSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    CallSid: str,
-    Line: int,
-    TrunkSid: str,
-    Day: str,
-    Kind: { type: 'string', enum: ['termination', 'origination'] },
-    Number: str,
-    Description: str,
-    RatePerMinute: num,
-    Minutes: int,
-    Amount: num,
-    Currency: str,
-  },
-};
-
-export const callSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    Sid: str,
-    ParentCallSid: nullable(str),
-    TransferSid: nullable(str),
-    TrunkSid: str,
-    TrunkName: str,
-    Direction: { type: 'string', enum: ['trunking-terminating', 'trunking-originating'] },
-    From: str,
-    To: str,
-    CallerId: { type: 'string', description: 'what the called party was shown (per transferCallerId)' },
-    TargetKind: nullable({ type: 'string', enum: ['sip', 'pstn'] }),
-    Status: { type: 'string', enum: [...CALL_STATUSES] },
-    SipResponseCode: nullable(int),
-    StartTime: str,
-    AnswerTime: nullable(str),
-    EndTime: nullable(str),
-    Duration: nullable({
-      type: 'integer',
-      description: 'seconds from answer to end, a started second counting',
+const pageEnvelope = (key: string, item: z.ZodType) =>
+  jsonSchemaOf(
+    z.object({
+      [key]: z.array(item),
+      Page: int,
+      PageSize: int,
+      Uri: str,
+      FirstPageUri: str,
+      NextPageUri: nullableStr,
+      PreviousPageUri: nullableStr,
     }),
-    Price: nullable({ type: 'number', description: 'null until the call ends' }),
-    PriceUnit: nullable(str),
-    TransfersAccepted: int,
-    BillingLines: { type: 'array', items: billingLineSchema },
-    Uri: str,
-    SubresourceUris: { type: 'object', properties: { Events: str, Replay: str } },
-  },
-};
+  );
 
-export const callPage = pageEnvelope('Calls', callSchema);
+export const errorSchema = jsonSchemaOf(z.object({ code: str, message: str, field: nullableStr }));
 
-export const eventSchema: JsonSchema = {
-  type: 'object',
-  properties: {
+const BillingLine = z.object({
+  CallSid: str,
+  Line: int,
+  TrunkSid: str,
+  Day: str,
+  Kind: z.enum(['termination', 'origination']),
+  Number: str,
+  Description: str,
+  RatePerMinute: num,
+  Minutes: int,
+  Amount: num,
+  Currency: str,
+});
+export const billingLineSchema = jsonSchemaOf(BillingLine);
+
+const TargetKind = z.enum(['sip', 'pstn']).nullable();
+
+const Call = z.object({
+  Sid: str,
+  ParentCallSid: nullableStr,
+  TransferSid: nullableStr,
+  TrunkSid: str,
+  TrunkName: str,
+  Direction: z.enum(['trunking-terminating', 'trunking-originating']),
+  From: str,
+  To: str,
+  CallerId: str.describe('what the called party was shown (per transferCallerId)'),
+  TargetKind,
+  Status: z.enum(CALL_STATUSES),
+  SipResponseCode: int.nullable(),
+  StartTime: str,
+  AnswerTime: nullableStr,
+  EndTime: nullableStr,
+  Duration: int.nullable().describe('seconds from answer to end, a started second counting'),
+  Price: num.nullable().describe('null until the call ends'),
+  PriceUnit: nullableStr,
+  TransfersAccepted: int,
+  BillingLines: z.array(BillingLine),
+  Uri: str,
+  SubresourceUris: z.object({ Events: str, Replay: str }),
+});
+export const callSchema = jsonSchemaOf(Call);
+export const callPage = pageEnvelope('Calls', Call);
+
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const eventSchema = jsonSchemaOf(
+  z.object({
     Position: int,
     Revision: int,
     Id: str,
     Type: str,
-    At: nullable(str),
+    At: nullableStr,
     RecordedAt: str,
-    Data: { type: 'object' },
-    Metadata: { type: 'object' },
-  },
-};
+    Data: JsonObject,
+    Metadata: JsonObject,
+  }),
+);
 
-export const replayStepSchema: JsonSchema = {
-  type: 'object',
-  properties: {
+export const replayStepSchema = jsonSchemaOf(
+  z.object({
     Revision: int,
     Position: int,
     At: str,
     Type: str,
-    Machine: nullable(str),
-    Before: {},
-    After: {},
-    Recorded: {},
-    Actions: { type: 'array', items: str },
-  },
-};
+    Machine: nullableStr,
+    Before: z.unknown(),
+    After: z.unknown(),
+    Recorded: z.unknown(),
+    Actions: z.array(str),
+  }),
+);
 
-export const transferSchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    Sid: str,
-    CallSid: str,
-    ChildCallSid: nullable(str),
-    TrunkSid: nullable(str),
-    ReferredBy: nullable(str),
-    ReferTo: str,
-    TargetKind: nullable({ type: 'string', enum: ['sip', 'pstn'] }),
-    TargetUri: nullable(str),
-    CallerId: nullable(str),
-    TransferMode: str,
-    TransferCallerId: str,
-    Outcome: { type: 'string', enum: TRANSFER_OUTCOMES },
-    ReferStatus: nullable(int),
-    TargetStatus: nullable(int),
-    RejectionReason: nullable(str),
-    FailureReason: nullable(str),
-    ReferTime: str,
-    AcceptTime: nullable(str),
-    AnswerTime: nullable(str),
-    EndTime: nullable(str),
-    Refer202Ms: nullable({ type: 'integer', description: 'REFER received -> 202 decided (engine clock)' }),
-    ReferAnswerMs: nullable({ type: 'integer', description: 'REFER received -> target answered' }),
-    Uri: str,
-  },
-};
+const Transfer = z.object({
+  Sid: str,
+  CallSid: str,
+  ChildCallSid: nullableStr,
+  TrunkSid: nullableStr,
+  ReferredBy: nullableStr,
+  ReferTo: str,
+  TargetKind,
+  TargetUri: nullableStr,
+  CallerId: nullableStr,
+  TransferMode: str,
+  TransferCallerId: str,
+  Outcome: z.enum(TRANSFER_OUTCOMES),
+  ReferStatus: int.nullable(),
+  TargetStatus: int.nullable(),
+  RejectionReason: nullableStr,
+  FailureReason: nullableStr,
+  ReferTime: str,
+  AcceptTime: nullableStr,
+  AnswerTime: nullableStr,
+  EndTime: nullableStr,
+  Refer202Ms: int.nullable().describe('REFER received -> 202 decided (engine clock)'),
+  ReferAnswerMs: int.nullable().describe('REFER received -> target answered'),
+  Uri: str,
+});
+export const transferSchema = jsonSchemaOf(Transfer);
+export const transferPage = pageEnvelope('Transfers', Transfer);
 
-export const transferPage = pageEnvelope('Transfers', transferSchema);
+const RateDeck = z
+  .record(z.string(), z.number().min(0))
+  .describe('per-minute rates by "+digits" prefix; "" is the default');
 
-const rateDeck = {
-  type: 'object',
-  additionalProperties: { type: 'number', minimum: 0 },
-  description: 'per-minute rates by "+digits" prefix; "" is the default',
-};
-
-export const trunkSchema: JsonSchema = {
-  type: 'object',
-  properties: {
+export const trunkSchema = jsonSchemaOf(
+  z.object({
     Sid: str,
     Name: str,
     Domain: str,
-    Acl: { type: 'array', items: str },
+    Acl: z.array(str),
     OriginationUri: str,
-    Numbers: { type: 'array', items: str },
-    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
-    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
+    Numbers: z.array(str),
+    TransferMode: z.enum(TRANSFER_MODES),
+    TransferCallerId: z.enum(TRANSFER_CALLER_IDS),
     MaxTransfersPerCall: int,
-    Rates: {
-      type: 'object',
-      properties: { Currency: str, Origination: rateDeck, Termination: rateDeck },
-    },
-    Source: { type: 'string', enum: ['config', 'api'] },
+    Rates: z.object({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
+    Source: z.enum(['config', 'api']),
     Revision: int,
     DateCreated: str,
     DateUpdated: str,
     Uri: str,
-  },
-};
+  }),
+);
 
 /** Who made a change is the API key that made it, recorded by the server; the caller says only why. */
-const attribution = {
-  Reason: { type: 'string', minLength: 1, maxLength: 500, description: 'why (recorded in the audit)' },
-};
+const Reason = z.string().min(1).max(500).describe('why (recorded in the audit)');
 
-export const trunkCreateBody: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['Name', 'Domain', 'Acl', 'OriginationUri', 'TransferMode', 'Rates'],
-  properties: {
-    Name: str,
-    Domain: str,
-    Acl: { type: 'array', items: str },
-    OriginationUri: str,
-    Numbers: { type: 'array', items: str, default: [] },
-    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
-    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
-    MaxTransfersPerCall: { type: 'integer', maximum: 1000 },
-    Rates: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['Currency', 'Origination', 'Termination'],
-      properties: { Currency: str, Origination: rateDeck, Termination: rateDeck },
-    },
-    ...attribution,
-  },
-};
+/** A new trunk as the API spells it; its values are then checked by the config's rules (trunks.ts). */
+export const TrunkCreateBody = z.strictObject({
+  Name: str,
+  Domain: str,
+  Acl: z.array(str),
+  OriginationUri: str,
+  Numbers: z.array(str).default([]),
+  TransferMode: z.enum(TRANSFER_MODES),
+  TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
+  MaxTransfersPerCall: z.int().max(1000).optional(),
+  Rates: z.strictObject({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
+  Reason: Reason.optional(),
+});
+export type TrunkCreateBody = z.input<typeof TrunkCreateBody>;
+export const trunkCreateBody = jsonSchemaOf(TrunkCreateBody);
 
-export const trunkUpdateBody: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    TransferMode: { type: 'string', enum: [...TRANSFER_MODES] },
-    TransferCallerId: { type: 'string', enum: [...TRANSFER_CALLER_IDS] },
-    Acl: { type: 'array', items: str, minItems: 1 },
-    ...attribution,
-  },
-};
+export const TrunkUpdateBody = z
+  .strictObject({
+    TransferMode: z.enum(TRANSFER_MODES).optional(),
+    TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
+    Acl: z.array(str).min(1).optional(),
+    Reason: Reason.optional(),
+  })
+  .meta({ minProperties: 1 });
+export type TrunkUpdateBody = z.input<typeof TrunkUpdateBody>;
+export const trunkUpdateBody = jsonSchemaOf(TrunkUpdateBody);
 
-export const billingSummarySchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    TrunkSid: nullable(str),
-    StartDate: nullable(str),
-    EndDate: nullable(str),
-    Days: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          TrunkSid: str,
-          Day: str,
-          Currency: str,
-          Calls: int,
-          Legs: int,
-          Minutes: int,
-          Amount: num,
-        },
-      },
-    },
-    Totals: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { TrunkSid: str, Currency: str, Calls: int, Legs: int, Minutes: int, Amount: num },
-      },
-    },
+const BillingTotals = { TrunkSid: str, Currency: str, Calls: int, Legs: int, Minutes: int, Amount: num };
+
+export const billingSummarySchema = jsonSchemaOf(
+  z.object({
+    TrunkSid: nullableStr,
+    StartDate: nullableStr,
+    EndDate: nullableStr,
+    Days: z.array(z.object({ ...BillingTotals, Day: str })),
+    Totals: z.array(z.object(BillingTotals)),
     LinesUri: str,
-  },
-};
+  }),
+);
 
-export const billingLinePage = pageEnvelope('Lines', billingLineSchema);
+export const billingLinePage = pageEnvelope('Lines', BillingLine);
 
-export const auditEntrySchema: JsonSchema = {
-  type: 'object',
-  properties: {
-    Position: int,
-    At: str,
-    Kind: { type: 'string', enum: ['trunk', 'transfer'] },
-    Action: str,
-    TrunkSid: nullable(str),
-    CallSid: nullable(str),
-    TransferSid: nullable(str),
-    What: str,
-    Why: str,
-    By: nullable({
-      type: 'string',
-      description: 'the API key sid (SK…) that made a trunk change; earlier changes: what the caller said',
-    }),
-    Details: { type: 'object' },
-  },
-};
-
-export const auditPage = pageEnvelope('Entries', auditEntrySchema);
+const AuditEntry = z.object({
+  Position: int,
+  At: str,
+  Kind: z.enum(['trunk', 'transfer']),
+  Action: str,
+  TrunkSid: nullableStr,
+  CallSid: nullableStr,
+  TransferSid: nullableStr,
+  What: str,
+  Why: str,
+  By: nullableStr.describe(
+    'the API key sid (SK…) that made a trunk change; earlier changes: what the caller said',
+  ),
+  Details: JsonObject,
+});
+export const auditPage = pageEnvelope('Entries', AuditEntry);

@@ -5,12 +5,19 @@
  * restart.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TransferCallerId, TransferMode } from '../../machines/events.ts';
 import { type TrunkConfig, trunkSchema as trunkConfigSchema } from '../config/schema.ts';
 import type { TrunkState } from '../trunks/events.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
-import { sidParams, trunkCreateBody, trunkSchema, trunkSid, trunkUpdateBody } from './schemas.ts';
+import {
+  sidParams,
+  type TrunkCreateBody,
+  type TrunkUpdateBody,
+  trunkCreateBody,
+  trunkSchema,
+  trunkSid,
+  trunkUpdateBody,
+} from './schemas.ts';
 
 function trunkResource(state: TrunkState) {
   const { config } = state;
@@ -61,28 +68,8 @@ function apiPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-interface CreateBody {
-  Name: string;
-  Domain: string;
-  Acl: string[];
-  OriginationUri: string;
-  Numbers?: string[];
-  TransferMode: TransferMode;
-  TransferCallerId?: TransferCallerId;
-  MaxTransfersPerCall?: number;
-  Rates: { Currency: string; Origination: Record<string, number>; Termination: Record<string, number> };
-  Reason?: string;
-}
-
-interface UpdateBody {
-  TransferMode?: TransferMode;
-  TransferCallerId?: TransferCallerId;
-  Acl?: string[];
-  Reason?: string;
-}
-
 /** Checks a new trunk with the same rules as the config file (CIDRs, URIs, E.164, rate decks). */
-function trunkConfigOf(body: CreateBody): TrunkConfig {
+function trunkConfigOf(body: TrunkCreateBody): TrunkConfig {
   const parsed = trunkConfigSchema.safeParse({
     name: body.Name,
     domain: body.Domain,
@@ -114,7 +101,7 @@ function attribution(request: FastifyRequest): { reason?: string; by: string } {
 export function trunkRoutes(context: ApiContext): RouteSpec[] {
   const update = async (request: FastifyRequest) => {
     const { Sid } = request.params as { Sid: string };
-    const body = request.body as UpdateBody;
+    const body = request.body as TrunkUpdateBody;
     if (!context.trunks.get(Sid)) throw notFound('trunk', Sid);
     if (body.Acl) {
       const acl = trunkConfigSchema.shape.acl.safeParse(body.Acl);
@@ -169,7 +156,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         409: { description: 'the name, domain or a number is already taken' },
       },
       async handler(request, reply: FastifyReply) {
-        const body = request.body as CreateBody;
+        const body = request.body as TrunkCreateBody;
         const state = await context.trunks.create(trunkConfigOf(body), attribution(request));
         return reply.status(201).header('location', `/v1/Trunks/${state.sid}`).send(trunkResource(state));
       },
