@@ -1,17 +1,27 @@
-/** A tiny structured logger: one JSON line per entry on stderr, so stdout stays free for CLI output. */
+/**
+ * Structured logs through pino: one JSON line per entry on stderr (`level`, `time`, `message` and the
+ * entry's fields), so stdout stays free for the CLI's human output. The rest of the program sees only
+ * the `Logger` function, so a test can hand in its own and read what was logged.
+ */
+import { pino } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Logger = (level: LogLevel, message: string, fields?: object) => void;
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
 export function consoleLogger(minimum: LogLevel = 'info'): Logger {
-  return (level, message, fields) => {
-    if (ORDER[level] < ORDER[minimum]) return;
-    process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`,
-    );
-  };
+  const logger = pino(
+    {
+      level: minimum,
+      messageKey: 'message',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // Synchronous, so the line that explains an exit is written before the process ends.
+    pino.destination({ dest: 2, sync: true }),
+  );
+  return (level, message, fields) => logger[level](fields ?? {}, message);
 }
 
 export const silentLogger: Logger = () => {};
