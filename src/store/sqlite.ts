@@ -1,10 +1,11 @@
 import { createAppendNotifier, createCatchUpSubscription } from './catchUpSubscription.ts';
+import { createGroupCommit, type GroupCommitStats } from './groupCommit.ts';
 import type { AllSubscription, EventStore } from './port.ts';
 import { appendEvents } from './sqlite/appendEvents.ts';
-import { createGroupCommit, type GroupCommitStats } from './sqlite/groupCommit.ts';
 import { openDatabase } from './sqlite/openDatabase.ts';
 import { toRecordedEvent } from './sqlite/rows.ts';
 import { prepareStatements } from './sqlite/statements.ts';
+import { createBatchWriter } from './sqlite/writeBatch.ts';
 
 export interface SqliteEventStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -28,11 +29,13 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const db = openDatabase(options.path);
   const statements = prepareStatements(db);
   const notifier = createAppendNotifier();
-  const groupCommit = createGroupCommit(
-    db,
-    (request, recordedAt) => appendEvents(statements, request, recordedAt),
-    notifier.notify,
-  );
+  const groupCommit = createGroupCommit({
+    write: createBatchWriter(db, (request, recordedAt) => appendEvents(statements, request, recordedAt)),
+    // One writer per file: batches queue behind each other. A failed transaction (disk full, I/O) is
+    // not retried append by append.
+    onBatchError: 'fail-all',
+    onCommitted: notifier.notify,
+  });
   const subscriptions = new Set<AllSubscription>();
   let closed = false;
 
@@ -90,7 +93,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       closed = true;
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
       // Appends already accepted get written, so their callers learn the outcome rather than hang.
-      groupCommit.flush();
+      await groupCommit.drained();
       db.close();
     },
   };
