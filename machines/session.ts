@@ -4,7 +4,7 @@
  * one input through its machine and returns the events to store (the input, then every fact it caused,
  * including facts that other machines of the session react to) and the SIP effects to execute.
  */
-import { initialTransition, type SnapshotFrom, transition } from 'xstate';
+import { type AnyActorScope, type AnyStateMachine, createActor, type SnapshotFrom } from 'xstate';
 import type { SipCommand } from '../src/bus/messages.ts';
 import { callMachine } from './call/call.machine.ts';
 import { keepRemoteCseq, type LegDialog } from './dialog.ts';
@@ -20,6 +20,37 @@ export interface SessionState {
   calls: Record<string, CallSnapshot>;
   transfers: Record<string, TransferSnapshot>;
 }
+
+/**
+ * xstate's `transition()` and `initialTransition()` build a fresh actor for every call (which computes
+ * the machine's initial state again) only to get an inert scope to run in. These machines spawn
+ * nothing, schedule nothing and run no actions (what they decide is data in the context's outbox), so
+ * one inert scope per machine serves every event: the same snapshots, without an actor per event.
+ */
+function inertScope(machine: AnyStateMachine): AnyActorScope {
+  const self = createActor(machine);
+  return {
+    self,
+    defer: () => {},
+    id: '',
+    logger: () => {},
+    sessionId: '',
+    stopChild: () => {},
+    system: self.system,
+    emit: () => {},
+    actionExecutor: () => {},
+  } as AnyActorScope;
+}
+
+const callScope = inertScope(callMachine);
+const transferScope = inertScope(transferMachine);
+/** Every call starts from the same snapshot, and snapshots are never changed in place. */
+const newCall: CallSnapshot = callMachine.getInitialSnapshot(callScope);
+
+const callTransition = (current: CallSnapshot, event: SessionEvent): CallSnapshot =>
+  callMachine.transition(current, event as never, callScope);
+const transferTransition = (current: TransferSnapshot, event: SessionEvent): TransferSnapshot =>
+  transferMachine.transition(current, event as never, transferScope);
 
 export function emptySession(rootCallSid: string): SessionState {
   return { rootCallSid, calls: {}, transfers: {} };
@@ -85,7 +116,7 @@ function startTransfer(
 ): TransferSnapshot {
   const call = session.calls[event.callSid];
   const context = call?.context;
-  const [snapshot] = initialTransition(transferMachine, {
+  return transferMachine.getInitialSnapshot(transferScope, {
     transferSid: event.transferSid,
     callSid: event.callSid,
     routingKey: session.rootCallSid,
@@ -101,7 +132,6 @@ function startTransfer(
     transferInProgress: call?.value === 'transferring',
     transfersAccepted: context?.transfersAccepted ?? 0,
   });
-  return snapshot;
 }
 
 /**
@@ -129,8 +159,8 @@ function apply(session: SessionState, event: SessionEvent, owned: boolean): Appl
   const owner = machineOf(event);
   if (!owner) return { session, accepted: true, effects: [] };
   if (owner.kind === 'call') {
-    const current = session.calls[owner.sid] ?? initialTransition(callMachine)[0];
-    const [next] = transition(callMachine, current, event as never);
+    const current = session.calls[owner.sid] ?? newCall;
+    const next = callTransition(current, event);
     if (next === current) return { session, accepted: false, effects: [] };
     return {
       session: withSnapshot(session, 'call', owner.sid, next, owned),
@@ -142,7 +172,7 @@ function apply(session: SessionState, event: SessionEvent, owned: boolean): Appl
     session.transfers[owner.sid] ??
     (event.type === 'ReferReceived' ? startTransfer(session, event) : undefined);
   if (!current) return { session, accepted: false, effects: [] };
-  const [next] = transition(transferMachine, current, event as never);
+  const next = transferTransition(current, event);
   if (next === current) return { session, accepted: false, effects: [] };
   return {
     session: withSnapshot(session, 'transfer', owner.sid, next, owned),
