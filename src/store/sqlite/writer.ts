@@ -37,6 +37,16 @@ export function startWriterThread(path: string): BatchWriterThread {
   >();
   let nextId = 0;
   let broken: Error | undefined;
+  // An idle writer does not keep the process alive (a tool that never closes its store still exits);
+  // one with a batch to write does, or a process awaiting only its append would exit under it.
+  let writing = 0;
+  worker.unref();
+  const begin = () => {
+    if (writing++ === 0) worker.ref();
+  };
+  const end = () => {
+    if (--writing === 0) worker.unref();
+  };
 
   const failAll = (error: Error) => {
     broken ??= error;
@@ -73,15 +83,21 @@ export function startWriterThread(path: string): BatchWriterThread {
 
   return {
     async write(batch) {
-      await ready;
-      if (broken) throw broken;
-      const id = nextId++;
-      return new Promise<AppendOutcome[]>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        worker.postMessage({ kind: 'write', id, batch } satisfies ToWriter);
-      });
+      begin();
+      try {
+        await ready;
+        if (broken) throw broken;
+        const id = nextId++;
+        return await new Promise<AppendOutcome[]>((resolve, reject) => {
+          waiting.set(id, { resolve, reject });
+          worker.postMessage({ kind: 'write', id, batch } satisfies ToWriter);
+        });
+      } finally {
+        end();
+      }
     },
     async close() {
+      worker.ref();
       await ready;
       if (!broken) worker.postMessage({ kind: 'close' } satisfies ToWriter);
       await exited;
