@@ -55,7 +55,7 @@ export interface LoadFigures {
 
 // ---- SIPp traces -----------------------------------------------------------------------------------
 
-interface TracedMessage {
+export interface TracedMessage {
   /** Milliseconds (fractional) on the host clock. */
   t: number;
   sent: boolean;
@@ -64,7 +64,7 @@ interface TracedMessage {
   cseq: string;
 }
 
-function traced(result: SippResult): TracedMessage[] {
+export function traced(result: SippResult): TracedMessage[] {
   const out: TracedMessage[] = [];
   const blocks = result.messages.split(/^-{10,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{6})$/m);
   // split with two capture groups: [before, date, micros, block, date, micros, block, ...]
@@ -83,13 +83,16 @@ function traced(result: SippResult): TracedMessage[] {
 }
 
 /** Per Call-ID, the time of the first message matching `pick`. */
-function firstTimes(messages: TracedMessage[], pick: (m: TracedMessage) => boolean): Map<string, number> {
+export function firstTimes(
+  messages: TracedMessage[],
+  pick: (m: TracedMessage) => boolean,
+): Map<string, number> {
   const times = new Map<string, number>();
   for (const m of messages) if (pick(m) && !times.has(m.callId)) times.set(m.callId, m.t);
   return times;
 }
 
-function deltas(from: Map<string, number>, to: Map<string, number>): number[] {
+export function deltas(from: Map<string, number>, to: Map<string, number>): number[] {
   const out: number[] = [];
   for (const [key, start] of from) {
     const end = to.get(key);
@@ -98,7 +101,7 @@ function deltas(from: Map<string, number>, to: Map<string, number>): number[] {
   return out;
 }
 
-function lastStats(dir: string): Record<string, string> {
+export function lastStats(dir: string): Record<string, string> {
   try {
     const lines = readFileSync(path.join(dir, 'stat.csv'), 'utf8').trim().split('\n');
     const names = lines[0]!.split(';');

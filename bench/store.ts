@@ -22,7 +22,7 @@ const pgUrl = process.env.PIVOT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5
 
 interface Backend {
   name: string;
-  open(): Promise<{ store: EventStore; cleanup(): Promise<void> }>;
+  open(): Promise<{ store: EventStore; another(): EventStore; cleanup(): Promise<void> }>;
 }
 
 const sqlite: Backend = {
@@ -32,6 +32,7 @@ const sqlite: Backend = {
     const store = createSqliteEventStore({ path: join(dir, 'events.db') });
     return {
       store,
+      another: () => createSqliteEventStore({ path: join(dir, 'events.db') }),
       async cleanup() {
         await store.close();
         rmSync(dir, { recursive: true, force: true });
@@ -52,6 +53,7 @@ const postgres: Backend = {
     const store = createPostgresEventStore({ url: url.toString(), poolSize: 8 });
     return {
       store,
+      another: () => createPostgresEventStore({ url: url.toString(), poolSize: 2 }),
       async cleanup() {
         await store.close();
         await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -65,6 +67,8 @@ interface Case {
   label: string;
   batch: number;
   writers: number;
+  /** Each writer on a store instance of its own, as engines in separate processes are. */
+  apart?: boolean;
 }
 
 const cases: Case[] = [
@@ -72,6 +76,7 @@ const cases: Case[] = [
   { label: 'append 1 event, 8 writers', batch: 1, writers: 8 },
   { label: 'append 10 events, 1 writer', batch: 10, writers: 1 },
   { label: 'append 10 events, 8 writers', batch: 10, writers: 8 },
+  { label: 'append 1 event, 8 writers on 8 store instances', batch: 1, writers: 8, apart: true },
 ];
 
 // A payload of the size the engine writes for a SIP input (a few hundred bytes with SDP).
@@ -93,13 +98,17 @@ const newEvents = (count: number): EventData[] =>
 
 async function runAppends(
   store: EventStore,
-  { batch, writers }: Case,
+  another: () => EventStore,
+  { batch, writers, apart }: Case,
 ): Promise<{ appends: number; ms: number }> {
+  const stores = Array.from({ length: writers }, () => (apart ? another() : store));
+  // Schema checks and connections are not part of the case.
+  await Promise.all(stores.map((each) => each.headPosition()));
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   let appends = 0;
   await Promise.all(
-    Array.from({ length: writers }, async () => {
+    stores.map(async (store) => {
       const stream = `call-CA${randomUUID().replaceAll('-', '')}`;
       let expectedRevision: ExpectedRevision = 'no-stream';
       while (performance.now() < deadline) {
@@ -109,7 +118,9 @@ async function runAppends(
       }
     }),
   );
-  return { appends, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  if (apart) await Promise.all(stores.map((each) => each.close()));
+  return { appends, ms };
 }
 
 async function runReadAll(store: EventStore): Promise<{ events: number; ms: number }> {
@@ -130,12 +141,12 @@ async function runReadAll(store: EventStore): Promise<{ events: number; ms: numb
 const perSecond = (count: number, ms: number) => Math.round((count * 1000) / ms);
 
 async function measure(backend: Backend): Promise<string[]> {
-  const { store, cleanup } = await backend.open();
+  const { store, another, cleanup } = await backend.open();
   try {
     await store.headPosition(); // schema creation is not part of any case
     const cells: string[] = [];
     for (const benchCase of cases) {
-      const { appends, ms } = await runAppends(store, benchCase);
+      const { appends, ms } = await runAppends(store, another, benchCase);
       const rate = perSecond(appends, ms);
       cells.push(benchCase.batch === 1 ? `${rate}` : `${rate} (${rate * benchCase.batch} ev/s)`);
       process.stderr.write(`  ${backend.name}: ${benchCase.label}: ${cells.at(-1)}\n`);

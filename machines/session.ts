@@ -4,7 +4,7 @@
  * one input through its machine and returns the events to store (the input, then every fact it caused,
  * including facts that other machines of the session react to) and the SIP effects to execute.
  */
-import { initialTransition, type SnapshotFrom, transition } from 'xstate';
+import { type AnyActorScope, type AnyStateMachine, createActor, type SnapshotFrom } from 'xstate';
 import type { SipCommand } from '../src/shared/messages.ts';
 import { callMachine } from './call/call.machine.ts';
 import { keepRemoteCseq, type LegDialog } from './dialog.ts';
@@ -20,6 +20,37 @@ export interface SessionState {
   calls: Record<string, CallSnapshot>;
   transfers: Record<string, TransferSnapshot>;
 }
+
+/**
+ * xstate's `transition()` and `initialTransition()` build a fresh actor for every call (which computes
+ * the machine's initial state again) only to get an inert scope to run in. These machines spawn
+ * nothing, schedule nothing and run no actions (what they decide is data in the context's outbox), so
+ * one inert scope per machine serves every event: the same snapshots, without an actor per event.
+ */
+function inertScope(machine: AnyStateMachine): AnyActorScope {
+  const self = createActor(machine);
+  return {
+    self,
+    defer: () => {},
+    id: '',
+    logger: () => {},
+    sessionId: '',
+    stopChild: () => {},
+    system: self.system,
+    emit: () => {},
+    actionExecutor: () => {},
+  } as AnyActorScope;
+}
+
+const callScope = inertScope(callMachine);
+const transferScope = inertScope(transferMachine);
+/** Every call starts from the same snapshot, and snapshots are never changed in place. */
+const newCall: CallSnapshot = callMachine.getInitialSnapshot(callScope);
+
+const callTransition = (current: CallSnapshot, event: SessionEvent): CallSnapshot =>
+  callMachine.transition(current, event as never, callScope);
+const transferTransition = (current: TransferSnapshot, event: SessionEvent): TransferSnapshot =>
+  transferMachine.transition(current, event as never, transferScope);
 
 export function emptySession(rootCallSid: string): SessionState {
   return { rootCallSid, calls: {}, transfers: {} };
@@ -85,7 +116,7 @@ function startTransfer(
 ): TransferSnapshot {
   const call = session.calls[event.callSid];
   const context = call?.context;
-  const [snapshot] = initialTransition(transferMachine, {
+  return transferMachine.getInitialSnapshot(transferScope, {
     transferSid: event.transferSid,
     callSid: event.callSid,
     routingKey: session.rootCallSid,
@@ -101,19 +132,38 @@ function startTransfer(
     transferInProgress: call?.value === 'transferring',
     transfersAccepted: context?.transfersAccepted ?? 0,
   });
-  return snapshot;
+}
+
+/**
+ * The session with one machine's snapshot replaced. When `owned`, the session's records belong to the
+ * fold in progress alone (nobody else holds them yet), so they are updated in place: a long stream
+ * costs one copy per fold instead of one copy of every record per event.
+ */
+function withSnapshot(
+  session: SessionState,
+  kind: 'call' | 'transfer',
+  sid: string,
+  snapshot: CallSnapshot | TransferSnapshot,
+  owned: boolean,
+): SessionState {
+  const next = owned
+    ? session
+    : { ...session, calls: { ...session.calls }, transfers: { ...session.transfers } };
+  if (kind === 'call') next.calls[sid] = snapshot as CallSnapshot;
+  else next.transfers[sid] = snapshot as TransferSnapshot;
+  return next;
 }
 
 /** Applies one event to the machine it belongs to. */
-function apply(session: SessionState, event: SessionEvent): Applied {
+function apply(session: SessionState, event: SessionEvent, owned: boolean): Applied {
   const owner = machineOf(event);
   if (!owner) return { session, accepted: true, effects: [] };
   if (owner.kind === 'call') {
-    const current = session.calls[owner.sid] ?? initialTransition(callMachine)[0];
+    const current = session.calls[owner.sid] ?? newCall;
     if (!current.can(event as never)) return { session, accepted: false, effects: [] };
-    const [next] = transition(callMachine, current, event as never);
+    const next = callTransition(current, event);
     return {
-      session: { ...session, calls: { ...session.calls, [owner.sid]: next } },
+      session: withSnapshot(session, 'call', owner.sid, next, owned),
       accepted: true,
       effects: next.context.outbox,
     };
@@ -123,12 +173,53 @@ function apply(session: SessionState, event: SessionEvent): Applied {
     (event.type === 'ReferReceived' ? startTransfer(session, event) : undefined);
   if (!current) return { session, accepted: false, effects: [] };
   if (!current.can(event as never)) return { session, accepted: false, effects: [] };
-  const [next] = transition(transferMachine, current, event as never);
+  const next = transferTransition(current, event);
   return {
-    session: { ...session, transfers: { ...session.transfers, [owner.sid]: next } },
+    session: withSnapshot(session, 'transfer', owner.sid, next, owned),
     accepted: true,
     effects: next.context.outbox,
   };
+}
+
+/**
+ * A fold over a session that copies its records only once: the first change copies them, later
+ * changes update the copy. Reading `state` hands the session out, so the change after it copies again
+ * and the state handed out never changes.
+ */
+export interface SessionFold {
+  add(event: SessionEvent): void;
+  /** The session handed out: it never changes afterwards. */
+  readonly state: SessionState;
+  /** The session as folded so far, to look at before the next `add` (it may change with it). */
+  readonly current: SessionState;
+}
+
+export function foldFrom(start: SessionState): SessionFold {
+  let session = start;
+  let owned = false;
+  return {
+    add(event) {
+      const applied = apply(session, event, owned);
+      if (applied.session !== session) {
+        session = applied.session;
+        owned = true;
+      }
+    },
+    get state() {
+      owned = false;
+      return session;
+    },
+    get current() {
+      return session;
+    },
+  };
+}
+
+/** Folds stored events into the session; `session` itself is left as it was. */
+export function evolveAll(session: SessionState, events: Iterable<SessionEvent>): SessionState {
+  const fold = foldFrom(session);
+  for (const event of events) fold.add(event);
+  return fold.state;
 }
 
 /**
@@ -161,7 +252,7 @@ function childCallStarted(
 
 /** Folds a stored event into the session (replay and load). */
 export function evolve(session: SessionState, event: SessionEvent): SessionState {
-  return apply(session, event).session;
+  return apply(session, event, false).session;
 }
 
 export interface Decision {
@@ -170,32 +261,45 @@ export interface Decision {
   events: SessionEvent[];
   commands: SipCommand[];
   session: SessionState;
+  /** For each of `events`, the snapshot of the machine it belongs to once it was applied. */
+  snapshots: Array<CallSnapshot | TransferSnapshot | undefined>;
+}
+
+function snapshotOf(session: SessionState, event: SessionEvent): CallSnapshot | TransferSnapshot | undefined {
+  const owner = machineOf(event);
+  if (!owner) return undefined;
+  return owner.kind === 'call' ? session.calls[owner.sid] : session.transfers[owner.sid];
 }
 
 /** Runs an input through the session: nothing is stored when its machine does not accept it. */
 export function decide(session: SessionState, input: SessionEvent): Decision {
-  const first = apply(session, input);
-  if (!first.accepted) return { accepted: false, events: [], commands: [], session };
+  const first = apply(session, input, false);
+  if (!first.accepted) return { accepted: false, events: [], commands: [], session, snapshots: [] };
   const events: SessionEvent[] = [input];
+  const snapshots = [snapshotOf(first.session, input)];
   const commands: SipCommand[] = [];
+  // The first apply copied the records (or changed nothing): what follows may update them in place.
   let state = first.session;
-  const pending: Effect[] = [...first.effects];
-  while (pending.length > 0) {
-    const effect = pending.shift()!;
+  let owned = state !== session;
+  const pending: Effect[] = first.effects.slice();
+  for (let next = 0; next < pending.length; next++) {
+    const effect = pending[next]!;
     if (effect.kind === 'sip') {
       commands.push(effect.command);
       continue;
     }
     const factEvent = effect.event;
     const parentFar = state.calls[factEvent.callSid]?.context.legs.far;
-    const applied = apply(state, factEvent);
+    const applied = apply(state, factEvent, owned);
+    if (applied.session !== state) owned = true;
     state = applied.session;
     events.push(factEvent);
-    pending.push(...applied.effects);
+    snapshots.push(snapshotOf(state, factEvent));
+    for (const more of applied.effects) pending.push(more);
     if (factEvent.type === 'TransferCompleted') {
       const child = childCallStarted(state, factEvent, parentFar);
       pending.push({ kind: 'fact', event: child as never });
     }
   }
-  return { accepted: true, events, commands, session: state };
+  return { accepted: true, events, commands, session: state, snapshots };
 }

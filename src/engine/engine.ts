@@ -10,7 +10,7 @@
 
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
 import type { ReferRejected, SessionEvent, TimerFired } from '../../machines/events.ts';
-import { decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
+import { type Decision, decide, evolve, machineOf } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
@@ -143,19 +143,11 @@ function pure<T>(run: () => T): T {
 }
 
 /** Metadata per stored event: cause and effect, the machine version, and the state it led to. */
-function metadataFor(
-  before: SessionState,
-  events: SessionEvent[],
-  input: SipInput | undefined,
-): EventMetadata[] {
+function metadataFor(decision: Decision, input: SipInput | undefined): EventMetadata[] {
+  const { events, snapshots } = decision;
   const correlationId = input ? `${input.callId};${input.transactionKey}` : `${events[0]?.callSid};timer`;
-  let session = before;
   return events.map((event, index) => {
-    session = evolve(session, event);
-    const owner = machineOf(event);
-    const snapshot = owner
-      ? (owner.kind === 'call' ? session.calls : session.transfers)[owner.sid]
-      : undefined;
+    const snapshot = snapshots[index];
     const metadata: EventMetadata = { correlationId };
     if (index > 0) metadata.causationId = 'input';
     const machineVersion = versionOf(event);
@@ -362,7 +354,7 @@ export function createEngine(options: EngineOptions): Engine {
       return { ...outcome, cpsLimited: { trunkSid: limited.trunkSid, trunkName: limited.trunkName } };
     }
     const data = pure(() => {
-      const metadata = metadataFor(current.session, decision.events, sip);
+      const metadata = metadataFor(decision, sip);
       const encoded = decision.events.map((fact, index) => toEventData(fact, metadata[index]!));
       // Facts name the input that caused them.
       for (const fact of encoded.slice(1)) fact.metadata.causationId = encoded[0]!.id;

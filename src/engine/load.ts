@@ -1,5 +1,5 @@
 /** Loads a session by folding its stream through the machines: state is derived, never stored. */
-import { decide, emptySession, evolve, type SessionState } from '../../machines/session.ts';
+import { decide, emptySession, evolveAll, foldFrom, type SessionState } from '../../machines/session.ts';
 import type { SipCommand } from '../shared/messages.ts';
 import { streamOf } from '../shared/sids.ts';
 import type { EventStore } from '../store/port.ts';
@@ -27,16 +27,16 @@ export async function catchUp(
 ): Promise<LoadedSession> {
   const recorded = await store.readStream(streamOf(sessionSid), { fromRevision: loaded.revision + 1 });
   if (recorded.length === 0) return loaded;
-  let session = loaded.session;
+  const fold = foldFrom(loaded.session);
   for (const event of recorded) {
     const key = event.metadata.inputKey;
     if (typeof key === 'string') {
       loaded.seen.set(key, event.revision);
-      remember(loaded.before, event.revision, session, RECENT_INPUTS);
+      remember(loaded.before, event.revision, fold.state, RECENT_INPUTS);
     }
-    session = evolve(session, fromRecorded(event));
+    fold.add(fromRecorded(event));
   }
-  return { ...loaded, session, revision: recorded.at(-1)!.revision };
+  return { ...loaded, session: fold.state, revision: recorded.at(-1)!.revision };
 }
 
 /**
@@ -66,8 +66,7 @@ export async function decidedAt(
   revision: number,
 ): Promise<SipCommand[]> {
   const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision + 1 });
-  let session = emptySession(sessionSid);
-  for (const event of recorded.slice(0, revision)) session = evolve(session, fromRecorded(event));
+  const session = evolveAll(emptySession(sessionSid), recorded.slice(0, revision).map(fromRecorded));
   const input = recorded[revision];
   return input ? decide(session, fromRecorded(input)).commands : [];
 }
@@ -78,9 +77,8 @@ export async function stateBefore(
   sessionSid: string,
   revision: number,
 ): Promise<SessionState> {
-  let session = emptySession(sessionSid);
+  const session = emptySession(sessionSid);
   if (revision <= 0) return session;
   const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision });
-  for (const event of recorded) session = evolve(session, fromRecorded(event));
-  return session;
+  return evolveAll(session, recorded.map(fromRecorded));
 }

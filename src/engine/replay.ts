@@ -5,7 +5,7 @@
  * differ from what today's machines would do.
  */
 import type { Effect } from '../../machines/effects.ts';
-import { emptySession, evolve, machineOf, type SessionState } from '../../machines/session.ts';
+import { emptySession, foldFrom, machineOf, type SessionState } from '../../machines/session.ts';
 import { streamOf } from '../shared/sids.ts';
 import type { EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
@@ -38,15 +38,15 @@ export function describeEffect(effect: Effect): string {
 }
 
 export function replayEvents(sessionSid: string, recorded: RecordedEvent[], until?: number): ReplayStep[] {
-  let session = emptySession(sessionSid);
+  const fold = foldFrom(emptySession(sessionSid));
   const steps: ReplayStep[] = [];
   for (const stored of recorded) {
     if (until !== undefined && stored.revision > until) break;
     const event = fromRecorded(stored);
     const owner = machineOf(event);
-    const before = snapshotOf(session, owner);
-    session = evolve(session, event);
-    const after = snapshotOf(session, owner);
+    const before = snapshotOf(fold.current, owner);
+    fold.add(event);
+    const after = snapshotOf(fold.current, owner);
     const changed = after !== undefined && after !== before;
     steps.push({
       revision: stored.revision,

@@ -9,7 +9,7 @@ import { createSqliteEventStore } from './sqlite.ts';
 export function openStore(config: StoreConfig): EventStore {
   switch (config.kind) {
     case 'sqlite':
-      return createSqliteEventStore({ path: config.path });
+      return createSqliteEventStore({ path: config.path, writerThread: true });
     case 'memory':
       return createInMemoryEventStore();
     case 'postgres':

@@ -1,10 +1,12 @@
 import { createAppendNotifier, createCatchUpSubscription } from './catchUpSubscription.ts';
+import { createGroupCommit, type GroupCommitStats } from './groupCommit.ts';
 import type { AllSubscription, EventStore } from './port.ts';
 import { appendEvents } from './sqlite/appendEvents.ts';
-import { createGroupCommit, type GroupCommitStats } from './sqlite/groupCommit.ts';
 import { openDatabase } from './sqlite/openDatabase.ts';
 import { toRecordedEvent } from './sqlite/rows.ts';
 import { prepareStatements } from './sqlite/statements.ts';
+import { createBatchWriter } from './sqlite/writeBatch.ts';
+import { startWriterThread } from './sqlite/writer.ts';
 
 export interface SqliteEventStoreOptions {
   /** The database file; its directory is created if missing. */
@@ -14,6 +16,12 @@ export interface SqliteEventStoreOptions {
    * through this instance wake it at once). Default 200 ms.
    */
   pollIntervalMs?: number;
+  /**
+   * Commit appends on a thread of their own (sqlite/writer.ts), so the fsync of each commit does not
+   * stop the main thread. Default false: in-thread, as a library user or a short-lived tool wants;
+   * `pivot` turns it on for its store (store/open.ts).
+   */
+  writerThread?: boolean;
 }
 
 export type SqliteEventStoreStats = GroupCommitStats;
@@ -28,11 +36,18 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const db = openDatabase(options.path);
   const statements = prepareStatements(db);
   const notifier = createAppendNotifier();
-  const groupCommit = createGroupCommit(
-    db,
-    (request, recordedAt) => appendEvents(statements, request, recordedAt),
-    notifier.notify,
-  );
+  // An in-memory database exists in its own connection only: it cannot be written from another thread.
+  const writer =
+    options.writerThread && options.path !== ':memory:' ? startWriterThread(options.path) : undefined;
+  const groupCommit = createGroupCommit({
+    write:
+      writer?.write ??
+      createBatchWriter(db, (request, recordedAt) => appendEvents(statements, request, recordedAt)),
+    // One writer per file: batches queue behind each other. A failed transaction (disk full, I/O) is
+    // not retried append by append.
+    onBatchError: 'fail-all',
+    onCommitted: notifier.notify,
+  });
   const subscriptions = new Set<AllSubscription>();
   let closed = false;
 
@@ -90,7 +105,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       closed = true;
       await Promise.all([...subscriptions].map((subscription) => subscription.close()));
       // Appends already accepted get written, so their callers learn the outcome rather than hang.
-      groupCommit.flush();
+      await groupCommit.drained();
+      await writer?.close();
       db.close();
     },
   };

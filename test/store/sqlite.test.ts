@@ -25,14 +25,26 @@ describeEventStoreContract('sqlite', async () => {
   };
 });
 
+describeEventStoreContract('sqlite, writer thread', async () => {
+  const dir = await newTempDir();
+  const store = createSqliteEventStore({ path: join(dir, 'events.db'), writerThread: true });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 const newEvent = (type = 'CallReceived'): EventData => ({ id: randomUUID(), type, data: {}, metadata: {} });
 
-describe('sqlite event store', () => {
+describe.each([false, true])('sqlite event store (writer thread: %s)', (writerThread) => {
   let dir: string;
   let path: string;
   const opened: SqliteEventStore[] = [];
   const open = (options: { pollIntervalMs?: number } = {}) => {
-    const store = createSqliteEventStore({ path, ...options });
+    const store = createSqliteEventStore({ path, writerThread, ...options });
     opened.push(store);
     return store;
   };

@@ -1,20 +1,7 @@
 import type pg from 'pg';
-import {
-  type AppendResult,
-  type EventData,
-  type ExpectedRevision,
-  WrongExpectedVersionError,
-} from '../port.ts';
+import type { AppendOutcome, AppendRequest } from '../groupCommit.ts';
+import { WrongExpectedVersionError } from '../port.ts';
 import type { SchemaNames } from './schema.ts';
-
-export interface AppendRequest {
-  stream: string;
-  events: EventData[];
-  expectedRevision: ExpectedRevision;
-}
-
-/** What became of one append of a batch: its result, or the error to give its caller. */
-export type AppendOutcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
 
 interface AppendRow {
   out_index: number;
@@ -26,8 +13,8 @@ interface AppendRow {
 /**
  * Sends appends to the append function (schema.ts) as one statement: one round trip and one
  * transaction for every event of every append, flattened into column arrays that the function unnests.
- * The function takes the append lock, checks each append's ids and expected revision, inserts and
- * notifies listeners. Refusals come back per append; only an unexpected database error rejects.
+ * The function draws the batch's transaction id and positions, checks each append's ids and expected
+ * revision, inserts and notifies listeners. Refusals come back per append; only an unexpected database error rejects.
  */
 export async function appendBatch(
   pool: pg.Pool,

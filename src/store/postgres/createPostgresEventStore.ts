@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { createAppendNotifier, createCatchUpSubscription } from '../catchUpSubscription.ts';
+import { createGroupCommit } from '../groupCommit.ts';
 import type { AllSubscription, EventStore } from '../port.ts';
 import { appendBatch } from './appendBatch.ts';
-import { createGroupCommit } from './groupCommit.ts';
 import { createNotificationListener } from './listener.ts';
 import { migrate } from './migrate.ts';
 import { headPosition, readAll, readStream } from './read.ts';
@@ -22,21 +22,22 @@ export interface PostgresEventStoreOptions {
 /**
  * An event store on PostgreSQL. The schema is created or migrated on first use.
  *
- * Gap-free `$all`: every append transaction takes one advisory lock (`pg_advisory_xact_lock` on a
- * per-schema key) before it draws positions, and holds it until it commits. Positions are therefore
- * assigned and committed in the same order, and PostgreSQL makes a transaction visible before releasing
- * its locks, so whenever a reader can see position N, every lower position is already committed or
- * never will be (holes from a rolled-back append are fine, they are never filled later). Readers and
- * subscriptions can then page with a plain `position > checkpoint` and need no snapshot bookkeeping.
+ * Appends run in parallel: no lock is held until commit, so appends to different streams (from one
+ * process or several) insert and commit side by side, and their WAL flushes are shared by PostgreSQL's
+ * own group commit. Appends to one stream meet on its row in the streams table: the later one waits for
+ * the earlier one's commit and then checks its expected revision against it.
  *
- * Trade-off: appends are serialised across all streams and all processes on one database, so write
- * throughput is bounded by one commit at a time. The lock is held only for the one-statement append
- * function and its commit (no client round trip inside it), and each process group-commits the appends
- * of concurrent calls into one statement (groupCommit.ts), so the bound is one WAL flush per batch of
- * appends rather than per append. The alternative, concurrent appends with readers stopping at
- * the oldest in-flight transaction (`pg_snapshot_xmin(pg_current_snapshot())` against a per-event xid),
- * scales writes further but makes every reader stall behind any slow writer and costs an extra column
- * and index; an engine whose durable unit is a small per-call batch does not need that scale.
+ * Gap-free `$all` without ordering commits: each append transaction draws its transaction id and its
+ * block of positions in one step (schema.ts, version 2), so positions grow with transaction ids, and
+ * every event row records its transaction id. Readers show an event only once its transaction is older
+ * than the oldest transaction still running (`pg_snapshot_xmin(pg_current_snapshot())`), and nothing
+ * after an event they cannot show yet (read.ts). An append that commits late therefore holds readers
+ * back for as long as it runs, instead of being skipped: `position > checkpoint` paging never misses
+ * it. The horizon is server-wide, so a long transaction in another database delays readers (never
+ * writers); reads wait a moment for such transactions and subscriptions read again when they end.
+ *
+ * Each process still group-commits the appends of concurrent calls into one statement (../groupCommit.ts)
+ * and keeps a few such batches in flight at once.
  */
 export function createPostgresEventStore(options: PostgresEventStoreOptions): EventStore {
   const names = schemaNames(options.schema);
@@ -68,7 +69,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     onNotify: () => notifier.notify(),
   });
   const subscriptions = new Set<AllSubscription>();
-  const groupCommit = createGroupCommit({ send: (requests) => appendBatch(pool, names, requests) });
+  const groupCommit = createGroupCommit({
+    write: (requests) => appendBatch(pool, names, requests),
+    onBatchError: 'retry-alone',
+    // Leaves connections of the pool for reads.
+    maxInFlight: Math.max(1, Math.floor((options.poolSize ?? 10) / 2)),
+  });
 
   return {
     async appendToStream(stream, events, { expectedRevision }) {

@@ -1,19 +1,10 @@
 import { SqliteError } from 'better-sqlite3';
-import {
-  type AppendResult,
-  type EventData,
-  type ExpectedRevision,
-  revisionMatches,
-  WrongExpectedVersionError,
-} from '../port.ts';
+import type { AppendRequest } from '../groupCommit.ts';
+import { type AppendResult, revisionMatches, WrongExpectedVersionError } from '../port.ts';
 import { toInsertValues } from './rows.ts';
 import type { Statements } from './statements.ts';
 
-export interface AppendRequest {
-  stream: string;
-  events: EventData[];
-  expectedRevision: ExpectedRevision;
-}
+export type { AppendRequest };
 
 /**
  * One append, checked and written inside the caller's transaction (a savepoint of a group commit).
