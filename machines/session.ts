@@ -37,6 +37,8 @@ const TRANSFER_INPUTS = new Set<string>([
   'NotifyAnswered',
   'TransferorHungUp',
   'TransfereeHungUp',
+  'ReplacedCallHandedOver',
+  'ReplacedCallRefused',
 ]);
 
 const CALL_INPUTS = new Set<string>([
@@ -58,6 +60,9 @@ const CALL_INPUTS = new Set<string>([
   'ReferRejected',
   'TransferCompleted',
   'TransferFailed',
+  'HandOverRequested',
+  'ReplacedCallJoined',
+  'FarLegReturned',
 ]);
 
 /** Which machine of the session an event is an input of; facts nobody reacts to belong to none. */
@@ -156,6 +161,7 @@ function childCallStarted(
     farLeg: keepRemoteCseq(completed.farLeg, parentFar),
     targetLeg: completed.targetLeg,
     targetKind: completed.targetKind,
+    ...(completed.joinedCallSid ? { joinedCallSid: completed.joinedCallSid } : {}),
   };
 }
 

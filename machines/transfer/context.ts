@@ -56,6 +56,12 @@ export interface TransferContext extends WithOutbox, TransferStart {
   offerlessTarget?: boolean;
   transferorGone: boolean;
   transfereeGone: boolean;
+  /**
+   * An attended transfer joining the far party of another call (RFC 3891 Replaces): that call, its
+   * session, and its PBX's SDP (the answer that restores its far party if the join fails). The target
+   * leg is then that call's far leg, lent to this transfer.
+   */
+  join?: { sessionSid: string; callSid: string; customerSdp?: string; handedOver: boolean };
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

@@ -27,12 +27,13 @@ import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } fr
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
 import { transferredCallHeaders } from './identity.ts';
+import { judgeJoin } from './join-rules.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
 const SIPFRAG = 'message/sipfrag;version=2.0';
 
-function must<T>(value: T | undefined, what: string): T {
+export function must<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`transfer has no ${what}`);
   return value;
 }
@@ -48,6 +49,11 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return { ok: false, status: 491, reason: 'another transfer is in progress' };
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
   if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
+  if (event.replaces || event.replaced) {
+    const join = judgeJoin(context, event);
+    // The joined party is the replaced call's far party: the carrier side.
+    return join.ok ? { ok: true, target: { uri: event.referTo[0] ?? '', kind: 'pstn' } } : join;
+  }
   // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
   const guards = policy.carrierNetworks === undefined ? undefined : policy;
   const referredBy =
@@ -112,7 +118,7 @@ export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
 };
 
 /** Sends a NOTIFY carrying `statusLine` while the implicit subscription lasts. */
-function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[]] {
+export function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[]] {
   if (!context.subscribed) return [context, []];
   const [customer, request] = nextRequest(must(context.customer, 'customer leg'), 'NOTIFY', {
     headers: {
@@ -125,7 +131,7 @@ function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[
   return [{ ...context, customer, subscribed: !final }, [sip(request)]];
 }
 
-function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
+export function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
   // On a terminating call the far party is the callee; on an originating call it is the caller.
   const farIsCallee = context.direction === 'trunking-terminating';
   return (party === 'transferee') === farIsCallee ? context.to : context.from;
@@ -441,7 +447,7 @@ export const reconnectRefused: Step<TransferContext, TransferResponse> = (
   return giveUp(next, event.at, event.status, event.reason, bye);
 };
 
-function failed(context: Ctx, at: string): Effect {
+export function failed(context: Ctx, at: string): Effect {
   const failure = context.failure ?? { status: 487, reason: reasonPhrase(487) };
   return fact({
     type: 'TransferFailed',

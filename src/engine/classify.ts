@@ -10,10 +10,13 @@ import type {
   Alternate,
   CallReceived,
   ReferReceived,
+  ReplacedCall,
+  ReplacesDialog,
   SessionEvent,
   TransferPolicy,
 } from '../../machines/events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
+import { namesDialog, replacesOf } from '../../machines/replaces.ts';
 import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
@@ -37,10 +40,17 @@ export interface ClassifyEnv {
   /** Engine clock, ISO-8601. */
   now: string;
   newSid(prefix: 'CA' | 'TR'): string;
+  /**
+   * The session a REFER's Replaces dialog maps to, read by the engine before classifying (attended
+   * transfer): undefined when none was read.
+   */
+  replacedSession?: SessionState;
 }
 
 export type Classification =
   | { kind: 'input'; event: SessionEvent }
+  /** The message is on a far leg this session lent to a transfer of session `sessionSid`: it goes there. */
+  | { kind: 'forward'; sessionSid: string; why: string }
   | { kind: 'reply'; command: SendResponseCommand; why: string }
   | { kind: 'ignore'; why: string };
 
@@ -336,11 +346,24 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
 
 function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
   // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
-  const { referTo, referredBy, malformed } = screenRefer(
-    input.headers['refer-to'] ?? [],
-    first(input, 'referred-by'),
-  );
-  const target = !malformed && referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
+  const {
+    referTo,
+    referredBy,
+    malformed: badText,
+  } = screenRefer(input.headers['refer-to'] ?? [], first(input, 'referred-by'));
+  const replaces = badText ? ({ kind: 'none' } as const) : replacesOf(referTo);
+  const malformed = badText ?? (replaces.kind === 'malformed' ? replaces.reason : undefined);
+  const join =
+    replaces.kind === 'replaces'
+      ? {
+          replaces: replaces.dialog,
+          ...replacedCallOf(replaces.dialog, owner, env),
+        }
+      : {};
+  const target =
+    !malformed && replaces.kind === 'none' && referTo.length === 1
+      ? parseNameAddr(referTo[0]!)?.uri
+      : undefined;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
   const event: ReferReceived = {
     type: 'ReferReceived',
@@ -357,8 +380,60 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     ...(referredBy ? { referredBy } : {}),
     ...(destination ? { targetDestination: destination } : {}),
     ...(malformed ? { malformed } : {}),
+    ...join,
   };
   return { kind: 'input', event };
+}
+
+/**
+ * The pivot call whose customer leg is the Replaces dialog, in the session the engine read for it, as
+ * the REFER's judge needs it; nothing when no call of that session has that dialog.
+ */
+function replacedCallOf(
+  dialog: ReplacesDialog,
+  owner: LegOwner,
+  env: ClassifyEnv,
+): { replaced?: ReplacedCall } {
+  const session = env.replacedSession;
+  if (!session) return {};
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    const customer = call.context.legs.customer;
+    if (!customer) continue;
+    if (!namesDialog(dialog, customer.callId, customer.local.params.tag, customer.remote.params.tag))
+      continue;
+    const trunk = env.trunks.trunks.find((t) => t.name === call.context.trunkName);
+    const own = env.trunks.trunks.find((t) => t.name === owner.call.context.trunkName);
+    const pbx = customer.flow?.host ?? customer.destination.host;
+    // The same customer: the same trunk, or the replaced call's PBX is one the REFER's trunk admits.
+    const sameCustomer =
+      call.context.trunkName === owner.call.context.trunkName ||
+      (own !== undefined && env.trunks.admits(own, pbx));
+    return {
+      replaced: {
+        sessionSid: session.rootCallSid,
+        callSid,
+        state: isLive(call) ? String(call.value) : 'ended',
+        trunkName: call.context.trunkName,
+        transferMode: trunk?.transferMode ?? 'disable-all',
+        sameCustomer,
+      },
+    };
+  }
+  return {};
+}
+
+/**
+ * The session a message on a lent far leg goes to (lending.ts): by the request's Call-ID, or by the leg
+ * a response's branch names. Kept after the lending call ended: the joined call lives on there.
+ */
+function lentTo(session: SessionState, match: { callId: string } | { legId: string }): string | undefined {
+  for (const call of Object.values(session.calls)) {
+    const lent = call.context.lent;
+    if (!lent) continue;
+    if ('callId' in match ? lent.callId === match.callId : lent.legId === match.legId)
+      return lent.toSessionSid;
+  }
+  return undefined;
 }
 
 /**
@@ -600,6 +675,10 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     };
     return { kind: 'input', event };
   }
+  const lent = lentTo(session, { callId: input.callId });
+  if (lent && lent !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: lent, why: `${input.method} on a far leg lent to session ${lent}` };
+  }
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
   const found = ownerOfDialog(session, input);
@@ -697,6 +776,10 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   if (!branch) return { kind: 'ignore', why: 'response to a request the pivot did not send' };
   const { legId, method } = branch;
   if (input.status < 101) return { kind: 'ignore', why: '100 Trying' };
+  const lent = lentTo(session, { legId });
+  if (lent && lent !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: lent, why: `response on a far leg lent to session ${lent}` };
+  }
   // A CANCEL carries its INVITE's branch: its 200 must not pass for the INVITE being answered.
   if (input.cseq.method === 'CANCEL') return { kind: 'ignore', why: 'response to CANCEL' };
   const base = { at: env.now, status: input.status, reason: input.reason };
