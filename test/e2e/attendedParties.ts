@@ -8,7 +8,7 @@ import { shortId } from '../../machines/ids.ts';
 import { callSidForCallId } from '../../src/engine/sids.ts';
 import { runSipp, type SippProcess } from '../helpers/sipp.ts';
 import { escapeRegExp, renderScenario } from './parties.ts';
-import { CARRIER_IP, readStoredEvents } from './pivot.ts';
+import { CARRIER_IP, readStoredEvents, TRUNK_DOMAIN } from './pivot.ts';
 
 const TIMEOUT_MS = 20_000;
 
@@ -42,9 +42,10 @@ export function consultCall(
   pivot: string,
   call: Consultation & { cidPattern: string },
   end: 'hung_up' | 'on_signal',
+  domain = TRUNK_DOMAIN,
 ): SippProcess {
   return runSipp({
-    scenario: renderScenario('e2e-pbx-consult.xml', { FROM_TAG: call.fromTag, END: end }),
+    scenario: renderScenario('e2e-pbx-consult.xml', { FROM_TAG: call.fromTag, END: end, DOMAIN: domain }),
     extraArgs: ['-cid_str', call.cidPattern],
     remote: pivot,
     calls: 1,
@@ -69,7 +70,7 @@ export function attendedCall(
   });
 }
 
-type Join = 'join' | 'refuse_join';
+type Join = 'join' | 'refuse_join' | 'none';
 
 export function joinedCarrier(options: {
   port: number;
@@ -79,6 +80,8 @@ export function joinedCarrier(options: {
   colleagueEnd?: 'hung_up' | 'stays';
   /** The media the colleague's ACK must answer with: the customer's (20000), or the PBX's restoring it. */
   colleagueAckMedia?: number;
+  /** Calls it answers: both (2), or the customer's alone (1). */
+  calls?: number;
 }): SippProcess {
   return runSipp({
     scenario: renderScenario('e2e-carrier-joined.xml', {
@@ -90,7 +93,7 @@ export function joinedCarrier(options: {
     }),
     localIp: CARRIER_IP,
     localPort: options.port,
-    calls: 2,
+    calls: options.calls ?? 2,
     timeoutMs: TIMEOUT_MS,
   });
 }
