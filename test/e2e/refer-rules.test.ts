@@ -59,8 +59,14 @@ const refusals: Refusal[] = [
     reason: 'exactly one Refer-To',
   },
   {
-    title: 'a Refer-To with ?Replaces= (attended transfer)',
+    title: 'a Refer-To with ?Replaces= naming no call through the pivot (attended transfer)',
     referTo: ['<sip:target@127.0.0.1:5999?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>'],
+    status: 403,
+    reason: 'Replaces names no call through the pivot (Call-ID abc@pbx)',
+  },
+  {
+    title: 'a Refer-To with another URI header',
+    referTo: ['<sip:target@127.0.0.1:5999?Call-ID=abc%40pbx>'],
     status: 400,
     reason: 'Refer-To URI headers are not supported',
   },
