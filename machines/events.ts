@@ -303,8 +303,18 @@ export interface FarLegReturned extends Base {
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
-  /** `timer-c`, `ack-timeout` and `max-call` are the call's reapers (machines/call/reapers.ts). */
-  name: 'no-answer' | 'bye-fallback' | 'session-expires' | 'timer-c' | 'ack-timeout' | 'max-call';
+  /**
+   * `timer-c`, `ack-timeout` and `max-call` are the call's reapers (machines/call/reapers.ts);
+   * `reinvite-retry` ends a transfer's back-off after a 491 (machines/transfer/glare.ts).
+   */
+  name:
+    | 'no-answer'
+    | 'bye-fallback'
+    | 'session-expires'
+    | 'timer-c'
+    | 'ack-timeout'
+    | 'max-call'
+    | 'reinvite-retry';
   transferSid?: string;
 }
 

@@ -62,6 +62,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
    * leg is then that call's far leg, lent to this transfer.
    */
   join?: { sessionSid: string; callSid: string; customerSdp?: string; handedOver: boolean };
+  /** A re-INVITE answered 491 waits for its back-off timer (glare.ts): which one, and how many so far. */
+  glare?: { timerId: string; attempts: number };
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

@@ -18,6 +18,7 @@ import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
 import type { ReferReceived, TimerFired, TransferInput, TransferResponse } from '../events.ts';
 import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
+import { isGlareTimer, joinGlare, reconnectGlare, retriesGlare, retryJoin, retryReconnect } from './glare.ts';
 import {
   acceptJoin,
   giveBackUnused,
@@ -145,11 +146,16 @@ export const transferMachine = setup({
           { target: 'reconnecting', actions: run(targetAnswered) },
         ],
         TargetFailed: [
+          {
+            guard: ({ context, event }) => context.join !== undefined && retriesGlare(context, event),
+            actions: run(joinGlare),
+          },
           { guard: 'isJoin', target: 'failed', actions: run(joinRefused) },
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },
         ],
         TimerFired: [
+          { guard: ({ context, event }) => isGlareTimer(context, event), actions: run(retryJoin) },
           {
             guard: ({ context, event }) =>
               event.timerId === context.noAnswerTimerId && context.transferorGone,
@@ -169,6 +175,8 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeReconnected: [
+          // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
+          { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
           {
             guard: ({ context, event }) => context.join !== undefined && event.status < 300,
             target: 'completed',
@@ -183,6 +191,10 @@ export const transferMachine = setup({
           { guard: 'isJoin', target: 'failed', actions: run(joinTransfereeHungUp) },
           { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
         ],
+        TimerFired: {
+          guard: ({ context, event }) => isGlareTimer(context, event),
+          actions: run(retryReconnect),
+        },
       },
     },
     resuming: {

@@ -70,7 +70,7 @@ export function attendedCall(
   });
 }
 
-type Join = 'join' | 'refuse_join' | 'none';
+type Join = 'join' | 'glare_join' | 'refuse_join' | 'none';
 
 export function joinedCarrier(options: {
   port: number;

@@ -102,4 +102,36 @@ describe('attended transfer between two calls through the pivot', () => {
     const childEnd = events.find((e) => e.type === 'CallEnded' && e.data.callSid === child.callSid);
     expect(childEnd?.data.status).toBe('completed');
   });
+
+  it.each([
+    ['the customer', { customerJoin: 'glare_join' as const }],
+    ['the colleague', { colleagueJoin: 'glare_join' as const }],
+  ])(
+    '%s answers its re-INVITE 491: tried again after the RFC 3261 §14.1 back-off, and joined',
+    async (_, glare) => {
+      const carrierPort = await freePort();
+      pivot = await startTestPivot({ carrierPort });
+      const far = joinedCarrier({ port: carrierPort, ...glare });
+      await far.ready;
+      const b = consultation('glare');
+      const agentB = consultCall(pivot.address, b, 'hung_up');
+      await storedEventually(pivot.dbPath, (e) => e.type === 'CallAnswered' && e.data.callSid === b.callSid);
+      const agentA = attendedCall(pivot.address, { replaces: b.replaces, flow: 'accepted' });
+      await allPassed(agentA, agentB, far);
+
+      const events = await pivot.events();
+      const retries = events.filter((e) => e.type === 'TimerScheduled' && e.data.name === 'reinvite-retry');
+      expect(retries).toHaveLength(1);
+      const retry = retries[0]!;
+      expect(retry.stream).toBe(one(events, 'ReferReceived').stream);
+      const backoff = Date.parse(retry.data.dueAt) - Date.parse(retry.data.at);
+      // The customer's dialog (call A's far leg) has the pivot's Call-ID: 2.1-4 s; the colleague's too.
+      expect(backoff).toBeGreaterThanOrEqual(2100);
+      expect(backoff).toBeLessThanOrEqual(4000);
+      expect(events.filter((e) => e.type === 'TimerFired' && e.data.name === 'reinvite-retry')).toHaveLength(
+        1,
+      );
+      expect(one(events, 'TransferCompleted').data.joinedCallSid).toBe(b.callSid);
+    },
+  );
 });
