@@ -385,6 +385,11 @@ export interface ReferReceived extends TransferBase {
    */
   replaces?: ReplacesDialog;
   replaced?: ReplacedCall;
+  /**
+   * The Replaces dialog is no call through the pivot (its Call-ID maps to no session): the target is
+   * INVITEd with that Replaces (RFC 3891 §3), so it replaces its own dialog; otherwise a blind transfer.
+   */
+  replacesElsewhere?: true;
 }
 
 /** A dialog named by `Replaces` (RFC 3891): the tags as the PBX, which sent them, sees them. */

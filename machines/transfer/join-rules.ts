@@ -6,6 +6,11 @@
 import type { ReferReceived } from '../events.ts';
 import type { TransferContext } from './context.ts';
 
+/** Whether a REFER asks to join another pivot call (a Replaces not elsewhere, RFC 3891). */
+export function asksJoin(event: ReferReceived): boolean {
+  return event.replaced !== undefined || (event.replaces !== undefined && !event.replacesElsewhere);
+}
+
 export type JoinVerdict = { ok: true } | { ok: false; status: number; reason: string };
 
 export function judgeJoin(context: TransferContext, event: ReferReceived): JoinVerdict {

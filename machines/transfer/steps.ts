@@ -15,6 +15,7 @@ import {
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
+  ReplacesDialog,
   TargetReleased,
   TimerFired,
   TransfereeHungUp,
@@ -23,11 +24,12 @@ import type {
 } from '../events.ts';
 import { pivotCallId, sdpSessionId, shortId } from '../ids.ts';
 import { parseReferTo, type ReferTarget, referredByProblem, transferAllowed } from '../refer-target.ts';
+import { replacesOf } from '../replaces.ts';
 import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
 import { transferredCallHeaders } from './identity.ts';
-import { judgeJoin } from './join-rules.ts';
+import { asksJoin, judgeJoin } from './join-rules.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
@@ -49,7 +51,7 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return { ok: false, status: 491, reason: 'another transfer is in progress' };
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
   if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
-  if (event.replaces || event.replaced) {
+  if (asksJoin(event)) {
     const join = judgeJoin(context, event);
     // The joined party is the replaced call's far party: the carrier side.
     return join.ok ? { ok: true, target: { uri: event.referTo[0] ?? '', kind: 'pstn' } } : join;
@@ -59,7 +61,7 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   const referredBy =
     guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
   if (referredBy) return { ok: false, status: 400, reason: referredBy };
-  const parsed = parseReferTo(event.referTo, policy.trunkDomains, guards);
+  const parsed = parseReferTo(referToJudged(event), policy.trunkDomains, guards);
   if (!parsed.ok) return parsed;
   if (policy.transferMode === 'disable-all') {
     return { ok: false, status: 403, reason: `transfers are disabled on trunk ${context.trunkName}` };
@@ -88,6 +90,18 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return { ok: false, status: 400, reason: 'Refer-To host is not an address the pivot can reach' };
   }
   return parsed;
+}
+
+/** The Refer-To judged as a target: with a Replaces elsewhere, its URI without the Replaces header. */
+function referToJudged(event: ReferReceived): string[] {
+  if (!event.replacesElsewhere) return event.referTo;
+  const replaces = replacesOf(event.referTo);
+  return replaces.kind === 'replaces' ? [`<${replaces.uri}>`] : event.referTo;
+}
+
+/** The Replaces header of a target INVITE (RFC 3891 §6.1), as the REFER named the dialog. */
+export function replacesHeader(dialog: ReplacesDialog): string {
+  return `${dialog.callId};to-tag=${dialog.toTag};from-tag=${dialog.fromTag}${dialog.earlyOnly ? ';early-only' : ''}`;
 }
 
 export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
@@ -186,6 +200,7 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     customerSdp,
     transfereeSdp: far.remoteSdp,
     offerlessTarget: event.policy.reconnect === 'rfc3725',
+    ...(event.replacesElsewhere && event.replaces ? { replacesElsewhere: event.replaces } : {}),
   };
   const effects: Effect[] = [
     sip(response(event.refer, 202, 'Accepted', event.referSub ? {} : { headers: { 'Refer-Sub': 'false' } })),
@@ -220,7 +235,11 @@ function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const identity = policy.presentIdentity
     ? transferredCallHeaders(offered.local.uri, numberFor(context, 'transferor'), policy.publicHost)
     : {};
-  const extra = { ...identity, ...(referredBy ? { 'Referred-By': referredBy } : {}) };
+  const extra = {
+    ...identity,
+    ...(referredBy ? { 'Referred-By': referredBy } : {}),
+    ...(context.replacesElsewhere ? { Replaces: replacesHeader(context.replacesElsewhere) } : {}),
+  };
   const headers = Object.keys(extra).length > 0 ? { headers: extra } : {};
   let body: { body?: string } = {};
   if (!context.offerlessTarget) {

@@ -33,6 +33,7 @@ import {
   joinTransfereeHungUp,
   markTransfereeGone,
 } from './join.ts';
+import { asksJoin } from './join-rules.ts';
 import {
   acceptRefer,
   answeredWithoutOffer,
@@ -89,7 +90,7 @@ export const transferMachine = setup({
     isJoin: ({ context }) => context.join !== undefined,
     joinAcceptable: ({ context, event }) => {
       const refer = event as ReferReceived;
-      return (refer.replaces !== undefined || refer.replaced !== undefined) && judgeRefer(context, refer).ok;
+      return asksJoin(refer) && judgeRefer(context, refer).ok;
     },
     nobodyToResume: ({ context, event }) =>
       context.transferorGone || ('status' in event && dialogGone(event.status)),

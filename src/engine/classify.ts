@@ -15,7 +15,7 @@ import type {
   SessionEvent,
   TransferPolicy,
 } from '../../machines/events.ts';
-import { pivotCallId, sdpSessionId, shortId } from '../../machines/ids.ts';
+import { pivotCallId, routingKeyOf, sdpSessionId, shortId } from '../../machines/ids.ts';
 import { namesDialog, replacesOf } from '../../machines/replaces.ts';
 import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
@@ -353,17 +353,19 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
   } = screenRefer(input.headers['refer-to'] ?? [], first(input, 'referred-by'));
   const replaces = badText ? ({ kind: 'none' } as const) : replacesOf(referTo);
   const malformed = badText ?? (replaces.kind === 'malformed' ? replaces.reason : undefined);
+  const elsewhere = replaces.kind === 'replaces' && !isPivotDialog(replaces.dialog.callId, env);
   const join =
     replaces.kind === 'replaces'
       ? {
           replaces: replaces.dialog,
-          ...replacedCallOf(replaces.dialog, owner, env),
+          ...(elsewhere ? { replacesElsewhere: true as const } : replacedCallOf(replaces.dialog, owner, env)),
         }
       : {};
-  const target =
-    !malformed && replaces.kind === 'none' && referTo.length === 1
-      ? parseNameAddr(referTo[0]!)?.uri
-      : undefined;
+  // The target INVITE goes to the Refer-To URI without its headers (a Replaces elsewhere travels in it).
+  let target: string | undefined;
+  if (!malformed && replaces.kind === 'replaces' && elsewhere) target = replaces.uri;
+  if (!malformed && replaces.kind === 'none' && referTo.length === 1)
+    target = parseNameAddr(referTo[0]!)?.uri;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
   const event: ReferReceived = {
     type: 'ReferReceived',
@@ -383,6 +385,15 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     ...join,
   };
   return { kind: 'input', event };
+}
+
+/**
+ * Whether a Replaces Call-ID is a call through the pivot: one the pivot generated, or one whose session
+ * (read by the engine) holds calls. Any other dialog is between the PBX and someone else.
+ */
+function isPivotDialog(callId: string, env: ClassifyEnv): boolean {
+  if (routingKeyOf(callId) !== undefined) return true;
+  return Object.keys(env.replacedSession?.calls ?? {}).length > 0;
 }
 
 /**

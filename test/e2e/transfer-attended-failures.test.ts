@@ -1,10 +1,11 @@
 /**
  * Attended transfer failures through the pivot: a Replaces dialog that is no call of ours, the replaced
  * call's trunk refusing transfers (403 with the reason, before anything is touched), and either far
- * party refusing its re-INVITE (both calls go on as they were). On the wire (SIPp) and in the store.
+ * party refusing its re-INVITE (both calls go on as they were); and a Replaces dialog that is not a pivot
+ * call, which the target is asked to replace. On the wire (SIPp) and in the store.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/sipp.ts';
+import { freePort, runSipp } from '../helpers/sipp.ts';
 import {
   attendedCall,
   consultation,
@@ -13,7 +14,7 @@ import {
   signalConsultation,
   storedEventually,
 } from './attendedParties.ts';
-import { allPassed, received } from './parties.ts';
+import { allPassed, carrier, escapeRegExp, pbx, received, renderScenario } from './parties.ts';
 import { type PivotUnderTest, type StoredEvent, startTestPivot } from './pivot.ts';
 
 let pivot: PivotUnderTest | undefined;
@@ -69,18 +70,20 @@ async function attempt(options: {
 }
 
 describe('attended transfer failures', () => {
-  it('a Replaces dialog that is no call through the pivot: 403 up front, the call goes on', async () => {
+  it('a Replaces dialog with a pivot Call-ID that is no call: 403 up front, the call goes on', async () => {
     const carrierPort = await freePort();
     pivot = await startTestPivot({ carrierPort });
     const far = joinedCarrier({ port: carrierPort, calls: 1, customerJoin: 'none', customerEnd: 'stays' });
     await far.ready;
-    const replaces = encodeURIComponent('nobody@127.0.0.1;to-tag=x1;from-tag=y1');
+    // A Call-ID the pivot would have made (it embeds a session sid), of no call.
+    const callId = `pv-CA${'0'.repeat(32)}-1f@127.0.0.1`;
+    const replaces = encodeURIComponent(`${callId};to-tag=x1;from-tag=y1`);
     const agentA = attendedCall(pivot.address, { replaces, flow: 'refused', status: 403 });
     await allPassed(agentA, far);
     const events = await pivot.events();
     expect(only(events, 'ReferRejected').data).toMatchObject({
       status: 403,
-      reason: 'Replaces names no call through the pivot (Call-ID nobody@127.0.0.1)',
+      reason: `Replaces names no call through the pivot (Call-ID ${callId})`,
     });
     expect(events.map((e) => e.type)).not.toContain('JoinRequested');
   });
@@ -147,5 +150,31 @@ describe('attended transfer failures', () => {
     expect(typesIn(events, `call-${b.callSid}`)).toEqual(
       expect.arrayContaining(['FarLegHandedOver', 'FarLegReturned', 'HangupReceived', 'CallEnded']),
     );
+  });
+});
+
+describe('attended transfer whose Replaces dialog is not a pivot call', () => {
+  it('INVITEs the target with the Replaces header (RFC 3891 §3); the rest is a blind transfer', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
+    const replaces = 'internal-42@10.0.0.9;to-tag=phone7;from-tag=agent3';
+    const bob = runSipp({
+      scenario: renderScenario('e2e-target-replaces.xml', { REPLACES: escapeRegExp(replaces) }),
+      timeoutMs: 20_000,
+    });
+    await Promise.all([far.ready, bob.ready]);
+    const agent = pbx(pivot.address, {
+      flow: 'transfer',
+      target: `target@127.0.0.1:${bob.port}?Replaces=${encodeURIComponent(replaces)}`,
+    });
+    await allPassed(agent, far, bob);
+
+    const events = await pivot.events();
+    const refer = only(events, 'ReferReceived').data;
+    expect(refer.replacesElsewhere).toBe(true);
+    expect(refer.replaces).toEqual({ callId: 'internal-42@10.0.0.9', toTag: 'phone7', fromTag: 'agent3' });
+    expect(only(events, 'TargetInvited').data.uri).toBe(`sip:target@127.0.0.1:${bob.port}`);
+    expect(only(events, 'TransferCompleted').data.joinedCallSid).toBeUndefined();
   });
 });
