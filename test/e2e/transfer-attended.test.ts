@@ -6,6 +6,8 @@
  * legs. Checked on the wire (the SIPp scenarios) and in the store (both sessions' streams).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkAll, replayEvents } from '../../src/engine/replay.ts';
+import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { freePort } from '../helpers/sipp.ts';
 import {
   attendedCall,
@@ -16,6 +18,7 @@ import {
 } from './attendedParties.ts';
 import { allPassed, received } from './parties.ts';
 import { type PivotUnderTest, type StoredEvent, startTestPivot } from './pivot.ts';
+import { readModel } from './readModel.ts';
 
 let pivot: PivotUnderTest | undefined;
 afterEach(async () => {
@@ -61,6 +64,28 @@ describe('attended transfer between two calls through the pivot', () => {
     ]);
     expect(received(resultB!).map((line) => line.split(' ')[0])).toContain('BYE');
 
+    // The read side: A and B end for the PBX; the joined call is A's child, billed for both far legs.
+    const api = readModel(pivot.httpUrl);
+    await api.untilEndedAndBilled({ calls: 3, billingLines: 4 });
+    const { Calls } = await api.get('/v1/Calls');
+    const byTo = (to: string, child: boolean) =>
+      Calls.find(
+        (c: { To: string; ParentCallSid?: string }) => c.To === to && Boolean(c.ParentCallSid) === child,
+      );
+    const [callA, callB, joined] = [
+      byTo('+15550200000', false),
+      byTo('+15550300000', false),
+      byTo('+15550300000', true),
+    ];
+    expect(callA.Status).toBe('completed');
+    expect(callB.Status).toBe('completed');
+    expect(joined).toMatchObject({ ParentCallSid: callA.Sid, From: '+15550200000', Status: 'completed' });
+    const { Lines } = await api.get(`/v1/Billing/Lines?CallSid=${joined.Sid}`);
+    expect(Lines.map((l: { Kind: string; Number: string }) => `${l.Kind} ${l.Number}`).sort()).toEqual([
+      'termination +15550200000',
+      'termination +15550300000',
+    ]);
+
     const events = await pivot.events();
     const streamA = one(events, 'ReferReceived').stream;
     const streamB = `call-${b.callSid}`;
@@ -101,6 +126,21 @@ describe('attended transfer between two calls through the pivot', () => {
     // The joined call ends when the customer hangs up: the colleague is BYEd by the child call.
     const childEnd = events.find((e) => e.type === 'CallEnded' && e.data.callSid === child.callSid);
     expect(childEnd?.data.status).toBe('completed');
+
+    // `pivot replay --check`: both streams fold to the states recorded when they were stored.
+    const store = createSqliteEventStore({ path: pivot.dbPath });
+    try {
+      const check = await checkAll(store);
+      expect(check.mismatches).toEqual([]);
+      const steps = replayEvents(b.callSid, await store.readStream(streamB));
+      expect(steps.find((step) => step.type === 'HandOverRequested')).toMatchObject({
+        before: 'inProgress',
+        after: 'lending',
+        actions: ['fact FarLegHandedOver'],
+      });
+    } finally {
+      await store.close();
+    }
   });
 
   it.each([
