@@ -300,6 +300,28 @@ export interface FarLegReturned extends Base {
   reason: string;
 }
 
+/**
+ * An INVITE with Replaces (RFC 3891) naming a confirmed leg of this call (a phone picking the call up, a
+ * parked call retrieved): the new dialog takes that leg's place, the other leg is re-INVITEd with the new
+ * offer, and the replaced dialog is BYEd once it answers.
+ */
+export interface ReplacingInviteReceived extends Base {
+  type: 'ReplacingInviteReceived';
+  /** The leg replaced. */
+  leg: LegName;
+  /** The new dialog, answered through `pendingInvite`. */
+  newLeg: LegDialog;
+  sdp: string;
+}
+
+/** A new dialog's messages belong to another session (its INVITE replaced a leg there): forwarded. */
+export interface DialogRedirected extends Base {
+  type: 'DialogRedirected';
+  /** The new dialog's Call-ID, and the session whose leg it replaced. */
+  callId: string;
+  toSessionSid: string;
+}
+
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
@@ -628,7 +650,8 @@ export type CallInput =
   | TransferFailed
   | HandOverRequested
   | ReplacedCallJoined
-  | FarLegReturned;
+  | FarLegReturned
+  | ReplacingInviteReceived;
 
 export type TransferInput =
   | ReferReceived
@@ -654,5 +677,5 @@ export type Fact =
   | HandOverRefused
   | JoinEnded;
 
-export type SessionEvent = CallInput | TransferInput | Fact;
+export type SessionEvent = CallInput | TransferInput | Fact | DialogRedirected;
 export type SessionEventType = SessionEvent['type'];

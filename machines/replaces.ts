@@ -33,6 +33,15 @@ export function replacesOf(referTo: string[]): ReplacesResult {
   if (others.length > 0) return { kind: 'malformed', reason: 'Refer-To URI headers other than Replaces' };
   const value = decode(raw.slice('replaces='.length));
   if (value === undefined) return { kind: 'malformed', reason: 'Replaces is not %-encoded properly' };
+  const dialog = parseReplaces(value);
+  if (!dialog) {
+    return { kind: 'malformed', reason: 'Replaces needs a Call-ID, a to-tag and a from-tag (RFC 3891 §6.1)' };
+  }
+  return { kind: 'replaces', uri: uri.slice(0, question), dialog };
+}
+
+/** A Replaces header value (RFC 3891 §6.1): `call-id;to-tag=...;from-tag=...[;early-only]`. */
+export function parseReplaces(value: string): ReplacesDialog | undefined {
   const [callId, ...params] = value.split(';').map((part) => part.trim());
   const named = new Map<string, string>();
   for (const param of params) {
@@ -41,14 +50,8 @@ export function replacesOf(referTo: string[]): ReplacesResult {
   }
   const toTag = named.get('to-tag');
   const fromTag = named.get('from-tag');
-  if (!callId || !toTag || !fromTag) {
-    return { kind: 'malformed', reason: 'Replaces needs a Call-ID, a to-tag and a from-tag (RFC 3891 §6.1)' };
-  }
-  return {
-    kind: 'replaces',
-    uri: uri.slice(0, question),
-    dialog: { callId, toTag, fromTag, ...(named.has('early-only') ? { earlyOnly: true } : {}) },
-  };
+  if (!callId || !toTag || !fromTag) return undefined;
+  return { callId, toTag, fromTag, ...(named.has('early-only') ? { earlyOnly: true } : {}) };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface SessionState {
   rootCallSid: string;
   calls: Record<string, CallSnapshot>;
   transfers: Record<string, TransferSnapshot>;
+  /** Call-IDs whose messages go to another session (DialogRedirected: an INVITE with Replaces). */
+  redirects?: Record<string, string>;
 }
 
 export function emptySession(rootCallSid: string): SessionState {
@@ -63,6 +65,7 @@ const CALL_INPUTS = new Set<string>([
   'HandOverRequested',
   'ReplacedCallJoined',
   'FarLegReturned',
+  'ReplacingInviteReceived',
 ]);
 
 /** Which machine of the session an event is an input of; facts nobody reacts to belong to none. */
@@ -111,6 +114,12 @@ function startTransfer(
 
 /** Applies one event to the machine it belongs to. */
 function apply(session: SessionState, event: SessionEvent): Applied {
+  if (event.type === 'DialogRedirected') {
+    if (session.redirects?.[event.callId] === event.toSessionSid)
+      return { session, accepted: false, effects: [] };
+    const redirects = { ...session.redirects, [event.callId]: event.toSessionSid };
+    return { session: { ...session, redirects }, accepted: true, effects: [] };
+  }
   const owner = machineOf(event);
   if (!owner) return { session, accepted: true, effects: [] };
   if (owner.kind === 'call') {

@@ -42,6 +42,7 @@ import {
   maxCallReached,
   timerCExpired,
 } from './reapers.ts';
+import { legReplaced, replaceLeg } from './replacing.ts';
 import {
   ackHasAnswer,
   ackWithoutAnswer,
@@ -211,6 +212,17 @@ export const callMachine = setup({
           { guard: 'lendable', target: 'lending', actions: run(lendFarLeg) },
           { actions: run(refuseHandOver) },
         ],
+        ReplacingInviteReceived: { target: 'replacing', actions: run(replaceLeg) },
+      },
+    },
+    replacing: {
+      // A new dialog (INVITE with Replaces) stands in for a leg; the other leg is answering its offer.
+      on: {
+        ...refusedRefer,
+        ...infoAnswers,
+        ReInviteAnswered: { target: 'inProgress', actions: run(legReplaced) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
+        TimerFired: [sessionExpiry, maxCallWaits],
       },
     },
     lending: {

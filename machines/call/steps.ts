@@ -148,6 +148,8 @@ export interface CallContext extends WithOutbox {
     /** The far leg as it was lent (a repeated hand-over is answered with it). */
     farLeg: LegDialog;
   };
+  /** A leg being replaced by an INVITE with Replaces (replacing.ts): which, and its old dialog. */
+  replacing?: { leg: LegName; old: LegDialog };
   /** The PBX hung up while the far leg was lent. */
   customerGone?: boolean;
 }

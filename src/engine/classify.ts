@@ -16,7 +16,7 @@ import type {
   TransferPolicy,
 } from '../../machines/events.ts';
 import { pivotCallId, routingKeyOf, sdpSessionId, shortId } from '../../machines/ids.ts';
-import { namesDialog, replacesOf } from '../../machines/replaces.ts';
+import { namesDialog, parseReplaces, replacesOf } from '../../machines/replaces.ts';
 import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
@@ -448,6 +448,54 @@ function lentTo(session: SessionState, match: { callId: string } | { legId: stri
 }
 
 /**
+ * An INVITE with Replaces (RFC 3891 §3), decided in the session of the dialog it names (the engine
+ * routes it there): it takes the place of a confirmed leg of a call in progress. A dialog that is
+ * unknown, or not confirmed, gets 481; `early-only` for a confirmed one 486; a call busy with another
+ * offer or a transfer 491; an INVITE without an offer 488 (the other leg needs one to re-INVITE).
+ */
+function replacingInvite(
+  session: SessionState,
+  input: SipRequestInput,
+  env: ClassifyEnv,
+  value: string,
+): Classification {
+  const dialog = parseReplaces(value);
+  if (!dialog) return reply(input, 400, 'Bad Request', 'malformed Replaces (RFC 3891 §6.1)');
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (!isLive(call)) continue;
+    for (const [leg, existing] of Object.entries(call.context.legs)) {
+      if (
+        !existing ||
+        !namesDialog(dialog, existing.callId, existing.local.params.tag, existing.remote.params.tag)
+      )
+        continue;
+      const state = String(call.value);
+      if (state === 'ringing') return reply(input, 481, reasonPhrase481, 'the Replaces dialog is early');
+      if (dialog.earlyOnly)
+        return reply(input, 486, 'Busy Here', 'Replaces is early-only, the dialog is confirmed');
+      if (state !== 'inProgress') return reply(input, 491, 'Request Pending', `the call is busy (${state})`);
+      if (!hasSdp(input.body))
+        return reply(input, 488, 'Not Acceptable Here', 'INVITE with Replaces needs an offer');
+      const legId = `${shortId(env.newSid('CA'))}r`;
+      return {
+        kind: 'input',
+        event: {
+          type: 'ReplacingInviteReceived',
+          callSid,
+          at: env.now,
+          leg: leg as LegName,
+          newLeg: inboundLeg(input, legId, env, callSid),
+          sdp: input.body,
+        },
+      };
+    }
+  }
+  return reply(input, 481, reasonPhrase481, 'Replaces names no dialog of a call in progress');
+}
+
+const reasonPhrase481 = 'Call/Transaction Does Not Exist';
+
+/**
  * A tagless INVITE whose Call-ID already has a session: never a new call, since the session (its stream
  * and sid) is derived from the Call-ID. Retransmissions (same branch) never get here: the adapter absorbs
  * them and the engine dedupes by transaction key. So this is another copy of the INVITE (a new branch).
@@ -674,6 +722,8 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       ? requestedSessionExpires(input.headers)
       : undefined;
   if (input.method === 'INVITE' && !input.to.params.tag) {
+    const replaces = input.headers.replaces?.[0];
+    if (replaces !== undefined) return replacingInvite(session, input, env, replaces);
     if (hasCall) return inviteForExistingSession(session, input);
     const call = markDelayedOffer(newCall(session, input, env), input);
     // Only a call the pivot would take (trunk, ACL and credentials checked) hears about our minimum.
@@ -832,7 +882,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   if (method === 'update') return updateAnswered(session, input, env, legId);
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
-    const relay = call.value === 'relaying' ? call.context.relay : undefined;
+    const relay = call.value === 'relaying' || call.value === 'replacing' ? call.context.relay : undefined;
     if (!relay || call.context.legs[relay.to]?.legId !== legId) continue;
     if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed re-INVITE' };
     return {
@@ -949,5 +999,9 @@ function updateAnswered(
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {
+  const redirected = session.redirects?.[input.callId];
+  if (redirected && redirected !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: redirected, why: `dialog ${input.callId} replaced a leg there` };
+  }
   return input.kind === 'request' ? request(session, input, env) : response(session, input, env);
 }

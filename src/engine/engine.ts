@@ -11,7 +11,7 @@
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
 import type { ReferRejected, SessionEvent, TimerFired } from '../../machines/events.ts';
 import { routingKeyOf } from '../../machines/ids.ts';
-import { replacesOf } from '../../machines/replaces.ts';
+import { parseReplaces, replacesOf } from '../../machines/replaces.ts';
 import { decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { SipCommand, SipInput } from '../bus/messages.ts';
@@ -549,7 +549,34 @@ export function createEngine(options: EngineOptions): Engine {
     return (await loadSession(store, sid)).session;
   }
 
+  /**
+   * An INVITE with Replaces belongs to the session of the dialog it names; its own Call-ID's session
+   * first stores where the new dialog's messages go (DialogRedirected), then the INVITE goes there.
+   */
+  async function replacingInvite(input: SipInput): Promise<Outcome | undefined> {
+    if (input.kind !== 'request' || input.method !== 'INVITE' || input.to.params.tag) return undefined;
+    const value = input.headers.replaces?.[0];
+    const dialog = value === undefined ? undefined : parseReplaces(value);
+    if (!dialog) return undefined;
+    const own = sessionOf(input);
+    const target = routingKeyOf(dialog.callId) ?? callSidForCallId(dialog.callId);
+    if (target === own) return undefined;
+    const redirect = {
+      type: 'DialogRedirected' as const,
+      callSid: own,
+      at: clock().toISOString(),
+      callId: input.callId,
+      toSessionSid: target,
+    };
+    await run(own, () => ({ event: redirect }), undefined);
+    return handle(input, target);
+  }
+
   async function handle(input: SipInput, forwardedTo?: string): Promise<Outcome> {
+    if (!forwardedTo) {
+      const replaced = await replacingInvite(input);
+      if (replaced) return replaced;
+    }
     const sessionSid = forwardedTo ?? sessionOf(input);
     const sessionFull = startsWork(input) && mailboxes.queued(sessionSid) >= maxQueuedPerSession;
     if (sessionFull || mailboxes.total >= maxQueued) {

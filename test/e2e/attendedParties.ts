@@ -70,7 +70,7 @@ export function attendedCall(
   });
 }
 
-type Join = 'join' | 'glare_join' | 'refuse_join' | 'none';
+type Join = 'join' | 'glare_join' | 'refuse_join' | 'answer_offer' | 'none';
 
 export function joinedCarrier(options: {
   port: number;
