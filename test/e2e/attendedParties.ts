@@ -43,9 +43,16 @@ export function consultCall(
   call: Consultation & { cidPattern: string },
   end: 'hung_up' | 'on_signal',
   domain = TRUNK_DOMAIN,
+  /** The colleague's media port (regexp): the SIPp carrier's 40000 by default. */
+  colleaguePort = '40000',
 ): SippProcess {
   return runSipp({
-    scenario: renderScenario('e2e-pbx-consult.xml', { FROM_TAG: call.fromTag, END: end, DOMAIN: domain }),
+    scenario: renderScenario('e2e-pbx-consult.xml', {
+      FROM_TAG: call.fromTag,
+      END: end,
+      DOMAIN: domain,
+      COLLEAGUE_PORT: colleaguePort,
+    }),
     extraArgs: ['-cid_str', call.cidPattern],
     remote: pivot,
     calls: 1,
