@@ -129,6 +129,8 @@ export interface ChildCallStarted extends Base {
   farLeg: LegDialog;
   targetLeg: LegDialog;
   targetKind: 'sip' | 'pstn';
+  /** The call whose far party this child call joined (attended transfer); absent for a blind transfer. */
+  joinedCallSid?: string;
 }
 
 export interface CallProgress extends Base {
@@ -277,11 +279,69 @@ export interface UpdateAnswered extends Base {
   sdp?: string;
 }
 
+/** An attended transfer on another call asks this call for its far leg (its JoinRequested, delivered here). */
+export interface HandOverRequested extends Base {
+  type: 'HandOverRequested';
+  transferSid: string;
+  /** The session and call of the transfer that asks. */
+  fromSessionSid: string;
+  fromCallSid: string;
+  replaces: ReplacesDialog;
+}
+
+/** The transfer that borrowed this call's far leg joined it to its own far party (JoinEnded, delivered). */
+export interface ReplacedCallJoined extends Base {
+  type: 'ReplacedCallJoined';
+  transferSid: string;
+  childCallSid: string;
+}
+
+/** The transfer that borrowed this call's far leg gave it back (JoinEnded, delivered): the join failed. */
+export interface FarLegReturned extends Base {
+  type: 'FarLegReturned';
+  transferSid: string;
+  farLeg: LegDialog;
+  status: number;
+  reason: string;
+}
+
+/**
+ * An INVITE with Replaces (RFC 3891) naming a confirmed leg of this call (a phone picking the call up, a
+ * parked call retrieved): the new dialog takes that leg's place, the other leg is re-INVITEd with the new
+ * offer, and the replaced dialog is BYEd once it answers.
+ */
+export interface ReplacingInviteReceived extends Base {
+  type: 'ReplacingInviteReceived';
+  /** The leg replaced. */
+  leg: LegName;
+  /** The new dialog, answered through `pendingInvite`. */
+  newLeg: LegDialog;
+  sdp: string;
+}
+
+/** A new dialog's messages belong to another session (its INVITE replaced a leg there): forwarded. */
+export interface DialogRedirected extends Base {
+  type: 'DialogRedirected';
+  /** The new dialog's Call-ID, and the session whose leg it replaced. */
+  callId: string;
+  toSessionSid: string;
+}
+
 export interface TimerFired extends Base {
   type: 'TimerFired';
   timerId: string;
-  /** `timer-c`, `ack-timeout` and `max-call` are the call's reapers (machines/call/reapers.ts). */
-  name: 'no-answer' | 'bye-fallback' | 'session-expires' | 'timer-c' | 'ack-timeout' | 'max-call';
+  /**
+   * `timer-c`, `ack-timeout` and `max-call` are the call's reapers (machines/call/reapers.ts);
+   * `reinvite-retry` ends a transfer's back-off after a 491 (machines/transfer/glare.ts).
+   */
+  name:
+    | 'no-answer'
+    | 'bye-fallback'
+    | 'session-expires'
+    | 'timer-c'
+    | 'ack-timeout'
+    | 'max-call'
+    | 'reinvite-retry';
   transferSid?: string;
 }
 
@@ -346,6 +406,41 @@ export interface ReferReceived extends TransferBase {
    * bad %-escape): the REFER is refused with 400 and those values are stored with the controls %-escaped.
    */
   malformed?: string;
+  /**
+   * The dialog the Refer-To's `Replaces` names (RFC 3891, attended transfer), and what the engine found
+   * about it when the REFER arrived. Absent for a blind transfer.
+   */
+  replaces?: ReplacesDialog;
+  replaced?: ReplacedCall;
+  /**
+   * The Replaces dialog is no call through the pivot (its Call-ID maps to no session): the target is
+   * INVITEd with that Replaces (RFC 3891 §3), so it replaces its own dialog; otherwise a blind transfer.
+   */
+  replacesElsewhere?: true;
+}
+
+/** A dialog named by `Replaces` (RFC 3891): the tags as the PBX, which sent them, sees them. */
+export interface ReplacesDialog {
+  callId: string;
+  toTag: string;
+  fromTag: string;
+  /** `early-only`: replace the dialog only while it is early (RFC 3891 §6.1). */
+  earlyOnly?: boolean;
+}
+
+/**
+ * The pivot call whose customer leg is the Replaces dialog, as its own stream showed it when the REFER
+ * arrived: copied into the REFER so the verdict replays alike. Its session decides again on hand-over.
+ */
+export interface ReplacedCall {
+  sessionSid: string;
+  callSid: string;
+  /** The call machine's state (`inProgress`, `ringing`, ...). */
+  state: string;
+  trunkName: string;
+  transferMode: TransferMode;
+  /** The replaced call's PBX is one the transferring trunk admits (the same customer). */
+  sameCustomer: boolean;
 }
 
 /** Answers to requests the transfer sent, tagged with the request they answer. */
@@ -365,6 +460,27 @@ export interface TransferResponse extends TransferBase {
   remoteTag?: string;
   remoteTarget?: string;
   routeSet?: string[];
+}
+
+/**
+ * The replaced call lent its far leg to this transfer (its FarLegHandedOver, delivered here): the transfer
+ * joins that far party with its own.
+ */
+export interface ReplacedCallHandedOver extends TransferBase {
+  type: 'ReplacedCallHandedOver';
+  replacedCallSid: string;
+  farLeg: LegDialog;
+  /** The replaced call's far party's number (its callee, or its caller on an origination call). */
+  farNumber: string;
+  /** The PBX's last SDP on the replaced call: restores its far party if the join fails after its offer. */
+  customerSdp?: string;
+}
+
+/** The replaced call refused the hand-over (its HandOverRefused, delivered here). */
+export interface ReplacedCallRefused extends TransferBase {
+  type: 'ReplacedCallRefused';
+  status: number;
+  reason: string;
 }
 
 export interface TransferorHungUp extends TransferBase {
@@ -425,6 +541,8 @@ export interface TransferCompleted extends TransferBase {
   byeFallbackSeconds: number;
   /** When the final NOTIFY (200 OK) was sent; absent with Refer-Sub: false or a subscription ended early. */
   finalNotifyAt?: string;
+  /** An attended transfer joined the far party of this call: the target leg is that call's far leg. */
+  joinedCallSid?: string;
 }
 
 export interface TransferFailed extends TransferBase {
@@ -446,6 +564,50 @@ export interface TargetReleased extends TransferBase {
   type: 'TargetReleased';
   why: 'late-answer' | 'reconnect-refused' | 'transferee-hung-up';
   targetCallId: string;
+}
+
+/** An accepted attended transfer asks the replaced call's session for its far leg. */
+export interface JoinRequested extends TransferBase {
+  type: 'JoinRequested';
+  replacedSessionSid: string;
+  replacedCallSid: string;
+  replaces: ReplacesDialog;
+}
+
+/** The replaced call lent its far leg to a transfer of another session; requests on it go there now. */
+export interface FarLegHandedOver extends Base {
+  type: 'FarLegHandedOver';
+  transferSid: string;
+  toSessionSid: string;
+  toCallSid: string;
+  farLeg: LegDialog;
+  farNumber: string;
+  customerSdp?: string;
+}
+
+/** The replaced call refused to lend its far leg, and why. */
+export interface HandOverRefused extends Base {
+  type: 'HandOverRefused';
+  transferSid: string;
+  toSessionSid: string;
+  toCallSid: string;
+  status: number;
+  reason: string;
+}
+
+/**
+ * How a join ended for the replaced call: `joined` (the far parties are connected in the child call) or
+ * `returned` (the far leg goes back, with the CSeqs the transfer used).
+ */
+export interface JoinEnded extends TransferBase {
+  type: 'JoinEnded';
+  replacedSessionSid: string;
+  replacedCallSid: string;
+  outcome: 'joined' | 'returned';
+  childCallSid?: string;
+  farLeg?: LegDialog;
+  status: number;
+  reason: string;
 }
 
 export interface TimerScheduled extends Base {
@@ -490,13 +652,19 @@ export type CallInput =
   | ReferAccepted
   | ReferRejected
   | TransferCompleted
-  | TransferFailed;
+  | TransferFailed
+  | HandOverRequested
+  | ReplacedCallJoined
+  | FarLegReturned
+  | ReplacingInviteReceived;
 
 export type TransferInput =
   | ReferReceived
   | TransferResponse
   | TransferorHungUp
   | TransfereeHungUp
+  | ReplacedCallHandedOver
+  | ReplacedCallRefused
   | TimerFired;
 
 export type Fact =
@@ -508,7 +676,11 @@ export type Fact =
   | TargetReleased
   | TimerScheduled
   | TimerCanceled
-  | CallEnded;
+  | CallEnded
+  | JoinRequested
+  | FarLegHandedOver
+  | HandOverRefused
+  | JoinEnded;
 
-export type SessionEvent = CallInput | TransferInput | Fact;
+export type SessionEvent = CallInput | TransferInput | Fact | DialogRedirected;
 export type SessionEventType = SessionEvent['type'];

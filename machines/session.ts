@@ -19,6 +19,8 @@ export interface SessionState {
   rootCallSid: string;
   calls: Record<string, CallSnapshot>;
   transfers: Record<string, TransferSnapshot>;
+  /** Call-IDs whose messages go to another session (DialogRedirected: an INVITE with Replaces). */
+  redirects?: Record<string, string>;
 }
 
 /**
@@ -68,6 +70,8 @@ const TRANSFER_INPUTS = new Set<string>([
   'NotifyAnswered',
   'TransferorHungUp',
   'TransfereeHungUp',
+  'ReplacedCallHandedOver',
+  'ReplacedCallRefused',
 ]);
 
 const CALL_INPUTS = new Set<string>([
@@ -89,6 +93,10 @@ const CALL_INPUTS = new Set<string>([
   'ReferRejected',
   'TransferCompleted',
   'TransferFailed',
+  'HandOverRequested',
+  'ReplacedCallJoined',
+  'FarLegReturned',
+  'ReplacingInviteReceived',
 ]);
 
 /** Which machine of the session an event is an input of; facts nobody reacts to belong to none. */
@@ -156,6 +164,12 @@ function withSnapshot(
 
 /** Applies one event to the machine it belongs to. */
 function apply(session: SessionState, event: SessionEvent, owned: boolean): Applied {
+  if (event.type === 'DialogRedirected') {
+    if (session.redirects?.[event.callId] === event.toSessionSid)
+      return { session, accepted: false, effects: [] };
+    const redirects = { ...session.redirects, [event.callId]: event.toSessionSid };
+    return { session: { ...session, redirects }, accepted: true, effects: [] };
+  }
   const owner = machineOf(event);
   if (!owner) return { session, accepted: true, effects: [] };
   if (owner.kind === 'call') {
@@ -247,6 +261,7 @@ function childCallStarted(
     farLeg: keepRemoteCseq(completed.farLeg, parentFar),
     targetLeg: completed.targetLeg,
     targetKind: completed.targetKind,
+    ...(completed.joinedCallSid ? { joinedCallSid: completed.joinedCallSid } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   CallAnswered,
   CallInput,
   CallProgress,
+  HandOverRequested,
   HangupReceived,
   InfoAnswered,
   ReferRejected,
@@ -17,6 +18,16 @@ import type {
   TimerFired,
   UpdateReceived,
 } from '../events.ts';
+import {
+  customerLeftWhileLent,
+  farLegBack,
+  joinedElsewhere,
+  lendFarLeg,
+  lentAgain,
+  lentToIt,
+  namesCustomerLeg,
+  refuseHandOver,
+} from './lending.ts';
 import {
   ackArrived,
   ackTimedOut,
@@ -31,6 +42,7 @@ import {
   maxCallReached,
   timerCExpired,
 } from './reapers.ts';
+import { legReplaced, replaceLeg } from './replacing.ts';
 import {
   ackHasAnswer,
   ackWithoutAnswer,
@@ -122,6 +134,8 @@ export const callMachine = setup({
       const { leg } = event as ReferRejected;
       return leg !== undefined && context.legs[leg] !== undefined;
     },
+    lendable: ({ context, event }) => namesCustomerLeg(context, event as HandOverRequested),
+    lentToIt: ({ context, event }) => lentToIt(context, event as HandOverRequested),
     isByeFallback: ({ context, event }) => (event as TimerFired).timerId === context.byeFallbackTimerId,
     isTimerC: isReaper('timerC'),
     isAckTimeout: isReaper('ackTimeout'),
@@ -140,6 +154,8 @@ export const callMachine = setup({
   id: 'call',
   context: emptyCallContext,
   initial: 'idle',
+  // An attended transfer of another session asking for the far leg is always answered, so it never waits.
+  on: { HandOverRequested: { actions: run(refuseHandOver) } },
   states: {
     idle: {
       on: {
@@ -192,6 +208,38 @@ export const callMachine = setup({
         HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
         TimerFired: [sessionExpiry, maxCallEnds],
+        HandOverRequested: [
+          { guard: 'lendable', target: 'lending', actions: run(lendFarLeg) },
+          { actions: run(refuseHandOver) },
+        ],
+        ReplacingInviteReceived: { target: 'replacing', actions: run(replaceLeg) },
+      },
+    },
+    replacing: {
+      // A new dialog (INVITE with Replaces) stands in for a leg; the other leg is answering its offer.
+      on: {
+        ...refusedRefer,
+        ...infoAnswers,
+        ReInviteAnswered: { target: 'inProgress', actions: run(legReplaced) },
+        HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
+        TimerFired: [sessionExpiry, maxCallWaits],
+      },
+    },
+    lending: {
+      // The far leg is lent to an attended transfer of another session, which tells how it ended.
+      on: {
+        ...refusedRefer,
+        HandOverRequested: [{ guard: 'lentToIt', actions: run(lentAgain) }, { actions: run(refuseHandOver) }],
+        HangupReceived: { guard: 'fromCustomer', actions: run(customerLeftWhileLent) },
+        ReplacedCallJoined: { guard: 'lentToIt', target: 'ended', actions: run(joinedElsewhere) },
+        FarLegReturned: [
+          {
+            guard: ({ context, event }) => lentToIt(context, event) && context.customerGone === true,
+            target: 'ended',
+            actions: run(farLegBack),
+          },
+          { guard: 'lentToIt', target: 'inProgress', actions: run(farLegBack) },
+        ],
       },
     },
     confirming: {

@@ -135,6 +135,23 @@ export interface CallContext extends WithOutbox {
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
   /** Reaper limits and timers (reapers.ts); absent for calls stored before them and child calls. */
   reapers?: ReaperState;
+  /**
+   * The far leg lent to an attended transfer of another session (lending.ts): requests and responses
+   * on it belong to that session from then on, also after this call ended.
+   */
+  lent?: {
+    transferSid: string;
+    toSessionSid: string;
+    toCallSid: string;
+    legId: string;
+    callId: string;
+    /** The far leg as it was lent (a repeated hand-over is answered with it). */
+    farLeg: LegDialog;
+  };
+  /** A leg being replaced by an INVITE with Replaces (replacing.ts): which, and its old dialog. */
+  replacing?: { leg: LegName; old: LegDialog };
+  /** The PBX hung up while the far leg was lent. */
+  customerGone?: boolean;
 }
 
 export interface RelayedInfo {
@@ -164,7 +181,7 @@ function outboundInviteCseq(context: Omit<CallContext, 'outbox'>): number {
   return context.outboundInviteCseq ?? leg(context, context.outbound).localCseq;
 }
 
-function leg(context: Omit<CallContext, 'outbox'>, name: LegName): LegDialog {
+export function leg(context: Omit<CallContext, 'outbox'>, name: LegName): LegDialog {
   const dialog = context.legs[name];
   if (!dialog) throw new Error(`call ${context.callSid} has no ${name} leg`);
   return dialog;
@@ -195,7 +212,7 @@ export function statusForRejection(status: number): CallStatus {
   return 'failed';
 }
 
-function ended(
+export function ended(
   context: Omit<CallContext, 'outbox'>,
   at: string,
   status: CallStatus,
@@ -612,7 +629,7 @@ function abandonPending(context: Omit<CallContext, 'outbox'>): Effect[] {
 }
 
 /** The session timer is of no use once the call ends. */
-function stopSessionTimer(context: Omit<CallContext, 'outbox'>, at: string): Effect[] {
+export function stopSessionTimer(context: Omit<CallContext, 'outbox'>, at: string): Effect[] {
   return context.sessionTimer ? [cancelSessionTimer(context.callSid, context.sessionTimer, at)] : [];
 }
 

@@ -5,7 +5,7 @@
  */
 import type { LegDialog } from '../dialog.ts';
 import type { WithOutbox } from '../effects.ts';
-import type { Direction, TransferPolicy } from '../events.ts';
+import type { Direction, ReplacesDialog, TransferPolicy } from '../events.ts';
 import type { TargetKind } from '../refer-target.ts';
 
 /** The call-side facts a transfer starts from (the machine's input). */
@@ -56,6 +56,16 @@ export interface TransferContext extends WithOutbox, TransferStart {
   offerlessTarget?: boolean;
   transferorGone: boolean;
   transfereeGone: boolean;
+  /**
+   * An attended transfer joining the far party of another call (RFC 3891 Replaces): that call, its
+   * session, and its PBX's SDP (the answer that restores its far party if the join fails). The target
+   * leg is then that call's far leg, lent to this transfer.
+   */
+  join?: { sessionSid: string; callSid: string; customerSdp?: string; handedOver: boolean };
+  /** The target replaces this dialog of its own (RFC 3891): its INVITE carries it in `Replaces`. */
+  replacesElsewhere?: ReplacesDialog;
+  /** A re-INVITE answered 491 waits for its back-off timer (glare.ts): which one, and how many so far. */
+  glare?: { timerId: string; attempts: number };
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

@@ -17,6 +17,7 @@ import {
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
+  ReplacesDialog,
   TargetReleased,
   TimerFired,
   TransfereeHungUp,
@@ -25,16 +26,18 @@ import type {
 } from '../events.ts';
 import { sdpSessionId, shortId } from '../ids.ts';
 import { parseReferTo, type ReferTarget, referredByProblem, transferAllowed } from '../refer-target.ts';
+import { replacesOf } from '../replaces.ts';
 import { directionOf, hasSdp, holdDirection, rejectingAnswer, withDirection } from '../sdp.ts';
 import { extractUser } from '../sip-syntax.ts';
 import type { TransferContext } from './context.ts';
 import { transferredCallHeaders } from './identity.ts';
+import { asksJoin, judgeJoin } from './join-rules.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
 const SIPFRAG = 'message/sipfrag;version=2.0';
 
-function must<T>(value: T | undefined, what: string): T {
+export function must<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`transfer has no ${what}`);
   return value;
 }
@@ -50,12 +53,17 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return { ok: false, status: 491, reason: 'another transfer is in progress' };
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
   if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
+  if (asksJoin(event)) {
+    const join = judgeJoin(context, event);
+    // The joined party is the replaced call's far party: the carrier side.
+    return join.ok ? { ok: true, target: { uri: event.referTo[0] ?? '', kind: 'pstn' } } : join;
+  }
   // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
   const guards = policy.carrierNetworks === undefined ? undefined : policy;
   const referredBy =
     guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
   if (referredBy) return { ok: false, status: 400, reason: referredBy };
-  const parsed = parseReferTo(event.referTo, policy.trunkDomains, guards);
+  const parsed = parseReferTo(referToJudged(event), policy.trunkDomains, guards);
   if (!parsed.ok) return parsed;
   if (policy.transferMode === 'disable-all') {
     return { ok: false, status: 403, reason: `transfers are disabled on trunk ${context.trunkName}` };
@@ -86,6 +94,18 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   return parsed;
 }
 
+/** The Refer-To judged as a target: with a Replaces elsewhere, its URI without the Replaces header. */
+function referToJudged(event: ReferReceived): string[] {
+  if (!event.replacesElsewhere) return event.referTo;
+  const replaces = replacesOf(event.referTo);
+  return replaces.kind === 'replaces' ? [`<${replaces.uri}>`] : event.referTo;
+}
+
+/** The Replaces header of a target INVITE (RFC 3891 §6.1), as the REFER named the dialog. */
+export function replacesHeader(dialog: ReplacesDialog): string {
+  return `${dialog.callId};to-tag=${dialog.toTag};from-tag=${dialog.fromTag}${dialog.earlyOnly ? ';early-only' : ''}`;
+}
+
 export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, ...context }, event) => {
   const verdict = judgeRefer({ ...context, outbox: [] }, event);
   const status = verdict.ok ? 500 : verdict.status;
@@ -114,7 +134,7 @@ export const rejectRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
 };
 
 /** Sends a NOTIFY carrying `statusLine` while the implicit subscription lasts. */
-function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[]] {
+export function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[]] {
   if (!context.subscribed) return [context, []];
   const [customer, request] = nextRequest(must(context.customer, 'customer leg'), 'NOTIFY', {
     headers: {
@@ -127,7 +147,7 @@ function notify(context: Ctx, statusLine: string, final: boolean): [Ctx, Effect[
   return [{ ...context, customer, subscribed: !final }, [sip(request)]];
 }
 
-function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
+export function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
   // On a terminating call the far party is the callee; on an originating call it is the caller.
   const farIsCallee = context.direction === 'trunking-terminating';
   return (party === 'transferee') === farIsCallee ? context.to : context.from;
@@ -182,6 +202,7 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     customerSdp,
     transfereeSdp: far.remoteSdp,
     offerlessTarget: event.policy.reconnect === 'rfc3725',
+    ...(event.replacesElsewhere && event.replaces ? { replacesElsewhere: event.replaces } : {}),
   };
   const effects: Effect[] = [
     sip(response(event.refer, 202, 'Accepted', event.referSub ? {} : { headers: { 'Refer-Sub': 'false' } })),
@@ -216,7 +237,11 @@ function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const identity = policy.presentIdentity
     ? transferredCallHeaders(offered.local.uri, numberFor(context, 'transferor'), policy.publicHost)
     : {};
-  const extra = { ...identity, ...(referredBy ? { 'Referred-By': referredBy } : {}) };
+  const extra = {
+    ...identity,
+    ...(referredBy ? { 'Referred-By': referredBy } : {}),
+    ...(context.replacesElsewhere ? { Replaces: replacesHeader(context.replacesElsewhere) } : {}),
+  };
   const headers = Object.keys(extra).length > 0 ? { headers: extra } : {};
   let body: { body?: string } = {};
   if (!context.offerlessTarget) {
@@ -443,7 +468,7 @@ export const reconnectRefused: Step<TransferContext, TransferResponse> = (
   return giveUp(next, event.at, event.status, event.reason, bye);
 };
 
-function failed(context: Ctx, at: string): Effect {
+export function failed(context: Ctx, at: string): Effect {
   const failure = context.failure ?? { status: 487, reason: reasonPhrase(487) };
   return fact({
     type: 'TransferFailed',

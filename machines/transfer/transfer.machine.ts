@@ -6,6 +6,10 @@
  *     \--refused--> rejected            inviting --failed / no answer--> resuming --resumed--> failed
  *                                        reconnecting --reconnect refused--> resuming --resumed--> failed
  *
+ * An attended transfer whose Replaces dialog is another pivot call (join.ts) goes idle --REFER ok-->
+ * joining --far leg handed over--> inviting (the replaced far party re-INVITEd) --> reconnecting -->
+ * completed; the `isJoin` transitions come first in those states.
+ *
  * `failed` is not a final state: the transfer has handed the customer and far legs back to the call, but
  * keeps the target leg, so a 2xx the target sends after the failure still reaches it and is ACKed and
  * hung up (RFC 3261 §13.2.2.4).
@@ -14,6 +18,22 @@ import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
 import type { ReferReceived, TimerFired, TransferInput, TransferResponse } from '../events.ts';
 import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
+import { isGlareTimer, joinGlare, reconnectGlare, retriesGlare, retryJoin, retryReconnect } from './glare.ts';
+import {
+  acceptJoin,
+  giveBackUnused,
+  handedOver,
+  handOverRefused,
+  joinAnswered,
+  joinAnsweredUnusable,
+  joinAnsweredWithoutOffer,
+  joined,
+  joinReconnectRefused,
+  joinRefused,
+  joinTransfereeHungUp,
+  markTransfereeGone,
+} from './join.ts';
+import { asksJoin } from './join-rules.ts';
 import {
   acceptRefer,
   answeredWithoutOffer,
@@ -67,6 +87,11 @@ export const transferMachine = setup({
     // RFC 3261 §13.2.1: a 2xx to an INVITE without SDP must carry the offer.
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as TransferResponse),
     // Nobody to resume after a refused reconnect: the PBX left, or the transferee's dialog is gone.
+    isJoin: ({ context }) => context.join !== undefined,
+    joinAcceptable: ({ context, event }) => {
+      const refer = event as ReferReceived;
+      return asksJoin(refer) && judgeRefer(context, refer).ok;
+    },
     nobodyToResume: ({ context, event }) =>
       context.transferorGone || ('status' in event && dialogGone(event.status)),
   },
@@ -78,9 +103,19 @@ export const transferMachine = setup({
     idle: {
       on: {
         ReferReceived: [
+          { guard: 'joinAcceptable', target: 'joining', actions: run(acceptJoin) },
           { guard: 'referAcceptable', target: 'holding', actions: run(acceptRefer) },
           { target: 'rejected', actions: run(rejectRefer) },
         ],
+      },
+    },
+    joining: {
+      // Waiting for the replaced call's session to lend its far leg (or refuse).
+      on: {
+        ...common,
+        ReplacedCallHandedOver: { target: 'inviting', actions: run(handedOver) },
+        ReplacedCallRefused: { target: 'failed', actions: run(handOverRefused) },
+        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('holding')) },
       },
     },
     holding: {
@@ -97,6 +132,13 @@ export const transferMachine = setup({
         TargetRinging: { actions: run(targetRinging) },
         TargetAnswered: [
           {
+            guard: ({ context, event }) =>
+              context.join !== undefined && (context.transfereeGone || joinAnsweredWithoutOffer(event)),
+            target: 'failed',
+            actions: run(joinAnsweredUnusable),
+          },
+          { guard: 'isJoin', target: 'reconnecting', actions: run(joinAnswered) },
+          {
             guard: ({ context, event }) => context.transferorGone && answeredWithoutOffer(context, event),
             target: 'failed',
             actions: run(targetWithoutOffer),
@@ -105,10 +147,16 @@ export const transferMachine = setup({
           { target: 'reconnecting', actions: run(targetAnswered) },
         ],
         TargetFailed: [
+          {
+            guard: ({ context, event }) => context.join !== undefined && retriesGlare(context, event),
+            actions: run(joinGlare),
+          },
+          { guard: 'isJoin', target: 'failed', actions: run(joinRefused) },
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },
         ],
         TimerFired: [
+          { guard: ({ context, event }) => isGlareTimer(context, event), actions: run(retryJoin) },
           {
             guard: ({ context, event }) =>
               event.timerId === context.noAnswerTimerId && context.transferorGone,
@@ -117,18 +165,37 @@ export const transferMachine = setup({
           },
           { guard: 'isNoAnswerTimer', target: 'resuming', actions: run(noAnswer) },
         ],
-        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('inviting')) },
+        TransfereeHungUp: [
+          // The replaced far party's answer is still to come: it is restored then (joinRefused).
+          { guard: 'isJoin', actions: run(markTransfereeGone) },
+          { target: 'failed', actions: run(transfereeHungUp('inviting')) },
+        ],
       },
     },
     reconnecting: {
       on: {
         ...common,
         TransfereeReconnected: [
+          // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
+          { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
+          {
+            guard: ({ context, event }) => context.join !== undefined && event.status < 300,
+            target: 'completed',
+            actions: run(joined),
+          },
+          { guard: 'isJoin', target: 'failed', actions: run(joinReconnectRefused) },
           { guard: 'isSuccess', target: 'completed', actions: run(transfereeReconnected) },
           { guard: 'nobodyToResume', target: 'failed', actions: run(reconnectRefused) },
           { target: 'resuming', actions: run(reconnectRefused) },
         ],
-        TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
+        TransfereeHungUp: [
+          { guard: 'isJoin', target: 'failed', actions: run(joinTransfereeHungUp) },
+          { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
+        ],
+        TimerFired: {
+          guard: ({ context, event }) => isGlareTimer(context, event),
+          actions: run(retryReconnect),
+        },
       },
     },
     resuming: {
@@ -145,7 +212,15 @@ export const transferMachine = setup({
       // answers on those legs are the call's, and only the target leg's answers come here.
       entry: assign({ customer: undefined, far: undefined }),
       on: {
-        TargetAnswered: { guard: 'isLateAnswer', actions: run(lateAnswer) },
+        TargetAnswered: {
+          guard: ({ context }) => !context.join && !context.targetAnswered,
+          actions: run(lateAnswer),
+        },
+        // A far leg lent after the join failed (its far party left first): given straight back.
+        ReplacedCallHandedOver: {
+          guard: ({ context }) => context.join !== undefined && !context.join.handedOver,
+          actions: run(giveBackUnused),
+        },
       },
     },
     rejected: { type: 'final' },

@@ -10,10 +10,13 @@ import type {
   Alternate,
   CallReceived,
   ReferReceived,
+  ReplacedCall,
+  ReplacesDialog,
   SessionEvent,
   TransferPolicy,
 } from '../../machines/events.ts';
 import { sdpSessionId, shortId } from '../../machines/ids.ts';
+import { namesDialog, parseReplaces, replacesOf } from '../../machines/replaces.ts';
 import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
@@ -27,7 +30,7 @@ import {
   type SipResponseInput,
   type Transport,
 } from '../shared/messages.ts';
-import { pivotCallId } from '../shared/sessionKeys.ts';
+import { pivotCallId, routingKeyOf } from '../shared/sessionKeys.ts';
 import { trunkSidOf } from '../shared/sids.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
@@ -40,10 +43,17 @@ export interface ClassifyEnv {
   /** Engine clock, ISO-8601. */
   now: string;
   newSid(prefix: 'CA' | 'TR'): string;
+  /**
+   * The session a REFER's Replaces dialog maps to, read by the engine before classifying (attended
+   * transfer): undefined when none was read.
+   */
+  replacedSession?: SessionState;
 }
 
 export type Classification =
   | { kind: 'input'; event: SessionEvent }
+  /** The message is on a far leg this session lent to a transfer of session `sessionSid`: it goes there. */
+  | { kind: 'forward'; sessionSid: string; why: string }
   | { kind: 'reply'; command: SendResponseCommand; why: string }
   | { kind: 'ignore'; why: string };
 
@@ -328,11 +338,26 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
 
 function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
   // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
-  const { referTo, referredBy, malformed } = screenRefer(
-    input.headers['refer-to'] ?? [],
-    firstHeader(input, 'referred-by'),
-  );
-  const target = !malformed && referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
+  const {
+    referTo,
+    referredBy,
+    malformed: badText,
+  } = screenRefer(input.headers['refer-to'] ?? [], firstHeader(input, 'referred-by'));
+  const replaces = badText ? ({ kind: 'none' } as const) : replacesOf(referTo);
+  const malformed = badText ?? (replaces.kind === 'malformed' ? replaces.reason : undefined);
+  const elsewhere = replaces.kind === 'replaces' && !isPivotDialog(replaces.dialog.callId, env);
+  const join =
+    replaces.kind === 'replaces'
+      ? {
+          replaces: replaces.dialog,
+          ...(elsewhere ? { replacesElsewhere: true as const } : replacedCallOf(replaces.dialog, owner, env)),
+        }
+      : {};
+  // The target INVITE goes to the Refer-To URI without its headers (a Replaces elsewhere travels in it).
+  let target: string | undefined;
+  if (!malformed && replaces.kind === 'replaces' && elsewhere) target = replaces.uri;
+  if (!malformed && replaces.kind === 'none' && referTo.length === 1)
+    target = parseNameAddr(referTo[0]!)?.uri;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
   const event: ReferReceived = {
     type: 'ReferReceived',
@@ -349,9 +374,118 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     ...(referredBy ? { referredBy } : {}),
     ...(destination ? { targetDestination: destination } : {}),
     ...(malformed ? { malformed } : {}),
+    ...join,
   };
   return { kind: 'input', event };
 }
+
+/**
+ * Whether a Replaces Call-ID is a call through the pivot: one the pivot generated, or one whose session
+ * (read by the engine) holds calls. Any other dialog is between the PBX and someone else.
+ */
+function isPivotDialog(callId: string, env: ClassifyEnv): boolean {
+  if (routingKeyOf(callId) !== undefined) return true;
+  return Object.keys(env.replacedSession?.calls ?? {}).length > 0;
+}
+
+/**
+ * The pivot call whose customer leg is the Replaces dialog, in the session the engine read for it, as
+ * the REFER's judge needs it; nothing when no call of that session has that dialog.
+ */
+function replacedCallOf(
+  dialog: ReplacesDialog,
+  owner: LegOwner,
+  env: ClassifyEnv,
+): { replaced?: ReplacedCall } {
+  const session = env.replacedSession;
+  if (!session) return {};
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    const customer = call.context.legs.customer;
+    if (!customer) continue;
+    if (!namesDialog(dialog, customer.callId, customer.local.params.tag, customer.remote.params.tag))
+      continue;
+    const trunk = env.trunks.trunks.find((t) => t.name === call.context.trunkName);
+    const own = env.trunks.trunks.find((t) => t.name === owner.call.context.trunkName);
+    const pbx = customer.flow?.host ?? customer.destination.host;
+    // The same customer: the same trunk, or the replaced call's PBX is one the REFER's trunk admits.
+    const sameCustomer =
+      call.context.trunkName === owner.call.context.trunkName ||
+      (own !== undefined && env.trunks.admits(own, pbx));
+    return {
+      replaced: {
+        sessionSid: session.rootCallSid,
+        callSid,
+        state: isLive(call) ? String(call.value) : 'ended',
+        trunkName: call.context.trunkName,
+        transferMode: trunk?.transferMode ?? 'disable-all',
+        sameCustomer,
+      },
+    };
+  }
+  return {};
+}
+
+/**
+ * The session a message on a lent far leg goes to (lending.ts): by the request's Call-ID, or by the leg
+ * a response's branch names. Kept after the lending call ended: the joined call lives on there.
+ */
+function lentTo(session: SessionState, match: { callId: string } | { legId: string }): string | undefined {
+  for (const call of Object.values(session.calls)) {
+    const lent = call.context.lent;
+    if (!lent) continue;
+    if ('callId' in match ? lent.callId === match.callId : lent.legId === match.legId)
+      return lent.toSessionSid;
+  }
+  return undefined;
+}
+
+/**
+ * An INVITE with Replaces (RFC 3891 §3), decided in the session of the dialog it names (the engine
+ * routes it there): it takes the place of a confirmed leg of a call in progress. A dialog that is
+ * unknown, or not confirmed, gets 481; `early-only` for a confirmed one 486; a call busy with another
+ * offer or a transfer 491; an INVITE without an offer 488 (the other leg needs one to re-INVITE).
+ */
+function replacingInvite(
+  session: SessionState,
+  input: SipRequestInput,
+  env: ClassifyEnv,
+  value: string,
+): Classification {
+  const dialog = parseReplaces(value);
+  if (!dialog) return reply(input, 400, 'Bad Request', 'malformed Replaces (RFC 3891 §6.1)');
+  for (const [callSid, call] of Object.entries(session.calls)) {
+    if (!isLive(call)) continue;
+    for (const [leg, existing] of Object.entries(call.context.legs)) {
+      if (
+        !existing ||
+        !namesDialog(dialog, existing.callId, existing.local.params.tag, existing.remote.params.tag)
+      )
+        continue;
+      const state = String(call.value);
+      if (state === 'ringing') return reply(input, 481, reasonPhrase481, 'the Replaces dialog is early');
+      if (dialog.earlyOnly)
+        return reply(input, 486, 'Busy Here', 'Replaces is early-only, the dialog is confirmed');
+      if (state !== 'inProgress') return reply(input, 491, 'Request Pending', `the call is busy (${state})`);
+      if (!hasSdp(input.body))
+        return reply(input, 488, 'Not Acceptable Here', 'INVITE with Replaces needs an offer');
+      const legId = `${shortId(env.newSid('CA'))}r`;
+      return {
+        kind: 'input',
+        event: {
+          type: 'ReplacingInviteReceived',
+          callSid,
+          at: env.now,
+          leg: leg as LegName,
+          newLeg: inboundLeg(input, legId, env, callSid),
+          sdp: input.body,
+        },
+      };
+    }
+  }
+  return reply(input, 481, reasonPhrase481, 'Replaces names no dialog of a call in progress');
+}
+
+const reasonPhrase481 = 'Call/Transaction Does Not Exist';
 
 /**
  * A tagless INVITE whose Call-ID already has a session: never a new call, since the session (its stream
@@ -580,6 +714,8 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       ? requestedSessionExpires(input.headers)
       : undefined;
   if (input.method === 'INVITE' && !input.to.params.tag) {
+    const replaces = input.headers.replaces?.[0];
+    if (replaces !== undefined) return replacingInvite(session, input, env, replaces);
     if (hasCall) return inviteForExistingSession(session, input);
     const call = markDelayedOffer(newCall(session, input, env), input);
     // Only a call the pivot would take (trunk, ACL and credentials checked) hears about our minimum.
@@ -591,6 +727,10 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       ...(requires(input, '100rel') ? { requires100rel: true } : {}),
     };
     return { kind: 'input', event };
+  }
+  const lent = lentTo(session, { callId: input.callId });
+  if (lent && lent !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: lent, why: `${input.method} on a far leg lent to session ${lent}` };
   }
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
@@ -689,6 +829,10 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   if (!branch) return { kind: 'ignore', why: 'response to a request the pivot did not send' };
   const { legId, method } = branch;
   if (input.status < 101) return { kind: 'ignore', why: '100 Trying' };
+  const lent = lentTo(session, { legId });
+  if (lent && lent !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: lent, why: `response on a far leg lent to session ${lent}` };
+  }
   // A CANCEL carries its INVITE's branch: its 200 must not pass for the INVITE being answered.
   if (input.cseq.method === 'CANCEL') return { kind: 'ignore', why: 'response to CANCEL' };
   const base = { at: env.now, status: input.status, reason: input.reason };
@@ -730,7 +874,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   if (method === 'update') return updateAnswered(session, input, env, legId);
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
-    const relay = call.value === 'relaying' ? call.context.relay : undefined;
+    const relay = call.value === 'relaying' || call.value === 'replacing' ? call.context.relay : undefined;
     if (!relay || call.context.legs[relay.to]?.legId !== legId) continue;
     if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed re-INVITE' };
     return {
@@ -847,5 +991,9 @@ function updateAnswered(
 }
 
 export function classify(session: SessionState, input: SipInput, env: ClassifyEnv): Classification {
+  const redirected = session.redirects?.[input.callId];
+  if (redirected && redirected !== session.rootCallSid) {
+    return { kind: 'forward', sessionSid: redirected, why: `dialog ${input.callId} replaced a leg there` };
+  }
   return input.kind === 'request' ? request(session, input, env) : response(session, input, env);
 }

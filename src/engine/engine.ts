@@ -10,22 +10,24 @@
 
 import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
 import type { ReferRejected, SessionEvent, TimerFired } from '../../machines/events.ts';
-import { type Decision, decide, evolve, machineOf } from '../../machines/session.ts';
+import { parseReplaces, replacesOf } from '../../machines/replaces.ts';
+import { type Decision, decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import type { SipCommand, SipInput } from '../shared/messages.ts';
 import { createSerialQueues } from '../shared/serialQueues.ts';
-import { inputKey, sessionOf } from '../shared/sessionKeys.ts';
-import { newSid, streamOf } from '../shared/sids.ts';
+import { inputKey, routingKeyOf, sessionOf } from '../shared/sessionKeys.ts';
+import { callSidForCallId, newSid, streamOf } from '../shared/sids.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { answerable, busyResponse, EngineOverloadedError } from './busy.ts';
 import { classify } from './classify.ts';
-import { toEventData } from './codec.ts';
+import { fromRecorded, toEventData } from './codec.ts';
 import { createCpsLimiter } from './cpsLimiter.ts';
 import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts';
 import { extraForkAnswer } from './extraAnswer.ts';
+import { type Delivery, deliveriesOf, refusal } from './handOver.ts';
 import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
 import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
@@ -74,6 +76,8 @@ export interface EngineOptions {
 
 export type Outcome =
   | { kind: 'stored'; sessionSid: string; events: SessionEvent[]; commands: SipCommand[] }
+  /** The message is on a far leg lent to a transfer of session `to` (attended transfer): decided there. */
+  | { kind: 'forwarded'; sessionSid: string; to: string; why: string }
   | { kind: 'repeated'; sessionSid: string; why: string; commands: SipCommand[] }
   | {
       kind: 'replied' | 'ignored' | 'not-accepted';
@@ -242,6 +246,9 @@ export function createEngine(options: EngineOptions): Engine {
         if (since.some(isInput)) return;
         const commands = await decidedAt(store, sessionSid, revision);
         for (const command of commands) send(command, undefined);
+        // Inputs owed to another session (attended transfer) may not have reached it either.
+        const facts = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
+        deliverAll(deliveriesOf(facts.map(fromRecorded)));
         log('info', `${what} re-sent (its sending may have been lost)`, {
           sessionSid,
           revision,
@@ -375,6 +382,7 @@ export function createEngine(options: EngineOptions): Engine {
     // Persist, then act.
     scheduler.observe(sessionSid, decision.events);
     for (const command of decision.commands) send(command, sip?.adapterId);
+    deliverAll(deliveriesOf(decision.events));
     return { kind: 'stored', sessionSid, events: decision.events, commands: decision.commands };
   }
 
@@ -467,13 +475,85 @@ export function createEngine(options: EngineOptions): Engine {
     });
   }
 
-  function handle(input: SipInput): Promise<Outcome> {
-    const sessionSid = sessionOf(input);
+  /**
+   * Inputs owed to other sessions (handOver.ts), each posted to its session's mailbox, never awaited
+   * from inside another mailbox (two sessions asking each other would wait for each other). A store
+   * failure tries again later; a hand-over the other session has no call for is refused to the asker.
+   */
+  function deliverAll(deliveries: Delivery[], tries = 1): void {
+    for (const delivery of deliveries) {
+      if (stopped) return;
+      run(delivery.sessionSid, () => ({ event: delivery.input }), undefined)
+        .then((outcome) => {
+          const asked = delivery.input;
+          if (outcome.kind !== 'not-accepted' || asked.type !== 'HandOverRequested') return;
+          const refused = refusal(
+            asked.fromCallSid,
+            asked.transferSid,
+            asked.at,
+            481,
+            'the replaced call has ended',
+          );
+          deliverAll([{ sessionSid: asked.fromSessionSid, input: refused }]);
+        })
+        .catch((error) => {
+          if (error instanceof PoisonInputError || stopped) return;
+          const delayMs = timerRetryMs(tries);
+          log('warn', 'input for another session not delivered, trying again', {
+            sessionSid: delivery.sessionSid,
+            type: delivery.input.type,
+            delayMs,
+          });
+          later(() => deliverAll([delivery], tries + 1), delayMs);
+        });
+    }
+  }
+
+  /** Reads the session a REFER's Replaces dialog maps to (attended transfer), for classify to judge. */
+  async function replacedSessionFor(input: SipInput): Promise<SessionState | undefined> {
+    if (input.kind !== 'request' || input.method !== 'REFER') return undefined;
+    const replaces = replacesOf(input.headers['refer-to'] ?? []);
+    if (replaces.kind !== 'replaces') return undefined;
+    const callId = replaces.dialog.callId;
+    const sid = routingKeyOf(callId) ?? callSidForCallId(callId);
+    return (await loadSession(store, sid)).session;
+  }
+
+  /**
+   * An INVITE with Replaces belongs to the session of the dialog it names; its own Call-ID's session
+   * first stores where the new dialog's messages go (DialogRedirected), then the INVITE goes there.
+   */
+  async function replacingInvite(input: SipInput): Promise<Outcome | undefined> {
+    if (input.kind !== 'request' || input.method !== 'INVITE' || input.to.params.tag) return undefined;
+    const value = input.headers.replaces?.[0];
+    const dialog = value === undefined ? undefined : parseReplaces(value);
+    if (!dialog) return undefined;
+    const own = sessionOf(input);
+    const target = routingKeyOf(dialog.callId) ?? callSidForCallId(dialog.callId);
+    if (target === own) return undefined;
+    const redirect = {
+      type: 'DialogRedirected' as const,
+      callSid: own,
+      at: clock().toISOString(),
+      callId: input.callId,
+      toSessionSid: target,
+    };
+    await run(own, () => ({ event: redirect }), undefined);
+    return handle(input, target);
+  }
+
+  async function handle(input: SipInput, forwardedTo?: string): Promise<Outcome> {
+    if (!forwardedTo) {
+      const replaced = await replacingInvite(input);
+      if (replaced) return replaced;
+    }
+    const sessionSid = forwardedTo ?? sessionOf(input);
     const sessionFull = startsWork(input) && mailboxes.queued(sessionSid) >= maxQueuedPerSession;
     if (sessionFull || mailboxes.total >= maxQueued) {
       return refuseOverloaded(sessionSid, input);
     }
-    return run(
+    const replacedSession = await replacedSessionFor(input);
+    const outcome = await run(
       sessionSid,
       (current) => {
         const key = inputKey(input);
@@ -486,8 +566,14 @@ export function createEngine(options: EngineOptions): Engine {
           trunks: currentTrunks(),
           now: clock().toISOString(),
           newSid: (prefix) => newSid(prefix),
+          ...(replacedSession ? { replacedSession } : {}),
         });
         if (result.kind === 'input') return { event: withReapers(result.event, config, currentTrunks()) };
+        if (result.kind === 'forward') {
+          // Forwarded once: the session it goes to decides it (or drops it) on its own state.
+          if (forwardedTo) return { kind: 'ignored', sessionSid, why: `forwarded again: ${result.why}` };
+          return { kind: 'forwarded', sessionSid, to: result.sessionSid, why: result.why };
+        }
         if (result.kind === 'reply') {
           log('info', 'answered without a machine', {
             sessionSid,
@@ -502,6 +588,9 @@ export function createEngine(options: EngineOptions): Engine {
       },
       input,
     );
+    if (outcome.kind !== 'forwarded' || forwardedTo) return outcome;
+    log('debug', 'forwarded', { sessionSid, to: outcome.to, why: outcome.why });
+    return handle(input, outcome.to);
   }
 
   /**

@@ -29,6 +29,9 @@ interface Refusal {
   reason: string;
 }
 
+/** A Call-ID the pivot would have made (it embeds a session sid), of a session that does not exist. */
+const UNKNOWN_PIVOT_CALL_ID = `pv-CA${'0'.repeat(32)}-1f@127.0.0.1`;
+
 const refusals: Refusal[] = [
   {
     title: 'transferMode disable-all',
@@ -59,8 +62,16 @@ const refusals: Refusal[] = [
     reason: 'exactly one Refer-To',
   },
   {
-    title: 'a Refer-To with ?Replaces= (attended transfer)',
-    referTo: ['<sip:target@127.0.0.1:5999?Replaces=abc%40pbx%3Bto-tag%3D1%3Bfrom-tag%3D2>'],
+    title: 'a Refer-To with ?Replaces= naming a pivot Call-ID that is no call (attended transfer)',
+    referTo: [
+      `<sip:target@127.0.0.1:5999?Replaces=${UNKNOWN_PIVOT_CALL_ID.replace('@', '%40')}%3Bto-tag%3D1%3Bfrom-tag%3D2>`,
+    ],
+    status: 403,
+    reason: `Replaces names no call through the pivot (Call-ID ${UNKNOWN_PIVOT_CALL_ID})`,
+  },
+  {
+    title: 'a Refer-To with another URI header',
+    referTo: ['<sip:target@127.0.0.1:5999?Call-ID=abc%40pbx>'],
     status: 400,
     reason: 'Refer-To URI headers are not supported',
   },

@@ -38,6 +38,8 @@ export interface BaresipOptions {
   name: string;
   /** SIP port to listen on (UDP and TCP; TLS takes the next one): from `freeSipPort` by default. */
   sipPort?: number;
+  /** More accounts on the same agent (one party answering several called users). */
+  extraAors?: (sipPort: number) => string[];
 }
 
 export interface Baresip {
@@ -103,7 +105,11 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     ].join('\n'),
   );
   const outbound = options.outbound ? `;outbound="sip:${options.outbound}"` : '';
-  writeFileSync(path.join(dir, 'accounts'), `<${aor}>;regint=0;answermode=auto${outbound}\n`);
+  const aors = [aor, ...(options.extraAors?.(sipPort) ?? [])];
+  writeFileSync(
+    path.join(dir, 'accounts'),
+    aors.map((each) => `<${each}>;regint=0;answermode=auto${outbound}\n`).join(''),
+  );
 
   const child: ChildProcess = spawn(BARESIP, ['-f', dir, '-s'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
