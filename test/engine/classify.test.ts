@@ -148,6 +148,21 @@ describe('classify: requests inside a dialog', () => {
     expect(event.childCallSid).toMatch(/^CA/);
   });
 
+  it('a REFER to a TCP target: the target is INVITEd over TCP with our Contact carrying ;transport=tcp', () => {
+    const world = answered();
+    const referTo = { 'refer-to': ['<sip:bob@127.0.0.1:5080;transport=tcp>'] };
+    const event = world
+      .when(pbxInDialog(world.invite, world.pivotTag(), 'REFER', 2, referTo))
+      .input('ReferReceived');
+    expect(event.targetDestination).toEqual({ transport: 'tcp', host: '127.0.0.1', port: 5080 });
+    expect(event.policy.tcpContact).toBe('<sip:pivot@127.0.0.1:5060;transport=tcp>');
+    world.and(pbxInDialog(world.invite, world.pivotTag(), 'REFER', 2, referTo));
+    world.and(answer(world.lastRequest('INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const targetInvite = world.lastRequest('INVITE');
+    expect(targetInvite.destination.transport).toBe('tcp');
+    expect(targetInvite.contact).toBe('<sip:pivot@127.0.0.1:5060;transport=tcp>');
+  });
+
   it('OPTIONS and NOTIFY are answered 200 directly; a method the dialog does not support gets 501', () => {
     const world = answered();
     const pivotTag = world.pivotTag();
