@@ -362,6 +362,11 @@ export interface TransferPolicy {
   /** Our Contact for a new leg. */
   contact: string;
   /**
+   * Our Contact for a new leg over TCP (`;transport=tcp`, as the call legs have), so the target's
+   * in-dialog requests come back over TCP. Absent in events stored before: `contact` was used.
+   */
+  tcpContact?: string;
+  /**
    * How the target is bridged. `rfc3725`: the target is INVITEd without SDP, its offer (in its 200) goes
    * to the transferee in the reconnect re-INVITE, and the transferee's answer goes in the ACK to the
    * target (RFC 3725 §4.3-style). Absent in events stored before: the target was offered the

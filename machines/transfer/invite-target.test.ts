@@ -100,6 +100,28 @@ describe('transfer: TransfereeHeld -> INVITE the target', () => {
     expect(invite.uri).toBe(uri);
   });
 
+  it("a target reached over TCP gets our Contact with ;transport=tcp, like the call's legs", () => {
+    const tcpContact = `<${PIVOT_CONTACT};transport=tcp>`;
+    const overTcp = given(
+      history(
+        ...referred({ targetDestination: { ...TARGET, transport: 'tcp' }, policy: policy({ tcpContact }) }),
+      ),
+    ).when(transferResponse('TransfereeHeld'));
+    expect(overTcp.request('INVITE')).toMatchObject({
+      destination: { transport: 'tcp' },
+      contact: tcpContact,
+    });
+    const overUdp = given(history(...referred({ policy: policy({ tcpContact }) }))).when(
+      transferResponse('TransfereeHeld'),
+    );
+    expect(overUdp.request('INVITE').contact).toBe(PIVOT_CONTACT);
+    // A REFER stored before the policy had a TCP Contact replays as it ran.
+    const stored = given(history(...referred({ targetDestination: { ...TARGET, transport: 'tcp' } }))).when(
+      transferResponse('TransfereeHeld'),
+    );
+    expect(stored.request('INVITE').contact).toBe(PIVOT_CONTACT);
+  });
+
   it.each([
     ['tel:+E164', '<tel:+4930123456>'],
     ['sip:+E164@<trunk domain>', `<sip:+4930123456@${TRUNK_DOMAIN};user=phone>`],

@@ -162,6 +162,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     policy.transferCallerId === 'from-transferor' ? 'transferor' : 'transferee',
   );
   const id = shortId(context.transferSid);
+  const destination = pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination');
   return {
     legId: `${id}t`,
     callId: pivotCallId(context.routingKey, `${id}t`, policy.publicHost),
@@ -170,9 +171,9 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     localCseq: 0,
     remoteTarget: uri,
     routeSet: [],
-    destination: pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination'),
+    destination,
     routed: true,
-    contact: policy.contact,
+    contact: destination.transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact,
     origin: { sessionId: sdpSessionId(context.transferSid, 3), version: 0, address: policy.publicHost },
   };
 }

@@ -3,7 +3,7 @@
  * /healthz, /metrics and /openapi.json describing it all. `buildApi` does not listen (tests use
  * `inject`); `startApi` (start.ts) does. Who may call what: auth.ts.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { createAuthenticator } from '../apikeys/authenticate.ts';
 import type { ApiKeyRegistry } from '../apikeys/registry.ts';
 import { auditRoutes } from './audit.ts';
@@ -23,15 +23,23 @@ export interface BuildApiOptions extends Omit<ApiContext, 'metrics'> {
   apiKeys: ApiKeyRegistry;
   /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
-  /** fastify's logger (pino) options; off by default. */
-  logger?: boolean;
+  /**
+   * The process's pino logger, for fastify's own lines (a failed request's error); quiet when absent.
+   * Requests are not logged one by one.
+   */
+  logger?: FastifyBaseLogger;
 }
 
 export function buildApi(options: BuildApiOptions): FastifyInstance {
   const context: ApiContext = { ...options, metrics: options.metrics ?? createMetrics() };
   context.metrics.bindViews({ views: context.views, ...(context.runner ? { runner: context.runner } : {}) });
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger
+      ? {
+          loggerInstance: options.logger,
+          logController: new LogController({ disableRequestLogging: true }),
+        }
+      : { logger: false }),
     ajv: {
       // Unknown parameters are a 400 naming them, not silently dropped; query strings are coerced.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },

@@ -32,7 +32,11 @@ export interface RunningApi {
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   const log = options.log ?? silentLogger;
   const { metricsToken } = options.config.http;
-  const app = buildApi({ ...options, ...(metricsToken !== undefined ? { metricsToken } : {}) });
+  const app = buildApi({
+    ...options,
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
+    ...(log.pino ? { logger: log.pino } : {}),
+  });
   await app.listen({
     host: options.host ?? options.config.http.host,
     port: options.port ?? options.config.http.port,

@@ -331,6 +331,7 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     carrierDestination: env.trunks.carrierDestination,
     publicHost: env.config.sip.publicHost,
     contact: contactOf(env.config),
+    tcpContact: contactOf(env.config, 'tcp'),
     presentIdentity: true,
     ...targetGuards(env.config, env.trunks),
   };

@@ -4,8 +4,7 @@
  */
 import type { NameAddr, SipEndpoint } from '../shared/messages.ts';
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type Logger = (level: LogLevel, msg: string, fields?: object) => void;
+export type { Logger } from '../log.ts';
 
 /** One header line as it was on the wire: name lower-cased with compact forms expanded, value unfolded. */
 export interface RawHeader {

@@ -2,7 +2,8 @@
  * An API over a world: the real engine's events, projections caught up, fastify ready for inject, and
  * an admin key that `get` and `send` authenticate with.
  */
-import type { FastifyInstance } from 'fastify';
+import type { Database } from 'better-sqlite3';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { openViews, projectionsFor } from '../../projections/index.ts';
 import { createProjectionRunner, type ProjectionRunner } from '../../projections/runner.ts';
 import { buildApi } from '../../src/api/app.ts';
@@ -18,6 +19,8 @@ type Json = any;
 
 export interface ApiWorld extends World {
   app: FastifyInstance;
+  /** The read-model database the API reads. */
+  views: Database;
   runner: ProjectionRunner;
   metrics: Metrics;
   apiKeys: ApiKeyRegistry;
@@ -30,7 +33,9 @@ export interface ApiWorld extends World {
   send(method: 'POST' | 'PATCH', url: string, payload: unknown): Promise<{ status: number; body: Json }>;
 }
 
-export async function apiWorld(options: { config?: PivotConfig } = {}): Promise<ApiWorld> {
+export async function apiWorld(
+  options: { config?: PivotConfig; logger?: FastifyBaseLogger } = {},
+): Promise<ApiWorld> {
   const metrics = createMetrics();
   const store = instrumentStore(createInMemoryEventStore(), metrics);
   const w = await world({ store, ...(options.config ? { config: options.config } : {}) });
@@ -43,11 +48,20 @@ export async function apiWorld(options: { config?: PivotConfig } = {}): Promise<
   const apiKeys = await startApiKeyRegistry({ store: keyStore, follow: false });
   const admin = await keyFrom(apiKeys, 'admin');
   const headers = { authorization: admin.authorization };
-  const app = buildApi({ store, views, trunks: w.trunks, runner, metrics, apiKeys });
+  const app = buildApi({
+    store,
+    views,
+    trunks: w.trunks,
+    runner,
+    metrics,
+    apiKeys,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   await app.ready();
   return {
     ...w,
     app,
+    views,
     runner,
     metrics,
     apiKeys,

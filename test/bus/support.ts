@@ -14,6 +14,8 @@ export function busFactory(url: string, shared: Partial<NatsBusOptions> = {}) {
   const names = isolated();
   const opened: NatsBus[] = [];
   return {
+    /** The stream and subject prefix these buses share. */
+    names,
     async open(extra: Partial<NatsBusOptions> = {}): Promise<NatsBus> {
       const bus = await createNatsBus({ servers: url, ...names, ...shared, ...extra });
       opened.push(bus);

@@ -16,7 +16,12 @@ export const UNTIL_TARGET_RINGS = [
   'TargetRinging',
 ];
 
-/** The root call of a transfer that completes and whose PBX then hangs up. */
+/**
+ * The root call of a transfer that completes and whose PBX then hangs up. The final NOTIFY goes out when
+ * the target answers, so the PBX's BYE may come after the far party is reconnected (the call takes it,
+ * and the BYE fallback is cancelled) or while it is being reconnected (the transfer takes it): both are
+ * the protocol's, and which one a run sees depends only on timing.
+ */
 export const COMPLETED_AND_PBX_HUNG_UP = [
   ...UNTIL_TARGET_RINGS,
   'TargetAnswered',
@@ -26,6 +31,15 @@ export const COMPLETED_AND_PBX_HUNG_UP = [
   'TimerScheduled',
   'HangupReceived',
   'TimerCanceled',
+  'CallEnded',
+];
+export const PBX_HUNG_UP_WHILE_RECONNECTING = [
+  ...UNTIL_TARGET_RINGS,
+  'TargetAnswered',
+  'TimerCanceled',
+  'TransferorHungUp',
+  'TransfereeReconnected',
+  'TransferCompleted',
   'CallEnded',
 ];
 

@@ -86,7 +86,10 @@ export interface PbxOptions extends RunOptions {
   final?: string;
   afterTransfer?: PbxEnd;
   secondTarget?: string;
-  /** Pause before the PBX's BYE; default 500 ms so the transfer has finished (see the tests). */
+  /**
+   * Pause before the PBX's BYE, default 500 ms: usually after the transfer finished, though a busy
+   * machine may see it before (the expected events allow both, see expectedEvents.ts).
+   */
   byeDelayMs?: number;
   /** The direction attribute of the PBX's offer; default sendrecv. */
   direction?: 'sendrecv' | 'recvonly';

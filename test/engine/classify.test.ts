@@ -18,6 +18,14 @@ import {
 
 const REFER_TO = { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] };
 
+/** The PBX's CANCEL of its INVITE (same Call-ID, tags and CSeq number; its own transaction key). */
+const cancelOf = (invite: SipRequestInput, id: string): SipRequestInput => ({
+  ...invite,
+  method: 'CANCEL',
+  transactionKey: `z9hG4bK${id}:CANCEL`,
+  cseq: { seq: invite.cseq.seq, method: 'CANCEL' },
+});
+
 function ringing() {
   const world = given(pbxInvite());
   return world.and(answer(world.lastRequest('INVITE'), 180, 'Ringing', '', 'gw'));
@@ -148,6 +156,21 @@ describe('classify: requests inside a dialog', () => {
     expect(event.childCallSid).toMatch(/^CA/);
   });
 
+  it('a REFER to a TCP target: the target is INVITEd over TCP with our Contact carrying ;transport=tcp', () => {
+    const world = answered();
+    const referTo = { 'refer-to': ['<sip:bob@127.0.0.1:5080;transport=tcp>'] };
+    const event = world
+      .when(pbxInDialog(world.invite, world.pivotTag(), 'REFER', 2, referTo))
+      .input('ReferReceived');
+    expect(event.targetDestination).toEqual({ transport: 'tcp', host: '127.0.0.1', port: 5080 });
+    expect(event.policy.tcpContact).toBe('<sip:pivot@127.0.0.1:5060;transport=tcp>');
+    world.and(pbxInDialog(world.invite, world.pivotTag(), 'REFER', 2, referTo));
+    world.and(answer(world.lastRequest('INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const targetInvite = world.lastRequest('INVITE');
+    expect(targetInvite.destination.transport).toBe('tcp');
+    expect(targetInvite.contact).toBe('<sip:pivot@127.0.0.1:5060;transport=tcp>');
+  });
+
   it('OPTIONS and NOTIFY are answered 200 directly; a method the dialog does not support gets 501', () => {
     const world = answered();
     const pivotTag = world.pivotTag();
@@ -189,21 +212,11 @@ describe('classify: INVITE copies, CANCEL and ACK', () => {
 
   it('a CANCEL of the ringing INVITE is CallCanceled; once answered there is nothing to cancel (481)', () => {
     const ring = ringing();
-    const cancel = {
-      ...ring.invite,
-      method: 'CANCEL',
-      transactionKey: 'z9hG4bKc:CANCEL',
-      cseq: { seq: 1, method: 'CANCEL' },
-    };
-    expect(ring.when(cancel).input('CallCanceled').cancel.transactionKey).toBe('z9hG4bKc:CANCEL');
+    expect(ring.when(cancelOf(ring.invite, 'c')).input('CallCanceled').cancel.transactionKey).toBe(
+      'z9hG4bKc:CANCEL',
+    );
     const done = answered();
-    const late = {
-      ...done.invite,
-      method: 'CANCEL',
-      transactionKey: 'z9hG4bKl:CANCEL',
-      cseq: { seq: 1, method: 'CANCEL' },
-    };
-    expect(done.when(late).reply(481).why).toMatch(/no INVITE to cancel/);
+    expect(done.when(cancelOf(done.invite, 'l')).reply(481).why).toMatch(/no INVITE to cancel/);
   });
 
   it('the ACK of an ordinary 2xx is dropped: only an ACK carrying an answer the call waits for is an input', () => {

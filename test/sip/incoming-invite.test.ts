@@ -10,8 +10,15 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** The engine stand-in: answers INVITE 180 + 200 (after `delayMs`), BYE 200. */
-function answering(delayMs = 0) {
+/** Resolves once the adapter has logged `message`. */
+async function logged(message: string): Promise<void> {
+  while (!harness?.logs.some((line) => line.msg === message)) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The engine stand-in: answers INVITE 180 + 200 (once `ready` resolves), BYE 200. */
+function answering(ready: () => Promise<void> = async () => {}) {
   return (input: SipInput, adapter: SipAdapter) => {
     if (input.kind !== 'request') return;
     const answer = (status: number, reason: string, extra: object = {}) =>
@@ -24,7 +31,7 @@ function answering(delayMs = 0) {
         ...extra,
       });
     if (input.method === 'INVITE') {
-      setTimeout(() => {
+      void ready().then(() => {
         answer(180, 'Ringing', { toTag: 'pivot-tag-1' });
         answer(200, 'OK', {
           toTag: 'pivot-tag-1',
@@ -32,7 +39,7 @@ function answering(delayMs = 0) {
           body: SDP,
           contentType: 'application/sdp',
         });
-      }, delayMs);
+      });
     }
     if (input.method === 'BYE') answer(200, 'OK');
   };
@@ -103,7 +110,8 @@ describe('an incoming call', () => {
   });
 
   it('is delivered once when the INVITE is retransmitted; the copy gets the last response again', async () => {
-    harness = await startAdapter(answering(300));
+    // Answered only once the copy was absorbed, so the copy meets the INVITE still pending.
+    harness = await startAdapter(answering(() => logged('sip request retransmission absorbed')));
     const sipp = runSipp({
       scenario: 'uac-invite-retransmit.xml',
       remote: `127.0.0.1:${harness.port}`,

@@ -291,7 +291,13 @@ describe('client transactions', () => {
     expect(header(ack, 'CSeq')).toBe('1 ACK');
     peer.send(busy);
     expect(await peer.next()).toBe(ack);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(harness.responses().map((r) => r.status)).toEqual([486]);
+    // A probe answered after it: the adapter has read the retransmitted 486 (same socket, in order) and
+    // delivered only the probe's answer.
+    harness.adapter.execute(inviteTo(peer.port, 'z9hG4bK-i-probe'));
+    let probe = await peer.next();
+    while (!probe.startsWith('INVITE')) probe = await peer.next();
+    peer.send(rawResponse(probe, 180, 'Ringing', 'probe'));
+    await harness.waitFor((i) => i.kind === 'response' && i.status === 180);
+    expect(harness.responses().map((r) => r.status)).toEqual([486, 180]);
   });
 });

@@ -4,7 +4,6 @@
  * the previous value) and the trunk they fold to.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.ts';
 import { trunkSidOf } from '../../src/shared/sids.ts';
 import {
   type Attribution,
@@ -14,29 +13,13 @@ import {
   type TrunkEvent,
   type TrunkState,
 } from '../../src/trunks/events.ts';
+import { testConfig } from '../helpers/sipInputs.ts';
 
 const AT = '2026-03-14T09:00:00.000Z';
 const LATER = '2026-03-14T10:00:00.000Z';
 const SID = trunkSidOf('acme');
 
-const config = parseConfig({
-  sip: { host: '127.0.0.1', port: 5060, publicHost: '127.0.0.1' },
-  http: { host: '127.0.0.1', port: 8080 },
-  store: { kind: 'memory' },
-  bus: { kind: 'inprocess' },
-  carrier: { uri: 'sip:127.0.0.2:5090' },
-  trunks: [
-    {
-      name: 'acme',
-      domain: 'acme.pstn.pivot.test',
-      acl: ['127.0.0.1/32'],
-      originationUri: 'sip:127.0.0.1:5070',
-      numbers: ['+15550100000'],
-      transferMode: 'enable-all',
-      rates: { currency: 'USD', origination: { '': 0.01 }, termination: { '': 0.01 } },
-    },
-  ],
-});
+const config = testConfig();
 
 const created: TrunkEvent = {
   type: 'TrunkCreated',
