@@ -12,6 +12,7 @@ import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { installErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { messageRoutes } from './messages.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
 import { transferRoutes } from './transfers.ts';
@@ -45,6 +46,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   const routes: RouteSpec[] = [
     ...trunkRoutes(context),
     ...callRoutes(context),
+    ...messageRoutes(context),
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),

@@ -21,7 +21,7 @@ import { instantParam, rangeCheck } from './time.ts';
 import { type CallFilters, getCall, listCalls } from './views.ts';
 
 /** The session stream a call's events are in: the call log knows; a root call is its own session. */
-async function sessionOf(context: ApiContext, sid: string): Promise<string> {
+export async function sessionOf(context: ApiContext, sid: string): Promise<string> {
   const known = getCall(context.views, sid)?.sessionSid;
   if (known) return known;
   const own = await context.store.readStream(streamOf(sid), { maxCount: 1 });

@@ -121,6 +121,7 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
       '/v1/Calls',
       '/v1/Calls/{Sid}',
       '/v1/Calls/{Sid}/Events',
+      '/v1/Calls/{Sid}/Messages',
       '/v1/Calls/{Sid}/Replay',
       '/v1/Transfers',
       '/v1/Transfers/{Sid}',
