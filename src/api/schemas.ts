@@ -250,6 +250,7 @@ export const trunkUpdateBody: JsonSchema = {
     TransferMode: { type: 'string', enum: [...transferModes] },
     TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
     Acl: { type: 'array', items: str, minItems: 1 },
+    MaxTransfersPerCall: { type: 'integer', minimum: 1 },
     ...attribution,
   },
 };
