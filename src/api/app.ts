@@ -12,6 +12,7 @@ import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { installErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { machineRoutes } from './machines.ts';
 import { messageRoutes } from './messages.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
@@ -47,6 +48,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...trunkRoutes(context),
     ...callRoutes(context),
     ...messageRoutes(context),
+    ...machineRoutes(),
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),

@@ -40,6 +40,7 @@ export function callRoutes(context: ApiContext): RouteSpec[] {
         ParentCallSid: callSid,
         TrunkSid: trunkSid,
         Status: { type: 'string', enum: CALL_STATUSES },
+        Direction: { type: 'string', enum: ['trunking-terminating', 'trunking-originating'] },
         From: { type: 'string' },
         To: { type: 'string' },
         StartTimeAfter: { ...instant, description: 'calls that started at or after this time' },
