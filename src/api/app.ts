@@ -10,6 +10,7 @@ import { auditRoutes } from './audit.ts';
 import { installAccessControl } from './auth.ts';
 import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
+import { registerConsole } from './console.ts';
 import { installErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { machineRoutes } from './machines.ts';
@@ -70,6 +71,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     { title: 'sip-pivot', version: '0.1.0' },
   );
   registerRoutes(app, routes);
+  registerConsole(app);
   app.get('/openapi.json', { config: { access: 'open' } }, async () => document);
   return app;
 }
