@@ -11,7 +11,7 @@ import { type PivotUnderTest, startTestPivot } from '../e2e/pivot.ts';
 import { readModel } from '../e2e/readModel.ts';
 import { transferToSipTarget } from '../e2e/sipTargetTransfer.ts';
 import { freePort } from '../helpers/sipp.ts';
-import { buildConsole, launchBrowser, screenshot } from './browser.ts';
+import { ARTIFACTS, buildConsole, launchBrowser, screenshot } from './browser.ts';
 
 let pivot: PivotUnderTest;
 let browser: Browser;
@@ -108,6 +108,7 @@ describe('the web console', () => {
       `Refer-To: <sip:target@127.0.0.1:${targetPort}>`,
     );
     await screenshot(page, '03-call');
+    await page.locator('.ladder').screenshot({ path: `${ARTIFACTS}/03-ladder.png` });
   });
 
   it('stepping the timeline replays the call: the highlighted state changes with the revision', async () => {
@@ -134,8 +135,8 @@ describe('the web console', () => {
     expect(await page.locator('table.timeline tr[aria-current="step"] code').textContent()).toBe(
       'ReferAccepted',
     );
-    await page.locator('#timeline').scrollIntoViewIfNeeded();
     await screenshot(page, '04-call-replayed');
+    await page.locator('.charts').screenshot({ path: `${ARTIFACTS}/04-statecharts.png` });
   });
 
   it('a child call page shows its parent and the same session', async () => {

@@ -94,9 +94,10 @@ export function CallPage({ sid }: { sid: string }) {
             <ul class="plain">
               ${(transfers.data?.Transfers ?? []).map(
                 (t) => html`<li>
-                  Transfer <a href=${href('transfers', { CallSid: c.Sid })} title=${t.Sid}>${short(t.Sid)}</a> to
-                  <code>${t.TargetUri ?? t.ReferTo}</code>: <${Status} value=${t.Outcome} />
-                  ${t.TargetStatus ? ` (target ${t.TargetStatus})` : ''} · REFER→202 ${ms(t.Refer202Ms)} · REFER→answer ${ms(t.ReferAnswerMs)}
+                  Transfer <a href=${href('transfers', { CallSid: c.Sid })} title=${t.Sid}>${short(t.Sid)}</a>${' '}
+                  to <code>${t.TargetUri ?? t.ReferTo}</code>: <${Status} value=${t.Outcome} />
+                  ${t.TargetStatus ? ` (target ${t.TargetStatus})` : ''}${' '}
+                  · REFER→202 ${ms(t.Refer202Ms)} · REFER→answer ${ms(t.ReferAnswerMs)}
                   ${t.RejectionReason || t.FailureReason ? html` · <em>${t.RejectionReason ?? t.FailureReason}</em>` : null}
                   ${t.ChildCallSid ? html` · child call <a href=${href(`calls/${t.ChildCallSid}`)}>${short(t.ChildCallSid)}</a>` : null}
                 </li>`,
@@ -109,7 +110,7 @@ export function CallPage({ sid }: { sid: string }) {
     <${Section} title="SIP ladder" id="ladder">
       <p class="muted small">
         Messages the pivot received and sent for this call's session, in wire order; choose one to read it.
-        ${messages.data?.Truncated ? html` <strong>Only the first messages were kept (per-call cap).</strong>` : null}
+        ${messages.data?.Truncated ? html` <strong>Only the first messages were kept (per-call cap).</strong>` : null}${' '}
         <a href=${`/v1/Calls/${c.Sid}/Messages?format=text`} onClick=${(e: Event) => downloadText(e, c.Sid)}>Download as text</a>
       </p>
       <${ErrorNote} error=${messages.error} />
@@ -132,7 +133,7 @@ export function CallPage({ sid }: { sid: string }) {
                     : null
                 }
               </div>
-              <${Timeline} steps=${steps} revision=${revision} onChange=${setChosen} />`
+              <${Timeline} steps=${steps} revision=${revision} onChange=${setChosen} callSid=${c.Sid} />`
           : html`<${Loading} when=${replay.loading} />`
       }
     <//>`;

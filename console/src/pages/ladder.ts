@@ -103,9 +103,11 @@ export function Ladder({ call, messages }: { call: Call; messages: SipMessage[] 
       chosen
         ? html`<div class="message-detail" role="region" aria-label="Selected SIP message">
             <p>
-              <strong>#${(selected ?? 0) + 1}</strong> ${clock(chosen.At)} UTC,
-              ${chosen.Direction === 'in' ? `received from ${endpoint(chosen)}` : `sent to ${endpoint(chosen)}`}
-              over ${chosen.Transport.toUpperCase()}
+              <span
+                ><strong>#${(selected ?? 0) + 1}</strong> ${clock(chosen.At)} UTC,${' '}
+                ${chosen.Direction === 'in' ? `received from ${endpoint(chosen)}` : `sent to ${endpoint(chosen)}`}${' '}
+                over ${chosen.Transport.toUpperCase()}</span
+              >
               <button type="button" class="secondary small" onClick=${() => setSelected(null)}>Close</button>
             </p>
             <pre tabindex="0">${chosen.Text.replace(/\r\n/g, '\n')}</pre>

@@ -137,7 +137,7 @@ export function Statechart({ name, root, path }: { name: string; root: ChartStat
   const description = path.current
     ? `${name} machine, in state ${path.current}; went through ${path.visited.join(', ')}`
     : `${name} machine; this call has not entered it yet at this revision`;
-  const marker = `arrow-${name}`;
+  const marker = `arrow-${name.replace(/[^A-Za-z0-9]/g, '-')}`;
   return html`<figure class="statechart">
     <svg
       role="img"
@@ -148,7 +148,16 @@ export function Statechart({ name, root, path }: { name: string; root: ChartStat
       height=${chart.height}
     >
       <defs>
-        <marker id=${marker} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+        <marker
+          id=${marker}
+          viewBox="0 0 10 10"
+          refX="9"
+          refY="5"
+          markerUnits="userSpaceOnUse"
+          markerWidth="9"
+          markerHeight="9"
+          orient="auto-start-reverse"
+        >
           <path d="M0,0 L10,5 L0,10 z" fill="context-stroke" />
         </marker>
       </defs>

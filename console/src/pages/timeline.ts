@@ -54,8 +54,8 @@ export function StepControl({
   const step = steps.find((s) => s.Revision === revision);
   const go = (r: number) => onChange(Math.max(first, Math.min(last, r)));
   return html`<div class="step-control" role="group" aria-label="Replay to a revision">
-    <button type="button" onClick=${() => go(first)} disabled=${revision <= first} aria-label="First revision">⏮</button>
-    <button type="button" onClick=${() => go(revision - 1)} disabled=${revision <= first} aria-label="Previous revision">◀</button>
+    <button type="button" onClick=${() => go(first)} disabled=${revision <= first} aria-label="First revision">« First</button>
+    <button type="button" onClick=${() => go(revision - 1)} disabled=${revision <= first} aria-label="Previous revision">‹ Previous</button>
     <label class="sr-only" for="revision">Revision</label>
     <input
       id="revision"
@@ -65,22 +65,30 @@ export function StepControl({
       value=${revision}
       onInput=${(e: Event) => go(Number((e.target as HTMLInputElement).value))}
     />
-    <button type="button" onClick=${() => go(revision + 1)} disabled=${revision >= last} aria-label="Next revision">▶</button>
-    <button type="button" onClick=${() => go(last)} disabled=${revision >= last} aria-label="Last revision">⏭</button>
+    <button type="button" onClick=${() => go(revision + 1)} disabled=${revision >= last} aria-label="Next revision">Next ›</button>
+    <button type="button" onClick=${() => go(last)} disabled=${revision >= last} aria-label="Last revision">Last »</button>
     <output for="revision" aria-live="polite" class="step-output">
       revision <strong data-revision=${revision}>${revision}</strong> of ${last}${step ? html`: <code>${step.Type}</code>` : null}
     </output>
   </div>`;
 }
 
+/** `call` for the call on screen; another call or a transfer by its short sid. */
+function machineName(machine: string, callSid: string): string {
+  const [kind = '', sid = ''] = machine.split(' ');
+  return sid === callSid ? kind : `${kind} …${sid.slice(-4)}`;
+}
+
 export function Timeline({
   steps,
   revision,
   onChange,
+  callSid,
 }: {
   steps: ReplayStep[];
   revision: number;
   onChange: (revision: number) => void;
+  callSid: string;
 }) {
   const t0 = steps[0] ? Date.parse(steps[0].At) : 0;
   return html`<div class="table-wrap" role="region" aria-label="Event timeline" tabindex="0">
@@ -108,7 +116,7 @@ export function Timeline({
             </td>
             <td><span title=${s.At}>${clock(s.At)}</span> <small class="muted">+${((Date.parse(s.At) - t0) / 1000).toFixed(3)} s</small></td>
             <td><code>${s.Type}</code></td>
-            <td>${s.Machine ? s.Machine.split(' ')[0] : html`<span class="muted">—</span>`}</td>
+            <td>${s.Machine ? machineName(s.Machine, callSid) : html`<span class="muted">—</span>`}</td>
             <td>${s.Machine ? html`${show(s.Before)} → <strong>${show(s.After)}</strong>` : null}</td>
             <td>
               ${s.Actions.length ? html`<ul class="actions">${s.Actions.map((a) => html`<li>${a}</li>`)}</ul>` : null}
