@@ -25,10 +25,13 @@ export function money(amount: number | null | undefined, unit: string | null | u
   return `${amount.toFixed(4)} ${unit ?? ''}`.trim();
 }
 
-/** `CA1234…cdef`: enough to tell sids apart in a table; the full sid is in the title and the link. */
+/**
+ * `CA…89abcdef`: the kind and the last digits, enough to tell sids apart on a page (new sids start
+ * with the time, so their first digits are alike); the full sid is in the title and the link.
+ */
 export function short(sid: string | null | undefined): string {
   if (!sid) return '—';
-  return `${sid.slice(0, 6)}…${sid.slice(-4)}`;
+  return `${sid.slice(0, 2)}…${sid.slice(-8)}`;
 }
 
 /** A value for `<input type="datetime-local">` from ISO (UTC), and back. */

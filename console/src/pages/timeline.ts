@@ -76,7 +76,7 @@ export function StepControl({
 /** `call` for the call on screen; another call or a transfer by its short sid. */
 function machineName(machine: string, callSid: string): string {
   const [kind = '', sid = ''] = machine.split(' ');
-  return sid === callSid ? kind : `${kind} …${sid.slice(-4)}`;
+  return sid === callSid ? kind : `${kind} …${sid.slice(-8)}`;
 }
 
 export function Timeline({
