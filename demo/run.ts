@@ -155,7 +155,7 @@ const labels = [
   'busy target (the call went on)',
   'refused by policy (403)',
 ];
-roots.forEach((call, i) => say(`  ${labels[i] ?? 'call'}: ${http}/console/#/calls/${call.Sid}`));
+for (const [i, call] of roots.entries()) say(`  ${labels[i] ?? 'call'}: ${http}/console/#/calls/${call.Sid}`);
 say(`  audit (the two trunk changes): ${http}/console/#/audit?Kind=trunk`);
 
 if (transferred) {
