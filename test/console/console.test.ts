@@ -40,6 +40,9 @@ afterAll(async () => {
   await pivot?.dispose();
 });
 
+/** Waits for the page to reach a state (the console polls the API; a loaded machine is slow). */
+const until = <T>(read: () => Promise<T> | T) => expect.poll(read, { timeout: 20_000, interval: 50 });
+
 /** A section of the console, from its navigation bar. */
 const nav = (name: string) =>
   page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name }).click();
@@ -62,7 +65,7 @@ describe('the web console', () => {
 
   it('the call log shows the transferred call with its child call nested under it', async () => {
     const rows = page.locator('table.calls tbody tr');
-    await expect.poll(() => rows.count()).toBe(2);
+    await until(() => rows.count()).toBe(2);
     expect(await rows.nth(0).getAttribute('data-sid')).toBe(root);
     expect(await rows.nth(0).textContent()).toContain('transferred');
     expect(await rows.nth(1).getAttribute('data-sid')).toBe(child);
@@ -75,7 +78,7 @@ describe('the web console', () => {
     await page.locator(`tr[data-sid="${root}"] th a`).click();
     await page.getByRole('heading', { name: /^Call / }).waitFor();
     const rows = page.locator('.ladder-row');
-    await expect.poll(() => rows.count()).toBeGreaterThan(20);
+    await until(() => rows.count()).toBeGreaterThan(20);
     const seen = await rows.evaluateAll((buttons) =>
       buttons.map(
         (b) =>
@@ -120,14 +123,14 @@ describe('the web console', () => {
     const last = Number(await revision());
 
     await page.getByRole('button', { name: 'First revision' }).click();
-    await expect.poll(revision).toBe('0');
+    await until(revision).toBe('0');
     expect(await current('call')).toBe('ringing');
     expect(await page.locator('svg[data-machine^="transfer"] g.current').count()).toBe(0);
 
     // Step forward until the call is being transferred: the transfer machine appears, holding the far party.
     for (let r = 1; r <= last && (await current('call')) !== 'transferring'; r++) {
       await page.getByRole('button', { name: 'Next revision' }).click();
-      await expect.poll(revision).toBe(String(r));
+      await until(revision).toBe(String(r));
     }
     expect(await current('call')).toBe('transferring');
     expect(await current('transfer')).toBe('holding');
@@ -151,7 +154,7 @@ describe('the web console', () => {
   it('transfers and billing pages list the transfer and the billed legs', async () => {
     await nav('Transfers');
     await page.getByRole('heading', { name: 'Transfers' }).waitFor();
-    await expect.poll(() => page.locator('main table tbody tr').count()).toBe(1);
+    await until(() => page.locator('main table tbody tr').count()).toBe(1);
     expect(await page.locator('main table tbody tr').textContent()).toContain('completed');
     await screenshot(page, '05-transfers');
     await nav('Billing');
@@ -178,7 +181,7 @@ describe('the web console', () => {
     await page.getByLabel('Transfer mode').selectOption('sip-only');
     await page.getByLabel('Reason (kept in the audit)').fill('fraud spike');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/Saved: revision 2/);
+    await until(() => page.getByRole('status').first().textContent()).toMatch(/Saved: revision 2/);
     await screenshot(page, '07-trunk');
 
     await nav('Audit');
