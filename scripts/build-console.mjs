@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // Bundles the web console (console/) into dist/console: one ES module with Preact and htm inside, the
 // stylesheet and the page. No CDN at run time: the API server serves these files (src/api/console.ts).
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Each file is written aside and renamed into place, so a server reading them never sees half a file.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'console');
 mkdirSync(out, { recursive: true });
-await build({
+
+const place = (name, contents) => {
+  const aside = join(out, `.${name}.${process.pid}`);
+  writeFileSync(aside, contents);
+  renameSync(aside, join(out, name));
+};
+
+const result = await build({
   entryPoints: [join(root, 'console', 'src', 'main.ts')],
   outfile: join(out, 'app.js'),
   bundle: true,
@@ -19,6 +27,8 @@ await build({
   sourcemap: true,
   legalComments: 'linked',
   logLevel: 'warning',
+  write: false,
 });
-copyFileSync(join(root, 'console', 'index.html'), join(out, 'index.html'));
-copyFileSync(join(root, 'console', 'app.css'), join(out, 'app.css'));
+for (const file of result.outputFiles) place(basename(file.path), file.contents);
+place('index.html', readFileSync(join(root, 'console', 'index.html')));
+place('app.css', readFileSync(join(root, 'console', 'app.css')));
