@@ -217,6 +217,25 @@ describe('the web console', () => {
     await context.close();
   });
 
+  it('says when a read model lags behind the event store (two health checks in a row)', async () => {
+    await nav('Calls');
+    // The pivot's own /healthz, with the calls projection held 42 events behind: a lag the console
+    // cannot be made to see on demand from a live store.
+    await page.route('**/healthz', async (route) => {
+      const health = await (await route.fetch()).json();
+      health.Projections = health.Projections.map((p: { Name: string; Lag: number }) =>
+        p.Name === 'callLog' ? { ...p, Lag: 42 } : p,
+      );
+      await route.fulfill({ json: health });
+    });
+    const banner = page.locator('.banner.lag');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toContain('callLog by 42 events');
+    await screenshot(page, '11-lagging');
+    await page.unroute('**/healthz');
+    await banner.waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
   it('says the API is unreachable when the pivot stops', async () => {
     await nav('Calls');
     await page.locator('table.calls tbody tr').first().waitFor();
@@ -224,6 +243,6 @@ describe('the web console', () => {
     const banner = page.locator('.banner.down');
     await banner.waitFor({ timeout: 20_000 });
     expect(await banner.textContent()).toContain('unreachable');
-    await screenshot(page, '11-unreachable');
+    await screenshot(page, '12-unreachable');
   });
 });
