@@ -10,6 +10,8 @@
  * Then it prints an API key to sign in with, the console links, and the replay of the first call.
  */
 
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { startApiKeyRegistry } from '../src/apikeys/registry.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { carrierUris } from '../src/config/schema.ts';
@@ -52,6 +54,14 @@ try {
   if (!health.ok) fail(`the pivot at ${http} answers ${health.status} on /healthz`);
 } catch {
   fail(`no pivot answers at ${http}: start one first (npm start, or npx pivot serve --config ${configPath})`);
+}
+
+const onPath = (name: string) =>
+  (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+if (!onPath(process.env.SIPP_BIN ?? 'sipp')) {
+  fail(
+    'SIPp plays the parties and is not installed: sudo apt-get install -y sip-tester (or sh scripts/ensure-tools.sh)',
+  );
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
