@@ -70,6 +70,8 @@ export interface RequestOptions {
   key?: ApiKey;
   /** Plain text instead of JSON. */
   text?: boolean;
+  /** The body as it is (a file to save). */
+  blob?: boolean;
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
@@ -91,6 +93,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     throw new ApiError(0, 'The API is unreachable.', null);
   }
   setReachable(true);
+  if (response.ok && options.blob) return (await response.blob()) as T;
   const text = await response.text();
   if (response.ok) return (options.text ? text : text ? JSON.parse(text) : null) as T;
   let body: { message?: string; field?: string | null } = {};

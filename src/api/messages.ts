@@ -1,8 +1,9 @@
 /**
  * /v1/Calls/{Sid}/Messages: the SIP messages the pivot received and sent for the call's session, from
  * the SIP trace (src/trace), in wire order. JSON by default; `format=text` prints them one after the
- * other with a line naming time, peer and direction, as sngrep and SIPp traces do.
+ * other with a line naming time, peer and direction, as SIPp traces do; `format=pcap` is a capture file.
  */
+import { toPcap } from '../trace/pcap.ts';
 import type { TracedMessage } from '../trace/store.ts';
 import { sessionOf } from './calls.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
@@ -62,7 +63,11 @@ export function messageRoutes(context: ApiContext): RouteSpec[] {
       summary: "The SIP messages of the call's session as the pivot received and sent them (the SIP trace)",
       params: sidParams(callSid),
       querystring: query({
-        format: { type: 'string', enum: ['json', 'text'], description: 'text: one message after the other' },
+        format: {
+          type: 'string',
+          enum: ['json', 'text', 'pcap'],
+          description: 'text: one message after the other; pcap: a capture file for Wireshark or sngrep',
+        },
       }),
       responses: {
         200: {
@@ -85,10 +90,16 @@ export function messageRoutes(context: ApiContext): RouteSpec[] {
       },
       async handler(request, reply) {
         const { Sid } = request.params as { Sid: string };
-        const { format } = request.query as { format?: 'json' | 'text' };
+        const { format } = request.query as { format?: 'json' | 'text' | 'pcap' };
         const session = await sessionOf(context, Sid);
         const messages = context.trace?.messages(session) ?? [];
         if (format === 'text') return reply.type('text/plain; charset=utf-8').send(asText(messages));
+        if (format === 'pcap') {
+          return reply
+            .type('application/vnd.tcpdump.pcap')
+            .header('content-disposition', `attachment; filename="${Sid}.pcap"`)
+            .send(toPcap(messages));
+        }
         const cap = context.trace?.maxMessagesPerCall ?? null;
         return {
           CallSid: Sid,

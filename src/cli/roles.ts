@@ -88,6 +88,7 @@ export async function startSipRole(options: {
     });
   });
   const sip = await adapter.start();
+  trace?.setLocal({ host: config.sip.publicHost, port: sip.port });
   return {
     adapterId,
     sip,

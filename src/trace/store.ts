@@ -25,6 +25,9 @@ export interface TracedMessage {
   transport: string;
   remoteHost: string;
   remotePort: number;
+  /** The pivot's address on that message (its public host and SIP port), when the adapter said. */
+  localHost: string | null;
+  localPort: number | null;
   callId: string;
   cseq: string;
   method: string | null;
@@ -36,6 +39,8 @@ export interface TracedMessage {
 export interface TraceStore {
   /** Queues one message; never throws, never blocks on the disk. */
   record(direction: 'in' | 'out', data: Buffer, remote: SipEndpoint): void;
+  /** The address the adapter listens at, written with each message from now on. */
+  setLocal(local: { host: string; port: number }): void;
   /** A session's messages in the order they crossed the wire (queued ones first written). */
   messages(sessionSid: string): TracedMessage[];
   readonly maxMessagesPerCall: number;
@@ -57,6 +62,7 @@ interface Pending {
   atMs: number;
   direction: 'in' | 'out';
   remote: SipEndpoint;
+  local: { host: string; port: number } | undefined;
   callId: string;
   cseq: string;
   method: string | null;
@@ -91,10 +97,19 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
   CREATE INDEX IF NOT EXISTS sip_messages_session ON sip_messages (session_sid, id);
   CREATE INDEX IF NOT EXISTS sip_messages_at ON sip_messages (at_ms);`);
 
+  const columns = new Set(
+    db
+      .prepare<[], { name: string }>('PRAGMA table_info(sip_messages)')
+      .all()
+      .map((c) => c.name),
+  );
+  if (!columns.has('local_host')) db.exec('ALTER TABLE sip_messages ADD COLUMN local_host TEXT');
+  if (!columns.has('local_port')) db.exec('ALTER TABLE sip_messages ADD COLUMN local_port INTEGER');
+
   // The cap is checked in SQL so it holds across restarts and across processes sharing the file.
   const insert = db.prepare(`INSERT INTO sip_messages
-    (session_sid, at_ms, direction, transport, remote_host, remote_port, call_id, cseq, method, status, first_line, text)
-    SELECT @session, @atMs, @direction, @transport, @host, @port, @callId, @cseq, @method, @status, @firstLine, @text
+    (session_sid, at_ms, direction, transport, remote_host, remote_port, local_host, local_port, call_id, cseq, method, status, first_line, text)
+    SELECT @session, @atMs, @direction, @transport, @host, @port, @localHost, @localPort, @callId, @cseq, @method, @status, @firstLine, @text
     WHERE (SELECT count(*) FROM sip_messages WHERE session_sid = @session) < @cap`);
   const select = db.prepare<[string], Record<string, unknown>>(
     'SELECT * FROM sip_messages WHERE session_sid = ? ORDER BY id',
@@ -102,6 +117,7 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
   const deleteOld = db.prepare<[number]>('DELETE FROM sip_messages WHERE at_ms < ?');
 
   let queue: Pending[] = [];
+  let local: { host: string; port: number } | undefined;
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
 
@@ -114,6 +130,8 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
         transport: p.remote.transport,
         host: p.remote.host,
         port: p.remote.port,
+        localHost: p.local?.host ?? null,
+        localPort: p.local?.port ?? null,
         callId: p.callId,
         cseq: p.cseq,
         method: p.method,
@@ -169,6 +187,7 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
           atMs: Date.now(),
           direction,
           remote: { ...remote },
+          local,
           callId: summary.callId,
           cseq: summary.cseq,
           method: summary.method ?? null,
@@ -182,6 +201,9 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
         log('warn', 'sip trace record failed', { error: String(error) });
       }
     },
+    setLocal(next) {
+      local = { ...next };
+    },
     messages(sessionSid) {
       flush();
       return select.all(sessionSid).map((row) => ({
@@ -192,6 +214,8 @@ export function openTraceStore(settings: TraceSettings, log: Logger = () => {}):
         transport: row.transport as string,
         remoteHost: row.remote_host as string,
         remotePort: row.remote_port as number,
+        localHost: (row.local_host as string | null) ?? null,
+        localPort: (row.local_port as number | null) ?? null,
         callId: row.call_id as string,
         cseq: row.cseq as string,
         method: (row.method as string | null) ?? null,

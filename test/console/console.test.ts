@@ -5,11 +5,13 @@
  * through the form lands in the audit, and the console says so when the API goes away. Every page is
  * saved as a screenshot under test-artifacts/console/.
  */
+import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PivotUnderTest, startTestPivot } from '../e2e/pivot.ts';
 import { readModel } from '../e2e/readModel.ts';
 import { transferToSipTarget } from '../e2e/sipTargetTransfer.ts';
+import { readPcap } from '../helpers/pcap.ts';
 import { freePort } from '../helpers/sipp.ts';
 import { ARTIFACTS, buildConsole, launchBrowser, screenshot } from './browser.ts';
 
@@ -111,6 +113,15 @@ describe('the web console', () => {
       `Refer-To: <sip:target@127.0.0.1:${targetPort}>`,
     );
     await screenshot(page, '03-call');
+
+    // The whole trace saves as a capture file, fetched with the key.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'pcap (Wireshark)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${root}.pcap`);
+    const saved = readFileSync((await download.path())!);
+    expect(readPcap(saved)).toHaveLength(seen.length);
     await page.locator('.ladder').screenshot({ path: `${ARTIFACTS}/03-ladder.png` });
   });
 

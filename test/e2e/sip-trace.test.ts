@@ -4,6 +4,7 @@
  * nothing when the trace is off.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { readPcap } from '../helpers/pcap.ts';
 import { freePort } from '../helpers/sipp.ts';
 import { type PivotUnderTest, startTestPivot } from './pivot.ts';
 import { readModel } from './readModel.ts';
@@ -82,6 +83,20 @@ describe('the SIP trace of a call', () => {
     expect(body).toContain(
       `pivot -> 127.0.0.1:${targetPort} (UDP)\nINVITE sip:target@127.0.0.1:${targetPort}`,
     );
+
+    const capture = await fetch(`${pivot.httpUrl}/v1/Calls/${root}/Messages?format=pcap`, {
+      headers: { authorization: pivot.apiKey.authorization },
+    });
+    expect(capture.headers.get('content-type')).toBe('application/vnd.tcpdump.pcap');
+    const packets = readPcap(Buffer.from(await capture.arrayBuffer()));
+    expect(packets.map((p) => p.payload)).toEqual(messages.map((m) => m.Text));
+    expect(packets[0]).toMatchObject({
+      source: '127.0.0.1',
+      destination: '127.0.0.1',
+      destinationPort: pivot.port,
+    });
+    expect(packets[targetInvite]).toMatchObject({ sourcePort: pivot.port, destinationPort: targetPort });
+    expect(packets.every((p) => p.headerValid)).toBe(true);
 
     const anonymous = await fetch(`${pivot.httpUrl}/v1/Calls/${root}/Messages`);
     expect(anonymous.status).toBe(401);

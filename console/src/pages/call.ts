@@ -111,7 +111,8 @@ export function CallPage({ sid }: { sid: string }) {
       <p class="muted small">
         Messages the pivot received and sent for this call's session, in wire order; choose one to read it.
         ${messages.data?.Truncated ? html` <strong>Only the first messages were kept (per-call cap).</strong>` : null}${' '}
-        <a href=${`/v1/Calls/${c.Sid}/Messages?format=text`} onClick=${(e: Event) => downloadText(e, c.Sid)}>Download as text</a>
+        Download: <a href=${`/v1/Calls/${c.Sid}/Messages?format=text`} onClick=${(e: Event) => download(e, c.Sid, 'text')}>text</a>${' '}
+        · <a href=${`/v1/Calls/${c.Sid}/Messages?format=pcap`} onClick=${(e: Event) => download(e, c.Sid, 'pcap')}>pcap (Wireshark)</a>
       </p>
       <${ErrorNote} error=${messages.error} />
       ${messages.data ? html`<${Ladder} call=${c} messages=${messages.data.Messages} />` : html`<${Loading} when=${true} />`}
@@ -139,14 +140,14 @@ export function CallPage({ sid }: { sid: string }) {
     <//>`;
 }
 
-/** The text trace needs the API key, so it is fetched and saved rather than followed as a link. */
-async function downloadText(event: Event, sid: string) {
+/** The trace files need the API key, so they are fetched and saved rather than followed as links. */
+async function download(event: Event, sid: string, format: 'text' | 'pcap') {
   event.preventDefault();
-  const text = await request<string>(`/v1/Calls/${sid}/Messages?format=text`, { text: true });
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const blob = await request<Blob>(`/v1/Calls/${sid}/Messages?format=${format}`, { blob: true });
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
-  a.download = `${sid}-sip.txt`;
+  a.download = format === 'pcap' ? `${sid}.pcap` : `${sid}-sip.txt`;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
