@@ -175,6 +175,23 @@ describe('the web console', () => {
       )
       .toBe(2);
     await screenshot(page, '06-billing');
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV (every line)' }).click(),
+    ]);
+    expect(csv.suggestedFilename()).toBe('billing-lines.csv');
+    const lines = readFileSync((await csv.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines[0]).toBe(
+      'CallSid,Line,TrunkSid,Day,Kind,Number,Description,RatePerMinute,Minutes,Amount,Currency',
+    );
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+    ).toEqual([root, child].sort());
   });
 
   it('a trunk change through the form is validated like the API and shows in the audit', async () => {
