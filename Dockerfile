@@ -6,7 +6,10 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY machines ./machines
 COPY projections ./projections
 COPY src ./src
-# `npm ci` runs `prepare`, which compiles the sources to dist/ with the TypeScript compiler.
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
+# `npm ci` runs `prepare`, which compiles the sources to dist/ with the TypeScript compiler and bundles
+# the web console into dist/console with esbuild.
 RUN npm ci
 
 FROM node:20-bookworm-slim

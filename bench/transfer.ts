@@ -4,7 +4,7 @@
  * dir, group commit, synchronous=FULL) and blind-transfers each of them (bench/sipp-load.ts says how,
  * and how each figure is taken). `plain` runs the same calls without the transfer.
  *
- *   npm run bench:transfer [-- --rate 20 --count 200 --mode both|transfer|plain] [--types] [--keep]
+ *   npm run bench:transfer [-- --rate 20 --count 200 --mode both|transfer|plain] [--types] [--keep] [--no-trace]
  *
  * --types prints the stored event types with their counts; --keep keeps SIPp's traces (on failures).
  */
@@ -35,7 +35,9 @@ async function run(mode: LoadMode): Promise<void> {
   };
   const carrierPort = await freePort();
   // One SIPp process is one source address sending every call: no per-source limit in a load bench.
-  const pivot = await startTestPivot({ carrierPort, log, sourceLimit: false });
+  // --no-trace: the SIP trace off, to see what recording every message costs.
+  const trace = process.argv.includes('--no-trace') ? { trace: { enabled: false } } : {};
+  const pivot = await startTestPivot({ carrierPort, log, sourceLimit: false, ...trace });
   try {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();

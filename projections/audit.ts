@@ -118,6 +118,13 @@ function trunkRow(event: RecordedEvent): Row {
         why,
         details: JSON.stringify({ previous: e.previous, acl: e.acl }),
       };
+    case 'TrunkTransferLimitChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: maxTransfersPerCall ${e.previous} -> ${e.maxTransfersPerCall}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, maxTransfersPerCall: e.maxTransfersPerCall }),
+      };
   }
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the external tools the tests drive are installed: SIPp (Debian package sip-tester),
 # nats-server, and the independent SIP stacks test/peers runs against the pivot: baresip (baresip-core)
-# and Kamailio (kamailio). Installs them when running as root on Debian; otherwise says exactly what to run.
+# and Kamailio (kamailio), and the chromium browser the console tests (test/console) drive. Installs them when running as root on Debian; otherwise says exactly what to run.
 set -eu
 
 missing_pkgs=""
@@ -23,6 +23,7 @@ check sipp sip-tester
 check nats-server nats-server
 check baresip baresip-core
 check kamailio kamailio
+check chromium chromium
 
 if [ -n "$hints" ]; then
   echo "ensure-tools:$hints" >&2

@@ -10,8 +10,11 @@ import { auditRoutes } from './audit.ts';
 import { installAccessControl } from './auth.ts';
 import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
+import { registerConsole } from './console.ts';
 import { installErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.ts';
+import { machineRoutes } from './machines.ts';
+import { messageRoutes } from './messages.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
 import { transferRoutes } from './transfers.ts';
@@ -53,6 +56,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
   const routes: RouteSpec[] = [
     ...trunkRoutes(context),
     ...callRoutes(context),
+    ...messageRoutes(context),
+    ...machineRoutes(),
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),
@@ -74,6 +79,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     { title: 'sip-pivot', version: '0.1.0' },
   );
   registerRoutes(app, routes);
+  registerConsole(app);
   app.get('/openapi.json', { config: { access: 'open' } }, async () => document);
   return app;
 }

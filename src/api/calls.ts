@@ -21,7 +21,7 @@ import { instantParam, rangeCheck } from './time.ts';
 import { type CallFilters, getCall, listCalls } from './views.ts';
 
 /** The session stream a call's events are in: the call log knows; a root call is its own session. */
-async function sessionOf(context: ApiContext, sid: string): Promise<string> {
+export async function sessionOf(context: ApiContext, sid: string): Promise<string> {
   const known = getCall(context.views, sid)?.sessionSid;
   if (known) return known;
   const own = await context.store.readStream(streamOf(sid), { maxCount: 1 });
@@ -40,6 +40,7 @@ export function callRoutes(context: ApiContext): RouteSpec[] {
         ParentCallSid: callSid,
         TrunkSid: trunkSid,
         Status: { type: 'string', enum: [...CALL_STATUSES] },
+        Direction: { type: 'string', enum: ['trunking-terminating', 'trunking-originating'] },
         From: { type: 'string' },
         To: { type: 'string' },
         StartTimeAfter: { ...instant, description: 'calls that started at or after this time' },

@@ -7,6 +7,7 @@ import type { Database } from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProjectionRunner } from '../../projections/runner.ts';
 import type { EventStore } from '../store/port.ts';
+import type { TraceStore } from '../trace/store.ts';
 import type { TrunkRegistry } from '../trunks/registry.ts';
 import type { Access } from './auth.ts';
 import type { Metrics } from './metrics.ts';
@@ -20,6 +21,8 @@ export interface ApiContext {
   trunks: TrunkRegistry;
   runner?: ProjectionRunner;
   metrics: Metrics;
+  /** The SIP trace (absent when `trace.enabled` is false). */
+  trace?: Pick<TraceStore, 'messages' | 'maxMessagesPerCall'>;
 }
 
 export interface RouteSpec {

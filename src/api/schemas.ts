@@ -237,6 +237,7 @@ export const TrunkUpdateBody = z
     TransferMode: z.enum(TRANSFER_MODES).optional(),
     TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
     Acl: z.array(str).min(1).optional(),
+    MaxTransfersPerCall: z.int().min(1).max(1000).optional(),
     Reason: Reason.optional(),
   })
   .meta({ minProperties: 1 });

@@ -9,6 +9,8 @@ import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
+import { openTrace } from '../trace/open.ts';
+import type { TraceStore } from '../trace/store.ts';
 import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 import { type BuildApiOptions, buildApi } from './app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -65,6 +67,8 @@ export interface ReadSideOptions {
   metrics?: Metrics;
   /** A registry the engine already reads (`pivot serve`); one is started otherwise. */
   trunks?: TrunkRegistry;
+  /** The SIP trace the adapter writes (`pivot serve`); opened from the config otherwise. */
+  trace?: TraceStore;
   host?: string;
   port?: number;
 }
@@ -96,6 +100,8 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     );
   }
   const projections = await startProjections({ config: options.config, store: options.store, log });
+  const ownTrace = options.trace === undefined ? openTrace(options.config, log) : undefined;
+  const trace = options.trace ?? ownTrace;
   const api = await startApi({
     config: options.config,
     store: options.store,
@@ -105,6 +111,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     apiKeys,
     metrics,
     log,
+    ...(trace ? { trace } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   });
@@ -117,6 +124,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     async stop() {
       await api.stop();
       await projections.stop();
+      ownTrace?.close();
       await apiKeys.stop();
       if (ownTrunks) await trunks.stop();
     },

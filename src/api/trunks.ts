@@ -116,6 +116,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         ...(body.TransferMode ? { transferMode: body.TransferMode } : {}),
         ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
         ...(body.Acl ? { acl: body.Acl } : {}),
+        ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
       },
       attribution(request),
     );
@@ -125,7 +126,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
     method,
     url: '/v1/Trunks/:Sid',
     tag: 'Trunks',
-    summary: 'Change TransferMode, TransferCallerId or Acl; applies to the next REFER',
+    summary: 'Change TransferMode, TransferCallerId, MaxTransfersPerCall or Acl; applies to the next REFER',
     params: sidParams(trunkSid),
     body: trunkUpdateBody,
     responses: { 200: { description: 'the trunk after the change', schema: trunkSchema } },

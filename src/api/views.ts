@@ -67,6 +67,7 @@ export interface CallFilters {
   ParentCallSid?: string;
   TrunkSid?: string;
   Status?: string;
+  Direction?: string;
   From?: string;
   To?: string;
   StartTimeAfter?: string;
@@ -92,6 +93,7 @@ export function listCalls(db: Database, filters: CallFilters, paging: Paging) {
     ['c.parent_call_sid = ?', filters.ParentCallSid],
     ['c.trunk_sid = ?', filters.TrunkSid],
     ['c.status = ?', filters.Status],
+    ['c.direction = ?', filters.Direction],
     ['c.from_number = ?', filters.From],
     ['c.to_number = ?', filters.To],
     ['c.start_time >= ?', filters.StartTimeAfter],

@@ -5,6 +5,7 @@ import { resolveHosts } from '../config/resolve.ts';
 import { checkAll, findSessionStream, formatSteps, replayEvents } from '../engine/replay.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { runDemo } from './demo.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { openBus, startEngineRole, startSipRole } from './roles.ts';
@@ -145,6 +146,14 @@ program
       }
     },
   );
+
+program
+  .command('demo')
+  .description(
+    'against the running pivot: SIPp plays a PBX, a carrier and targets; three calls are transferred (answered, busy, refused by policy); prints console links and a replay',
+  )
+  .option('-c, --config <file>', 'configuration file of the running pivot', DEFAULT_CONFIG)
+  .action((options: { config: string }) => runDemo(options.config));
 
 registerProjectionCommands(program);
 registerKeyCommands(program);

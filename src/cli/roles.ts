@@ -15,6 +15,8 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
+import { openTrace } from '../trace/open.ts';
+import type { TraceStore } from '../trace/store.ts';
 import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 
 export interface OpenBus {
@@ -43,8 +45,12 @@ export async function startSipRole(options: {
   config: PivotConfig;
   bus: AdapterBus;
   log: Logger;
+  /** The SIP trace to record into; one is opened as the config says when not given. */
+  trace?: TraceStore;
 }): Promise<RunningSip> {
   const { config, bus, log } = options;
+  const ownTrace = options.trace === undefined ? openTrace(config, log) : undefined;
+  const trace = options.trace ?? ownTrace;
   const adapterId = `sip-${randomUUID().slice(0, 8)}`;
   const adapter = createSipAdapter({
     host: config.sip.host,
@@ -52,6 +58,7 @@ export async function startSipRole(options: {
     publicHost: config.sip.publicHost,
     adapterId,
     log,
+    ...(trace ? { tap: trace.record } : {}),
     ...(config.sip.sourceLimit !== undefined ? { sourceLimit: config.sip.sourceLimit } : {}),
     ...(config.sip.maxPendingServerTransactions !== undefined
       ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
@@ -81,7 +88,16 @@ export async function startSipRole(options: {
     });
   });
   const sip = await adapter.start();
-  return { adapterId, sip, stats: () => adapter.stats(), stop: () => adapter.stop() };
+  trace?.setLocal({ host: config.sip.publicHost, port: sip.port });
+  return {
+    adapterId,
+    sip,
+    stats: () => adapter.stats(),
+    async stop() {
+      await adapter.stop();
+      ownTrace?.close();
+    },
+  };
 }
 
 export interface RunningEngine {

@@ -11,6 +11,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import type { EventStore } from '../store/port.ts';
+import { openTrace } from '../trace/open.ts';
 import { openBus, startEngineRole, startSipRole } from './roles.ts';
 
 export interface RunningPivot {
@@ -26,8 +27,17 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
   const store = instrumentStore(openStore(config.store), metrics);
   const bus = await openBus({ kind: 'inprocess' }, log);
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
-  const readSide = await startReadSide({ config, store, log, metrics, trunks: engineRole.trunks });
-  const sipRole = await startSipRole({ config, bus: bus.adapter, log });
+  // One trace for the adapter that writes it and the API that reads it.
+  const trace = openTrace(config, log);
+  const readSide = await startReadSide({
+    config,
+    store,
+    log,
+    metrics,
+    trunks: engineRole.trunks,
+    ...(trace ? { trace } : {}),
+  });
+  const sipRole = await startSipRole({ config, bus: bus.adapter, log, ...(trace ? { trace } : {}) });
   registerSipMetrics(metrics.registry, sipRole.stats);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,
@@ -43,6 +53,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
       await sipRole.stop();
       await engineRole.stop();
       await readSide.stop();
+      trace?.close();
       await bus.close();
       await store.close();
       log('info', 'sip-pivot stopped');

@@ -230,6 +230,19 @@ export const pivotConfigSchema = z.strictObject({
     // prefault (not default) so an absent section still gets its fields' defaults.
     .prefault({}),
   trunks: z.array(trunkSchema).min(1, { error: 'expected at least one trunk' }),
+  /**
+   * The SIP trace: every message the adapter receives and sends, filed by call, for the console's
+   * ladder and `GET /v1/Calls/{Sid}/Messages`. A SQLite file of its own (default `sip-trace.db` next
+   * to the read models), bounded per call and by age; `enabled: false` records nothing.
+   */
+  trace: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      maxMessagesPerCall: z.number().int().min(1, { error: 'expected a whole number >= 1' }).default(500),
+      retentionDays: z.number().positive({ error: 'expected a number of days > 0' }).default(7),
+      path: z.string().min(1, { error: 'expected a file path' }).optional(),
+    })
+    .prefault({}),
   /** Read models (call log, transfers, billing, audit): a SQLite file of their own. */
   projections: z
     .strictObject({ path: z.string().min(1, { error: 'expected a file path' }).optional() })
@@ -276,4 +289,13 @@ export function viewsPathOf(config: Pick<PivotConfig, 'store' | 'projections'>):
     return `${slash < 0 ? '.' : config.store.path.slice(0, slash)}/views.db`;
   }
   return './data/views.db';
+}
+
+/** Where the SIP trace lives: `trace.path`, else `sip-trace.db` next to the read models. */
+export function tracePathOf(config: Pick<PivotConfig, 'store' | 'projections' | 'trace'>): string {
+  if (config.trace.path) return config.trace.path;
+  const views = viewsPathOf(config);
+  if (views === ':memory:') return ':memory:';
+  const slash = views.lastIndexOf('/');
+  return `${slash < 0 ? '.' : views.slice(0, slash)}/sip-trace.db`;
 }

@@ -18,8 +18,8 @@ import { type Logger, silentLogger } from '../log.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import type { SipCommand, SipInput } from '../shared/messages.ts';
 import { createSerialQueues } from '../shared/serialQueues.ts';
-import { inputKey, routingKeyOf, sessionOf } from '../shared/sessionKeys.ts';
-import { callSidForCallId, newSid, streamOf } from '../shared/sids.ts';
+import { inputKey, sessionOf, sessionOfCallId } from '../shared/sessionKeys.ts';
+import { newSid, streamOf } from '../shared/sids.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { answerable, busyResponse, EngineOverloadedError } from './busy.ts';
 import { classify } from './classify.ts';
@@ -515,7 +515,7 @@ export function createEngine(options: EngineOptions): Engine {
     const replaces = replacesOf(input.headers['refer-to'] ?? []);
     if (replaces.kind !== 'replaces') return undefined;
     const callId = replaces.dialog.callId;
-    const sid = routingKeyOf(callId) ?? callSidForCallId(callId);
+    const sid = sessionOfCallId(callId);
     return (await loadSession(store, sid)).session;
   }
 
@@ -529,7 +529,7 @@ export function createEngine(options: EngineOptions): Engine {
     const dialog = value === undefined ? undefined : parseReplaces(value);
     if (!dialog) return undefined;
     const own = sessionOf(input);
-    const target = routingKeyOf(dialog.callId) ?? callSidForCallId(dialog.callId);
+    const target = sessionOfCallId(dialog.callId);
     if (target === own) return undefined;
     const redirect = {
       type: 'DialogRedirected' as const,

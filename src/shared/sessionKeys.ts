@@ -17,9 +17,14 @@ export function routingKeyOf(callId: string): string | undefined {
   return PIVOT_CALL_ID.exec(callId)?.[1];
 }
 
-/** The session a SIP message belongs to: the routing key in our Call-IDs, else the peer's Call-ID. */
+/** The session a dialog belongs to: the routing key in our Call-IDs, else the peer's Call-ID. */
+export function sessionOfCallId(callId: string): string {
+  return routingKeyOf(callId) ?? callSidForCallId(callId);
+}
+
+/** The session a SIP message belongs to. */
 export function sessionOf(input: SipInput): string {
-  return routingKeyOf(input.callId) ?? callSidForCallId(input.callId);
+  return sessionOfCallId(input.callId);
 }
 
 /**

@@ -19,7 +19,7 @@ import { parseMessage } from './parse.ts';
 import { createServerSide, type ServerSide, type ServerSideStats } from './serverSide.ts';
 import { createSourceLimiter, type SourceLimitOptions } from './sourceLimit.ts';
 import { createTransport } from './transport.ts';
-import type { Logger } from './types.ts';
+import type { Logger, SendFn } from './types.ts';
 import { validateMessage } from './validate.ts';
 
 export interface SipAdapterOptions {
@@ -45,7 +45,12 @@ export interface SipAdapterOptions {
   sourceLimit?: SourceLimitOptions | false;
   /** Server transactions waiting for a final answer at once (default 10,000); beyond, 503 statelessly. */
   maxPendingServerTransactions?: number;
+  /** Sees every message as it arrives and as it leaves (the SIP trace); must not throw or block. */
+  tap?: WireTap;
 }
+
+/** A copy of each message on the wire: `in` from `remote`, `out` to it. */
+export type WireTap = (direction: 'in' | 'out', data: Buffer, remote: SipEndpoint) => void;
 
 /** Counters and gauges for metrics: the adapter's load and what it shed. */
 export interface SipAdapterStats extends ServerSideStats {
@@ -103,6 +108,8 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     // sends (requests, retransmissions, garbage) costs it a token.
     const isResponse = parsed.ok && parsed.message.start.kind === 'response';
     if (!isResponse && limiter && !limiter.admit(source.host)) return overLimit(parsed, source);
+    // After the limit: a flood is not written down.
+    options.tap?.('in', data, source);
     if (!parsed.ok) {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
@@ -169,10 +176,16 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     keepOpen: (remote) => pins.holds(remote),
     ...(options.tcpIdleMs === undefined ? {} : { tcpIdleMs: options.tcpIdleMs }),
   });
+  const send: SendFn = options.tap
+    ? (destination, data, onError) => {
+        options.tap?.('out', data, destination);
+        transport.send(destination, data, onError);
+      }
+    : transport.send;
   const server: ServerSide = createServerSide({
     adapterId: options.adapterId,
     t1Ms,
-    send: transport.send,
+    send,
     deliver,
     log,
     now,
@@ -185,7 +198,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const client: ClientSide = createClientSide({
     adapterId: options.adapterId,
     t1Ms,
-    send: transport.send,
+    send,
     deliver,
     log,
     now,

@@ -44,7 +44,18 @@ export interface TrunkAclChanged extends TrunkEventBase {
   previous: string[];
 }
 
-export type TrunkEvent = TrunkCreated | TrunkTransferModeChanged | TrunkCallerIdModeChanged | TrunkAclChanged;
+export interface TrunkTransferLimitChanged extends TrunkEventBase {
+  type: 'TrunkTransferLimitChanged';
+  maxTransfersPerCall: number;
+  previous: number;
+}
+
+export type TrunkEvent =
+  | TrunkCreated
+  | TrunkTransferModeChanged
+  | TrunkCallerIdModeChanged
+  | TrunkAclChanged
+  | TrunkTransferLimitChanged;
 export type TrunkEventType = TrunkEvent['type'];
 
 export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
@@ -52,6 +63,7 @@ export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
   'TrunkTransferModeChanged',
   'TrunkCallerIdModeChanged',
   'TrunkAclChanged',
+  'TrunkTransferLimitChanged',
 ]);
 
 export const TRUNK_STREAM_PREFIX = 'trunk-';
@@ -98,6 +110,8 @@ export function evolveTrunk(
       return { ...touched, config: { ...state.config, transferCallerId: event.transferCallerId } };
     case 'TrunkAclChanged':
       return { ...touched, config: { ...state.config, acl: event.acl } };
+    case 'TrunkTransferLimitChanged':
+      return { ...touched, config: { ...state.config, maxTransfersPerCall: event.maxTransfersPerCall } };
   }
 }
 
@@ -106,6 +120,7 @@ export interface TrunkChange {
   transferMode?: TransferMode;
   transferCallerId?: TransferCallerId;
   acl?: string[];
+  maxTransfersPerCall?: number;
 }
 
 export interface Attribution {
@@ -147,6 +162,14 @@ export function decideTrunkChange(
   }
   if (change.acl !== undefined && JSON.stringify(change.acl) !== JSON.stringify(config.acl)) {
     events.push({ type: 'TrunkAclChanged', ...base, acl: change.acl, previous: config.acl });
+  }
+  if (change.maxTransfersPerCall !== undefined && change.maxTransfersPerCall !== config.maxTransfersPerCall) {
+    events.push({
+      type: 'TrunkTransferLimitChanged',
+      ...base,
+      maxTransfersPerCall: change.maxTransfersPerCall,
+      previous: config.maxTransfersPerCall,
+    });
   }
   return events;
 }

@@ -81,6 +81,8 @@ describe('API: /v1/Calls', () => {
     await w.sync();
     expect((await w.get('/v1/Calls?Status=busy')).body.Calls).toHaveLength(3);
     expect((await w.get(`/v1/Calls?TrunkSid=${TRUNK}&Status=in-progress`)).body.Calls).toHaveLength(2);
+    expect((await w.get('/v1/Calls?Direction=trunking-terminating')).body.Calls).toHaveLength(5);
+    expect((await w.get('/v1/Calls?Direction=trunking-originating')).body.Calls).toHaveLength(0);
     const window = await w.get(
       '/v1/Calls?StartTimeAfter=2025-03-14T09:01:00Z&StartTimeBefore=2025-03-14T09:03:00Z',
     );

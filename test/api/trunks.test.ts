@@ -224,6 +224,39 @@ describe('API: /v1/Trunks', () => {
   });
 });
 
+describe("API: a trunk's MaxTransfersPerCall", () => {
+  it('a change applies to the next REFER, is refused below 1 naming the field, and lands in the audit', async () => {
+    w = await apiWorld();
+    const below = await w.send('POST', `/v1/Trunks/${TRUNK}`, { MaxTransfersPerCall: 0 });
+    expect(below).toMatchObject({ status: 400, body: { field: 'MaxTransfersPerCall' } });
+    const changed = await w.send('POST', `/v1/Trunks/${TRUNK}`, {
+      MaxTransfersPerCall: 1,
+      Reason: 'one is enough',
+    });
+    expect(changed).toMatchObject({ status: 200, body: { MaxTransfersPerCall: 1, Revision: 1 } });
+
+    const call = await w.driver.terminating();
+    await call.answer();
+    const first = await call.refer(`<tel:${UK_NUMBER}>`);
+    await first.held();
+    await first.targetFailed(486, 'Busy Here');
+    const second = await call.refer(`<tel:${UK_NUMBER}>`);
+    await w.sync();
+    expect((await w.get(`/v1/Transfers/${second.sid}`)).body).toMatchObject({
+      Outcome: 'rejected',
+      ReferStatus: 403,
+      RejectionReason: 'maxTransfersPerCall (1) reached',
+    });
+    const audit = await w.get('/v1/Audit?Kind=trunk');
+    expect(audit.body.Entries[0]).toMatchObject({
+      Action: 'TrunkTransferLimitChanged',
+      What: 'trunk acme: maxTransfersPerCall 5 -> 1',
+      Why: 'one is enough',
+      By: w.admin.sid,
+    });
+  });
+});
+
 describe('trunk registry', () => {
   it('seeds once across restarts and sees another process change a trunk through $all', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pivot-trunks-'));

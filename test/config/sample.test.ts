@@ -13,7 +13,7 @@ describe('config/pivot.sample.yaml', () => {
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.store).toEqual({ kind: 'sqlite', path: './data/pivot.db' });
     expect(config.bus).toEqual({ kind: 'inprocess' });
-    expect(config.carrier).toEqual({ uri: 'sip:127.0.0.1:5090' });
+    expect(config.carrier).toEqual({ uri: 'sip:127.0.0.2:5090' });
     expect(config.transfer).toEqual({ noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32 });
     expect(config.trunks).toEqual([
       {

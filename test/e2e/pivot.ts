@@ -43,6 +43,8 @@ export interface PivotOptions {
   carrierUris?: string[];
   /** `sip.sourceLimit`; load benches turn it off, since one SIPp process is one source. */
   sourceLimit?: false;
+  /** The SIP trace settings (config `trace`); on with its defaults when absent. */
+  trace?: PivotConfigInput['trace'];
 }
 
 export interface StoredEvent {
@@ -89,6 +91,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       ...(options.carrierSources ? { sources: options.carrierSources } : {}),
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
+    ...(options.trace ? { trace: options.trace } : {}),
     transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
     trunks: [
       {

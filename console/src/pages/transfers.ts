@@ -1,0 +1,81 @@
+/** Transfers: outcome, target, timings and why one failed or was refused, with a link to the call. */
+import { Filters, SID_PATTERN } from '../filters.ts';
+import { ms, short, time } from '../format.ts';
+import { useResource } from '../hooks.ts';
+import { html } from '../html.ts';
+import { apiPath, href, type Route } from '../router.ts';
+import type { Page, Transfer, Trunk } from '../types.ts';
+import { ErrorNote, Loading, Pager, pick, Status, TableWrap } from '../ui.ts';
+
+const FILTERS = ['TrunkSid', 'Outcome', 'CallSid'];
+
+export function TransfersPage({ route }: { route: Route }) {
+  const filters = pick(route.query, FILTERS);
+  const list = useResource<Page & { Transfers: Transfer[] }>(
+    apiPath('v1/Transfers', { ...filters, Page: route.query.get('Page'), PageSize: 25 }),
+    5000,
+  );
+  const trunks = useResource<{ Trunks: Trunk[] }>('/v1/Trunks');
+  const rows = list.data?.Transfers ?? [];
+  return html`<h1>Transfers</h1>
+    <${Filters}
+      path="transfers"
+      values=${filters}
+      fields=${[
+        {
+          name: 'TrunkSid',
+          label: 'Trunk',
+          kind: 'select',
+          options: (trunks.data?.Trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
+        },
+        {
+          name: 'Outcome',
+          label: 'Outcome',
+          kind: 'select',
+          options: ['pending', 'completed', 'failed', 'rejected'].map((o) => ({ value: o, label: o })),
+        },
+        { name: 'CallSid', label: 'Call', kind: 'text', placeholder: 'CA…', pattern: SID_PATTERN('CA') },
+      ]}
+    />
+    <${ErrorNote} error=${list.error} />
+    <${Loading} when=${list.loading && !list.data} />
+    ${list.data && rows.length === 0 ? html`<p class="empty">No transfers${Object.keys(filters).length ? ' match these filters' : ' yet'}.</p>` : null}
+    ${
+      rows.length > 0
+        ? html`<${TableWrap} label="Transfers">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">REFER (UTC)</th>
+                  <th scope="col">Transfer</th>
+                  <th scope="col">Call</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col" class="num">REFER→202</th>
+                  <th scope="col" class="num">REFER→answer</th>
+                  <th scope="col">Why it failed</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${rows.map(
+                  (t) => html`<tr>
+                    <td>${time(t.ReferTime)}</td>
+                    <th scope="row"><span title=${t.Sid}>${short(t.Sid)}</span></th>
+                    <td>
+                      <a href=${href(`calls/${t.CallSid}`)} title=${t.CallSid}>${short(t.CallSid)}</a>
+                      ${t.ChildCallSid ? html` → <a href=${href(`calls/${t.ChildCallSid}`)} title=${t.ChildCallSid}>${short(t.ChildCallSid)}</a>` : null}
+                    </td>
+                    <td><code>${t.TargetUri ?? t.ReferTo}</code>${t.TargetKind ? html` <span class="tag">${t.TargetKind}</span>` : null}</td>
+                    <td><${Status} value=${t.Outcome} />${t.ReferStatus && t.ReferStatus !== 202 ? ` ${t.ReferStatus}` : ''}${t.TargetStatus && t.TargetStatus >= 300 ? ` (target ${t.TargetStatus})` : ''}</td>
+                    <td class="num">${ms(t.Refer202Ms)}</td>
+                    <td class="num">${ms(t.ReferAnswerMs)}</td>
+                    <td>${t.RejectionReason ?? t.FailureReason ?? ''}</td>
+                  </tr>`,
+                )}
+              </tbody>
+            </table>
+          <//>`
+        : null
+    }
+    <${Pager} page=${list.data} path="transfers" query=${filters} />`;
+}
