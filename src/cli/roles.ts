@@ -60,10 +60,11 @@ export async function startSipRole(options: {
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {
     // The bus retries a publish for a while (NATS: publishTimeoutMs); the in-process bus rejects when
-    // the engine could not handle the input (the store failed). Either way, a non-INVITE request is
-    // published again on the peer's next retransmission (src/sip/serverSide.ts). A new INVITE's
-    // retransmissions were stopped by our 100 Trying, so its caller is told to try later.
-    bus.publishInput(input).catch((error) => {
+    // the engine could not handle the input (the store failed). Either way, a request is published
+    // again on the peer's next retransmission (src/sip/serverSide.ts), and a new INVITE gets no 100
+    // Trying until its input is durable; its caller is told to try later rather than wait.
+    const published = bus.publishInput(input);
+    published.catch((error) => {
       log('warn', 'input not published or not handled', {
         error: String(error),
         transactionKey: input.transactionKey,
@@ -79,6 +80,7 @@ export async function startSipRole(options: {
         });
       }
     });
+    return published;
   });
   const sip = await adapter.start();
   return { adapterId, sip, stats: () => adapter.stats(), stop: () => adapter.stop() };

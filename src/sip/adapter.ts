@@ -59,7 +59,12 @@ export interface SipAdapterStats extends ServerSideStats {
 export interface SipAdapter {
   readonly adapterId: string;
   start(): Promise<{ host: string; port: number }>;
-  onInput(handler: (input: SipInput) => void): void;
+  /**
+   * The handler may return a promise that settles once the input is durable (published to a durable
+   * bus, or stored by the engine): only then does a new INVITE get its 100 Trying. A handler that
+   * returns nothing has taken the input when it returns.
+   */
+  onInput(handler: (input: SipInput) => unknown): void;
   /** Never throws: a command that cannot be carried out is logged and dropped. */
   execute(command: SipCommand): void;
   stats(): SipAdapterStats;
@@ -72,7 +77,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const log: Logger = options.log ?? (() => {});
   const now = options.now ?? Date.now;
   const t1Ms = options.t1Ms ?? DEFAULT_T1_MS;
-  let handler: ((input: SipInput) => void) | undefined;
+  let handler: ((input: SipInput) => unknown) | undefined;
   let boundPort: number | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -81,11 +86,19 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip input dropped: no input handler', { callId: input.callId });
       return;
     }
+    let taken: unknown;
     try {
-      handler(input);
+      taken = handler(input);
     } catch (error) {
       log('error', 'sip input handler threw', { error: String(error), callId: input.callId });
+      return;
     }
+    if (input.kind !== 'request' || input.method !== 'INVITE') return;
+    Promise.resolve(taken).then(
+      () => server.trying(input.transactionKey),
+      // Not durable: the caller is still retransmitting, or the handler answered it itself.
+      () => {},
+    );
   };
 
   const limiter =
