@@ -144,9 +144,9 @@ export const trunkSchema = z.strictObject({
   numbering: numbering.optional(),
   /**
    * The longest a call on this trunk may last from its answer; then the pivot BYEs both legs
-   * (machines/call/reapers.ts). No limit when absent.
+   * (machines/call/reapers.ts). 4 hours when absent; `false` sets no limit.
    */
-  maxCallSeconds: positiveSeconds.optional(),
+  maxCallSeconds: z.union([positiveSeconds, z.literal(false)]).optional(),
   rates: z.strictObject({
     currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
     origination: rateDeck,
@@ -182,8 +182,8 @@ export const pivotConfigSchema = z.strictObject({
       .optional(),
     /**
      * Timer C (RFC 3261 §16.6 step 11): how long an outbound INVITE may go without a final response
-     * before the pivot CANCELs it and answers the caller 408. When set (or a trunk has `maxCallSeconds`),
-     * calls also get the ACK timeout; Timer C is then 181 s unless set here.
+     * before the pivot CANCELs it and answers the caller 408. 181 s when absent (RFC 3261 wants more
+     * than 3 minutes). Every call also gets the ACK timeout (64*T1 = 32 s).
      */
     timerCSeconds: positiveSeconds.optional(),
     /**

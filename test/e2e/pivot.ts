@@ -31,7 +31,7 @@ export interface PivotOptions {
   pbxPort?: number;
   trunk?: Partial<TrunkInput>;
   transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
-  /** Timer C (config `sip.timerCSeconds`); unset: calls get no reaper timers. */
+  /** Timer C (config `sip.timerCSeconds`); 181 s when unset. */
   timerCSeconds?: number;
   /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
   log?: Logger;
