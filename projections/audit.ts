@@ -118,6 +118,13 @@ function trunkRow(event: RecordedEvent): Row {
         why,
         details: JSON.stringify({ previous: e.previous, acl: e.acl }),
       };
+    case 'TrunkCpsLimitChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: cpsLimit ${e.previous ?? 'none'} -> ${e.cpsLimit ?? 'none'}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, cpsLimit: e.cpsLimit }),
+      };
   }
 }
 

@@ -202,6 +202,7 @@ export const trunkSchema: JsonSchema = {
     TransferMode: { type: 'string', enum: [...transferModes] },
     TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
     MaxTransfersPerCall: int,
+    CpsLimit: nullable(num),
     Rates: {
       type: 'object',
       properties: { Currency: str, Origination: rateDeck, Termination: rateDeck },
@@ -232,6 +233,7 @@ export const trunkCreateBody: JsonSchema = {
     TransferMode: { type: 'string', enum: [...transferModes] },
     TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
     MaxTransfersPerCall: { type: 'integer', maximum: 1000 },
+    CpsLimit: { type: 'number', exclusiveMinimum: 0, maximum: 100000 },
     Rates: {
       type: 'object',
       additionalProperties: false,
@@ -250,6 +252,12 @@ export const trunkUpdateBody: JsonSchema = {
     TransferMode: { type: 'string', enum: [...transferModes] },
     TransferCallerId: { type: 'string', enum: [...transferCallerIds] },
     Acl: { type: 'array', items: str, minItems: 1 },
+    CpsLimit: {
+      type: ['number', 'null'],
+      exclusiveMinimum: 0,
+      maximum: 100000,
+      description: 'new calls plus accepted transfers per second; null for no limit',
+    },
     ...attribution,
   },
 };

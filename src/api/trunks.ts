@@ -1,5 +1,5 @@
 /**
- * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId and Acl. Every change is
+ * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId, Acl and CpsLimit. Every change is
  * an event in the trunk's stream, recording the API key that made it as `by` and the caller's `Reason`,
  * and the engine reads the live trunks on every input, so a change applies to the next REFER without a
  * restart.
@@ -24,6 +24,7 @@ function trunkResource(state: TrunkState) {
     TransferMode: config.transferMode,
     TransferCallerId: config.transferCallerId,
     MaxTransfersPerCall: config.maxTransfersPerCall,
+    CpsLimit: config.cpsLimit ?? null,
     Rates: {
       Currency: config.rates.currency,
       Origination: config.rates.origination,
@@ -47,6 +48,7 @@ const API_NAMES: Record<string, string> = {
   transferMode: 'TransferMode',
   transferCallerId: 'TransferCallerId',
   maxTransfersPerCall: 'MaxTransfersPerCall',
+  cpsLimit: 'CpsLimit',
   rates: 'Rates',
   currency: 'Currency',
   origination: 'Origination',
@@ -70,6 +72,7 @@ interface CreateBody {
   TransferMode: TransferMode;
   TransferCallerId?: TransferCallerId;
   MaxTransfersPerCall?: number;
+  CpsLimit?: number;
   Rates: { Currency: string; Origination: Record<string, number>; Termination: Record<string, number> };
   Reason?: string;
 }
@@ -78,6 +81,7 @@ interface UpdateBody {
   TransferMode?: TransferMode;
   TransferCallerId?: TransferCallerId;
   Acl?: string[];
+  CpsLimit?: number | null;
   Reason?: string;
 }
 
@@ -92,6 +96,7 @@ function trunkConfigOf(body: CreateBody): TrunkConfig {
     transferMode: body.TransferMode,
     ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
     ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
+    ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
     rates: {
       currency: body.Rates.Currency,
       origination: body.Rates.Origination,
@@ -129,6 +134,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         ...(body.TransferMode ? { transferMode: body.TransferMode } : {}),
         ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
         ...(body.Acl ? { acl: body.Acl } : {}),
+        ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
       },
       attribution(request),
     );
@@ -138,7 +144,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
     method,
     url: '/v1/Trunks/:Sid',
     tag: 'Trunks',
-    summary: 'Change TransferMode, TransferCallerId or Acl; applies to the next REFER',
+    summary: 'Change TransferMode, TransferCallerId, Acl or CpsLimit; applies to the next call or REFER',
     params: sidParams(trunkSid),
     body: trunkUpdateBody,
     responses: { 200: { description: 'the trunk after the change', schema: trunkSchema } },

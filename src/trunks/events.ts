@@ -44,7 +44,19 @@ export interface TrunkAclChanged extends TrunkEventBase {
   previous: string[];
 }
 
-export type TrunkEvent = TrunkCreated | TrunkTransferModeChanged | TrunkCallerIdModeChanged | TrunkAclChanged;
+/** The trunk's calls-per-second limit; `null` is no limit. */
+export interface TrunkCpsLimitChanged extends TrunkEventBase {
+  type: 'TrunkCpsLimitChanged';
+  cpsLimit: number | null;
+  previous: number | null;
+}
+
+export type TrunkEvent =
+  | TrunkCreated
+  | TrunkTransferModeChanged
+  | TrunkCallerIdModeChanged
+  | TrunkAclChanged
+  | TrunkCpsLimitChanged;
 export type TrunkEventType = TrunkEvent['type'];
 
 export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
@@ -52,6 +64,7 @@ export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
   'TrunkTransferModeChanged',
   'TrunkCallerIdModeChanged',
   'TrunkAclChanged',
+  'TrunkCpsLimitChanged',
 ]);
 
 export const TRUNK_STREAM_PREFIX = 'trunk-';
@@ -98,6 +111,10 @@ export function evolveTrunk(
       return { ...touched, config: { ...state.config, transferCallerId: event.transferCallerId } };
     case 'TrunkAclChanged':
       return { ...touched, config: { ...state.config, acl: event.acl } };
+    case 'TrunkCpsLimitChanged': {
+      const { cpsLimit: _, ...rest } = state.config;
+      return { ...touched, config: event.cpsLimit === null ? rest : { ...rest, cpsLimit: event.cpsLimit } };
+    }
   }
 }
 
@@ -106,6 +123,8 @@ export interface TrunkChange {
   transferMode?: TransferMode;
   transferCallerId?: TransferCallerId;
   acl?: string[];
+  /** `null` removes the limit. */
+  cpsLimit?: number | null;
 }
 
 export interface Attribution {
@@ -147,6 +166,10 @@ export function decideTrunkChange(
   }
   if (change.acl !== undefined && JSON.stringify(change.acl) !== JSON.stringify(config.acl)) {
     events.push({ type: 'TrunkAclChanged', ...base, acl: change.acl, previous: config.acl });
+  }
+  const previousCps = config.cpsLimit ?? null;
+  if (change.cpsLimit !== undefined && change.cpsLimit !== previousCps) {
+    events.push({ type: 'TrunkCpsLimitChanged', ...base, cpsLimit: change.cpsLimit, previous: previousCps });
   }
   return events;
 }

@@ -17,6 +17,7 @@ import {
   rememberAuthorization,
   type TestKey,
 } from '../helpers/apiKeys.ts';
+import { withoutReaperTimers } from '../helpers/sipInputs.ts';
 import { freePort } from '../helpers/sipp.ts';
 
 export const CARRIER_IP = '127.0.0.2';
@@ -66,8 +67,13 @@ export interface PivotUnderTest {
   engine: RunningPivot['engine'];
   /** Stops the pivot (queued inputs finish first); safe to call twice. */
   stop(): Promise<void>;
-  /** Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order. */
+  /**
+   * Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order,
+   * without the reaper timers' TimerScheduled/TimerCanceled that every call has (reapers.test.ts).
+   */
   events(): Promise<StoredEvent[]>;
+  /** The same with the reaper timers' events. */
+  allEvents(): Promise<StoredEvent[]>;
   /** Stops it and removes its temporary directory. */
   dispose(): Promise<void>;
 }
@@ -132,6 +138,10 @@ export async function startTestPivot(options: PivotOptions): Promise<PivotUnderT
     engine: running.engine,
     stop,
     async events() {
+      await stop();
+      return withoutReaperTimers(readStoredEvents(dbPath));
+    },
+    async allEvents() {
       await stop();
       return readStoredEvents(dbPath);
     },
