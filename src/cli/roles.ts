@@ -12,6 +12,8 @@ import { createNatsBus } from '../bus/nats/index.ts';
 import type { AdapterBus, EngineBus } from '../bus/port.ts';
 import type { BusConfig, PivotConfig } from '../config/index.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { knownPeers } from '../engine/knownPeers.ts';
+import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import type { Logger } from '../log.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
@@ -43,8 +45,12 @@ export async function startSipRole(options: {
   config: PivotConfig;
   bus: AdapterBus;
   log: Logger;
+  /** The live trunks, so the adapter knows its peers as trunks change; the config's trunks otherwise. */
+  trunks?: () => TrunkDirectory;
 }): Promise<RunningSip> {
   const { config, bus, log } = options;
+  const fixed = options.trunks ? undefined : trunkDirectory(config);
+  const isKnownSource = knownPeers(options.trunks ?? (() => fixed!));
   const adapterId = `sip-${randomUUID().slice(0, 8)}`;
   const adapter = createSipAdapter({
     host: config.sip.host,
@@ -55,6 +61,10 @@ export async function startSipRole(options: {
     ...(config.sip.sourceLimit !== undefined ? { sourceLimit: config.sip.sourceLimit } : {}),
     ...(config.sip.maxPendingServerTransactions !== undefined
       ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
+      : {}),
+    isKnownSource,
+    ...(config.sip.unknownSourceLimit !== undefined
+      ? { unknownSourceLimit: config.sip.unknownSourceLimit }
       : {}),
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));

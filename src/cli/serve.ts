@@ -27,7 +27,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
   const bus = await openBus({ kind: 'inprocess' }, log);
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
   const readSide = await startReadSide({ config, store, log, metrics, trunks: engineRole.trunks });
-  const sipRole = await startSipRole({ config, bus: bus.adapter, log });
+  const sipRole = await startSipRole({ config, bus: bus.adapter, log, trunks: engineRole.trunks.current });
   registerSipMetrics(metrics.registry, sipRole.stats);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,

@@ -174,6 +174,20 @@ export const pivotConfigSchema = z.strictObject({
         }),
       ])
       .optional(),
+    /**
+     * The one budget shared by every source outside the trunks' ACLs and the carrier's addresses
+     * (transfer targets, monitors, scanners), requests/s; default 100/s, burst 200. `false`: each such
+     * source gets `sourceLimit` of its own, as known peers do.
+     */
+    unknownSourceLimit: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
+          burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
+        }),
+      ])
+      .optional(),
     /** Server transactions waiting for a final answer; above it new requests get 503 (default 10,000). */
     maxPendingServerTransactions: z
       .number()

@@ -10,6 +10,8 @@ import {
   DEFAULT_SOURCE_BURST,
   DEFAULT_SOURCE_RATE_PER_S,
   DEFAULT_T1_MS,
+  DEFAULT_UNKNOWN_SOURCES_BURST,
+  DEFAULT_UNKNOWN_SOURCES_RATE_PER_S,
   DIALOG_PIN_MAX_MS,
   MAX_PINNED_DIALOGS,
   SOURCE_LIMIT_RETRY_AFTER_S,
@@ -45,6 +47,15 @@ export interface SipAdapterOptions {
   sourceLimit?: SourceLimitOptions | false;
   /** Server transactions waiting for a final answer at once (default 10,000); beyond, 503 statelessly. */
   maxPendingServerTransactions?: number;
+  /**
+   * Whether a source address is a known peer (in a trunk's ACL, a carrier gateway or `carrier.sources`).
+   * Known peers get `sourceLimit` each; every other source draws from the one shared
+   * `unknownSourceLimit`. Asked per request, so trunk changes apply at once. Absent: every source is
+   * treated as known (each its own budget).
+   */
+  isKnownSource?: (host: string) => boolean;
+  /** The budget all unknown sources share (default 100/s, burst 200); `false`: each its own, as known. */
+  unknownSourceLimit?: Omit<SourceLimitOptions, 'maxSources'> | false;
 }
 
 /** Counters and gauges for metrics: the adapter's load and what it shed. */
@@ -54,6 +65,8 @@ export interface SipAdapterStats extends ServerSideStats {
   /** Requests over their source's limit dropped (UDP) and refused with 503 (TCP), since start. */
   sourceLimitDropped: number;
   sourceLimitRefused: number;
+  /** Of those, requests from unknown sources over their shared budget. */
+  unknownSourcesShed: number;
 }
 
 export interface SipAdapter {
@@ -108,14 +121,44 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
           options.sourceLimit ?? { ratePerSecond: DEFAULT_SOURCE_RATE_PER_S, burst: DEFAULT_SOURCE_BURST },
           now,
         );
-  const shed = { sourceLimitDropped: 0, sourceLimitRefused: 0 };
+  const unknownBudget =
+    limiter && options.isKnownSource && options.unknownSourceLimit !== false
+      ? createSourceLimiter(
+          {
+            ...(options.unknownSourceLimit ?? {
+              ratePerSecond: DEFAULT_UNKNOWN_SOURCES_RATE_PER_S,
+              burst: DEFAULT_UNKNOWN_SOURCES_BURST,
+            }),
+            maxSources: 1,
+          },
+          now,
+        )
+      : undefined;
+  const shed = { sourceLimitDropped: 0, sourceLimitRefused: 0, unknownSourcesShed: 0 };
+
+  /** Known peers spend their own budget; all the others one shared budget. */
+  const admit = (host: string): boolean => {
+    if (!limiter) return true;
+    if (!unknownBudget || isKnown(host)) return limiter.admit(host);
+    if (unknownBudget.admit('')) return true;
+    shed.unknownSourcesShed++;
+    return false;
+  };
+  const isKnown = (host: string): boolean => {
+    try {
+      return options.isKnownSource?.(host) ?? true;
+    } catch (error) {
+      log('error', 'sip source check failed; treated as unknown', { error: String(error) });
+      return false;
+    }
+  };
 
   const receive = (data: Buffer, source: SipEndpoint) => {
     const parsed = parseMessage(data);
     // Responses answer our own requests and are matched or dropped cheaply; everything else a source
     // sends (requests, retransmissions, garbage) costs it a token.
     const isResponse = parsed.ok && parsed.message.start.kind === 'response';
-    if (!isResponse && limiter && !limiter.admit(source.host)) return overLimit(parsed, source);
+    if (!isResponse && !admit(source.host)) return overLimit(parsed, source);
     if (!parsed.ok) {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
@@ -164,7 +207,12 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     const refused = shed.sourceLimitRefused - reported.sourceLimitRefused;
     if (dropped === 0 && refused === 0) return;
     reported = { ...shed };
-    log('warn', 'sip requests over their source rate limit', { dropped, refused, sources: limiter?.sources });
+    log('warn', 'sip requests over their source rate limit', {
+      dropped,
+      refused,
+      sources: limiter?.sources,
+      unknownSourcesShed: shed.unknownSourcesShed,
+    });
   };
 
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
@@ -241,6 +289,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     async stop() {
       clearInterval(sweeper);
       limiter?.clear();
+      unknownBudget?.clear();
       server.stop();
       client.stop();
       boundPort = undefined;

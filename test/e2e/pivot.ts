@@ -44,6 +44,8 @@ export interface PivotOptions {
   carrierUris?: string[];
   /** `sip.sourceLimit`; load benches turn it off, since one SIPp process is one source. */
   sourceLimit?: false;
+  /** `sip.unknownSourceLimit`: the budget shared by sources outside the ACLs and the carrier. */
+  unknownSourceLimit?: { ratePerSecond: number; burst: number } | false;
 }
 
 export interface StoredEvent {
@@ -85,6 +87,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       port,
       publicHost: '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
+      ...(options.unknownSourceLimit !== undefined ? { unknownSourceLimit: options.unknownSourceLimit } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },
