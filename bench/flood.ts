@@ -2,14 +2,16 @@
  * Legitimate call setup and OPTIONS latency while an unknown source floods the pivot with INVITEs, next
  * to the same load without the flood, in one run. Each side gets a fresh pivot in this process
  * (test/e2e/pivot.ts, SQLite in a temp dir); SIPp places calls from the trunk's PBX (127.0.0.1) as in
- * bench/transfer.ts (bench/sipp-load.ts), a prober on 127.0.0.3 sends OPTIONS every 20 ms, and during
- * the flood run 127.0.0.66 (outside every ACL) sends INVITEs at a fixed rate for as long as the calls
- * last, capped in count and time. Everything stays on loopback.
+ * bench/transfer.ts (bench/sipp-load.ts), two probers send OPTIONS every 20 ms: one from the carrier's
+ * address (127.0.0.2, a known peer, as a carrier's keepalive would) and one from 127.0.0.3 (a monitor
+ * outside every ACL). During the flood run 127.0.0.66 (outside every ACL) sends INVITEs at a fixed rate
+ * for as long as the calls last, capped in count and time. Everything stays on loopback.
  *
  *   npm run bench:flood [-- --rate 20 --count 200 --mode plain|transfer --flood-rate 3000 --flood-sources 1]
  *
  * --flood-sources N spreads the flood over N source addresses (127.1.0.1...), as a spoofed flood would
- * be, so that the per-source limit lets most of it through to the engine's stateless refusals.
+ * be, so that no per-source limit alone can hold it. The figures end with the store's growth (events
+ * stored during each run) and the process RSS.
  */
 import dgram from 'node:dgram';
 import { startTestPivot, TRUNK_DOMAIN } from '../test/e2e/pivot.ts';
@@ -75,8 +77,8 @@ function request(method: string, uri: string, host: string, port: number, branch
 }
 
 /** OPTIONS every 20 ms from its own source; latencies of the answered ones, and how many got none. */
-async function startProber(port: number) {
-  const socket = await bind('127.0.0.3');
+async function startProber(port: number, host: string) {
+  const socket = await bind(host);
   const local = socket.address();
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -90,7 +92,7 @@ async function startProber(port: number) {
   });
   let n = 0;
   const timer = setInterval(() => {
-    const branch = `z9hG4bK-probe-${n++}`;
+    const branch = `z9hG4bK-probe-${host}-${n++}`;
     sentAt.set(branch, performance.now());
     socket.send(
       request('OPTIONS', 'sip:pivot@127.0.0.1', local.address, local.port, branch),
@@ -168,7 +170,10 @@ async function run(withFlood: boolean) {
   const sampler = setInterval(() => {
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   }, 250);
-  const prober = await startProber(pivot.port);
+  const probers = {
+    known: await startProber(pivot.port, '127.0.0.2'),
+    unknown: await startProber(pivot.port, '127.0.0.3'),
+  };
   const flood = withFlood ? await startFlood(pivot.port) : undefined;
   try {
     const figures = await runLoad({
@@ -181,7 +186,7 @@ async function run(withFlood: boolean) {
         events: async () => {
           // The flood and the prober stop before the pivot does: what they saw is about a live pivot.
           floodResult = await flood?.stop();
-          probed = await prober.stop();
+          probed = { known: await probers.known.stop(), unknown: await probers.unknown.stop() };
           rssAfter = process.memoryUsage().rss;
           return pivot.events();
         },
@@ -189,10 +194,16 @@ async function run(withFlood: boolean) {
     });
     clearInterval(sampler);
     printFigures(label, figures);
-    const p = probed!;
+    const p = probed!.known;
+    const u = probed!.unknown;
     console.log(
-      `  OPTIONS (127.0.0.3, every 20 ms): ${p.latencies.length}/${p.sent} answered; latency ${percentiles(p.latencies)}`,
+      `  OPTIONS from the carrier's address (127.0.0.2, every 20 ms): ${p.latencies.length}/${p.sent} answered; latency ${percentiles(p.latencies)}`,
     );
+    console.log(
+      `  OPTIONS from an unknown monitor (127.0.0.3, every 20 ms): ${u.latencies.length}/${u.sent} answered; latency ${percentiles(u.latencies)}`,
+    );
+    const failed = figures.parties.find((party) => party.who === 'pbx')?.failed;
+    console.log(`  store: ${figures.events.length} call events; legitimate calls failed (PBX): ${failed}`);
     if (floodResult) {
       const f = floodResult;
       const replies = Object.values(f.received).reduce((a, b) => a + b, 0);
@@ -202,7 +213,13 @@ async function run(withFlood: boolean) {
       );
     }
     console.log(`  RSS before ${mb(rssBefore)}, peak ${mb(rssPeak)}, after ${mb(rssAfter)}`);
-    return { p99: percentile(figures.inviteTo200, 99), options99: percentile(p.latencies, 99) };
+    return {
+      p99: percentile(figures.inviteTo200, 99),
+      options99: percentile(p.latencies, 99),
+      failed,
+      events: figures.events.length,
+      rssPeak,
+    };
   } finally {
     clearInterval(sampler);
     await pivot.dispose();
@@ -210,7 +227,8 @@ async function run(withFlood: boolean) {
 }
 
 let floodResult: Awaited<ReturnType<Awaited<ReturnType<typeof startFlood>>['stop']>> | undefined;
-let probed: Awaited<ReturnType<Awaited<ReturnType<typeof startProber>>['stop']>> | undefined;
+type Probed = Awaited<ReturnType<Awaited<ReturnType<typeof startProber>>['stop']>>;
+let probed: { known: Probed; unknown: Probed } | undefined;
 let rssAfter = 0;
 
 const quiet = await run(false);
@@ -219,7 +237,10 @@ const flooded = await run(true);
 const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);
 console.log(
   `\nINVITE -> 200 p99: ${ms(quiet.p99)} without flood, ${ms(flooded.p99)} with; ` +
-    `OPTIONS p99: ${ms(quiet.options99)} without, ${ms(flooded.options99)} with`,
+    `OPTIONS (carrier address) p99: ${ms(quiet.options99)} without, ${ms(flooded.options99)} with; ` +
+    `failed calls: ${quiet.failed} without, ${flooded.failed} with; ` +
+    `call events stored: ${quiet.events} without, ${flooded.events} with; ` +
+    `RSS peak ${mb(quiet.rssPeak)} without, ${mb(flooded.rssPeak)} with`,
 );
 // SIPp guard timers of finished runs may still be pending.
 process.exit(0);
