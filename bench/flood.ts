@@ -8,6 +8,12 @@
  * for as long as the calls last, capped in count and time. Everything stays on loopback.
  *
  *   npm run bench:flood [-- --rate 20 --count 200 --mode plain|transfer --flood-rate 3000 --flood-sources 1]
+ *                       [--flood invite|refer]
+ *
+ * --flood refer floods REFERs inside one established dialog instead: the carrier (127.0.0.2) calls a
+ * second trunk's number, the pivot rings that trunk's PBX (127.0.0.4, a raw UAS here), it answers, and
+ * then REFERs in that dialog at --flood-rate (the first starts a transfer whose hold the carrier never
+ * answers, the others are refused), the way a broken PBX loops.
  *
  * --flood-sources N spreads the flood over N source addresses (127.1.0.1...), as a spoofed flood would
  * be, so that no per-source limit alone can hold it. The figures end with the store's growth (events
@@ -28,6 +34,7 @@ const count = Number(flag('count', '200'));
 const mode = flag('mode', 'plain') as LoadMode;
 const floodRate = Number(flag('flood-rate', '3000'));
 const floodSources = Number(flag('flood-sources', '1'));
+const floodKind = flag('flood', 'invite');
 /** The flood never outlasts this, nor sends more than floodRate times it. */
 const FLOOD_MAX_S = 120;
 if (
@@ -35,7 +42,8 @@ if (
   !(count > 0) ||
   !(floodRate > 0 && floodRate <= 20_000) ||
   !(Number.isInteger(floodSources) && floodSources >= 1 && floodSources <= 250) ||
-  !['plain', 'transfer'].includes(mode)
+  !['plain', 'transfer'].includes(mode) ||
+  !['invite', 'refer'].includes(floodKind)
 ) {
   console.error(
     'usage: bench/flood.ts [--rate N] [--count N] [--mode plain|transfer] [--flood-rate N<=20000] [--flood-sources 1..250]',
@@ -158,12 +166,183 @@ async function startFlood(port: number) {
   };
 }
 
+const REFERRING_PBX = '127.0.0.4';
+const REFERRING_NUMBER = '+15550300000';
+
+/** A header's value from a message text (first occurrence). */
+function headerOf(text: string, name: string): string {
+  const line = text.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim() ?? '';
+}
+
+const SDP =
+  'v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+
+/**
+ * An origination call from the carrier to the referring trunk's PBX, answered, then REFERs in its
+ * dialog from the PBX at floodRate per second until stopped or capped.
+ */
+async function startReferFlood(port: number, pbxSocket: dgram.Socket) {
+  const carrierSocket = await bind('127.0.0.2');
+  const carrierLocal = carrierSocket.address();
+  const pbxLocal = pbxSocket.address();
+  const received = new Map<string, number>();
+  const invite = new Promise<string>((resolve) => {
+    pbxSocket.on('message', (data) => {
+      const text = data.toString('latin1');
+      if (text.startsWith('INVITE ')) resolve(text);
+      else if (text.startsWith('SIP/2.0 ')) {
+        const status = text.slice(8, 11);
+        received.set(status, (received.get(status) ?? 0) + 1);
+      }
+    });
+  });
+  const answered = new Promise<string>((resolve) => {
+    carrierSocket.on('message', (data) => {
+      const text = data.toString('latin1');
+      if (text.startsWith('SIP/2.0 200') && headerOf(text, 'CSeq').endsWith('INVITE')) resolve(text);
+    });
+  });
+  const uri = `sip:${REFERRING_NUMBER}@127.0.0.1:${port}`;
+  const callId = `refer-flood-${Date.now()}@127.0.0.2`;
+  carrierSocket.send(
+    Buffer.from(
+      [
+        `INVITE ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.2:${carrierLocal.port};branch=z9hG4bK-rf-invite;rport`,
+        'Max-Forwards: 70',
+        `From: <sip:+15557770000@127.0.0.2>;tag=carrier-rf`,
+        `To: <${uri}>`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 INVITE',
+        `Contact: <sip:carrier@127.0.0.2:${carrierLocal.port}>`,
+        'Content-Type: application/sdp',
+        `Content-Length: ${Buffer.byteLength(SDP)}`,
+        '',
+        SDP,
+      ].join('\r\n'),
+    ),
+    port,
+    '127.0.0.1',
+  );
+  // The PBX answers the pivot's INVITE.
+  const offer = await invite;
+  const copied = offer.split('\r\n').filter((l) => /^(via|from|call-id|cseq):/i.test(l));
+  const pbxTag = 'pbx-rf';
+  pbxSocket.send(
+    Buffer.from(
+      [
+        'SIP/2.0 200 OK',
+        ...copied,
+        `To: ${headerOf(offer, 'To')};tag=${pbxTag}`,
+        `Contact: <sip:pbx@${REFERRING_PBX}:${pbxLocal.port}>`,
+        'Content-Type: application/sdp',
+        `Content-Length: ${Buffer.byteLength(SDP)}`,
+        '',
+        SDP,
+      ].join('\r\n'),
+    ),
+    port,
+    '127.0.0.1',
+  );
+  const ok = await answered;
+  const contact = /<([^>]+)>/.exec(headerOf(ok, 'Contact'))?.[1] ?? uri;
+  carrierSocket.send(
+    Buffer.from(
+      [
+        `ACK ${contact} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.2:${carrierLocal.port};branch=z9hG4bK-rf-ack;rport`,
+        'Max-Forwards: 70',
+        `From: <sip:+15557770000@127.0.0.2>;tag=carrier-rf`,
+        `To: ${headerOf(ok, 'To')}`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 ACK',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    ),
+    port,
+    '127.0.0.1',
+  );
+  // REFERs in the PBX's dialog: its From is the INVITE's To with its tag, its To the INVITE's From.
+  const target = /<([^>]+)>/.exec(headerOf(offer, 'Contact'))?.[1] ?? uri;
+  const dialog = {
+    callId: headerOf(offer, 'Call-ID'),
+    from: `${headerOf(offer, 'To')};tag=${pbxTag}`,
+    to: headerOf(offer, 'From'),
+  };
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((floodRate * tickMs) / 1000));
+  const max = floodRate * FLOOD_MAX_S;
+  let sent = 0;
+  const started = performance.now();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped && sent < max && performance.now() - started < FLOOD_MAX_S * 1000) {
+      for (let i = 0; i < perTick; i++, sent++) {
+        pbxSocket.send(
+          Buffer.from(
+            [
+              `REFER ${target} SIP/2.0`,
+              `Via: SIP/2.0/UDP ${REFERRING_PBX}:${pbxLocal.port};branch=z9hG4bK-rf-${sent};rport`,
+              'Max-Forwards: 70',
+              `From: ${dialog.from}`,
+              `To: ${dialog.to}`,
+              `Call-ID: ${dialog.callId}`,
+              `CSeq: ${sent + 2} REFER`,
+              `Contact: <sip:pbx@${REFERRING_PBX}:${pbxLocal.port}>`,
+              'Refer-To: <sip:+15550109999@127.0.0.2>',
+              'Content-Length: 0',
+              '',
+              '',
+            ].join('\r\n'),
+          ),
+          port,
+          '127.0.0.1',
+        );
+      }
+      const due = started + (sent / perTick) * tickMs;
+      await sleep(Math.max(0, due - performance.now()));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      const seconds = (performance.now() - started) / 1000;
+      await sleep(5_000);
+      carrierSocket.close();
+      pbxSocket.close();
+      return { sent, seconds, received: Object.fromEntries(received) };
+    },
+  };
+}
+
 async function run(withFlood: boolean) {
-  const label = withFlood
-    ? `${mode} calls during an INVITE flood (${floodRate}/s from ${floodSources} source${floodSources > 1 ? 's' : ''} outside the ACL)`
-    : `${mode} calls, no flood`;
+  const label = !withFlood
+    ? `${mode} calls, no flood`
+    : floodKind === 'refer'
+      ? `${mode} calls during a REFER flood in one dialog (${floodRate}/s from another trunk's PBX)`
+      : `${mode} calls during an INVITE flood (${floodRate}/s from ${floodSources} source${floodSources > 1 ? 's' : ''} outside the ACL)`;
   const carrierPort = await freePort();
-  const pivot = await startTestPivot({ carrierPort });
+  const pbxSocket = floodKind === 'refer' ? await bind(REFERRING_PBX) : undefined;
+  const pivot = await startTestPivot({
+    carrierPort,
+    extraTrunks: [
+      {
+        name: 'globex',
+        domain: 'globex.pstn.pivot.test',
+        acl: [`${REFERRING_PBX}/32`],
+        originationUri: `sip:${REFERRING_PBX}:${pbxSocket?.address().port ?? 5070}`,
+        numbers: [REFERRING_NUMBER],
+        transferMode: 'enable-all',
+        transferCallerId: 'from-transferee',
+        maxTransfersPerCall: 5,
+        rates: { currency: 'USD', origination: { '': 0.0034 }, termination: { '': 0.0045 } },
+      },
+    ],
+  });
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
@@ -174,7 +353,12 @@ async function run(withFlood: boolean) {
     known: await startProber(pivot.port, '127.0.0.2'),
     unknown: await startProber(pivot.port, '127.0.0.3'),
   };
-  const flood = withFlood ? await startFlood(pivot.port) : undefined;
+  const flood = !withFlood
+    ? undefined
+    : floodKind === 'refer'
+      ? await startReferFlood(pivot.port, pbxSocket!)
+      : await startFlood(pivot.port);
+  if (!withFlood) pbxSocket?.close();
   try {
     const figures = await runLoad({
       mode,
@@ -208,8 +392,8 @@ async function run(withFlood: boolean) {
       const f = floodResult;
       const replies = Object.values(f.received).reduce((a, b) => a + b, 0);
       console.log(
-        `  flood: ${f.sent} INVITEs in ${f.seconds.toFixed(1)} s (${(f.sent / f.seconds).toFixed(0)}/s); ` +
-          `replies by status ${JSON.stringify(f.received)} = ${(replies / f.sent).toFixed(2)} per INVITE`,
+        `  flood: ${f.sent} ${floodKind === 'refer' ? 'REFERs' : 'INVITEs'} in ${f.seconds.toFixed(1)} s (${(f.sent / f.seconds).toFixed(0)}/s); ` +
+          `replies by status ${JSON.stringify(f.received)} = ${(replies / f.sent).toFixed(2)} per request`,
       );
     }
     console.log(`  RSS before ${mb(rssBefore)}, peak ${mb(rssPeak)}, after ${mb(rssAfter)}`);
