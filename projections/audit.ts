@@ -125,6 +125,13 @@ function trunkRow(event: RecordedEvent): Row {
         why,
         details: JSON.stringify({ previous: e.previous, maxTransfersPerCall: e.maxTransfersPerCall }),
       };
+    case 'TrunkCpsLimitChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: cpsLimit ${e.previous ?? 'none'} -> ${e.cpsLimit ?? 'none'}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, cpsLimit: e.cpsLimit }),
+      };
   }
 }
 

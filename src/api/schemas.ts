@@ -204,6 +204,7 @@ export const trunkSchema = jsonSchemaOf(
     TransferMode: z.enum(TRANSFER_MODES),
     TransferCallerId: z.enum(TRANSFER_CALLER_IDS),
     MaxTransfersPerCall: int,
+    CpsLimit: num.nullable(),
     Rates: z.object({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
     Source: z.enum(['config', 'api']),
     Revision: int,
@@ -214,6 +215,9 @@ export const trunkSchema = jsonSchemaOf(
 );
 
 /** Who made a change is the API key that made it, recorded by the server; the caller says only why. */
+/** Calls per second: new calls plus accepted transfers. */
+const CpsLimit = z.number().gt(0).max(100000);
+
 const Reason = z.string().min(1).max(500).describe('why (recorded in the audit)');
 
 /** A new trunk as the API spells it; its values are then checked by the config's rules (trunks.ts). */
@@ -226,6 +230,7 @@ export const TrunkCreateBody = z.strictObject({
   TransferMode: z.enum(TRANSFER_MODES),
   TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
   MaxTransfersPerCall: z.int().max(1000).optional(),
+  CpsLimit: CpsLimit.optional(),
   Rates: z.strictObject({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
   Reason: Reason.optional(),
 });
@@ -238,6 +243,9 @@ export const TrunkUpdateBody = z
     TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
     Acl: z.array(str).min(1).optional(),
     MaxTransfersPerCall: z.int().min(1).max(1000).optional(),
+    CpsLimit: CpsLimit.nullable()
+      .optional()
+      .describe('new calls plus accepted transfers per second; null for no limit'),
     Reason: Reason.optional(),
   })
   .meta({ minProperties: 1 });

@@ -32,6 +32,11 @@ const FIGURES: Array<[keyof SipAdapterStats, string, string]> = [
     'Requests over their source limit dropped (UDP)',
   ],
   [
+    'unknownSourcesShed',
+    'pivot_sip_unknown_sources_shed_total',
+    'Requests from sources outside every trunk ACL and the carrier, over their shared budget',
+  ],
+  [
     'sourceLimitRefused',
     'pivot_sip_source_limit_refused_total',
     'Requests over their source limit refused 503 (TCP)',

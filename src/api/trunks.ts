@@ -1,5 +1,5 @@
 /**
- * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId and Acl. Every change is
+ * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId, Acl and CpsLimit. Every change is
  * an event in the trunk's stream, recording the API key that made it as `by` and the caller's `Reason`,
  * and the engine reads the live trunks on every input, so a change applies to the next REFER without a
  * restart.
@@ -31,6 +31,7 @@ function trunkResource(state: TrunkState) {
     TransferMode: config.transferMode,
     TransferCallerId: config.transferCallerId,
     MaxTransfersPerCall: config.maxTransfersPerCall,
+    CpsLimit: config.cpsLimit ?? null,
     Rates: {
       Currency: config.rates.currency,
       Origination: config.rates.origination,
@@ -54,6 +55,7 @@ const API_NAMES: Record<string, string> = {
   transferMode: 'TransferMode',
   transferCallerId: 'TransferCallerId',
   maxTransfersPerCall: 'MaxTransfersPerCall',
+  cpsLimit: 'CpsLimit',
   rates: 'Rates',
   currency: 'Currency',
   origination: 'Origination',
@@ -79,6 +81,7 @@ function trunkConfigOf(body: TrunkCreateBody): TrunkConfig {
     transferMode: body.TransferMode,
     ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
     ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
+    ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
     rates: {
       currency: body.Rates.Currency,
       origination: body.Rates.Origination,
@@ -117,6 +120,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
         ...(body.Acl ? { acl: body.Acl } : {}),
         ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
+        ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
       },
       attribution(request),
     );
@@ -126,7 +130,8 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
     method,
     url: '/v1/Trunks/:Sid',
     tag: 'Trunks',
-    summary: 'Change TransferMode, TransferCallerId, MaxTransfersPerCall or Acl; applies to the next REFER',
+    summary:
+      'Change TransferMode, TransferCallerId, MaxTransfersPerCall, Acl or CpsLimit; applies to the next call or REFER',
     params: sidParams(trunkSid),
     body: trunkUpdateBody,
     responses: { 200: { description: 'the trunk after the change', schema: trunkSchema } },

@@ -5,6 +5,7 @@ import { resolveHosts } from '../config/resolve.ts';
 import { checkAll, findSessionStream, formatSteps, replayEvents } from '../engine/replay.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { startTrunkRegistry } from '../trunks/registry.ts';
 import { runDemo } from './demo.ts';
 import { registerKeyCommands } from './keys.ts';
 import { registerProjectionCommands } from './projections.ts';
@@ -74,9 +75,26 @@ program
     if (settings.bus.kind !== 'nats') fail('pivot sip: bus.kind must be nats to run the SIP adapter apart');
     const log = consoleLogger();
     const bus = await openBus(settings.bus, log);
-    const sip = await startSipRole({ config: settings, bus: bus.adapter, log });
+    // The trunks as stored (and as the API changes them), so the edge knows which sources are peers. A
+    // file store belongs to the engine's host: apart from it, the adapter knows the config's trunks.
+    const shared = settings.store.kind === 'postgres' || settings.store.kind === 'eventstoredb';
+    const store = shared ? openStore(settings.store) : undefined;
+    const trunks = store ? await startTrunkRegistry({ store, config: settings, log }) : undefined;
+    const sip = await startSipRole({
+      config: settings,
+      bus: bus.adapter,
+      log,
+      ...(trunks ? { trunks: trunks.current } : {}),
+    });
     log('info', 'sip adapter serving', { sip: `${sip.sip.host}:${sip.sip.port}`, adapterId: sip.adapterId });
-    stopOnSignal({ stop: () => sip.stop().then(() => bus.close()) });
+    stopOnSignal({
+      stop: async () => {
+        await sip.stop();
+        await bus.close();
+        await trunks?.stop();
+        await store?.close();
+      },
+    });
   });
 
 program

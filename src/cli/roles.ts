@@ -12,6 +12,8 @@ import { createNatsBus } from '../bus/nats/index.ts';
 import type { AdapterBus, EngineBus } from '../bus/port.ts';
 import type { BusConfig, PivotConfig } from '../config/index.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { knownPeers } from '../engine/knownPeers.ts';
+import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import type { Logger } from '../log.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
@@ -47,10 +49,14 @@ export async function startSipRole(options: {
   log: Logger;
   /** The SIP trace to record into; one is opened as the config says when not given. */
   trace?: TraceStore;
+  /** The live trunks, so the adapter knows its peers as trunks change; the config's trunks otherwise. */
+  trunks?: () => TrunkDirectory;
 }): Promise<RunningSip> {
   const { config, bus, log } = options;
   const ownTrace = options.trace === undefined ? openTrace(config, log) : undefined;
   const trace = options.trace ?? ownTrace;
+  const fixed = options.trunks ? undefined : trunkDirectory(config);
+  const isKnownSource = knownPeers(options.trunks ?? (() => fixed!));
   const adapterId = `sip-${randomUUID().slice(0, 8)}`;
   const adapter = createSipAdapter({
     host: config.sip.host,
@@ -63,14 +69,19 @@ export async function startSipRole(options: {
     ...(config.sip.maxPendingServerTransactions !== undefined
       ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
       : {}),
+    isKnownSource,
+    ...(config.sip.unknownSourceLimit !== undefined
+      ? { unknownSourceLimit: config.sip.unknownSourceLimit }
+      : {}),
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {
     // The bus retries a publish for a while (NATS: publishTimeoutMs); the in-process bus rejects when
-    // the engine could not handle the input (the store failed). Either way, a non-INVITE request is
-    // published again on the peer's next retransmission (src/sip/serverSide.ts). A new INVITE's
-    // retransmissions were stopped by our 100 Trying, so its caller is told to try later.
-    bus.publishInput(input).catch((error) => {
+    // the engine could not handle the input (the store failed). Either way, a request is published
+    // again on the peer's next retransmission (src/sip/serverSide.ts), and a new INVITE gets no 100
+    // Trying until its input is durable; its caller is told to try later rather than wait.
+    const published = bus.publishInput(input);
+    published.catch((error) => {
       log('warn', 'input not published or not handled', {
         error: String(error),
         transactionKey: input.transactionKey,
@@ -86,6 +97,7 @@ export async function startSipRole(options: {
         });
       }
     });
+    return published;
   });
   const sip = await adapter.start();
   trace?.setLocal({ host: config.sip.publicHost, port: sip.port });

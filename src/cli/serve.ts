@@ -37,7 +37,13 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
     trunks: engineRole.trunks,
     ...(trace ? { trace } : {}),
   });
-  const sipRole = await startSipRole({ config, bus: bus.adapter, log, ...(trace ? { trace } : {}) });
+  const sipRole = await startSipRole({
+    config,
+    bus: bus.adapter,
+    log,
+    trunks: engineRole.trunks.current,
+    ...(trace ? { trace } : {}),
+  });
   registerSipMetrics(metrics.registry, sipRole.stats);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,

@@ -142,9 +142,9 @@ export const trunkSchema = z.strictObject({
   numbering: numbering.optional(),
   /**
    * The longest a call on this trunk may last from its answer; then the pivot BYEs both legs
-   * (machines/call/reapers.ts). No limit when absent.
+   * (machines/call/reapers.ts). 4 hours when absent; `false` sets no limit.
    */
-  maxCallSeconds: positiveSeconds.optional(),
+  maxCallSeconds: z.union([positiveSeconds, z.literal(false)]).optional(),
   rates: z.strictObject({
     currency: z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 currency code such as "USD"' }),
     origination: rateDeck,
@@ -172,6 +172,20 @@ export const pivotConfigSchema = z.strictObject({
         }),
       ])
       .optional(),
+    /**
+     * The one budget shared by every source outside the trunks' ACLs and the carrier's addresses
+     * (transfer targets, monitors, scanners), requests/s; default 100/s, burst 200. `false`: each such
+     * source gets `sourceLimit` of its own, as known peers do.
+     */
+    unknownSourceLimit: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
+          burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
+        }),
+      ])
+      .optional(),
     /** Server transactions waiting for a final answer; above it new requests get 503 (default 10,000). */
     maxPendingServerTransactions: z
       .number()
@@ -180,8 +194,8 @@ export const pivotConfigSchema = z.strictObject({
       .optional(),
     /**
      * Timer C (RFC 3261 §16.6 step 11): how long an outbound INVITE may go without a final response
-     * before the pivot CANCELs it and answers the caller 408. When set (or a trunk has `maxCallSeconds`),
-     * calls also get the ACK timeout; Timer C is then 181 s unless set here.
+     * before the pivot CANCELs it and answers the caller 408. 181 s when absent (RFC 3261 wants more
+     * than 3 minutes). Every call also gets the ACK timeout (64*T1 = 32 s).
      */
     timerCSeconds: positiveSeconds.optional(),
     /**

@@ -11,31 +11,27 @@ export const TIMER_C_SECONDS = 181;
 /** 64*T1 (RFC 3261 §13.3.1.4): how long a UAS retransmits its 2xx waiting for the ACK. */
 export const ACK_TIMEOUT_SECONDS = 32;
 
+/** A call nobody hangs up ends after this long unless its trunk says otherwise (`maxCallSeconds`). */
+export const MAX_CALL_SECONDS = 4 * 60 * 60;
+
 /**
- * The limits for a call on `trunkName`, or undefined when none is configured (neither `sip.timerCSeconds`
- * nor the trunk's `maxCallSeconds`): such calls get no reaper timers, as before reapers existed.
+ * The limits for a call on `trunkName`: every call gets Timer C (`sip.timerCSeconds`, 181 s by
+ * default) and the ACK timeout, and a maximum duration (the trunk's `maxCallSeconds`, 4 h by default,
+ * none when the trunk sets it to `false`).
  */
-export function reapersFor(
-  config: PivotConfig,
-  trunks: TrunkDirectory,
-  trunkName: string,
-): Reapers | undefined {
+export function reapersFor(config: PivotConfig, trunks: TrunkDirectory, trunkName: string): Reapers {
   const trunk = trunks.trunks.find((candidate) => candidate.name === trunkName);
-  const timerC = config.sip.timerCSeconds;
-  const maxCall = trunk?.maxCallSeconds;
-  if (timerC === undefined && maxCall === undefined) return undefined;
+  const maxCall = trunk?.maxCallSeconds ?? MAX_CALL_SECONDS;
   return {
-    timerCSeconds: timerC ?? TIMER_C_SECONDS,
+    timerCSeconds: config.sip.timerCSeconds ?? TIMER_C_SECONDS,
     ackTimeoutSeconds: ACK_TIMEOUT_SECONDS,
-    ...(maxCall !== undefined ? { maxCallSeconds: maxCall } : {}),
+    ...(maxCall !== false ? { maxCallSeconds: maxCall } : {}),
   };
 }
 
 /** A new call's input with its reaper limits; any other input as it is. */
 export function withReapers(event: SessionEvent, config: PivotConfig, trunks: TrunkDirectory): SessionEvent {
   if (event.type !== 'CallReceived') return event;
-  const reapers = reapersFor(config, trunks, event.trunkName);
-  if (!reapers) return event;
-  const received: CallReceived = { ...event, reapers };
+  const received: CallReceived = { ...event, reapers: reapersFor(config, trunks, event.trunkName) };
   return received;
 }

@@ -2,8 +2,9 @@
  * Crash recovery: the engine persists, then acts. An engine that dies between the two leaves a stored
  * input whose commands never went out. A peer that retransmits heals this on its own (the repeat is
  * recognised and its decision re-sent), but some inputs have no retransmission left to come: an INVITE
- * the adapter already answered 100 Trying (RFC 3261 §17.1.1.2: the caller stops retransmitting on a
- * provisional response), a response the adapter absorbed. Such a call would wait forever.
+ * the adapter answered 100 Trying once it was durable (RFC 3261 §17.1.1.2: the caller stops
+ * retransmitting on a provisional response), a response the adapter absorbed. Such a call would wait
+ * forever.
  *
  * So at start-up the engine re-drives every session whose last stored input may not have been acted
  * on: it decides that input again and re-sends its commands. Commands carry the identifiers stored in

@@ -10,6 +10,8 @@ import {
   DEFAULT_SOURCE_BURST,
   DEFAULT_SOURCE_RATE_PER_S,
   DEFAULT_T1_MS,
+  DEFAULT_UNKNOWN_SOURCES_BURST,
+  DEFAULT_UNKNOWN_SOURCES_RATE_PER_S,
   DIALOG_PIN_MAX_MS,
   MAX_PINNED_DIALOGS,
   SOURCE_LIMIT_RETRY_AFTER_S,
@@ -47,6 +49,15 @@ export interface SipAdapterOptions {
   maxPendingServerTransactions?: number;
   /** Sees every message as it arrives and as it leaves (the SIP trace); must not throw or block. */
   tap?: WireTap;
+  /**
+   * Whether a source address is a known peer (in a trunk's ACL, a carrier gateway or `carrier.sources`).
+   * Known peers get `sourceLimit` each; every other source draws from the one shared
+   * `unknownSourceLimit`. Asked per request, so trunk changes apply at once. Absent: every source is
+   * treated as known (each its own budget).
+   */
+  isKnownSource?: (host: string) => boolean;
+  /** The budget all unknown sources share (default 100/s, burst 200); `false`: each its own, as known. */
+  unknownSourceLimit?: Omit<SourceLimitOptions, 'maxSources'> | false;
 }
 
 /** A copy of each message on the wire: `in` from `remote`, `out` to it. */
@@ -59,12 +70,19 @@ export interface SipAdapterStats extends ServerSideStats {
   /** Requests over their source's limit dropped (UDP) and refused with 503 (TCP), since start. */
   sourceLimitDropped: number;
   sourceLimitRefused: number;
+  /** Of those, requests from unknown sources over their shared budget. */
+  unknownSourcesShed: number;
 }
 
 export interface SipAdapter {
   readonly adapterId: string;
   start(): Promise<{ host: string; port: number }>;
-  onInput(handler: (input: SipInput) => void): void;
+  /**
+   * The handler may return a promise that settles once the input is durable (published to a durable
+   * bus, or stored by the engine): only then does a new INVITE get its 100 Trying. A handler that
+   * returns nothing has taken the input when it returns.
+   */
+  onInput(handler: (input: SipInput) => unknown): void;
   /** Never throws: a command that cannot be carried out is logged and dropped. */
   execute(command: SipCommand): void;
   stats(): SipAdapterStats;
@@ -77,7 +95,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const log: Logger = options.log ?? (() => {});
   const now = options.now ?? Date.now;
   const t1Ms = options.t1Ms ?? DEFAULT_T1_MS;
-  let handler: ((input: SipInput) => void) | undefined;
+  let handler: ((input: SipInput) => unknown) | undefined;
   let boundPort: number | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -86,11 +104,19 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip input dropped: no input handler', { callId: input.callId });
       return;
     }
+    let taken: unknown;
     try {
-      handler(input);
+      taken = handler(input);
     } catch (error) {
       log('error', 'sip input handler threw', { error: String(error), callId: input.callId });
+      return;
     }
+    if (input.kind !== 'request' || input.method !== 'INVITE') return;
+    Promise.resolve(taken).then(
+      () => server.trying(input.transactionKey),
+      // Not durable: the caller is still retransmitting, or the handler answered it itself.
+      () => {},
+    );
   };
 
   const limiter =
@@ -100,14 +126,44 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
           options.sourceLimit ?? { ratePerSecond: DEFAULT_SOURCE_RATE_PER_S, burst: DEFAULT_SOURCE_BURST },
           now,
         );
-  const shed = { sourceLimitDropped: 0, sourceLimitRefused: 0 };
+  const unknownBudget =
+    limiter && options.isKnownSource && options.unknownSourceLimit !== false
+      ? createSourceLimiter(
+          {
+            ...(options.unknownSourceLimit ?? {
+              ratePerSecond: DEFAULT_UNKNOWN_SOURCES_RATE_PER_S,
+              burst: DEFAULT_UNKNOWN_SOURCES_BURST,
+            }),
+            maxSources: 1,
+          },
+          now,
+        )
+      : undefined;
+  const shed = { sourceLimitDropped: 0, sourceLimitRefused: 0, unknownSourcesShed: 0 };
+
+  /** Known peers spend their own budget; all the others one shared budget. */
+  const admit = (host: string): boolean => {
+    if (!limiter) return true;
+    if (!unknownBudget || isKnown(host)) return limiter.admit(host);
+    if (unknownBudget.admit('')) return true;
+    shed.unknownSourcesShed++;
+    return false;
+  };
+  const isKnown = (host: string): boolean => {
+    try {
+      return options.isKnownSource?.(host) ?? true;
+    } catch (error) {
+      log('error', 'sip source check failed; treated as unknown', { error: String(error) });
+      return false;
+    }
+  };
 
   const receive = (data: Buffer, source: SipEndpoint) => {
     const parsed = parseMessage(data);
     // Responses answer our own requests and are matched or dropped cheaply; everything else a source
     // sends (requests, retransmissions, garbage) costs it a token.
     const isResponse = parsed.ok && parsed.message.start.kind === 'response';
-    if (!isResponse && limiter && !limiter.admit(source.host)) return overLimit(parsed, source);
+    if (!isResponse && !admit(source.host)) return overLimit(parsed, source);
     // After the limit: a flood is not written down.
     options.tap?.('in', data, source);
     if (!parsed.ok) {
@@ -158,7 +214,12 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     const refused = shed.sourceLimitRefused - reported.sourceLimitRefused;
     if (dropped === 0 && refused === 0) return;
     reported = { ...shed };
-    log('warn', 'sip requests over their source rate limit', { dropped, refused, sources: limiter?.sources });
+    log('warn', 'sip requests over their source rate limit', {
+      dropped,
+      refused,
+      sources: limiter?.sources,
+      unknownSourcesShed: shed.unknownSourcesShed,
+    });
   };
 
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
@@ -241,6 +302,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     async stop() {
       clearInterval(sweeper);
       limiter?.clear();
+      unknownBudget?.clear();
       server.stop();
       client.stop();
       boundPort = undefined;

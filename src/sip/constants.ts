@@ -33,6 +33,13 @@ export const DEFAULT_SOURCE_RATE_PER_S = 100;
 export const DEFAULT_SOURCE_BURST = 200;
 /** What an over-limit source is told to wait over TCP (UDP excess is dropped: it may be spoofed). */
 export const SOURCE_LIMIT_RETRY_AFTER_S = 1;
+/**
+ * The one budget every source that is neither a trunk's PBX nor the carrier shares (transfer targets'
+ * in-dialog requests, monitors, scanners, spoofed floods): a flood spread over many addresses then
+ * costs no more than this, and known peers keep their own budgets.
+ */
+export const DEFAULT_UNKNOWN_SOURCES_RATE_PER_S = 100;
+export const DEFAULT_UNKNOWN_SOURCES_BURST = 200;
 
 /** Server transactions waiting for a final answer; beyond this new requests get 503 at once. */
 export const DEFAULT_MAX_PENDING_SERVER_TRANSACTIONS = 10_000;

@@ -13,8 +13,12 @@
  * same bytes and absorbs the ACK of a refused INVITE. These are the adapter's own answers and the
  * engine's refusals of requests no machine owns (To tag `pv-stateless`, src/engine/classify.ts). A
  * flood of INVITEs from a source the engine refuses therefore leaves nothing behind, and each INVITE
- * is answered once (100 Trying, then the refusal) instead of its refusal being retransmitted until an
- * ACK that a spoofed source never sends.
+ * is answered once (the refusal alone: no 100 Trying precedes a decision) instead of its refusal being
+ * retransmitted until an ACK that a spoofed source never sends.
+ *
+ * A new INVITE gets its 100 Trying only once its input is durable (the bus took it, or the engine
+ * stored it and decided): until then the caller keeps retransmitting, so a pivot that dies before
+ * storing the INVITE is asked again instead of leaving a caller silent for good.
  */
 
 import { createLru } from '../shared/lru.ts';
@@ -76,6 +80,8 @@ export interface ServerSide {
   /** Answers a request that failed validation; stateless, a retransmission is simply judged again. */
   reject(raw: RawMessage, topVia: Via, source: SipEndpoint, status: number, reason: string): void;
   respond(command: SendResponseCommand): void;
+  /** Sends 100 Trying to a new INVITE whose input is now durable, unless it was answered already. */
+  trying(transactionKey: string): void;
   /** Answers a valid request once, keeping nothing (a source over its rate limit on TCP). */
   refuse(request: ValidRequest, source: SipEndpoint, spec: ResponseSpec): void;
   stats(): ServerSideStats;
@@ -268,9 +274,11 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         // A non-INVITE request is retransmitted until its final answer (§17.1.2.2); without one, the
         // input may never have reached an engine (a bus outage, a crashed engine), so it goes again.
         // The engine knows it by its transaction key: stored once, a repeat only re-sends what was
-        // decided. (An INVITE's retransmissions stop at our 100 Trying, so they would not help.)
-        const unanswered = !existing.last || existing.last.status < 200;
-        if (request.method === 'INVITE' || !unanswered) {
+        // decided. (An INVITE still unanswered is being taken; its 100 follows once it is durable.)
+        // An INVITE is delivered again only while nothing answered it: after our 100 it is durable.
+        const unanswered =
+          request.method === 'INVITE' ? !existing.last : !existing.last || existing.last.status < 200;
+        if (!unanswered) {
           log('info', 'sip request retransmission absorbed', { transactionKey: key, method: request.method });
           return;
         }
@@ -321,9 +329,15 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
       }
       const transaction = open(key, request, source);
       if (own.localTag) transaction.localTag = own.localTag;
-      // 100 Trying at once stops the caller's INVITE retransmissions while the engine decides (§17.2.1).
-      if (request.method === 'INVITE') answer(transaction, { status: 100, reason: 'Trying' });
+      // No 100 Trying yet: it stops the caller's retransmissions (§17.1.1.2), so it waits until the
+      // input is durable (`trying`) or the engine's decision carries one.
       deliver(transaction);
+    },
+
+    trying(transactionKey) {
+      const transaction = transactions.get(transactionKey);
+      if (!transaction || transaction.last || transaction.request.method !== 'INVITE') return;
+      answer(transaction, { status: 100, reason: 'Trying' });
     },
 
     reject(raw, topVia, source, status, reason) {
@@ -360,6 +374,12 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
         return;
       }
       const last = transaction.last;
+      if (command.status === 100 && last) {
+        // Both the adapter (once the input was durable) and the engine's decision send a 100 Trying;
+        // whichever comes second is one too many.
+        log('info', 'sip repeated 100 Trying absorbed', { transactionKey: command.transactionKey });
+        return;
+      }
       if (last && last.status >= 200) {
         // A command repeated (an engine redelivered the input, a bus re-sent the command) sends nothing:
         // the transaction already re-sends its final when the peer retransmits the request (or, for an

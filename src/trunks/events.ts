@@ -50,12 +50,20 @@ export interface TrunkTransferLimitChanged extends TrunkEventBase {
   previous: number;
 }
 
+/** The trunk's calls-per-second limit; `null` is no limit. */
+export interface TrunkCpsLimitChanged extends TrunkEventBase {
+  type: 'TrunkCpsLimitChanged';
+  cpsLimit: number | null;
+  previous: number | null;
+}
+
 export type TrunkEvent =
   | TrunkCreated
   | TrunkTransferModeChanged
   | TrunkCallerIdModeChanged
   | TrunkAclChanged
-  | TrunkTransferLimitChanged;
+  | TrunkTransferLimitChanged
+  | TrunkCpsLimitChanged;
 export type TrunkEventType = TrunkEvent['type'];
 
 export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
@@ -64,6 +72,7 @@ export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
   'TrunkCallerIdModeChanged',
   'TrunkAclChanged',
   'TrunkTransferLimitChanged',
+  'TrunkCpsLimitChanged',
 ]);
 
 export const TRUNK_STREAM_PREFIX = 'trunk-';
@@ -112,6 +121,10 @@ export function evolveTrunk(
       return { ...touched, config: { ...state.config, acl: event.acl } };
     case 'TrunkTransferLimitChanged':
       return { ...touched, config: { ...state.config, maxTransfersPerCall: event.maxTransfersPerCall } };
+    case 'TrunkCpsLimitChanged': {
+      const { cpsLimit: _, ...rest } = state.config;
+      return { ...touched, config: event.cpsLimit === null ? rest : { ...rest, cpsLimit: event.cpsLimit } };
+    }
   }
 }
 
@@ -121,6 +134,8 @@ export interface TrunkChange {
   transferCallerId?: TransferCallerId;
   acl?: string[];
   maxTransfersPerCall?: number;
+  /** `null` removes the limit. */
+  cpsLimit?: number | null;
 }
 
 export interface Attribution {
@@ -170,6 +185,10 @@ export function decideTrunkChange(
       maxTransfersPerCall: change.maxTransfersPerCall,
       previous: config.maxTransfersPerCall,
     });
+  }
+  const previousCps = config.cpsLimit ?? null;
+  if (change.cpsLimit !== undefined && change.cpsLimit !== previousCps) {
+    events.push({ type: 'TrunkCpsLimitChanged', ...base, cpsLimit: change.cpsLimit, previous: previousCps });
   }
   return events;
 }

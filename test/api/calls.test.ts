@@ -145,7 +145,14 @@ describe('API: /v1/Calls', () => {
     expect(events.status).toBe(200);
     expect(events.body.SessionSid).toBe(call.sid);
     const types = events.body.Events.map((e: { Type: string }) => e.Type);
-    expect(types.slice(0, 4)).toEqual(['CallReceived', 'CallAnswered', 'ReferReceived', 'ReferAccepted']);
+    // Timer C (scheduled by the INVITE, canceled by the answer) and the call limit are not the point here.
+    const reaperless = types.filter((t: string) => !t.startsWith('Timer'));
+    expect(reaperless.slice(0, 4)).toEqual([
+      'CallReceived',
+      'CallAnswered',
+      'ReferReceived',
+      'ReferAccepted',
+    ]);
     expect(types.at(-1)).toBe('CallEnded');
     expect(types).not.toContain('ChildCallStarted'); // the child call's own event
     expect(events.body.Events[0]).toMatchObject({

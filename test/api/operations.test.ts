@@ -20,20 +20,21 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
     await call.answer();
     const { status, body } = await w.get('/healthz');
     expect(status).toBe(200);
-    // The views have not folded the call yet: lag is visible.
+    // The views have not folded the call yet: lag is visible. The call's five events: CallReceived,
+    // Timer C scheduled, CallAnswered, Timer C canceled, the call limit scheduled.
     expect(body).toEqual({
       Status: 'ok',
-      HeadPosition: 3,
+      HeadPosition: 6,
       Trunks: 1,
       Projections: ['callLog', 'transfers', 'billing', 'audit'].map((Name) => ({
         Name,
         Position: 1,
-        Lag: 2,
+        Lag: 5,
         Error: null,
       })),
     });
     await w.sync();
-    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 3, Lag: 0 });
+    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 6, Lag: 0 });
   });
 
   it('/metrics: calls by status, transfers by outcome, REFER->202, append latency, projection lag', async () => {
@@ -68,7 +69,8 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
     expect(text).toContain('pivot_refer_accept_seconds_count 1');
     const appends = Number(/pivot_store_append_seconds_count (\d+)/.exec(text)?.[1]);
     expect(appends).toBeGreaterThanOrEqual(7); // seed + every input stored
-    expect(text).toContain('pivot_projection_lag_events{projection="billing"} 1');
+    // The last call's CallReceived and its Timer C.
+    expect(text).toContain('pivot_projection_lag_events{projection="billing"} 2');
     expect(text).toMatch(/pivot_projection_position\{projection="callLog"\} \d+/);
   });
 

@@ -45,6 +45,7 @@ describe('API: /v1/Trunks', () => {
         TransferMode: 'enable-all',
         TransferCallerId: 'from-transferee',
         MaxTransfersPerCall: 5,
+        CpsLimit: null,
         Rates: {
           Currency: 'USD',
           Origination: { '': 0.0034, '+1312': 0.005 },
@@ -254,6 +255,46 @@ describe("API: a trunk's MaxTransfersPerCall", () => {
       Why: 'one is enough',
       By: w.admin.sid,
     });
+  });
+});
+
+describe("API: a trunk's CpsLimit", () => {
+  it('is set and removed through the API, audited, and the next new call is held to it', async () => {
+    w = await apiWorld();
+    expect((await w.get(`/v1/Trunks/${TRUNK}`)).body.CpsLimit).toBeNull();
+    expect((await w.send('POST', `/v1/Trunks/${TRUNK}`, { CpsLimit: 0 })).body.field).toBe('CpsLimit');
+    expect((await w.send('POST', `/v1/Trunks/${TRUNK}`, { CpsLimit: 'fast' })).body.field).toBe('CpsLimit');
+
+    const set = await w.send('PATCH', `/v1/Trunks/${TRUNK}`, { CpsLimit: 1, Reason: 'contract: 1 cps' });
+    expect(set).toMatchObject({ status: 200, body: { CpsLimit: 1, Revision: 1 } });
+    // The driver's clock stands still: the first call takes the second's only token, the next is refused.
+    await w.driver.terminating();
+    await w.driver.terminating();
+    const overLimit = () =>
+      w!.driver.sent.filter(
+        (c) => c.kind === 'response' && c.status === 503 && c.reason === 'Service Unavailable',
+      );
+    expect(overLimit()).toHaveLength(1);
+    const calls = async () => (await w!.store.readAll()).filter((e) => e.type === 'CallReceived').length;
+    expect(await calls()).toBe(1);
+
+    const cleared = await w.send('POST', `/v1/Trunks/${TRUNK}`, { CpsLimit: null });
+    expect(cleared).toMatchObject({ status: 200, body: { CpsLimit: null, Revision: 2 } });
+    await w.driver.terminating();
+    expect(await calls()).toBe(2);
+    expect(overLimit()).toHaveLength(1);
+
+    await w.sync();
+    const audit = await w.get('/v1/Audit?Kind=trunk');
+    const entries = audit.body.Entries.map((e: { What: string; Why: string; By: string }) => [
+      e.What,
+      e.Why,
+      e.By,
+    ]);
+    expect(entries.slice(0, 2)).toEqual([
+      ['trunk acme: cpsLimit 1 -> none', 'no reason given', w.admin.sid],
+      ['trunk acme: cpsLimit none -> 1', 'contract: 1 cps', w.admin.sid],
+    ]);
   });
 });
 

@@ -36,6 +36,7 @@ describe('in-process bus', () => {
 
     failing = false;
     await expect(bus.adapter.publishInput(invite)).resolves.toBeUndefined();
-    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived']);
+    // The call and its Timer C.
+    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived', 'TimerScheduled']);
   });
 });

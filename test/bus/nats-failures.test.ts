@@ -50,7 +50,8 @@ describe('nats bus: failed inputs', () => {
     await (await buses.open()).adapter().publishInput(pbxInvite());
     await waitUntil('the INVITE stored', async () => (await memory.headPosition()) > 0, 10_000);
     expect(failures).toBe(0);
-    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived']);
+    // The call and its Timer C.
+    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived', 'TimerScheduled']);
     expect(sent.filter((c): c is SendRequestCommand => c.kind === 'request').map((c) => c.method)).toEqual([
       'INVITE',
     ]);

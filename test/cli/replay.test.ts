@@ -64,7 +64,8 @@ describe('pivot replay', () => {
     expect(refer).toContain('send 202 Accepted');
     expect(refer).toContain('send NOTIFY');
     expect(lines.find((l) => l.includes('HangupReceived'))).toContain('"handedOff" -> "ended"');
-    expect(lines).toHaveLength(2 + 17);
+    // 17 steps of the transfer, and the reapers' four: Timer C and the call limit, each scheduled and canceled.
+    expect(lines).toHaveLength(2 + 21);
   });
 
   it('--json gives the steps as data and --until stops at a revision', async () => {
@@ -78,13 +79,14 @@ describe('pivot replay', () => {
       '3',
     );
     const steps = JSON.parse(stdout) as { revision: number; type: string; after?: unknown }[];
+    // Timer C is scheduled with the call and canceled by the answer.
     expect(steps.map((s) => s.type)).toEqual([
       'CallReceived',
+      'TimerScheduled',
       'CallAnswered',
-      'ReferReceived',
-      'ReferAccepted',
+      'TimerCanceled',
     ]);
-    expect(steps[1]!.after).toBe('inProgress');
+    expect(steps[2]!.after).toBe('inProgress');
   });
 
   it('a child call replays the session it lives in', async () => {
@@ -108,7 +110,7 @@ describe('pivot replay', () => {
   it('--check replays every call and reports recorded states that differ', async () => {
     const clean = await pivot('replay', '--check', '--config', configPath);
     expect(clean.code).toBe(0);
-    expect(clean.stdout).toContain('1 sessions, 17 events, 0 mismatches');
+    expect(clean.stdout).toContain('1 sessions, 21 events, 0 mismatches');
 
     // A recorded state today's machines would not reach (as after a behaviour change).
     const store = createSqliteEventStore({ path: db });

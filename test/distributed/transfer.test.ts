@@ -11,6 +11,7 @@ import { the, typesOf } from '../e2e/pivot.ts';
 import { transferToSipTarget } from '../e2e/sipTargetTransfer.ts';
 import { completedTransferCalls } from '../e2e/storedTransfer.ts';
 import { type Cluster, startCluster } from '../helpers/cluster.ts';
+import { withoutReaperTimers } from '../helpers/sipInputs.ts';
 import { freePort, type SippResult } from '../helpers/sipp.ts';
 import {
   integrityProblems,
@@ -38,7 +39,8 @@ async function sessionEvents(pbxResult: SippResult) {
   const stream = `call-${callSidForCallId(callId)}`;
   await cluster!.settle();
   const all = await cluster!.events();
-  return { all, events: all.filter((e) => e.stream === stream), stream };
+  // The reaper timers every call has are left out, as in test/e2e (pivot.events()).
+  return { all, events: withoutReaperTimers(all.filter((e) => e.stream === stream)), stream };
 }
 
 /** What the PBX receives in a transfer: its call answered, the REFER accepted, three NOTIFYs, its BYE answered. */

@@ -17,6 +17,7 @@ import {
   rememberAuthorization,
   type TestKey,
 } from '../helpers/apiKeys.ts';
+import { withoutReaperTimers } from '../helpers/sipInputs.ts';
 import { freePort } from '../helpers/sipp.ts';
 
 export const CARRIER_IP = '127.0.0.2';
@@ -31,7 +32,7 @@ export interface PivotOptions {
   pbxPort?: number;
   trunk?: Partial<TrunkInput>;
   transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
-  /** Timer C (config `sip.timerCSeconds`); unset: calls get no reaper timers. */
+  /** Timer C (config `sip.timerCSeconds`); 181 s when unset. */
   timerCSeconds?: number;
   /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
   log?: Logger;
@@ -45,6 +46,8 @@ export interface PivotOptions {
   sourceLimit?: false;
   /** The SIP trace settings (config `trace`); on with its defaults when absent. */
   trace?: PivotConfigInput['trace'];
+  /** `sip.unknownSourceLimit`: the budget shared by sources outside the ACLs and the carrier. */
+  unknownSourceLimit?: { ratePerSecond: number; burst: number } | false;
 }
 
 export interface StoredEvent {
@@ -68,8 +71,13 @@ export interface PivotUnderTest {
   engine: RunningPivot['engine'];
   /** Stops the pivot (queued inputs finish first); safe to call twice. */
   stop(): Promise<void>;
-  /** Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order. */
+  /**
+   * Stops the pivot, then reads the calls' events (streams `call-*`) from the SQLite file, in order,
+   * without the reaper timers' TimerScheduled/TimerCanceled that every call has (reapers.test.ts).
+   */
   events(): Promise<StoredEvent[]>;
+  /** The same with the reaper timers' events. */
+  allEvents(): Promise<StoredEvent[]>;
   /** Stops it and removes its temporary directory. */
   dispose(): Promise<void>;
 }
@@ -81,6 +89,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       port,
       publicHost: '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
+      ...(options.unknownSourceLimit !== undefined ? { unknownSourceLimit: options.unknownSourceLimit } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },
@@ -135,6 +144,10 @@ export async function startTestPivot(options: PivotOptions): Promise<PivotUnderT
     engine: running.engine,
     stop,
     async events() {
+      await stop();
+      return withoutReaperTimers(readStoredEvents(dbPath));
+    },
+    async allEvents() {
       await stop();
       return readStoredEvents(dbPath);
     },

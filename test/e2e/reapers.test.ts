@@ -27,7 +27,7 @@ describe('Timer C', () => {
     const customer = runSipp({ scenario: 'e2e-pbx-timer-c.xml', remote: pivot.address, timeoutMs: 30_000 });
     await allPassed(carrier, customer);
 
-    const events = await pivot.events();
+    const events = await pivot.allEvents();
     expect(events.map((e) => e.type)).toEqual([
       'CallReceived',
       'TimerScheduled',

@@ -84,7 +84,7 @@ describe('delayed offer on a termination call, through the engine', () => {
     ]);
     expect(sent[0]?.body).toMatch(/^m=audio 0 /m);
     expect(await h.types()).toEqual(['CallReceived', 'CallAnswered', 'CallAcked', 'CallEnded']);
-    const ended = (await h.store.readAll()).at(-1)!;
+    const ended = (await h.store.readAll()).find((e) => e.type === 'CallEnded')!;
     expect(ended.data).toMatchObject({ status: 'failed', why: expect.stringMatching(/no answer/) });
   });
 

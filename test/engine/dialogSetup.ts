@@ -7,7 +7,7 @@ import { createEngine } from '../../src/engine/engine.ts';
 import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
-import { answer, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
+import { answer, pbxInvite, SDP_CARRIER, testConfig, withoutReaperTimers } from '../helpers/sipInputs.ts';
 
 interface LogEntry {
   level: string;
@@ -31,7 +31,9 @@ export function harness(store: EventStore = createInMemoryEventStore(), config =
     if (!found) throw new Error(`no ${method} sent`);
     return found;
   };
-  const types = async () => (await store.readAll()).map((e) => e.type);
+  // Every call schedules and cancels reaper timers (Timer C, ACK timeout, call limit); they have their
+  // own tests (reapers.test.ts), so the event lists here leave them out.
+  const types = async () => withoutReaperTimers(await store.readAll()).map((e) => e.type);
   return { store, engine, sent, logs, lastRequest, types };
 }
 

@@ -98,7 +98,7 @@ describe('engine: a failure is not passed off as handled', () => {
     const outcome = await engine.handle(invite);
     expect(outcome.kind).toBe('stored');
     expect(sent.map(describeCommand)).toEqual([100, 'INVITE']);
-    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived']);
+    expect((await memory.readAll()).map((e) => e.type)).toEqual(['CallReceived', 'TimerScheduled']);
   });
 
   it('rejects when reading the stream fails', async () => {
@@ -130,7 +130,7 @@ describe('engine: a failure is not passed off as handled', () => {
     const sent: SipCommand[] = [];
     const engine = createEngine({
       store,
-      config: testConfig(),
+      config: testConfig({ maxCallSeconds: false }),
       send: (c) => sent.push(c),
       timers: timers.host,
     });
@@ -152,7 +152,7 @@ describe('engine: a failure is not passed off as handled', () => {
 describe('engine: a timer decision lost in a crash is re-sent', () => {
   it('a fresh engine over a store whose last input is a TimerFired re-sends its commands once', async () => {
     const store = createInMemoryEventStore();
-    const config = testConfig();
+    const config = testConfig({ maxCallSeconds: false });
     const sent: SipCommand[] = [];
     const lost: SipCommand[] = [];
     let alive = true;
@@ -196,7 +196,7 @@ describe('engine: a timer decision lost in a crash is re-sent', () => {
 
   it('a following engine re-sends the decision of a firing by an engine that died before acting', async () => {
     const store = createInMemoryEventStore();
-    const config = testConfig();
+    const config = testConfig({ maxCallSeconds: false });
     const standby = manualTimers();
     const sentB: SipCommand[] = [];
     const b = createEngine({ store, config, send: (c) => sentB.push(c), timers: standby.host });
@@ -248,7 +248,7 @@ describe('engine: the timer follower survives store errors', () => {
           },
         }),
     };
-    const config = testConfig();
+    const config = testConfig({ maxCallSeconds: false });
     const b = createEngine({
       store: followed,
       config,

@@ -54,14 +54,33 @@ describe('engine: Timer C through the config', () => {
     expect(types).toEqual(['CallReceived', 'TimerScheduled', 'TimerFired', 'CallEnded']);
   });
 
-  it('without a configured limit a call is stored as before: no reapers, no timers', async () => {
+  it('without any setting every call gets the defaults: Timer C 181 s, ACK timeout 32 s, a 4 h limit', async () => {
     const store = createInMemoryEventStore();
     const timers = manualTimers();
     const engine = createEngine({ store, config: testConfig(), send: () => {}, timers: timers.host });
     await engine.handle(pbxInvite());
+    expect(timers.due.map((t) => Math.round(t.delayMs / 1000))).toEqual([181]);
     await engine.stop();
     const events = await store.readAll();
-    expect(events.map((e) => e.type)).toEqual(['CallReceived']);
-    expect(events[0]!.data).not.toHaveProperty('reapers');
+    expect(events.map((e) => e.type)).toEqual(['CallReceived', 'TimerScheduled']);
+    expect(events[0]!.data).toMatchObject({
+      reapers: { timerCSeconds: 181, ackTimeoutSeconds: 32, maxCallSeconds: 4 * 3600 },
+    });
+    expect(events[1]!.data).toMatchObject({ name: 'timer-c' });
+  });
+
+  it('a trunk with maxCallSeconds false sets no call limit; Timer C and the ACK timeout stay', async () => {
+    const store = createInMemoryEventStore();
+    const engine = createEngine({
+      store,
+      config: testConfig({ maxCallSeconds: false }),
+      send: () => {},
+      timers: manualTimers().host,
+    });
+    await engine.handle(pbxInvite());
+    await engine.stop();
+    const [received] = await store.readAll();
+    expect(received!.data).toMatchObject({ reapers: { timerCSeconds: 181, ackTimeoutSeconds: 32 } });
+    expect(received!.data).not.toHaveProperty('reapers.maxCallSeconds');
   });
 });

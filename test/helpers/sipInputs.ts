@@ -18,7 +18,12 @@ export const PBX = { transport: 'udp', host: '127.0.0.1', port: 5070 } as const;
 export const CARRIER = { transport: 'udp', host: '127.0.0.2', port: 5090 } as const;
 
 export function testConfig(
-  overrides: { transferMode?: 'disable-all' | 'enable-all' | 'sip-only'; noAnswer?: number } = {},
+  overrides: {
+    transferMode?: 'disable-all' | 'enable-all' | 'sip-only';
+    noAnswer?: number;
+    /** The trunk's call limit; `false` leaves a transfer's no-answer timer the only one pending. */
+    maxCallSeconds?: number | false;
+  } = {},
 ): PivotConfig {
   return parseConfig({
     sip: { host: '127.0.0.1', port: 5060, publicHost: '127.0.0.1' },
@@ -38,6 +43,7 @@ export function testConfig(
         transferCallerId: 'from-transferee',
         maxTransfersPerCall: 5,
         rates: { currency: 'USD', origination: { '': 0.0034 }, termination: { '': 0.0045 } },
+        ...(overrides.maxCallSeconds !== undefined ? { maxCallSeconds: overrides.maxCallSeconds } : {}),
       },
     ],
   });
@@ -148,4 +154,16 @@ export function peerInDialog(
     source: request.destination,
     receivedAt: new Date().toISOString(),
   };
+}
+
+const REAPER_TIMERS = new Set(['timer-c', 'ack-timeout', 'max-call']);
+
+/** Events without the TimerScheduled/TimerCanceled of reaper timers, which every call now has. */
+export function withoutReaperTimers<E extends { type: string; data: unknown }>(events: E[]): E[] {
+  return events.filter((event) => {
+    if (event.type !== 'TimerScheduled' && event.type !== 'TimerCanceled') return true;
+    // A reaper timer's id is `<CallSid>:<name>[:...]`.
+    const name = ((event.data as { timerId?: string }).timerId ?? '').split(':')[1] ?? '';
+    return !REAPER_TIMERS.has(name);
+  });
 }

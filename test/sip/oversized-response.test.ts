@@ -62,7 +62,6 @@ function inviteOfSize(branch: string, size: number): string {
 describe('a response too large for a UDP datagram', () => {
   it('is replaced by 513 Message Too Large for a final response', async () => {
     peer.send(inviteOfSize('z9hG4bK-big-1', 65_490));
-    expect(statusLine(await peer.next())).toBe('SIP/2.0 100 Trying');
     const final = await peer.next();
     expect(statusLine(final)).toBe('SIP/2.0 513 Message Too Large');
     expect(Buffer.byteLength(final)).toBeLessThan(DATAGRAM_LIMIT);
@@ -78,7 +77,6 @@ describe('a response too large for a UDP datagram', () => {
 
   it('is sent as it is when it fits', async () => {
     peer.send(inviteOfSize('z9hG4bK-big-2', 60_000));
-    expect(statusLine(await peer.next())).toBe('SIP/2.0 100 Trying');
     const final = await peer.next();
     expect(statusLine(final)).toBe('SIP/2.0 200 OK');
     expect(final.match(/^Record-Route: /gm)?.length).toBeGreaterThan(1000);

@@ -68,7 +68,11 @@ describe('the per-source rate limit', () => {
     const shedLine = 'sip requests over their source rate limit';
     await until(() => logs.some((l) => l.msg === shedLine));
     expect(logs.filter((l) => l.msg === shedLine)).toEqual([
-      { level: 'warn', msg: shedLine, fields: { dropped: 15, refused: 0, sources: 2 } },
+      {
+        level: 'warn',
+        msg: shedLine,
+        fields: { dropped: 15, refused: 0, sources: 2, unknownSourcesShed: 0 },
+      },
     ]);
   });
 
