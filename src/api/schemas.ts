@@ -19,9 +19,27 @@ export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
     override: ({ jsonSchema }) => {
       if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
       if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      collapseNullable(jsonSchema);
     },
   });
   return json;
+}
+
+/**
+ * `anyOf: [{ type: 'number', ... }, { type: 'null' }]` -> `{ type: ['number', 'null'], ... }`. Fastify's
+ * validator coerces types: under `anyOf` a 0 that fails the number branch is coerced to null and
+ * passes; with one type list the 0 is a number and fails its bound, as it should.
+ */
+function collapseNullable(schema: JsonSchema): void {
+  const branches = schema.anyOf as JsonSchema[] | undefined;
+  if (branches?.length !== 2) return;
+  const value = branches.find((b) => b.type !== 'null');
+  if (!value || !branches.some((b) => b.type === 'null') || typeof value.type !== 'string') return;
+  delete schema.anyOf;
+  Object.assign(schema, value, {
+    type: [value.type, 'null'],
+    ...(Array.isArray(value.enum) ? { enum: [...value.enum, null] } : {}),
+  });
 }
 
 /** Each property of an object schema as its own JSON Schema (query parameters are listed one by one). */
