@@ -23,7 +23,7 @@ export interface RunningPivot {
 
 export async function startPivot(config: PivotConfig, log: Logger): Promise<RunningPivot> {
   const metrics = createMetrics({ processMetrics: true });
-  const store = instrumentStore(openStore(config.store), metrics);
+  const store = instrumentStore(openStore(config.store, { serving: true }), metrics);
   const bus = await openBus({ kind: 'inprocess' }, log);
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
   const readSide = await startReadSide({ config, store, log, metrics, trunks: engineRole.trunks });
