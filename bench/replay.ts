@@ -45,13 +45,22 @@ try {
   await Promise.all(drivers.map(({ engine }) => engine.stop()));
   const events = await store.headPosition();
 
+  // CPU seconds next to wall seconds: on a shared machine the process's own CPU time is the steadier one.
+  const cpuSeconds = (since: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1e6;
+  };
   const loadStart = performance.now();
+  const loadCpu = process.cpuUsage();
   for (const sid of sessions) await loadSession(store, sid);
   const loadSeconds = (performance.now() - loadStart) / 1000;
+  const loadCpuSeconds = cpuSeconds(loadCpu);
 
   const checkStart = performance.now();
+  const checkCpu = process.cpuUsage();
   const check = await checkAll(store);
   const checkSeconds = (performance.now() - checkStart) / 1000;
+  const checkCpuSeconds = cpuSeconds(checkCpu);
 
   const rows = [
     [
@@ -69,6 +78,8 @@ try {
       `${(check.sessions / checkSeconds).toFixed(0)} sessions/s`,
       `${(check.events / checkSeconds).toFixed(0)} events/s`,
     ],
+    ['load, per CPU second', '', `${(events / loadCpuSeconds).toFixed(0)} events/s`],
+    ['replay --check, per CPU second', '', `${(check.events / checkCpuSeconds).toFixed(0)} events/s`],
   ];
   console.log(
     `${transfers} transfers, ${events} events, ${check.mismatches.length} mismatches (SQLite, synchronous=FULL)`,

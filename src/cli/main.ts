@@ -105,7 +105,7 @@ program
     const settings = await sipConfig(options.config);
     if (settings.bus.kind !== 'nats') fail('pivot engine: bus.kind must be nats to run an engine apart');
     const log = consoleLogger();
-    const store = openStore(settings.store);
+    const store = openStore(settings.store, { serving: true });
     const bus = await openBus(settings.bus, log);
     const engine = await startEngineRole({ config: settings, bus: bus.engine, store, log });
     stopOnSignal({

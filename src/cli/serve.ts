@@ -24,7 +24,7 @@ export interface RunningPivot {
 
 export async function startPivot(config: PivotConfig, log: Logger): Promise<RunningPivot> {
   const metrics = createMetrics({ processMetrics: true });
-  const store = instrumentStore(openStore(config.store), metrics);
+  const store = instrumentStore(openStore(config.store, { serving: true }), metrics);
   const bus = await openBus({ kind: 'inprocess' }, log);
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
   // One trace for the adapter that writes it and the API that reads it.

@@ -6,10 +6,18 @@ import type { EventStore } from './port.ts';
 import { createPostgresEventStore } from './postgres/index.ts';
 import { createSqliteEventStore } from './sqlite.ts';
 
-export function openStore(config: StoreConfig): EventStore {
+export interface OpenStoreOptions {
+  /**
+   * For the processes that serve calls (`serve`, `engine`): SQLite commits on a writer thread, so their
+   * fsyncs do not stop the main thread. Short-lived commands leave it off and start no thread.
+   */
+  serving?: boolean;
+}
+
+export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): EventStore {
   switch (config.kind) {
     case 'sqlite':
-      return createSqliteEventStore({ path: config.path, writerThread: true });
+      return createSqliteEventStore({ path: config.path, writerThread: options.serving === true });
     case 'memory':
       return createInMemoryEventStore();
     case 'postgres':

@@ -19,7 +19,7 @@ export interface SqliteEventStoreOptions {
   /**
    * Commit appends on a thread of their own (sqlite/writer.ts), so the fsync of each commit does not
    * stop the main thread. Default false: in-thread, as a library user or a short-lived tool wants;
-   * `pivot` turns it on for its store (store/open.ts).
+   * the processes of `pivot` that serve calls turn it on (store/open.ts).
    */
   writerThread?: boolean;
 }
