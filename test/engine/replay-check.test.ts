@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SipCommand } from '../../src/bus/messages.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { checkAll } from '../../src/engine/replay.ts';
+import type { SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { driveTransfer } from '../helpers/driveTransfer.ts';
