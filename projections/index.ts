@@ -13,13 +13,26 @@ import type { EventStore } from '../src/store/port.ts';
 import { auditProjection } from './audit.ts';
 import { createBillingProjection } from './billing.ts';
 import { callLogProjection } from './callLog.ts';
+import { loadProjectionModules } from './load.ts';
 import type { TrunkRates } from './pricing.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
 import { transfersProjection } from './transfers.ts';
 import type { Projection } from './types.ts';
 
+export type {
+  EventDataOf,
+  HandledEvent,
+  Handler,
+  Handlers,
+  PivotEvent,
+  PivotEventType,
+  ProjectedEvent,
+  Projection,
+  ProjectionDefinition,
+} from './api.ts';
+export { compileProjection, defineProjection } from './api.ts';
+export { loadProjectionModules, ProjectionLoadError } from './load.ts';
 export type { ProjectionRunner, ProjectionStatus, RebuildResult } from './runner.ts';
-export type { Projection } from './types.ts';
 
 /** Every projection, in the order the runner applies them. Billing falls back to the config's rates. */
 export function projectionsFor(config?: Pick<PivotConfig, 'trunks'>): Projection[] {
@@ -31,6 +44,13 @@ export function projectionsFor(config?: Pick<PivotConfig, 'trunks'>): Projection
     createBillingProjection({ fallbackRates }),
     auditProjection,
   ];
+}
+
+/** The built-in projections, then those the config loads from modules (`projections.modules`). */
+export async function loadProjections(
+  config: Pick<PivotConfig, 'trunks' | 'projections'>,
+): Promise<Projection[]> {
+  return [...projectionsFor(config), ...(await loadProjectionModules(config.projections?.modules))];
 }
 
 /** Opens (creating if needed) the read-model database. */
@@ -73,13 +93,9 @@ export interface StartProjectionsOptions {
 export async function startProjections(options: StartProjectionsOptions): Promise<RunningProjections> {
   const log = options.log ?? silentLogger;
   const path = options.path ?? viewsPathOf(options.config);
+  const projections = await loadProjections(options.config);
   const db = openViews(path);
-  const runner = createProjectionRunner({
-    store: options.store,
-    db,
-    projections: projectionsFor(options.config),
-    log,
-  });
+  const runner = createProjectionRunner({ store: options.store, db, projections, log });
   if (options.follow ?? true) {
     // The follower catches up by itself, a batch at a time, so start-up does not wait for a long
     // history; /healthz and `pivot projections status` show the lag meanwhile.

@@ -3,7 +3,7 @@
  * Registered from main.ts with `registerProjectionCommands(program)`.
  */
 import type { Command } from 'commander';
-import { openViews, projectionsFor } from '../../projections/index.ts';
+import { loadProjections, openViews, ProjectionLoadError } from '../../projections/index.ts';
 import { createProjectionRunner } from '../../projections/runner.ts';
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
 import { startReadSide } from '../api/start.ts';
@@ -32,8 +32,13 @@ function configAt(path: string): PivotConfig {
 async function withRunner<T>(
   configPath: string,
   work: (runner: ReturnType<typeof createProjectionRunner>, views: string) => Promise<T>,
+  batchSize = 5000,
 ): Promise<T> {
   const config = configAt(configPath);
+  const projections = await loadProjections(config).catch((error: unknown) => {
+    if (error instanceof ProjectionLoadError) fail(`config: ${error.message}`);
+    throw error;
+  });
   const store = openStore(config.store);
   const views = viewsPathOf(config);
   const db = openViews(views);
@@ -42,8 +47,8 @@ async function withRunner<T>(
     const runner = createProjectionRunner({
       store,
       db,
-      projections: projectionsFor(config),
-      batchSize: 5000,
+      projections,
+      batchSize,
     });
     return await work(runner, views);
   } finally {
@@ -98,25 +103,37 @@ export function registerProjectionCommands(program: Command): void {
   projections
     .command('rebuild')
     .description('empty a projection (all when none is named) and fold every event again from position 0')
-    .argument('[name]', 'callLog | transfers | billing | audit')
+    .argument('[name]', 'callLog | transfers | billing | audit | a projection loaded from a module')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
-    .action(async (name: string | undefined, options: { config: string; json?: boolean }) => {
-      await withRunner(options.config, async (runner) => {
-        const known = runner.projections.map((p) => p.name);
-        if (name && !known.includes(name))
-          fail(`pivot projections rebuild: no projection ${name} (${known.join(', ')})`);
-        const result = await runner.rebuild(name ? [name] : undefined);
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          return;
-        }
-        process.stdout.write(
-          `rebuilt ${result.projections.join(', ')}: ${result.events} events in ${result.seconds.toFixed(2)} s ` +
-            `(${Math.round(result.eventsPerSecond)} events/s)\n`,
+    .option('--batch-size <events>', 'events folded per transaction (default 5000)', (v) => {
+      const size = Number(v);
+      if (!Number.isInteger(size) || size < 1)
+        fail('pivot projections rebuild: --batch-size expects a positive integer');
+      return size;
+    })
+    .action(
+      async (name: string | undefined, options: { config: string; json?: boolean; batchSize?: number }) => {
+        await withRunner(
+          options.config,
+          async (runner) => {
+            const known = runner.projections.map((p) => p.name);
+            if (name && !known.includes(name))
+              fail(`pivot projections rebuild: no projection ${name} (${known.join(', ')})`);
+            const result = await runner.rebuild(name ? [name] : undefined);
+            if (options.json) {
+              process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+              return;
+            }
+            process.stdout.write(
+              `rebuilt ${result.projections.join(', ')}: ${result.events} events in ${result.seconds.toFixed(2)} s ` +
+                `(${Math.round(result.eventsPerSecond)} events/s)\n`,
+            );
+          },
+          options.batchSize,
         );
-      });
-    });
+      },
+    );
 
   program
     .command('api')

@@ -154,6 +154,16 @@ export const trunkSchema = z.strictObject({
   }),
 });
 
+/** A projection module: a path (relative to the working directory) and what its factory receives. */
+const projectionModule = z.strictObject({
+  module: z
+    .string()
+    .regex(/\.(?:ts|mts|js|mjs)$/, { error: 'expected a .ts, .mts, .js or .mjs module path' }),
+  /** Passed to the module's default export when it is a function. */
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+export type ProjectionModule = z.output<typeof projectionModule>;
+
 export const pivotConfigSchema = z.strictObject({
   sip: z.strictObject({
     host,
@@ -232,9 +242,20 @@ export const pivotConfigSchema = z.strictObject({
     // prefault (not default) so an absent section still gets its fields' defaults.
     .prefault({}),
   trunks: z.array(trunkSchema).min(1, { error: 'expected at least one trunk' }),
-  /** Read models (call log, transfers, billing, audit): a SQLite file of their own. */
+  /**
+   * Read models (call log, transfers, billing, audit): a SQLite file of their own, and projections
+   * written with projections/api.ts loaded from modules (a list alone is short for `{ modules: [...] }`).
+   */
   projections: z
-    .strictObject({ path: z.string().min(1, { error: 'expected a file path' }).optional() })
+    .union([
+      z
+        .array(projectionModule)
+        .transform((modules): { path?: string; modules?: ProjectionModule[] } => ({ modules })),
+      z.strictObject({
+        path: z.string().min(1, { error: 'expected a file path' }).optional(),
+        modules: z.array(projectionModule).optional(),
+      }),
+    ])
     .optional(),
 });
 
