@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { PivotConfig } from '../src/config/index.ts';
 import { viewsPathOf } from '../src/config/schema.ts';
 import { trunkSidOf } from '../src/engine/classify.ts';
+import { EVENT_TYPES } from '../src/events/schema.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
 import type { EventStore } from '../src/store/port.ts';
 import { auditProjection } from './audit.ts';
@@ -50,7 +51,8 @@ export function projectionsFor(config?: Pick<PivotConfig, 'trunks'>): Projection
 export async function loadProjections(
   config: Pick<PivotConfig, 'trunks' | 'projections'>,
 ): Promise<Projection[]> {
-  return [...projectionsFor(config), ...(await loadProjectionModules(config.projections?.modules))];
+  const modules = await loadProjectionModules(config.projections?.modules, { knownTypes: EVENT_TYPES });
+  return [...projectionsFor(config), ...modules];
 }
 
 /** Opens (creating if needed) the read-model database. */
