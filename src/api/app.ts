@@ -11,6 +11,7 @@ import { installAccessControl } from './auth.ts';
 import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { installErrorHandling } from './errors.ts';
+import { eventFeeds } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
@@ -42,12 +43,15 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     authenticator: createAuthenticator(options.apiKeys),
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
   });
+  const feeds = eventFeeds(context);
+  app.addHook('preClose', async () => feeds.closeStreams());
   const routes: RouteSpec[] = [
     ...trunkRoutes(context),
     ...callRoutes(context),
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),
+    ...feeds.routes,
     ...healthRoutes(context),
   ];
   const document = openApiDocument(
