@@ -3,11 +3,10 @@
  * by global position (`After`, then `NextAfter`); `GET /v1/Events/Stream` is the same as server-sent
  * events, catching up and then live, resuming after `Last-Event-ID` (each event's id is its position);
  * `GET /v1/Events/Schema` is the event catalogue (docs/events.md). Events come upcast to today's shape
- * (src/events/catalogue.ts). API key events stay out: they carry secret hashes.
+ * (src/events/catalogue.ts). API key events stay out (src/events/feed.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { API_KEY_STREAM_PREFIX } from '../apikeys/events.ts';
-import { catalogue } from '../events/catalogue.ts';
+import { feedEventOf, isFeedable } from '../events/feed.ts';
 import { EVENT_SCHEMA, EVENT_TYPES } from '../events/schema.ts';
 import type { RecordedEvent } from '../store/port.ts';
 import { badRequest } from './errors.ts';
@@ -45,22 +44,6 @@ export const feedEventSchema = {
   },
 };
 
-/** The event as the feeds show it, in today's shape. */
-export function feedEventOf(recorded: RecordedEvent) {
-  const event = catalogue.upcast(recorded);
-  return {
-    Position: event.position,
-    Stream: event.streamName,
-    Revision: event.revision,
-    Id: event.id,
-    Type: event.type,
-    Version: catalogue.currentVersionOf(event.type),
-    RecordedAt: event.recordedAt,
-    Data: event.data,
-    Metadata: event.metadata,
-  };
-}
-
 /** The `Types` filter: undefined for every type; a 400 naming Types for a type that does not exist. */
 export function typeFilterOf(value: string | undefined): ReadonlySet<string> | undefined {
   if (value === undefined || value === '') return undefined;
@@ -73,7 +56,7 @@ export function typeFilterOf(value: string | undefined): ReadonlySet<string> | u
 }
 
 export const feedable = (event: RecordedEvent, wanted: ReadonlySet<string> | undefined) =>
-  !event.streamName.startsWith(API_KEY_STREAM_PREFIX) && (!wanted || wanted.has(event.type));
+  isFeedable(event) && (!wanted || wanted.has(event.type));
 
 /** `Last-Event-ID` (the position of the last event a client saw), else `After`, else 0. */
 function resumeFrom(request: FastifyRequest, after: number | undefined): number {

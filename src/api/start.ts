@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type RunningProjections, startProjections } from '../../projections/index.ts';
 import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts';
+import { type EventPublisher, startEventPublisher } from '../bus/nats/publishEvents.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
@@ -92,6 +93,12 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     );
   }
   const projections = await startProjections({ config: options.config, store: options.store, log });
+  // Distributed: the events go out on `pivot.events.<type>` too (JetStream keeps one copy per position).
+  const { bus } = options.config;
+  const publisher: EventPublisher | undefined =
+    bus.kind === 'nats'
+      ? await startEventPublisher({ servers: bus.url, store: options.store, log })
+      : undefined;
   const api = await startApi({
     config: options.config,
     store: options.store,
@@ -112,6 +119,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     metrics,
     async stop() {
       await api.stop();
+      await publisher?.stop();
       await projections.stop();
       await apiKeys.stop();
       if (ownTrunks) await trunks.stop();
