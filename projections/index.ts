@@ -19,6 +19,7 @@ import type { TrunkRates } from './pricing.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
 import { transfersProjection } from './transfers.ts';
 import type { Projection } from './types.ts';
+import { createWebhookDispatcher, statusCallbacksOf, type WebhookDispatcher } from './webhooks/index.ts';
 
 export type {
   EventDataOf,
@@ -36,14 +37,18 @@ export { loadProjectionModules, ProjectionLoadError } from './load.ts';
 export type { ProjectionRunner, ProjectionStatus, RebuildResult } from './runner.ts';
 
 /** Every projection, in the order the runner applies them. Billing falls back to the config's rates. */
-export function projectionsFor(config?: Pick<PivotConfig, 'trunks'>): Projection[] {
+export function projectionsFor(
+  config?: Pick<PivotConfig, 'trunks'> & Partial<Pick<PivotConfig, 'statusCallbacks'>>,
+): Projection[] {
   const fallbackRates: Record<string, TrunkRates> = {};
   for (const trunk of config?.trunks ?? []) fallbackRates[trunkSidOf(trunk.name)] = trunk.rates;
+  const callbacks = config ? statusCallbacksOf(config) : undefined;
   return [
     callLogProjection,
     transfersProjection,
     createBillingProjection({ fallbackRates }),
     auditProjection,
+    ...(callbacks ? [callbacks.projection] : []),
   ];
 }
 
@@ -97,7 +102,19 @@ export async function startProjections(options: StartProjectionsOptions): Promis
   const path = options.path ?? viewsPathOf(options.config);
   const projections = await loadProjections(options.config);
   const db = openViews(path);
-  const runner = createProjectionRunner({ store: options.store, db, projections, log });
+  const callbacks = statusCallbacksOf(options.config);
+  let dispatcher: WebhookDispatcher | undefined;
+  const runner = createProjectionRunner({
+    store: options.store,
+    db,
+    projections,
+    log,
+    onCommit: () => dispatcher?.kick(),
+  });
+  if (callbacks) {
+    dispatcher = createWebhookDispatcher({ db, targetOf: callbacks.targetOf, log });
+    dispatcher.start();
+  }
   if (options.follow ?? true) {
     // The follower catches up by itself, a batch at a time, so start-up does not wait for a long
     // history; /healthz and `pivot projections status` show the lag meanwhile.
@@ -111,6 +128,7 @@ export async function startProjections(options: StartProjectionsOptions): Promis
     runner,
     async stop() {
       await runner.stop();
+      await dispatcher?.stop();
       db.close();
     },
   };

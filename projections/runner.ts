@@ -69,6 +69,8 @@ export interface ProjectionRunnerOptions {
   retryDelayMs?: number;
   /** Event versions and upcasters. Default: the pivot's (src/events/catalogue.ts). */
   catalogue?: Catalogue;
+  /** Called after each committed batch with its last position (e.g. to send what it queued). */
+  onCommit?: (position: number) => void;
 }
 
 const CHECKPOINTS = `
@@ -201,6 +203,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const last = events.at(-1)!.position;
     for (const [name, position] of positions) positions.set(name, Math.max(position, last));
     notifyWaiters();
+    options.onCommit?.(last);
     return true;
   }
 

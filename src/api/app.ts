@@ -15,6 +15,7 @@ import { eventFeeds } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
+import { statusCallbackRoutes } from './statusCallbacks.ts';
 import { transferRoutes } from './transfers.ts';
 import { trunkRoutes } from './trunks.ts';
 
@@ -52,6 +53,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...billingRoutes(context),
     ...auditRoutes(context),
     ...feeds.routes,
+    ...statusCallbackRoutes(context),
     ...healthRoutes(context),
   ];
   const document = openApiDocument(

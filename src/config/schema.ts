@@ -154,6 +154,31 @@ export const trunkSchema = z.strictObject({
   }),
 });
 
+/** What a status callback can be sent for (projections/webhooks/projection.ts maps events to these). */
+export const STATUS_CALLBACK_EVENTS = [
+  'initiated',
+  'ringing',
+  'answered',
+  'completed',
+  'transfer-requested',
+  'transfer-completed',
+  'transfer-failed',
+] as const;
+
+/** A trunk's status callback: signed POSTs to `url` as its calls and transfers progress. */
+const statusCallback = z.strictObject({
+  /** The trunk (by name) whose calls and transfers are reported. */
+  trunk: z.string().min(1, { error: 'expected a trunk name' }),
+  url: url(['http:', 'https:'], 'https://example.com/pivot/status'),
+  events: z
+    .array(z.enum(STATUS_CALLBACK_EVENTS))
+    .min(1)
+    .default([...STATUS_CALLBACK_EVENTS]),
+  /** Key of the HMAC-SHA256 signature of each body (header X-Pivot-Signature). Never stored in events. */
+  secret: z.string().min(16, { error: 'expected a secret of at least 16 characters' }),
+});
+export type StatusCallbackConfig = z.output<typeof statusCallback>;
+
 /** A projection module: a path (relative to the working directory) and what its factory receives. */
 const projectionModule = z.strictObject({
   module: z
@@ -257,10 +282,30 @@ export const pivotConfigSchema = z.strictObject({
       }),
     ])
     .optional(),
+  /** Per-trunk status callbacks (webhooks), delivered by the read side (docs/projections.md). */
+  statusCallbacks: z.array(statusCallback).optional(),
 });
 
 /** Every trunk's `credentialList` must name a list that exists. */
 export const checkedConfigSchema = pivotConfigSchema.superRefine((config, context) => {
+  config.statusCallbacks?.forEach((callback, index) => {
+    if (config.statusCallbacks!.findIndex((other) => other.trunk === callback.trunk) !== index) {
+      context.addIssue({
+        code: 'custom',
+        path: ['statusCallbacks', index, 'trunk'],
+        message: `expected one status callback per trunk (${callback.trunk} has another)`,
+        input: callback.trunk,
+      });
+    }
+    if (!config.trunks.some((trunk) => trunk.name === callback.trunk)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['statusCallbacks', index, 'trunk'],
+        message: `expected the name of a trunk (got "${callback.trunk}")`,
+        input: callback.trunk,
+      });
+    }
+  });
   config.trunks.forEach((trunk, index) => {
     if (trunk.credentialList !== undefined && !config.credentialLists?.[trunk.credentialList]) {
       context.addIssue({

@@ -125,6 +125,7 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
       '/v1/Events',
       '/v1/Events/Schema',
       '/v1/Events/Stream',
+      '/v1/StatusCallbacks/Deliveries',
       '/v1/Transfers',
       '/v1/Transfers/{Sid}',
       '/v1/Trunks',
