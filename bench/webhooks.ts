@@ -5,7 +5,8 @@
  * side follows it live (startProjections: the runner, the webhooks projection and the dispatcher), with
  * every callback event of trunk acme sent to a node:http receiver on this machine. Latency is from
  * the event's append (its `recordedAt`) to the request's arrival at the receiver. BENCH_SESSIONS
- * sessions (default 300), BENCH_PARALLEL engines at a time (default 4).
+ * sessions (default 300), BENCH_PARALLEL engines at a time (default 1), each pausing BENCH_PAUSE_MS
+ * (default 200) between each ten sessions: paced traffic measures the pipeline, flat-out traffic the backlog.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,7 +20,8 @@ import { startTrunkRegistry } from '../src/trunks/registry.ts';
 import { billingConfig, createDriver, mixedTraffic } from '../test/projections/drive.ts';
 
 const sessions = Number(process.env.BENCH_SESSIONS ?? 300);
-const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
+const parallel = Number(process.env.BENCH_PARALLEL ?? 1);
+const pauseMs = Number(process.env.BENCH_PAUSE_MS ?? 200);
 
 const arrivals = new Map<number, number>();
 const server = createServer((req, res) => {
@@ -54,12 +56,18 @@ const store = createSqliteEventStore({ path: config.store.path });
 const trunks = await startTrunkRegistry({ store, config, follow: false });
 const readSide = await startProjections({ config, store, path: join(dir, 'views.db') });
 
-process.stderr.write(`webhooks bench: ${sessions} sessions, ${parallel} engines, ${cpus().length} CPUs\n`);
+process.stderr.write(
+  `webhooks bench: ${sessions} sessions, ${parallel} engines, ${pauseMs} ms between each ten, ${cpus().length} CPUs\n`,
+);
 const perWorker = Math.ceil(sessions / parallel);
 await Promise.all(
   Array.from({ length: parallel }, async () => {
     const driver = createDriver({ store, config, trunks: trunks.current, start: new Date().toISOString() });
-    for (let done = 0; done < perWorker; done += 10) await mixedTraffic(driver, 10);
+    // Ten sessions cover every kind of call and transfer mixedTraffic makes.
+    for (let done = 0; done < perWorker; done += 10) {
+      await mixedTraffic(driver, 10);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
     await driver.engine.stop();
   }),
 );
