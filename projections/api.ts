@@ -19,6 +19,7 @@
  * log, transfers, billing and audit projections are written with this same API.
  */
 import type { Database } from 'better-sqlite3';
+import type { ClientBase } from 'pg';
 import type { SessionEvent, SessionEventType } from '../machines/events.ts';
 import type { ApiKeyEvent } from '../src/apikeys/events.ts';
 import type { RecordedEvent } from '../src/store/port.ts';
@@ -86,6 +87,37 @@ export interface Projection {
   apply(db: Database, event: ProjectedEvent): void;
 }
 
+/** A handler of a PostgreSQL projection: runs in the transaction that moves its checkpoint. */
+export type PostgresHandler<T extends PivotEventType> = (
+  event: HandledEvent<T>,
+  client: ClientBase,
+) => Promise<void>;
+
+/**
+ * A projection whose tables live in PostgreSQL (`projections.postgres.url`, or the store's database):
+ * the same as a SQLite one, but its handlers are async and get a `pg` client inside the transaction.
+ */
+export interface PostgresProjectionDefinition {
+  name: string;
+  version: number;
+  description?: string;
+  database: 'postgres';
+  /** name -> `CREATE TABLE IF NOT EXISTS ...` (PostgreSQL), indexes separated by `;`. */
+  tables: Record<string, string>;
+  handlers: { [T in PivotEventType]?: PostgresHandler<T> };
+}
+
+export function definePostgresProjection(
+  definition: PostgresProjectionDefinition,
+): PostgresProjectionDefinition {
+  return definition;
+}
+
+export const isPostgresDefinition = (definition: unknown): definition is PostgresProjectionDefinition =>
+  typeof definition === 'object' &&
+  definition !== null &&
+  (definition as { database?: unknown }).database === 'postgres';
+
 const SESSION_PREFIX = 'call-';
 
 /** The root call sid of a session stream (`call-<sid>`), or undefined for other streams. */
@@ -96,7 +128,7 @@ export function sessionSidOf(event: Pick<RecordedEvent, 'streamName'>): string |
 }
 
 /** Event types of the other aggregates; every other type is a session event. */
-const NON_SESSION_TYPES: ReadonlySet<string> = new Set<string>([
+export const NON_SESSION_TYPES: ReadonlySet<string> = new Set<string>([
   'TrunkCreated',
   'TrunkTransferModeChanged',
   'TrunkCallerIdModeChanged',

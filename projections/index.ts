@@ -14,7 +14,9 @@ import type { EventStore } from '../src/store/port.ts';
 import { auditProjection } from './audit.ts';
 import { createBillingProjection } from './billing.ts';
 import { callLogProjection } from './callLog.ts';
-import { loadProjectionModules } from './load.ts';
+import { combineRunners } from './combined.ts';
+import { loadProjectionModuleSet, loadProjectionModules, ProjectionLoadError } from './load.ts';
+import { createPostgresProjectionRunner } from './postgres.ts';
 import type { TrunkRates } from './pricing.ts';
 import { createProjectionRunner, type ProjectionRunner } from './runner.ts';
 import { transfersProjection } from './transfers.ts';
@@ -32,8 +34,9 @@ export type {
   Projection,
   ProjectionDefinition,
 } from './api.ts';
-export { compileProjection, defineProjection } from './api.ts';
-export { loadProjectionModules, ProjectionLoadError } from './load.ts';
+export { compileProjection, definePostgresProjection, defineProjection } from './api.ts';
+export { loadProjectionModuleSet, loadProjectionModules, ProjectionLoadError } from './load.ts';
+export { createPostgresProjectionRunner } from './postgres.ts';
 export type { ProjectionRunner, ProjectionStatus, RebuildResult } from './runner.ts';
 
 /** Every projection, in the order the runner applies them. Billing falls back to the config's rates. */
@@ -58,6 +61,55 @@ export async function loadProjections(
 ): Promise<Projection[]> {
   const modules = await loadProjectionModules(config.projections?.modules, { knownTypes: EVENT_TYPES });
   return [...projectionsFor(config), ...modules];
+}
+
+type ReadSideConfig = Pick<PivotConfig, 'trunks' | 'projections' | 'store'> &
+  Partial<Pick<PivotConfig, 'statusCallbacks'>>;
+
+/** Where PostgreSQL projections live: `projections.postgres.url`, else a PostgreSQL store's database. */
+export function postgresViewsUrlOf(config: Pick<PivotConfig, 'projections' | 'store'>): string | undefined {
+  return (
+    config.projections?.postgres?.url ?? (config.store.kind === 'postgres' ? config.store.url : undefined)
+  );
+}
+
+export interface ReadSideRunners {
+  /** The runner over the SQLite views (built-in projections and SQLite modules). */
+  sqlite: ProjectionRunner;
+  /** Both, when PostgreSQL projections are loaded: what status, rebuild and /healthz use. */
+  all: ProjectionRunner;
+  close(): Promise<void>;
+}
+
+/** The runners for everything the config names: SQLite projections on `db`, PostgreSQL ones apart. */
+export async function createReadSideRunners(
+  config: ReadSideConfig,
+  store: EventStore,
+  db: Database.Database,
+  options: { log?: Logger; batchSize?: number; onCommit?: (position: number) => void } = {},
+): Promise<ReadSideRunners> {
+  const modules = await loadProjectionModuleSet(config.projections?.modules, { knownTypes: EVENT_TYPES });
+  const sqlite = createProjectionRunner({
+    store,
+    db,
+    projections: [...projectionsFor(config), ...modules.sqlite],
+    ...options,
+  });
+  if (modules.postgres.length === 0) return { sqlite, all: sqlite, close: async () => {} };
+  const url = postgresViewsUrlOf(config);
+  if (!url) {
+    throw new ProjectionLoadError(
+      `projections ${modules.postgres.map((p) => p.name).join(', ')} need PostgreSQL: set projections.postgres.url`,
+    );
+  }
+  const postgres = await createPostgresProjectionRunner({
+    store,
+    url,
+    projections: modules.postgres,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+  });
+  return { sqlite, all: combineRunners([sqlite, postgres]), close: () => postgres.close() };
 }
 
 /** Opens (creating if needed) the read-model database. */
@@ -100,17 +152,20 @@ export interface StartProjectionsOptions {
 export async function startProjections(options: StartProjectionsOptions): Promise<RunningProjections> {
   const log = options.log ?? silentLogger;
   const path = options.path ?? viewsPathOf(options.config);
-  const projections = await loadProjections(options.config);
   const db = openViews(path);
   const callbacks = statusCallbacksOf(options.config);
   let dispatcher: WebhookDispatcher | undefined;
-  const runner = createProjectionRunner({
-    store: options.store,
-    db,
-    projections,
-    log,
-    onCommit: () => dispatcher?.kick(),
-  });
+  let runners: ReadSideRunners;
+  try {
+    runners = await createReadSideRunners(options.config, options.store, db, {
+      log,
+      onCommit: () => dispatcher?.kick(),
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const runner = runners.all;
   if (callbacks) {
     dispatcher = createWebhookDispatcher({ db, targetOf: callbacks.targetOf, log });
     dispatcher.start();
@@ -129,6 +184,7 @@ export async function startProjections(options: StartProjectionsOptions): Promis
     async stop() {
       await runner.stop();
       await dispatcher?.stop();
+      await runners.close();
       db.close();
     },
   };

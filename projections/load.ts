@@ -7,7 +7,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ProjectionModule } from '../src/config/schema.ts';
-import { compileProjection, type Projection, problemsOf } from './api.ts';
+import {
+  compileProjection,
+  isPostgresDefinition,
+  type PostgresProjectionDefinition,
+  type Projection,
+  problemsOf,
+} from './api.ts';
 
 export class ProjectionLoadError extends Error {}
 
@@ -27,15 +33,22 @@ function isWrapped(value: unknown): value is { default: unknown } {
   return typeof value === 'object' && value !== null && 'default' in value && !('name' in value);
 }
 
+export interface LoadedModules {
+  /** Projections on the SQLite views database, compiled for runner.ts. */
+  sqlite: Projection[];
+  /** Projections on PostgreSQL (`database: 'postgres'`), for postgres.ts. */
+  postgres: PostgresProjectionDefinition[];
+}
+
 /**
  * Imports, checks and compiles each module's projection. Throws a ProjectionLoadError naming the
  * module and the field when one cannot run (so `pivot serve` refuses to start instead of skipping it).
  */
-export async function loadProjectionModules(
+export async function loadProjectionModuleSet(
   modules: readonly ProjectionModule[] | undefined,
   options: { cwd?: string; knownTypes?: ReadonlySet<string> } = {},
-): Promise<Projection[]> {
-  const loaded: Projection[] = [];
+): Promise<LoadedModules> {
+  const loaded: LoadedModules = { sqlite: [], postgres: [] };
   for (const [index, entry] of (modules ?? []).entries()) {
     const where = `projections.modules[${index}] (${entry.module})`;
     const path = isAbsolute(entry.module)
@@ -55,7 +68,20 @@ export async function loadProjectionModules(
     if (problems.length > 0) {
       throw new ProjectionLoadError(`${where}: ${problems.join('; ')}`);
     }
-    loaded.push(compileProjection(definition as Parameters<typeof compileProjection>[0]));
+    if (isPostgresDefinition(definition)) loaded.postgres.push(definition);
+    else loaded.sqlite.push(compileProjection(definition as Parameters<typeof compileProjection>[0]));
   }
   return loaded;
+}
+
+/** The SQLite projections of the modules; refuses PostgreSQL ones (use loadProjectionModuleSet). */
+export async function loadProjectionModules(
+  modules: readonly ProjectionModule[] | undefined,
+  options: { cwd?: string; knownTypes?: ReadonlySet<string> } = {},
+): Promise<Projection[]> {
+  const { sqlite, postgres } = await loadProjectionModuleSet(modules, options);
+  if (postgres.length > 0) {
+    throw new ProjectionLoadError(`${postgres.map((p) => p.name).join(', ')}: a PostgreSQL projection here`);
+  }
+  return sqlite;
 }

@@ -31,8 +31,15 @@ export interface RebuildResult {
   eventsPerSecond: number;
 }
 
+/** What a runner tells about each projection it runs. */
+export interface RunnerProjection {
+  name: string;
+  version: number;
+  tables: string[];
+}
+
 export interface ProjectionRunner {
-  readonly projections: readonly Projection[];
+  readonly projections: readonly RunnerProjection[];
   /** Applies everything stored right now; resolves with the number of events read. */
   catchUp(): Promise<number>;
   /** Follows `$all` live until `stop()`. */

@@ -3,8 +3,12 @@
  * Registered from main.ts with `registerProjectionCommands(program)`.
  */
 import type { Command } from 'commander';
-import { loadProjections, openViews, ProjectionLoadError } from '../../projections/index.ts';
-import { createProjectionRunner } from '../../projections/runner.ts';
+import {
+  createReadSideRunners,
+  openViews,
+  ProjectionLoadError,
+  type ProjectionRunner,
+} from '../../projections/index.ts';
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
 import { startReadSide } from '../api/start.ts';
 import { ConfigError, loadConfig, type PivotConfig } from '../config/index.ts';
@@ -28,29 +32,27 @@ function configAt(path: string): PivotConfig {
   }
 }
 
-/** Runs `work` with the store and a runner over the views database, closing both afterwards. */
+/** Runs `work` with the store and a runner over the views database(s), closing them afterwards. */
 async function withRunner<T>(
   configPath: string,
-  work: (runner: ReturnType<typeof createProjectionRunner>, views: string) => Promise<T>,
+  work: (runner: ProjectionRunner, views: string) => Promise<T>,
   batchSize = 5000,
 ): Promise<T> {
   const config = configAt(configPath);
-  const projections = await loadProjections(config).catch((error: unknown) => {
-    if (error instanceof ProjectionLoadError) fail(`config: ${error.message}`);
-    throw error;
-  });
   const store = openStore(config.store);
   const views = viewsPathOf(config);
   const db = openViews(views);
   try {
     // Offline work: bigger transactions than the live runner's, nobody waits on the event loop.
-    const runner = createProjectionRunner({
-      store,
-      db,
-      projections,
-      batchSize,
+    const runners = await createReadSideRunners(config, store, db, { batchSize }).catch((error: unknown) => {
+      if (error instanceof ProjectionLoadError) fail(`config: ${error.message}`);
+      throw error;
     });
-    return await work(runner, views);
+    try {
+      return await work(runners.all, views);
+    } finally {
+      await runners.close();
+    }
   } finally {
     db.close();
     await store.close();

@@ -275,10 +275,18 @@ export const pivotConfigSchema = z.strictObject({
     .union([
       z
         .array(projectionModule)
-        .transform((modules): { path?: string; modules?: ProjectionModule[] } => ({ modules })),
+        .transform(
+          (modules): { path?: string; modules?: ProjectionModule[]; postgres?: { url: string } } => ({
+            modules,
+          }),
+        ),
       z.strictObject({
         path: z.string().min(1, { error: 'expected a file path' }).optional(),
         modules: z.array(projectionModule).optional(),
+        /** Where PostgreSQL projections keep their tables; default: the store's database when it is PostgreSQL. */
+        postgres: z
+          .strictObject({ url: url(['postgres:', 'postgresql:'], 'postgres://pivot@localhost:5432/pivot') })
+          .optional(),
       }),
     ])
     .optional(),

@@ -102,7 +102,10 @@ describe('pivot projections status|rebuild with a module from the config', () =>
     return stdout;
   }
 
-  it('lists it, rebuilds it alone, and rebuilds it when its version changes', async () => {
+  // Three `pivot` processes through tsx: slow on a loaded machine, so no tight harness limit.
+  it('lists it, rebuilds it alone, and rebuilds it when its version changes', {
+    timeout: 180_000,
+  }, async () => {
     const storePath = join(dir, 'pivot.db');
     const store = createSqliteEventStore({ path: storePath });
     const config = billingConfig();
