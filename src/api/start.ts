@@ -64,6 +64,8 @@ export interface ReadSideOptions {
   trunks?: TrunkRegistry;
   host?: string;
   port?: number;
+  /** Publish every event on NATS (`pivot.events.<type>`) when the config's bus is NATS. */
+  publishEvents?: boolean;
 }
 
 export interface RunningReadSide {
@@ -93,12 +95,18 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     );
   }
   const projections = await startProjections({ config: options.config, store: options.store, log });
-  // Distributed: the events go out on `pivot.events.<type>` too (JetStream keeps one copy per position).
+  // `pivot api` with the NATS bus: the events go out on `pivot.events.<type>` too (JetStream keeps one
+  // copy per position, so several API processes may publish). The API serves even when NATS is down.
   const { bus } = options.config;
-  const publisher: EventPublisher | undefined =
-    bus.kind === 'nats'
-      ? await startEventPublisher({ servers: bus.url, store: options.store, log })
-      : undefined;
+  let publisher: EventPublisher | undefined;
+  if (options.publishEvents && bus.kind === 'nats') {
+    publisher = await startEventPublisher({ servers: bus.url, store: options.store, log }).catch(
+      (error: unknown) => {
+        log('error', 'events are not published on NATS', { error: String(error) });
+        return undefined;
+      },
+    );
+  }
   const api = await startApi({
     config: options.config,
     store: options.store,

@@ -157,6 +157,7 @@ export function registerProjectionCommands(program: Command): void {
         store,
         log,
         metrics,
+        publishEvents: true,
         ...(options.host !== undefined ? { host: options.host } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
       });

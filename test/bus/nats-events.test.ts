@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReadSide } from '../../src/api/start.ts';
 import { POSITION_HEADER, startEventPublisher } from '../../src/bus/nats/publishEvents.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { type NatsServer, startNatsServer } from '../helpers/natsServer.ts';
@@ -83,6 +84,22 @@ describe('nats: events published by type', () => {
     );
     await three.stop();
     sub.unsubscribe();
+    await w.close();
+  });
+
+  it('`pivot api` with the NATS bus publishes on pivot.events.<type> into PIVOT_EVENTS', async () => {
+    const store = createInMemoryEventStore();
+    const w = await world({ store });
+    const config = { ...w.config, bus: { kind: 'nats' as const, url: server.url } };
+    const side = await startReadSide({ config, store, port: 0, publishEvents: true });
+    const call = await w.driver.terminating({ to: US_NUMBER });
+    await call.reject(486, 'Busy Here');
+    const expected = (await store.readAll({})).filter((e) => !e.streamName.startsWith('apikey-'));
+    await waitUntil('published', async () => (await streamed('PIVOT_EVENTS')).length === expected.length);
+    expect((await streamed('PIVOT_EVENTS')).map((m) => [m.subject, m.position])).toEqual(
+      expected.map((e) => [`pivot.events.${e.type}`, e.position]),
+    );
+    await side.stop();
     await w.close();
   });
 });
