@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadSideRunners, openViews, ProjectionLoadError } from '../../projections/index.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
-import { billingConfig, createDriver, US_NUMBER } from './drive.ts';
+import { billingConfig, createDriver, US_NUMBER } from '../projections/drive.ts';
 
 const adminUrl = process.env.PIVOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const database = `pivot_views_${randomBytes(6).toString('hex')}`;
