@@ -1,11 +1,12 @@
 /**
  * Projections users write, end to end: the pivot serves with the example projections loaded from the
  * config and a status callback on the trunk; a blind transfer runs over the wire (SIPp PBX, carrier and
- * target); then the agent statistics and CDR rows are in the views database, and a real HTTP receiver
- * got every callback, signed, and the delivery log says so.
+ * target); then the agent statistics and CDR rows are in the views database, a real HTTP receiver
+ * got every callback, signed, the delivery log says so, and the live event stream (server-sent events)
+ * carried the call's events as the paged feed lists them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,31 @@ describe('user projections and status callbacks over a real transfer', () => {
     const key = await createTestKey(keyStore).finally(() => keyStore.close());
     running = await startPivot(config, () => {});
 
+    // The live event feed, open before the call: what it streams is what the store holds.
+    const streamed: { id: number; type: string }[] = [];
+    const feed = httpRequest(
+      `${running.http.url}/v1/Events/Stream?Types=CallReceived,TransferCompleted,CallEnded`,
+      {
+        headers: { authorization: key.authorization, accept: 'text/event-stream' },
+      },
+    );
+    feed.on('response', (res) => {
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        // Whole events only: one may arrive split over two chunks.
+        buffer += chunk;
+        const end = buffer.lastIndexOf('\n\n');
+        if (end < 0) return;
+        for (const match of buffer.slice(0, end).matchAll(/^id: (\d+)\nevent: (\w+)$/gm)) {
+          streamed.push({ id: Number(match[1]), type: match[2]! });
+        }
+        buffer = buffer.slice(end + 2);
+      });
+    });
+    feed.on('error', () => {});
+    feed.end();
+
     await transferToSipTarget(`127.0.0.1:${config.sip.port}`, carrierPort, 'from-transferee');
     const types = () => received.map((r) => r.json.EventType);
     await until(() => types().filter((t) => t === 'completed').length === 2);
@@ -112,6 +138,22 @@ describe('user projections and status callbacks over a real transfer', () => {
       };
     };
     await until(async () => (await deliveries()).Deliveries.length === received.length);
+
+    await until(() => streamed.filter((e) => e.type === 'CallEnded').length === 2);
+    expect(streamed.map((e) => e.type)).toEqual([
+      'CallReceived',
+      'TransferCompleted',
+      'CallEnded',
+      'CallEnded',
+    ]);
+    // The paged feed agrees, position for position.
+    const page = (await (
+      await fetch(`${running.http.url}/v1/Events?Types=CallReceived,TransferCompleted,CallEnded`, {
+        headers: { authorization: key.authorization },
+      })
+    ).json()) as { Events: { Position: number; Type: string }[] };
+    expect(page.Events.map((e) => ({ id: e.Position, type: e.Type }))).toEqual(streamed);
+    feed.destroy();
     expect((await deliveries()).Deliveries.every((d) => d.Attempts === 1 && d.LastStatus === 204)).toBe(true);
 
     await running.stop();
