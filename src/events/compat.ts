@@ -4,7 +4,7 @@
  * is not such a change (stored events simply lack it); removing a field, making one required that was
  * not, or changing a field's type is.
  */
-import { type EventSchemaDocument, inlineRefs, type JsonSchema } from './generate.ts';
+import type { EventSchemaDocument, JsonSchema } from './generate.ts';
 
 function isObjectSchema(schema: unknown): schema is JsonSchema & { properties: Record<string, unknown> } {
   return (
@@ -47,4 +47,21 @@ export function unversionedChanges(before: EventSchemaDocument, after: EventSche
       problems.push(`${type}: the event type was removed, yet stored events have it`);
   }
   return problems;
+}
+
+/** An event's data schema with every `$ref` replaced by its definition, for comparing two versions. */
+export function inlineRefs(schema: unknown, defs: Record<string, JsonSchema>, seen: string[] = []): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => inlineRefs(s, defs, seen));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const ref = (schema as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/$defs/')) {
+    const name = ref.slice('#/$defs/'.length);
+    if (seen.includes(name)) return { $ref: ref };
+    return inlineRefs(defs[name], defs, [...seen, name]);
+  }
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key]) => key !== 'description')
+      .map(([key, value]) => [key, inlineRefs(value, defs, seen)]),
+  );
 }

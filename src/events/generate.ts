@@ -173,20 +173,3 @@ export function generateEventSchema(root = ROOT): EventSchemaDocument {
     $defs: sortedDefs,
   };
 }
-
-/** An event's data schema with every `$ref` replaced by its definition, for comparing two versions. */
-export function inlineRefs(schema: unknown, defs: Record<string, JsonSchema>, seen: string[] = []): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => inlineRefs(s, defs, seen));
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const ref = (schema as { $ref?: unknown }).$ref;
-  if (typeof ref === 'string' && ref.startsWith('#/$defs/')) {
-    const name = ref.slice('#/$defs/'.length);
-    if (seen.includes(name)) return { $ref: ref };
-    return inlineRefs(defs[name], defs, [...seen, name]);
-  }
-  return Object.fromEntries(
-    Object.entries(schema)
-      .filter(([key]) => key !== 'description')
-      .map(([key, value]) => [key, inlineRefs(value, defs, seen)]),
-  );
-}
