@@ -4,8 +4,9 @@
  * Drives the real engine with typed SIP inputs (test/projections/drive.ts: plain calls of every status,
  * transfers of every billing case, busy and unanswered targets) into a temporary SQLite store until it
  * holds at least BENCH_EVENTS events (default 100,000), several sessions at a time so appends are
- * group-committed as in production. Then rebuilds every projection from position 0 into a fresh views
- * file, then each projection alone, and prints events/s.
+ * group-committed as in production. Then rebuilds every projection (the built-in four and the examples
+ * in projections/examples/) from position 0 into a fresh views file, then each projection alone, and
+ * prints events/s.
  *
  * BENCH_KEEP=1 keeps the directory and prints the `pivot projections rebuild -c ...` command that
  * measures the same through the CLI.
@@ -13,7 +14,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openViews, projectionsFor } from '../projections/index.ts';
+import { loadProjectionModules, openViews, projectionsFor } from '../projections/index.ts';
 import { createProjectionRunner } from '../projections/runner.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createSqliteEventStore } from '../src/store/sqlite.ts';
@@ -66,10 +67,15 @@ process.stderr.write(
 
 const views = openViews(join(dir, 'views.db'));
 // As `pivot projections rebuild` runs it (5000 events per transaction).
+// The built-in four, then the example projections users would load from modules.
+const examples = await loadProjectionModules([
+  { module: 'projections/examples/agent-stats.ts' },
+  { module: 'projections/examples/cdr.ts' },
+]);
 const runner = createProjectionRunner({
   store,
   db: views,
-  projections: projectionsFor(config),
+  projections: [...projectionsFor(config), ...examples],
   batchSize: 5000,
 });
 const rows: [string, number, number][] = [];

@@ -3,12 +3,13 @@
  * when an API caller said). One row per event that is such a change or decision, keyed by its `$all`
  * position, so the view reads in the order things happened.
  */
+import type { Database } from 'better-sqlite3';
 import type { RecordedEvent } from '../src/store/port.ts';
 import type { TrunkEvent } from '../src/trunks/events.ts';
-import { isTrunkEvent } from '../src/trunks/events.ts';
-import { type DataOf, type Projection, preparedFor, sessionSidOf } from './types.ts';
+import { compileProjection, defineProjection, type HandledEvent, type Projection } from './api.ts';
+import type { DataOf } from './types.ts';
 
-const schema = `
+const audit = `
 CREATE TABLE IF NOT EXISTS audit (
   position     INTEGER PRIMARY KEY,
   at           TEXT    NOT NULL,
@@ -25,11 +26,17 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_trunk ON audit (trunk_sid, position);
 CREATE INDEX IF NOT EXISTS audit_by_call ON audit (call_sid, position);
 CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at);
--- Live calls' trunks and the policy each pending REFER was judged with.
+`;
+
+// Live calls' trunks and the policy each pending REFER was judged with.
+const callTrunks = `
 CREATE TABLE IF NOT EXISTS audit_call_trunks (
   call_sid  TEXT PRIMARY KEY,
   trunk_sid TEXT NOT NULL
 );
+`;
+
+const refers = `
 CREATE TABLE IF NOT EXISTS audit_refers (
   transfer_sid TEXT PRIMARY KEY,
   trunk_sid    TEXT,
@@ -52,7 +59,7 @@ interface Row {
   details: string;
 }
 
-const statements = preparedFor((db) => ({
+const prepare = (db: Database) => ({
   insert: db.prepare<[Row]>(
     `INSERT OR REPLACE INTO audit (position, at, kind, action, trunk_sid, call_sid, transfer_sid, what, why, by,
        details)
@@ -70,7 +77,9 @@ const statements = preparedFor((db) => ({
     'SELECT trunk_sid, refer_to, policy FROM audit_refers WHERE transfer_sid = ?',
   ),
   forgetRefer: db.prepare('DELETE FROM audit_refers WHERE transfer_sid = ?'),
-}));
+});
+
+type Statements = ReturnType<typeof prepare>;
 
 function trunkRow(event: RecordedEvent): Row {
   const e = { ...(event.data as object), type: event.type } as TrunkEvent;
@@ -141,120 +150,125 @@ const RELEASED_BECAUSE: Record<DataOf<'TargetReleased'>['why'], string> = {
   'transferee-hung-up': 'the transferee hung up while being reconnected to the target',
 };
 
-export const auditProjection: Projection = {
+/** Adds the audit row of a transfer decision; returns the REFER it decided on, when known. */
+function transferRow(
+  s: Statements,
+  event: HandledEvent<
+    'ReferAccepted' | 'ReferRejected' | 'TransferCompleted' | 'TargetReleased' | 'TransferFailed'
+  >,
+  what: string,
+  why: string,
+  details: object,
+) {
+  const e = event.data;
+  const refer = s.refer.get(e.transferSid);
+  const row: Row = {
+    position: event.position,
+    at: e.at,
+    kind: 'transfer',
+    action: event.type,
+    trunk_sid: refer?.trunk_sid ?? s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+    call_sid: e.callSid,
+    transfer_sid: e.transferSid,
+    what,
+    why,
+    by: null,
+    details: JSON.stringify({ ...(refer ? { policy: JSON.parse(refer.policy) } : {}), ...details }),
+  };
+  s.insert.run(row);
+  return refer;
+}
+
+const trunkChange = (event: RecordedEvent, s: Statements) => {
+  s.insert.run(trunkRow(event));
+};
+
+export const auditDefinition = defineProjection({
   name: 'audit',
   // 2: target legs released after a failed or broken transfer are listed.
   version: 2,
-  tables: ['audit', 'audit_call_trunks', 'audit_refers'],
-  schema,
-  apply(db, event: RecordedEvent) {
-    const s = statements(db);
-    if (isTrunkEvent(event)) {
-      s.insert.run(trunkRow(event));
-      return;
-    }
-    if (!sessionSidOf(event)) return;
-    const transferRow = (
-      e: { callSid: string; transferSid: string; at: string },
-      what: string,
-      why: string,
-      details: object,
-    ) => {
-      const refer = s.refer.get(e.transferSid);
-      const row: Row = {
-        position: event.position,
-        at: e.at,
-        kind: 'transfer',
-        action: event.type,
-        trunk_sid: refer?.trunk_sid ?? s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
-        call_sid: e.callSid,
-        transfer_sid: e.transferSid,
-        what,
-        why,
-        by: null,
-        details: JSON.stringify({ ...(refer ? { policy: JSON.parse(refer.policy) } : {}), ...details }),
-      };
-      s.insert.run(row);
-      return refer;
-    };
-    switch (event.type) {
-      case 'CallReceived':
-      case 'ChildCallStarted': {
-        const e = event.data as DataOf<'CallReceived'>;
-        s.rememberTrunk.run(e.callSid, e.trunkSid);
-        return;
-      }
-      case 'CallEnded':
-        s.forgetTrunk.run((event.data as DataOf<'CallEnded'>).callSid);
-        return;
-      case 'ReferReceived': {
-        const e = event.data as DataOf<'ReferReceived'>;
-        const { transferMode, transferCallerId, maxTransfersPerCall } = e.policy;
-        s.rememberRefer.run(
-          e.transferSid,
-          s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
-          e.referTo.join(', '),
-          JSON.stringify({ transferMode, transferCallerId, maxTransfersPerCall }),
-        );
-        return;
-      }
-      case 'ReferAccepted': {
-        const e = event.data as DataOf<'ReferAccepted'>;
-        const policy = s.refer.get(e.transferSid)?.policy;
-        const mode = policy ? (JSON.parse(policy) as { transferMode: string }).transferMode : 'unknown';
-        transferRow(
-          e,
-          `REFER to ${e.referTo} accepted (${e.targetKind} target)`,
-          `transferMode ${mode} allows ${e.targetKind} targets`,
-          { referTo: e.referTo, targetKind: e.targetKind, referredBy: e.referredBy ?? null },
-        );
-        return;
-      }
-      case 'ReferRejected': {
-        const e = event.data as DataOf<'ReferRejected'>;
-        const referTo = s.refer.get(e.transferSid)?.refer_to ?? '(unknown)';
-        transferRow(e, `REFER to ${referTo} refused with ${e.status}`, e.reason, { status: e.status });
-        s.forgetRefer.run(e.transferSid);
-        return;
-      }
-      case 'TransferCompleted': {
-        const e = event.data as DataOf<'TransferCompleted'>;
-        transferRow(
-          e,
-          `transfer completed: child call ${e.childCallSid} from ${e.transfereeNumber} to ${e.targetNumber}`,
-          'the target answered',
-          { childCallSid: e.childCallSid, targetKind: e.targetKind, targetNumber: e.targetNumber },
-        );
-        s.forgetRefer.run(e.transferSid);
-        return;
-      }
-      case 'TargetReleased': {
-        const e = event.data as DataOf<'TargetReleased'>;
-        transferRow(e, 'target leg released with BYE', RELEASED_BECAUSE[e.why], { why: e.why });
-        return;
-      }
-      case 'TransferFailed': {
-        const e = event.data as DataOf<'TransferFailed'>;
-        const gone = [
-          e.transferorGone ? 'the transferor hung up' : '',
-          e.transfereeGone ? 'the transferee hung up' : '',
-        ]
-          .filter(Boolean)
-          .join(', ');
-        transferRow(
-          e,
-          `transfer failed with ${e.status}`,
-          gone ? `${e.reason}; ${gone}` : `target: ${e.status} ${e.reason}`,
-          {
-            status: e.status,
-            reason: e.reason,
-            transferorGone: e.transferorGone,
-            transfereeGone: e.transfereeGone,
-          },
-        );
-        s.forgetRefer.run(e.transferSid);
-        return;
-      }
-    }
+  description: 'every trunk change and transfer decision: what, when, why and who',
+  tables: { audit, audit_call_trunks: callTrunks, audit_refers: refers },
+  prepare,
+  handlers: {
+    TrunkCreated: trunkChange,
+    TrunkTransferModeChanged: trunkChange,
+    TrunkCallerIdModeChanged: trunkChange,
+    TrunkAclChanged: trunkChange,
+    CallReceived({ data: e }, s) {
+      s.rememberTrunk.run(e.callSid, e.trunkSid);
+    },
+    ChildCallStarted({ data: e }, s) {
+      s.rememberTrunk.run(e.callSid, e.trunkSid);
+    },
+    CallEnded({ data: e }, s) {
+      s.forgetTrunk.run(e.callSid);
+    },
+    ReferReceived({ data: e }, s) {
+      const { transferMode, transferCallerId, maxTransfersPerCall } = e.policy;
+      s.rememberRefer.run(
+        e.transferSid,
+        s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+        e.referTo.join(', '),
+        JSON.stringify({ transferMode, transferCallerId, maxTransfersPerCall }),
+      );
+    },
+    ReferAccepted(event, s) {
+      const e = event.data;
+      const policy = s.refer.get(e.transferSid)?.policy;
+      const mode = policy ? (JSON.parse(policy) as { transferMode: string }).transferMode : 'unknown';
+      transferRow(
+        s,
+        event,
+        `REFER to ${e.referTo} accepted (${e.targetKind} target)`,
+        `transferMode ${mode} allows ${e.targetKind} targets`,
+        { referTo: e.referTo, targetKind: e.targetKind, referredBy: e.referredBy ?? null },
+      );
+    },
+    ReferRejected(event, s) {
+      const e = event.data;
+      const referTo = s.refer.get(e.transferSid)?.refer_to ?? '(unknown)';
+      transferRow(s, event, `REFER to ${referTo} refused with ${e.status}`, e.reason, { status: e.status });
+      s.forgetRefer.run(e.transferSid);
+    },
+    TransferCompleted(event, s) {
+      const e = event.data;
+      transferRow(
+        s,
+        event,
+        `transfer completed: child call ${e.childCallSid} from ${e.transfereeNumber} to ${e.targetNumber}`,
+        'the target answered',
+        { childCallSid: e.childCallSid, targetKind: e.targetKind, targetNumber: e.targetNumber },
+      );
+      s.forgetRefer.run(e.transferSid);
+    },
+    TargetReleased(event, s) {
+      const e = event.data;
+      transferRow(s, event, 'target leg released with BYE', RELEASED_BECAUSE[e.why], { why: e.why });
+    },
+    TransferFailed(event, s) {
+      const e = event.data;
+      const gone = [
+        e.transferorGone ? 'the transferor hung up' : '',
+        e.transfereeGone ? 'the transferee hung up' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      transferRow(
+        s,
+        event,
+        `transfer failed with ${e.status}`,
+        gone ? `${e.reason}; ${gone}` : `target: ${e.status} ${e.reason}`,
+        {
+          status: e.status,
+          reason: e.reason,
+          transferorGone: e.transferorGone,
+          transfereeGone: e.transfereeGone,
+        },
+      );
+      s.forgetRefer.run(e.transferSid);
+    },
   },
-};
+});
+
+export const auditProjection: Projection = compileProjection(auditDefinition);

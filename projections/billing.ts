@@ -6,18 +6,20 @@
  * config's rates when the projection is built with them.
  */
 import type { Database } from 'better-sqlite3';
-import type { RecordedEvent } from '../src/store/port.ts';
-import type { TrunkCreated } from '../src/trunks/events.ts';
+import { compileProjection, defineProjection, type Projection, type ProjectionDefinition } from './api.ts';
 import { type ChargeLine, chargesFor, type ParentParties, type TrunkRates } from './pricing.ts';
-import { type DataOf, type Projection, preparedFor, secondsBetween, sessionSidOf } from './types.ts';
+import { type DataOf, secondsBetween } from './types.ts';
 
-const schema = `
+const billingRates = `
 CREATE TABLE IF NOT EXISTS billing_rates (
   trunk_sid   TEXT PRIMARY KEY,
   currency    TEXT NOT NULL,
   origination TEXT NOT NULL, -- JSON rate deck
   termination TEXT NOT NULL
 );
+`;
+
+const billingCalls = `
 CREATE TABLE IF NOT EXISTS billing_calls (
   sid             TEXT    PRIMARY KEY,
   parent_call_sid TEXT,
@@ -35,6 +37,9 @@ CREATE TABLE IF NOT EXISTS billing_calls (
   amount_micros   INTEGER,           -- null until the call ends, or when no rates are known
   currency        TEXT
 );
+`;
+
+const billingLines = `
 CREATE TABLE IF NOT EXISTS billing_lines (
   call_sid      TEXT    NOT NULL,
   line          INTEGER NOT NULL,
@@ -50,6 +55,9 @@ CREATE TABLE IF NOT EXISTS billing_lines (
   PRIMARY KEY (call_sid, line)
 );
 CREATE INDEX IF NOT EXISTS billing_lines_by_trunk_day ON billing_lines (trunk_sid, day);
+`;
+
+const billingDaily = `
 CREATE TABLE IF NOT EXISTS billing_daily (
   trunk_sid     TEXT    NOT NULL,
   day           TEXT    NOT NULL,
@@ -75,7 +83,7 @@ interface CallRow {
   end_time: string | null;
 }
 
-const statements = preparedFor((db) => ({
+const prepare = (db: Database) => ({
   upsertRates: db.prepare(
     `INSERT INTO billing_rates (trunk_sid, currency, origination, termination) VALUES (?, ?, ?, ?)
      ON CONFLICT (trunk_sid) DO UPDATE SET currency = excluded.currency, origination = excluded.origination,
@@ -108,15 +116,17 @@ const statements = preparedFor((db) => ({
      ON CONFLICT (trunk_sid, day, currency) DO UPDATE SET calls = calls + 1, legs = legs + excluded.legs,
        minutes = minutes + excluded.minutes, amount_micros = amount_micros + excluded.amount_micros`,
   ),
-}));
+});
+
+type Statements = ReturnType<typeof prepare>;
 
 export interface BillingProjectionOptions {
   /** Rates for trunks with no `TrunkCreated` before their calls (by TrunkSid), e.g. from the config. */
   fallbackRates?: Record<string, TrunkRates>;
 }
 
-function ratesOf(db: Database, trunkSid: string, fallback: BillingProjectionOptions['fallbackRates']) {
-  const row = statements(db).rates.get(trunkSid);
+function ratesOf(s: Statements, trunkSid: string, fallback: BillingProjectionOptions['fallbackRates']) {
+  const row = s.rates.get(trunkSid);
   if (row) {
     return {
       currency: row.currency,
@@ -127,13 +137,11 @@ function ratesOf(db: Database, trunkSid: string, fallback: BillingProjectionOpti
   return fallback?.[trunkSid];
 }
 
-function bill(db: Database, event: RecordedEvent, options: BillingProjectionOptions): void {
-  const s = statements(db);
-  const e = event.data as DataOf<'CallEnded'>;
+function bill(s: Statements, e: DataOf<'CallEnded'>, options: BillingProjectionOptions): void {
   const call = s.call.get(e.callSid);
   if (!call || call.end_time) return;
   const duration = call.answer_time ? secondsBetween(call.answer_time, e.at) : 0;
-  const rates = ratesOf(db, call.trunk_sid, options.fallbackRates);
+  const rates = ratesOf(s, call.trunk_sid, options.fallbackRates);
   const parent = call.parent_call_sid ? s.call.get(call.parent_call_sid) : undefined;
   const lines: ChargeLine[] = rates
     ? chargesFor(
@@ -177,69 +185,69 @@ function bill(db: Database, event: RecordedEvent, options: BillingProjectionOpti
   });
 }
 
-export function createBillingProjection(options: BillingProjectionOptions = {}): Projection {
-  return {
+export function createBillingDefinition(
+  options: BillingProjectionOptions = {},
+): ProjectionDefinition<Statements> {
+  return defineProjection({
     name: 'billing',
     version: 1,
-    tables: ['billing_rates', 'billing_calls', 'billing_lines', 'billing_daily'],
-    schema,
-    apply(db, event: RecordedEvent) {
-      if (event.type === 'TrunkCreated') {
-        const e = event.data as Omit<TrunkCreated, 'type'>;
-        statements(db).upsertRates.run(
+    description: 'per-call priced lines, per-call totals and per-trunk daily summaries',
+    tables: {
+      billing_rates: billingRates,
+      billing_calls: billingCalls,
+      billing_lines: billingLines,
+      billing_daily: billingDaily,
+    },
+    prepare,
+    handlers: {
+      TrunkCreated({ data: e }, s) {
+        s.upsertRates.run(
           e.trunkSid,
           e.rates.currency,
           JSON.stringify(e.rates.origination),
           JSON.stringify(e.rates.termination),
         );
-        return;
-      }
-      if (!sessionSidOf(event)) return;
-      const s = statements(db);
-      switch (event.type) {
-        case 'CallReceived': {
-          const e = event.data as DataOf<'CallReceived'>;
-          s.insertCall.run({
-            sid: e.callSid,
-            parent_call_sid: null,
-            trunk_sid: e.trunkSid,
-            direction: e.direction,
-            from_number: e.from,
-            to_number: e.to,
-            target_kind: null,
-            day: e.at.slice(0, 10),
-            start_time: e.at,
-            answer_time: null,
-          });
-          return;
-        }
-        case 'ChildCallStarted': {
-          const e = event.data as DataOf<'ChildCallStarted'>;
-          s.insertCall.run({
-            sid: e.callSid,
-            parent_call_sid: e.parentCallSid,
-            trunk_sid: e.trunkSid,
-            direction: e.direction,
-            from_number: e.from,
-            to_number: e.to,
-            target_kind: e.targetKind,
-            day: e.at.slice(0, 10),
-            start_time: e.at,
-            answer_time: e.at,
-          });
-          return;
-        }
-        case 'CallAnswered': {
-          const e = event.data as DataOf<'CallAnswered'>;
-          s.answered.run(e.at, e.callSid);
-          return;
-        }
-        case 'CallEnded':
-          bill(db, event, options);
-          return;
-      }
+      },
+      CallReceived({ data: e }, s) {
+        s.insertCall.run({
+          sid: e.callSid,
+          parent_call_sid: null,
+          trunk_sid: e.trunkSid,
+          direction: e.direction,
+          from_number: e.from,
+          to_number: e.to,
+          target_kind: null,
+          day: e.at.slice(0, 10),
+          start_time: e.at,
+          answer_time: null,
+        });
+      },
+      ChildCallStarted({ data: e }, s) {
+        s.insertCall.run({
+          sid: e.callSid,
+          parent_call_sid: e.parentCallSid,
+          trunk_sid: e.trunkSid,
+          direction: e.direction,
+          from_number: e.from,
+          to_number: e.to,
+          target_kind: e.targetKind,
+          day: e.at.slice(0, 10),
+          start_time: e.at,
+          answer_time: e.at,
+        });
+      },
+      CallAnswered({ data: e }, s) {
+        s.answered.run(e.at, e.callSid);
+      },
+      CallEnded({ data: e }, s) {
+        bill(s, e, options);
+      },
     },
-  };
+  });
+}
+
+export function createBillingProjection(options: BillingProjectionOptions = {}): Projection {
+  return compileProjection(createBillingDefinition(options));
 }
 
 /** Billing without fallback rates: every trunk's rates come from its events. */

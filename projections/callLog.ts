@@ -7,10 +7,11 @@
  * (a child call is answered when it starts), end = CallEnded; duration = end - answer in whole seconds,
  * a started second counting, 0 when never answered. Price lives with billing (projections/billing.ts).
  */
-import type { RecordedEvent } from '../src/store/port.ts';
-import { type DataOf, type Projection, preparedFor, secondsBetween, sessionSidOf, userOf } from './types.ts';
+import type { Database } from 'better-sqlite3';
+import { compileProjection, defineProjection, type Projection } from './api.ts';
+import { secondsBetween, userOf } from './types.ts';
 
-const schema = `
+const calls = `
 CREATE TABLE IF NOT EXISTS calls (
   sid             TEXT    PRIMARY KEY,
   session_sid     TEXT    NOT NULL,  -- the root call: its stream holds this call's events
@@ -36,14 +37,17 @@ CREATE INDEX IF NOT EXISTS calls_by_start ON calls (start_time DESC, sid DESC);
 CREATE INDEX IF NOT EXISTS calls_by_parent ON calls (parent_call_sid);
 CREATE INDEX IF NOT EXISTS calls_by_trunk ON calls (trunk_sid, start_time DESC);
 CREATE INDEX IF NOT EXISTS calls_by_status ON calls (status);
--- Caller id the target INVITE carried, kept until the transfer's child call starts.
+`;
+
+// Caller id the target INVITE carried, kept until the transfer's child call starts.
+const callerIds = `
 CREATE TABLE IF NOT EXISTS call_log_caller_ids (
   transfer_sid TEXT PRIMARY KEY,
   caller_id    TEXT NOT NULL
 );
 `;
 
-const statements = preparedFor((db) => ({
+const prepare = (db: Database) => ({
   insertCall: db.prepare(
     `INSERT OR REPLACE INTO calls (sid, session_sid, parent_call_sid, transfer_sid, trunk_sid, trunk_name,
        direction, from_number, to_number, caller_id, target_kind, status, start_time, answer_time, position)
@@ -67,89 +71,73 @@ const statements = preparedFor((db) => ({
     'SELECT caller_id FROM call_log_caller_ids WHERE transfer_sid = ?',
   ),
   forgetCallerId: db.prepare('DELETE FROM call_log_caller_ids WHERE transfer_sid = ?'),
-}));
+});
 
-export const callLogProjection: Projection = {
+export const callLogDefinition = defineProjection({
   name: 'callLog',
   version: 1,
-  tables: ['calls', 'call_log_caller_ids'],
-  schema,
-  apply(db, event: RecordedEvent) {
-    const session = sessionSidOf(event);
-    if (!session) return;
-    const s = statements(db);
-    switch (event.type) {
-      case 'CallReceived': {
-        const e = event.data as DataOf<'CallReceived'>;
-        s.insertCall.run({
-          sid: e.callSid,
-          session_sid: session,
-          parent_call_sid: null,
-          transfer_sid: null,
-          trunk_sid: e.trunkSid,
-          trunk_name: e.trunkName,
-          direction: e.direction,
-          from_number: e.from,
-          to_number: e.to,
-          caller_id: e.from,
-          target_kind: null,
-          status: 'ringing',
-          start_time: e.at,
-          answer_time: null,
-          position: event.position,
-        });
-        return;
-      }
-      case 'ChildCallStarted': {
-        const e = event.data as DataOf<'ChildCallStarted'>;
-        const shown = s.callerId.get(e.transferSid)?.caller_id;
-        s.forgetCallerId.run(e.transferSid);
-        s.insertCall.run({
-          sid: e.callSid,
-          session_sid: session,
-          parent_call_sid: e.parentCallSid,
-          transfer_sid: e.transferSid,
-          trunk_sid: e.trunkSid,
-          trunk_name: e.trunkName,
-          direction: e.direction,
-          from_number: e.from,
-          to_number: e.to,
-          caller_id: shown ?? e.from,
-          target_kind: e.targetKind,
-          status: 'in-progress',
-          start_time: e.at,
-          answer_time: e.at,
-          position: event.position,
-        });
-        return;
-      }
-      case 'CallAnswered': {
-        const e = event.data as DataOf<'CallAnswered'>;
-        s.answered.run(e.at, event.position, e.callSid);
-        return;
-      }
-      case 'CallEnded': {
-        const e = event.data as DataOf<'CallEnded'>;
-        const answeredAt = s.answerTime.get(e.callSid)?.answer_time;
-        const duration = answeredAt ? secondsBetween(answeredAt, e.at) : 0;
-        s.ended.run(e.status, e.sipStatus ?? null, e.at, duration, event.position, e.callSid);
-        return;
-      }
-      case 'ReferAccepted': {
-        const e = event.data as DataOf<'ReferAccepted'>;
-        s.referAccepted.run(event.position, e.callSid);
-        return;
-      }
-      case 'TargetInvited': {
-        const e = event.data as DataOf<'TargetInvited'>;
-        s.rememberCallerId.run(e.transferSid, userOf(e.from.uri));
-        return;
-      }
-      case 'TransferFailed': {
-        const e = event.data as DataOf<'TransferFailed'>;
-        s.forgetCallerId.run(e.transferSid);
-        return;
-      }
-    }
+  description: 'one row per call, parent and child calls, as a provider call log shows them',
+  tables: { calls, call_log_caller_ids: callerIds },
+  prepare,
+  handlers: {
+    CallReceived({ data: e, sessionSid, position }, s) {
+      s.insertCall.run({
+        sid: e.callSid,
+        session_sid: sessionSid,
+        parent_call_sid: null,
+        transfer_sid: null,
+        trunk_sid: e.trunkSid,
+        trunk_name: e.trunkName,
+        direction: e.direction,
+        from_number: e.from,
+        to_number: e.to,
+        caller_id: e.from,
+        target_kind: null,
+        status: 'ringing',
+        start_time: e.at,
+        answer_time: null,
+        position,
+      });
+    },
+    ChildCallStarted({ data: e, sessionSid, position }, s) {
+      const shown = s.callerId.get(e.transferSid)?.caller_id;
+      s.forgetCallerId.run(e.transferSid);
+      s.insertCall.run({
+        sid: e.callSid,
+        session_sid: sessionSid,
+        parent_call_sid: e.parentCallSid,
+        transfer_sid: e.transferSid,
+        trunk_sid: e.trunkSid,
+        trunk_name: e.trunkName,
+        direction: e.direction,
+        from_number: e.from,
+        to_number: e.to,
+        caller_id: shown ?? e.from,
+        target_kind: e.targetKind,
+        status: 'in-progress',
+        start_time: e.at,
+        answer_time: e.at,
+        position,
+      });
+    },
+    CallAnswered({ data: e, position }, s) {
+      s.answered.run(e.at, position, e.callSid);
+    },
+    CallEnded({ data: e, position }, s) {
+      const answeredAt = s.answerTime.get(e.callSid)?.answer_time;
+      const duration = answeredAt ? secondsBetween(answeredAt, e.at) : 0;
+      s.ended.run(e.status, e.sipStatus ?? null, e.at, duration, position, e.callSid);
+    },
+    ReferAccepted({ data: e, position }, s) {
+      s.referAccepted.run(position, e.callSid);
+    },
+    TargetInvited({ data: e }, s) {
+      s.rememberCallerId.run(e.transferSid, userOf(e.from.uri));
+    },
+    TransferFailed({ data: e }, s) {
+      s.forgetCallerId.run(e.transferSid);
+    },
   },
-};
+});
+
+export const callLogProjection: Projection = compileProjection(callLogDefinition);

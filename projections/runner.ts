@@ -9,9 +9,10 @@
  * checkpoints. Two runners on one views database are therefore safe, just wasteful.
  */
 import type { Database } from 'better-sqlite3';
+import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
-import type { Projection } from './types.ts';
+import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
 
 export interface ProjectionStatus {
   name: string;
@@ -30,8 +31,15 @@ export interface RebuildResult {
   eventsPerSecond: number;
 }
 
+/** What a runner tells about each projection it runs. */
+export interface RunnerProjection {
+  name: string;
+  version: number;
+  tables: string[];
+}
+
 export interface ProjectionRunner {
-  readonly projections: readonly Projection[];
+  readonly projections: readonly RunnerProjection[];
   /** Applies everything stored right now; resolves with the number of events read. */
   catchUp(): Promise<number>;
   /** Follows `$all` live until `stop()`. */
@@ -66,6 +74,10 @@ export interface ProjectionRunnerOptions {
   batchSize?: number;
   /** First retry delay after a failed batch (doubles up to 30 s). Default 1000 ms. */
   retryDelayMs?: number;
+  /** Event versions and upcasters. Default: the pivot's (src/events/catalogue.ts). */
+  catalogue?: Catalogue;
+  /** Called after each committed batch with its last position (e.g. to send what it queued). */
+  onCommit?: (position: number) => void;
 }
 
 const CHECKPOINTS = `
@@ -85,8 +97,18 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const { store, db, projections } = options;
   const log = options.log ?? silentLogger;
   const batchSize = options.batchSize ?? 1000;
+  const catalogue = options.catalogue ?? pivotCatalogue;
   const names = new Set(projections.map((p) => p.name));
   if (names.size !== projections.length) throw new Error('projection names must be unique');
+  // A rebuild drops a projection's tables: two owners of one table would empty each other.
+  const owners = new Map<string, string>();
+  for (const projection of projections) {
+    for (const table of projection.tables) {
+      const owner = owners.get(table.toLowerCase());
+      if (owner) throw new Error(`table ${table} belongs to both ${owner} and ${projection.name}`);
+      owners.set(table.toLowerCase(), projection.name);
+    }
+  }
 
   db.exec(CHECKPOINTS);
   const selectCheckpoint = db.prepare<[string], { version: number; position: number; updated_at: string }>(
@@ -143,9 +165,16 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       const stored = selectCheckpoint.get(projection.name)?.position ?? 0;
       if (stored !== expected.get(projection.name)) throw new CheckpointMoved();
     }
-    for (const event of events) {
-      for (const projection of projections) {
-        if (event.position > expected.get(projection.name)!) projection.apply(db, event);
+    const behind = projections.map((p) => expected.get(p.name)!);
+    for (const recorded of events) {
+      let event: ProjectedEvent | undefined;
+      for (let i = 0; i < projections.length; i++) {
+        const projection = projections[i]!;
+        if (recorded.position <= behind[i]!) continue;
+        if (projection.types && !projection.types.has(recorded.type)) continue;
+        // Upcast once per event, whichever projections read it.
+        event ??= { ...catalogue.upcast(recorded), sessionSid: sessionSidOf(recorded) };
+        projection.apply(db, event);
       }
     }
     const last = events.at(-1)!.position;
@@ -181,6 +210,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const last = events.at(-1)!.position;
     for (const [name, position] of positions) positions.set(name, Math.max(position, last));
     notifyWaiters();
+    options.onCommit?.(last);
     return true;
   }
 

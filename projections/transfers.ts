@@ -4,10 +4,11 @@
  * about: REFER -> 202 (ReferAccepted.at - ReferReceived.at, the engine's decision time) and
  * REFER -> answer (TargetAnswered.at - ReferReceived.at, what the far party waited on hold).
  */
-import type { RecordedEvent } from '../src/store/port.ts';
-import { type DataOf, millisBetween, type Projection, preparedFor, sessionSidOf, userOf } from './types.ts';
+import type { Database } from 'better-sqlite3';
+import { compileProjection, defineProjection, type Projection } from './api.ts';
+import { millisBetween, userOf } from './types.ts';
 
-const schema = `
+const transfers = `
 CREATE TABLE IF NOT EXISTS transfers (
   sid                TEXT    PRIMARY KEY,
   call_sid           TEXT    NOT NULL,
@@ -37,14 +38,17 @@ CREATE TABLE IF NOT EXISTS transfers (
 CREATE INDEX IF NOT EXISTS transfers_by_call ON transfers (call_sid);
 CREATE INDEX IF NOT EXISTS transfers_by_trunk ON transfers (trunk_sid, refer_time DESC);
 CREATE INDEX IF NOT EXISTS transfers_by_time ON transfers (refer_time DESC, sid DESC);
--- Which trunk each live call is on (REFER events name the call, not the trunk).
+`;
+
+// Which trunk each live call is on (REFER events name the call, not the trunk).
+const transferCallTrunks = `
 CREATE TABLE IF NOT EXISTS transfer_call_trunks (
   call_sid  TEXT PRIMARY KEY,
   trunk_sid TEXT NOT NULL
 );
 `;
 
-const statements = preparedFor((db) => ({
+const prepare = (db: Database) => ({
   rememberTrunk: db.prepare(
     'INSERT OR REPLACE INTO transfer_call_trunks (call_sid, trunk_sid) VALUES (?, ?)',
   ),
@@ -83,97 +87,78 @@ const statements = preparedFor((db) => ({
     `UPDATE transfers SET outcome = 'failed', target_status = coalesce(target_status, ?), failure_reason = ?,
        end_time = ?, position = ? WHERE sid = ?`,
   ),
-}));
+});
 
-export const transfersProjection: Projection = {
+export const transfersDefinition = defineProjection({
   name: 'transfers',
   // 2: a late 200 after the transfer failed no longer overwrites its target status.
   version: 2,
-  tables: ['transfers', 'transfer_call_trunks'],
-  schema,
-  apply(db, event: RecordedEvent) {
-    const session = sessionSidOf(event);
-    if (!session) return;
-    const s = statements(db);
-    switch (event.type) {
-      case 'CallReceived':
-      case 'ChildCallStarted': {
-        const e = event.data as DataOf<'CallReceived'>;
-        s.rememberTrunk.run(e.callSid, e.trunkSid);
-        return;
-      }
-      case 'CallEnded': {
-        s.forgetTrunk.run((event.data as DataOf<'CallEnded'>).callSid);
-        return;
-      }
-      case 'ReferReceived': {
-        const e = event.data as DataOf<'ReferReceived'>;
-        s.insert.run({
-          sid: e.transferSid,
-          call_sid: e.callSid,
-          session_sid: session,
-          trunk_sid: s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
-          referred_by: e.referredBy ?? null,
-          refer_to: e.referTo.join(', '),
-          transfer_mode: e.policy.transferMode,
-          transfer_caller_id: e.policy.transferCallerId,
-          refer_time: e.at,
-          position: event.position,
-        });
-        return;
-      }
-      case 'ReferAccepted': {
-        const e = event.data as DataOf<'ReferAccepted'>;
-        const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
-        s.accepted.run({
-          sid: e.transferSid,
-          at: e.at,
-          refer_to: e.referTo,
-          kind: e.targetKind,
-          referred_by: e.referredBy ?? null,
-          ms: millisBetween(referredAt, e.at),
-          position: event.position,
-        });
-        return;
-      }
-      case 'ReferRejected': {
-        const e = event.data as DataOf<'ReferRejected'>;
-        s.rejected.run(e.status, e.reason, e.at, event.position, e.transferSid);
-        return;
-      }
-      case 'TargetInvited': {
-        const e = event.data as DataOf<'TargetInvited'>;
-        s.invited.run(e.uri, userOf(e.from.uri), event.position, e.transferSid);
-        return;
-      }
-      case 'TargetAnswered': {
-        const e = event.data as DataOf<'TargetAnswered'>;
-        const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
-        s.answered.run(e.status, e.at, millisBetween(referredAt, e.at), event.position, e.transferSid);
-        return;
-      }
-      case 'TargetFailed': {
-        const e = event.data as DataOf<'TargetFailed'>;
-        s.targetFailed.run(e.status, event.position, e.transferSid);
-        return;
-      }
-      case 'TransferCompleted': {
-        const e = event.data as DataOf<'TransferCompleted'>;
-        s.completed.run(e.childCallSid, e.at, event.position, e.transferSid);
-        return;
-      }
-      case 'TransferFailed': {
-        const e = event.data as DataOf<'TransferFailed'>;
-        const why = [
-          e.reason,
-          e.transferorGone ? 'transferor hung up' : '',
-          e.transfereeGone ? 'transferee hung up' : '',
-        ]
-          .filter(Boolean)
-          .join('; ');
-        s.failed.run(e.status, why, e.at, event.position, e.transferSid);
-        return;
-      }
-    }
+  description: 'one row per REFER: parties, outcome, target status, REFER -> 202 and REFER -> answer latency',
+  tables: { transfers, transfer_call_trunks: transferCallTrunks },
+  prepare,
+  handlers: {
+    CallReceived({ data: e }, s) {
+      s.rememberTrunk.run(e.callSid, e.trunkSid);
+    },
+    ChildCallStarted({ data: e }, s) {
+      s.rememberTrunk.run(e.callSid, e.trunkSid);
+    },
+    CallEnded({ data: e }, s) {
+      s.forgetTrunk.run(e.callSid);
+    },
+    ReferReceived({ data: e, sessionSid, position }, s) {
+      s.insert.run({
+        sid: e.transferSid,
+        call_sid: e.callSid,
+        session_sid: sessionSid,
+        trunk_sid: s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+        referred_by: e.referredBy ?? null,
+        refer_to: e.referTo.join(', '),
+        transfer_mode: e.policy.transferMode,
+        transfer_caller_id: e.policy.transferCallerId,
+        refer_time: e.at,
+        position,
+      });
+    },
+    ReferAccepted({ data: e, position }, s) {
+      const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
+      s.accepted.run({
+        sid: e.transferSid,
+        at: e.at,
+        refer_to: e.referTo,
+        kind: e.targetKind,
+        referred_by: e.referredBy ?? null,
+        ms: millisBetween(referredAt, e.at),
+        position,
+      });
+    },
+    ReferRejected({ data: e, position }, s) {
+      s.rejected.run(e.status, e.reason, e.at, position, e.transferSid);
+    },
+    TargetInvited({ data: e, position }, s) {
+      s.invited.run(e.uri, userOf(e.from.uri), position, e.transferSid);
+    },
+    TargetAnswered({ data: e, position }, s) {
+      const referredAt = s.referTime.get(e.transferSid)?.refer_time ?? e.at;
+      s.answered.run(e.status, e.at, millisBetween(referredAt, e.at), position, e.transferSid);
+    },
+    TargetFailed({ data: e, position }, s) {
+      s.targetFailed.run(e.status, position, e.transferSid);
+    },
+    TransferCompleted({ data: e, position }, s) {
+      s.completed.run(e.childCallSid, e.at, position, e.transferSid);
+    },
+    TransferFailed({ data: e, position }, s) {
+      const why = [
+        e.reason,
+        e.transferorGone ? 'transferor hung up' : '',
+        e.transfereeGone ? 'transferee hung up' : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      s.failed.run(e.status, why, e.at, position, e.transferSid);
+    },
   },
-};
+});
+
+export const transfersProjection: Projection = compileProjection(transfersDefinition);

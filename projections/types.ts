@@ -1,35 +1,16 @@
 /**
- * What a projection is: a name, the SQL of the tables it owns, and a synchronous `apply` that folds one
- * recorded event into them. The runner calls `apply` inside the SQLite transaction that also advances
- * the projection's checkpoint, so a projection never sees an event twice and never misses one.
- * Projections must only read and write their own tables, so each can be rebuilt on its own.
+ * Helpers for writing projections (the API itself is projections/api.ts): statements prepared once per
+ * database, and the time and SIP URI arithmetic the read models share.
  */
 import type { Database } from 'better-sqlite3';
-import type { SessionEvent, SessionEventType } from '../machines/events.ts';
-import type { RecordedEvent } from '../src/store/port.ts';
+import type { SessionEventType } from '../machines/events.ts';
+import type { EventDataOf } from './api.ts';
 
-export interface Projection {
-  name: string;
-  /** Bump when `schema` or `apply` changes meaning: a stored read model of another version is rebuilt. */
-  version: number;
-  /** Tables this projection owns, dropped when it is rebuilt. */
-  tables: string[];
-  /** `CREATE TABLE IF NOT EXISTS ...` statements (and their indexes). */
-  schema: string;
-  apply(db: Database, event: RecordedEvent): void;
-}
+export type { Projection } from './api.ts';
+export { sessionSidOf } from './api.ts';
 
 /** The stored `data` of a session event: the event minus its `type` (see src/engine/codec.ts). */
-export type DataOf<T extends SessionEventType> = Omit<EventOfType<T>, 'type'>;
-
-/** The event interface whose `type` admits T (TransferResponse covers several types). */
-type EventOfType<T extends SessionEventType> = SessionEvent extends infer E
-  ? E extends { type: infer U }
-    ? T extends U
-      ? E
-      : never
-    : never
-  : never;
+export type DataOf<T extends SessionEventType> = EventDataOf<T>;
 
 /** Statements prepared once per database connection, on first use (after the schema exists). */
 export function preparedFor<T>(build: (db: Database) => T): (db: Database) => T {
@@ -42,11 +23,6 @@ export function preparedFor<T>(build: (db: Database) => T): (db: Database) => T 
     }
     return statements;
   };
-}
-
-/** The root call sid of a session stream (`call-<sid>`), or undefined for other streams. */
-export function sessionSidOf(event: RecordedEvent): string | undefined {
-  return event.streamName.startsWith('call-') ? event.streamName.slice('call-'.length) : undefined;
 }
 
 /** Whole seconds between two ISO times, rounded up (a started second counts), never negative. */

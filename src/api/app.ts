@@ -12,11 +12,13 @@ import { billingRoutes } from './billing.ts';
 import { callRoutes } from './calls.ts';
 import { registerConsole } from './console.ts';
 import { installErrorHandling } from './errors.ts';
+import { eventFeeds } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { machineRoutes } from './machines.ts';
 import { messageRoutes } from './messages.ts';
 import { createMetrics } from './metrics.ts';
 import { type ApiContext, openApiDocument, type RouteSpec, registerRoutes } from './routes.ts';
+import { statusCallbackRoutes } from './statusCallbacks.ts';
 import { transferRoutes } from './transfers.ts';
 import { trunkRoutes } from './trunks.ts';
 
@@ -53,6 +55,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     authenticator: createAuthenticator(options.apiKeys),
     ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
   });
+  const feeds = eventFeeds(context);
+  app.addHook('preClose', async () => feeds.closeStreams());
   const routes: RouteSpec[] = [
     ...trunkRoutes(context),
     ...callRoutes(context),
@@ -61,6 +65,8 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),
+    ...feeds.routes,
+    ...statusCallbackRoutes(context),
     ...healthRoutes(context),
   ];
   const document = openApiDocument(

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type RunningProjections, startProjections } from '../../projections/index.ts';
 import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts';
+import { type EventPublisher, startEventPublisher } from './publishEvents.ts';
 import type { PivotConfig } from '../config/index.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
@@ -71,6 +72,8 @@ export interface ReadSideOptions {
   trace?: TraceStore;
   host?: string;
   port?: number;
+  /** Publish every event on NATS (`pivot.events.<type>`) when the config's bus is NATS. */
+  publishEvents?: boolean;
 }
 
 export interface RunningReadSide {
@@ -102,6 +105,18 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
   const projections = await startProjections({ config: options.config, store: options.store, log });
   const ownTrace = options.trace === undefined ? openTrace(options.config, log) : undefined;
   const trace = options.trace ?? ownTrace;
+  // `pivot api` with the NATS bus: the events go out on `pivot.events.<type>` too (JetStream keeps one
+  // copy per position, so several API processes may publish). The API serves even when NATS is down.
+  const { bus } = options.config;
+  let publisher: EventPublisher | undefined;
+  if (options.publishEvents && bus.kind === 'nats') {
+    publisher = await startEventPublisher({ servers: bus.url, store: options.store, log }).catch(
+      (error: unknown) => {
+        log('error', 'events are not published on NATS', { error: String(error) });
+        return undefined;
+      },
+    );
+  }
   const api = await startApi({
     config: options.config,
     store: options.store,
@@ -123,6 +138,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     metrics,
     async stop() {
       await api.stop();
+      await publisher?.stop();
       await projections.stop();
       ownTrace?.close();
       await apiKeys.stop();

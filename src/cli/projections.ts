@@ -3,8 +3,12 @@
  * Registered from main.ts with `registerProjectionCommands(program)`.
  */
 import type { Command } from 'commander';
-import { openViews, projectionsFor } from '../../projections/index.ts';
-import { createProjectionRunner } from '../../projections/runner.ts';
+import {
+  createReadSideRunners,
+  openViews,
+  ProjectionLoadError,
+  type ProjectionRunner,
+} from '../../projections/index.ts';
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
 import { startReadSide } from '../api/start.ts';
 import { ConfigError, loadConfig, type PivotConfig } from '../config/index.ts';
@@ -28,10 +32,11 @@ function configAt(path: string): PivotConfig {
   }
 }
 
-/** Runs `work` with the store and a runner over the views database, closing both afterwards. */
+/** Runs `work` with the store and a runner over the views database(s), closing them afterwards. */
 async function withRunner<T>(
   configPath: string,
-  work: (runner: ReturnType<typeof createProjectionRunner>, views: string) => Promise<T>,
+  work: (runner: ProjectionRunner, views: string) => Promise<T>,
+  batchSize = 5000,
 ): Promise<T> {
   const config = configAt(configPath);
   const store = openStore(config.store);
@@ -39,13 +44,15 @@ async function withRunner<T>(
   const db = openViews(views);
   try {
     // Offline work: bigger transactions than the live runner's, nobody waits on the event loop.
-    const runner = createProjectionRunner({
-      store,
-      db,
-      projections: projectionsFor(config),
-      batchSize: 5000,
+    const runners = await createReadSideRunners(config, store, db, { batchSize }).catch((error: unknown) => {
+      if (error instanceof ProjectionLoadError) fail(`config: ${error.message}`);
+      throw error;
     });
-    return await work(runner, views);
+    try {
+      return await work(runners.all, views);
+    } finally {
+      await runners.close();
+    }
   } finally {
     db.close();
     await store.close();
@@ -98,25 +105,37 @@ export function registerProjectionCommands(program: Command): void {
   projections
     .command('rebuild')
     .description('empty a projection (all when none is named) and fold every event again from position 0')
-    .argument('[name]', 'callLog | transfers | billing | audit')
+    .argument('[name]', 'callLog | transfers | billing | audit | a projection loaded from a module')
     .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG)
     .option('--json', 'print JSON')
-    .action(async (name: string | undefined, options: { config: string; json?: boolean }) => {
-      await withRunner(options.config, async (runner) => {
-        const known = runner.projections.map((p) => p.name);
-        if (name && !known.includes(name))
-          fail(`pivot projections rebuild: no projection ${name} (${known.join(', ')})`);
-        const result = await runner.rebuild(name ? [name] : undefined);
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          return;
-        }
-        process.stdout.write(
-          `rebuilt ${result.projections.join(', ')}: ${result.events} events in ${result.seconds.toFixed(2)} s ` +
-            `(${Math.round(result.eventsPerSecond)} events/s)\n`,
+    .option('--batch-size <events>', 'events folded per transaction (default 5000)', (v) => {
+      const size = Number(v);
+      if (!Number.isInteger(size) || size < 1)
+        fail('pivot projections rebuild: --batch-size expects a positive integer');
+      return size;
+    })
+    .action(
+      async (name: string | undefined, options: { config: string; json?: boolean; batchSize?: number }) => {
+        await withRunner(
+          options.config,
+          async (runner) => {
+            const known = runner.projections.map((p) => p.name);
+            if (name && !known.includes(name))
+              fail(`pivot projections rebuild: no projection ${name} (${known.join(', ')})`);
+            const result = await runner.rebuild(name ? [name] : undefined);
+            if (options.json) {
+              process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+              return;
+            }
+            process.stdout.write(
+              `rebuilt ${result.projections.join(', ')}: ${result.events} events in ${result.seconds.toFixed(2)} s ` +
+                `(${Math.round(result.eventsPerSecond)} events/s)\n`,
+            );
+          },
+          options.batchSize,
         );
-      });
-    });
+      },
+    );
 
   program
     .command('api')
@@ -138,6 +157,7 @@ export function registerProjectionCommands(program: Command): void {
         store,
         log,
         metrics,
+        publishEvents: true,
         ...(options.host !== undefined ? { host: options.host } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
       });

@@ -152,6 +152,41 @@ export const trunkSchema = z.strictObject({
   }),
 });
 
+/** What a status callback can be sent for (projections/webhooks/projection.ts maps events to these). */
+export const STATUS_CALLBACK_EVENTS = [
+  'initiated',
+  'ringing',
+  'answered',
+  'completed',
+  'transfer-requested',
+  'transfer-completed',
+  'transfer-failed',
+] as const;
+
+/** A trunk's status callback: signed POSTs to `url` as its calls and transfers progress. */
+const statusCallback = z.strictObject({
+  /** The trunk (by name) whose calls and transfers are reported. */
+  trunk: z.string().min(1, { error: 'expected a trunk name' }),
+  url: url(['http:', 'https:'], 'https://example.com/pivot/status'),
+  events: z
+    .array(z.enum(STATUS_CALLBACK_EVENTS))
+    .min(1)
+    .default([...STATUS_CALLBACK_EVENTS]),
+  /** Key of the HMAC-SHA256 signature of each body (header X-Pivot-Signature). Never stored in events. */
+  secret: z.string().min(16, { error: 'expected a secret of at least 16 characters' }),
+});
+export type StatusCallbackConfig = z.output<typeof statusCallback>;
+
+/** A projection module: a path (relative to the working directory) and what its factory receives. */
+const projectionModule = z.strictObject({
+  module: z
+    .string()
+    .regex(/\.(?:ts|mts|js|mjs)$/, { error: 'expected a .ts, .mts, .js or .mjs module path' }),
+  /** Passed to the module's default export when it is a function. */
+  options: z.record(z.string(), z.unknown()).optional(),
+});
+export type ProjectionModule = z.output<typeof projectionModule>;
+
 export const pivotConfigSchema = z.strictObject({
   sip: z.strictObject({
     host,
@@ -257,14 +292,53 @@ export const pivotConfigSchema = z.strictObject({
       path: z.string().min(1, { error: 'expected a file path' }).optional(),
     })
     .prefault({}),
-  /** Read models (call log, transfers, billing, audit): a SQLite file of their own. */
+  /**
+   * Read models (call log, transfers, billing, audit): a SQLite file of their own, and projections
+   * written with projections/api.ts loaded from modules (a list alone is short for `{ modules: [...] }`).
+   */
   projections: z
-    .strictObject({ path: z.string().min(1, { error: 'expected a file path' }).optional() })
+    .union([
+      z
+        .array(projectionModule)
+        .transform(
+          (modules): { path?: string; modules?: ProjectionModule[]; postgres?: { url: string } } => ({
+            modules,
+          }),
+        ),
+      z.strictObject({
+        path: z.string().min(1, { error: 'expected a file path' }).optional(),
+        modules: z.array(projectionModule).optional(),
+        /** Where PostgreSQL projections keep their tables; default: the store's database when it is PostgreSQL. */
+        postgres: z
+          .strictObject({ url: url(['postgres:', 'postgresql:'], 'postgres://pivot@localhost:5432/pivot') })
+          .optional(),
+      }),
+    ])
     .optional(),
+  /** Per-trunk status callbacks (webhooks), delivered by the read side (docs/projections.md). */
+  statusCallbacks: z.array(statusCallback).optional(),
 });
 
 /** Every trunk's `credentialList` must name a list that exists. */
 export const checkedConfigSchema = pivotConfigSchema.superRefine((config, context) => {
+  config.statusCallbacks?.forEach((callback, index) => {
+    if (config.statusCallbacks!.findIndex((other) => other.trunk === callback.trunk) !== index) {
+      context.addIssue({
+        code: 'custom',
+        path: ['statusCallbacks', index, 'trunk'],
+        message: `expected one status callback per trunk (${callback.trunk} has another)`,
+        input: callback.trunk,
+      });
+    }
+    if (!config.trunks.some((trunk) => trunk.name === callback.trunk)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['statusCallbacks', index, 'trunk'],
+        message: `expected the name of a trunk (got "${callback.trunk}")`,
+        input: callback.trunk,
+      });
+    }
+  });
   config.trunks.forEach((trunk, index) => {
     if (trunk.credentialList !== undefined && !config.credentialLists?.[trunk.credentialList]) {
       context.addIssue({
