@@ -337,6 +337,17 @@ export interface ReferReceived extends TransferBase {
   /** Where the target leg will be sent when the target is a SIP URI (resolved by the engine). */
   targetDestination?: LegDialog['destination'];
   /**
+   * Every address a target's host name was located at (RFC 3263), so the REFER is judged by where the
+   * name reaches: the carrier's address makes it a PSTN target, the pivot's own refuses it. Absent for
+   * IP literals and in events stored before names were looked up.
+   */
+  targetAddresses?: { host: string; port: number }[];
+  /**
+   * The target's host name could not be located: the REFER is accepted and the transfer fails with this
+   * status in its final NOTIFY (404: the name has no address; 503: DNS did not answer), RFC 3515 §2.4.5.
+   */
+  targetUnreachable?: { status: number; reason: string };
+  /**
    * Why the engine found Refer-To or Referred-By unfit to copy into a request (control characters, a
    * bad %-escape): the REFER is refused with 400 and those values are stored with the controls %-escaped.
    */

@@ -56,6 +56,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
   offerlessTarget?: boolean;
   transferorGone: boolean;
   transfereeGone: boolean;
+  /** The target's name has no address (ReferReceived.targetUnreachable): fail once the transferee is held. */
+  targetUnreachable?: { status: number; reason: string };
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

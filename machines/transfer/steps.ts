@@ -49,7 +49,10 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   if (!context.callEstablished) return { ok: false, status: 403, reason: 'call is not in progress' };
   if (event.malformed) return { ok: false, status: 400, reason: event.malformed };
   // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
-  const guards = policy.carrierNetworks === undefined ? undefined : policy;
+  const guards =
+    policy.carrierNetworks === undefined
+      ? undefined
+      : { ...policy, ...(event.targetAddresses ? { targetAddresses: event.targetAddresses } : {}) };
   const referredBy =
     guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
   if (referredBy) return { ok: false, status: 400, reason: referredBy };
@@ -78,7 +81,8 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   if (context.transfersAccepted >= policy.maxTransfersPerCall) {
     return { ok: false, status: 403, reason: `maxTransfersPerCall (${policy.maxTransfersPerCall}) reached` };
   }
-  if (parsed.target.kind === 'sip' && !event.targetDestination) {
+  // A name that could not be located is accepted: RFC 3515 reports the failure in the final NOTIFY.
+  if (parsed.target.kind === 'sip' && !event.targetDestination && !event.targetUnreachable) {
     return { ok: false, status: 400, reason: 'Refer-To host is not an address the pivot can reach' };
   }
   return parsed;
@@ -131,6 +135,15 @@ function numberFor(context: Ctx, party: 'transferee' | 'transferor'): string {
   return (party === 'transferee') === farIsCallee ? context.to : context.from;
 }
 
+/** Where a target leg "goes" when its name has no address: never sent to (see targetUnreachable). */
+const NOWHERE: LegDialog['destination'] = { transport: 'udp', host: '0.0.0.0', port: 0 };
+
+function targetDestinationOf(event: ReferReceived): LegDialog['destination'] {
+  if (event.targetDestination) return event.targetDestination;
+  if (event.targetUnreachable) return NOWHERE;
+  throw new Error('missing target destination');
+}
+
 function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): LegDialog {
   const { policy } = event;
   const pstn = target.kind === 'pstn';
@@ -148,7 +161,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     localCseq: 0,
     remoteTarget: uri,
     routeSet: [],
-    destination: pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination'),
+    destination: pstn ? policy.carrierDestination : targetDestinationOf(event),
     routed: true,
     contact: policy.contact,
     origin: { sessionId: sdpSessionId(context.transferSid, 3), version: 0, address: policy.publicHost },
@@ -168,6 +181,9 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     // The REFER is the customer leg's latest request from the PBX (RFC 3261 §12.2.2 remote CSeq).
     customer: requestReceived(customer, event.cseq),
     policy: event.policy,
+    ...(event.targetUnreachable && verdict.target.kind === 'sip'
+      ? { targetUnreachable: event.targetUnreachable }
+      : {}),
     referredBy: event.referredBy,
     subscribed: event.referSub,
     // RFC 3515 §2.4.6: NOTIFYs of a later REFER in the same dialog carry the REFER's CSeq as id.
@@ -256,6 +272,17 @@ export const transfereeHeld: Step<TransferContext, TransferResponse> = ({ outbox
   const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
   const [next, effects] = inviteTarget(context, event);
   return [next, [...acked, ...effects]];
+};
+
+/** No address for the target's name: nothing to INVITE, so the transfer fails as the target would have. */
+export const targetUnreachable: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const far = must(context.far, 'far leg');
+  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  const failure = must(context.targetUnreachable, 'target unreachable');
+  return giveUp(context, event.at, failure.status, reasonPhrase(failure.status), acked);
 };
 
 export const targetRinging: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) =>

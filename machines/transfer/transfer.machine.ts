@@ -27,6 +27,7 @@ import {
   targetAnswered,
   targetFailed,
   targetRinging,
+  targetUnreachable,
   targetWithoutOffer,
   transfereeHeld,
   transfereeHungUp,
@@ -58,6 +59,10 @@ export const transferMachine = setup({
   },
   guards: {
     referAcceptable: ({ context, event }) => judgeRefer(context, event as ReferReceived).ok,
+    // The target's name has no address: the transfer fails instead of INVITing it.
+    targetUnreachable: ({ context }) => context.targetUnreachable !== undefined,
+    // ...and with the PBX gone there is nobody to resume the far party for.
+    nobodyToInvite: ({ context }) => context.targetUnreachable !== undefined && context.transferorGone,
     // RFC 6665 §4.1.2.2: a 481 to a NOTIFY ends the subscription (the transfer itself goes on).
     subscriptionGone: ({ event }) => event.type === 'NotifyAnswered' && event.status === 481,
     isNoAnswerTimer: ({ context, event }) => (event as TimerFired).timerId === context.noAnswerTimerId,
@@ -86,8 +91,16 @@ export const transferMachine = setup({
     holding: {
       on: {
         ...common,
-        TransfereeHeld: { target: 'inviting', actions: run(transfereeHeld) },
-        HoldRefused: { target: 'inviting', actions: run(transfereeHeld) },
+        TransfereeHeld: [
+          { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
+          { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
+          { target: 'inviting', actions: run(transfereeHeld) },
+        ],
+        HoldRefused: [
+          { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
+          { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
+          { target: 'inviting', actions: run(transfereeHeld) },
+        ],
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('holding')) },
       },
     },

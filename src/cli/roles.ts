@@ -10,7 +10,8 @@ import type { Metrics } from '../api/metrics.ts';
 import { createInProcessBus } from '../bus/inprocess.ts';
 import { createNatsBus } from '../bus/nats/index.ts';
 import type { AdapterBus, EngineBus } from '../bus/port.ts';
-import type { BusConfig, PivotConfig } from '../config/index.ts';
+import { type BusConfig, carrierUris, type PivotConfig } from '../config/index.ts';
+import { createPeerLocator, type PeerLocator, watchName } from '../dns/peers.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
@@ -84,6 +85,26 @@ export async function startSipRole(options: {
   return { adapterId, sip, stats: () => adapter.stats(), stop: () => adapter.stop() };
 }
 
+/**
+ * The locator of the carrier's and the trunks' host names (RFC 3263), with a first answer for each
+ * before calls are taken. A name that does not resolve is logged and fails its calls, not the start.
+ */
+async function startPeerLocator(config: PivotConfig, log: Logger): Promise<PeerLocator> {
+  const peers = createPeerLocator({
+    log,
+    ...(config.dns?.servers ? { servers: config.dns.servers } : {}),
+    ...(config.dns?.minTtlSeconds ? { minTtlSeconds: config.dns.minTtlSeconds } : {}),
+    ...(config.dns?.maxTtlSeconds ? { maxTtlSeconds: config.dns.maxTtlSeconds } : {}),
+  });
+  const uris = [...carrierUris(config), ...config.trunks.map((trunk) => trunk.originationUri)];
+  const answers = await Promise.all(uris.map((uri) => watchName(peers, uri)));
+  answers.forEach((answer, i) => {
+    if (answer && !answer.ok)
+      log('warn', 'sip peer does not resolve', { uri: uris[i], reason: answer.reason });
+  });
+  return peers;
+}
+
 export interface RunningEngine {
   engine: Engine;
   trunks: TrunkRegistry;
@@ -98,11 +119,13 @@ export async function startEngineRole(options: {
   metrics?: Metrics;
 }): Promise<RunningEngine> {
   const { config, bus, store, log, metrics } = options;
-  const trunks = await startTrunkRegistry({ store, config, log });
+  const peers = await startPeerLocator(config, log);
+  const trunks = await startTrunkRegistry({ store, config, log, peers });
   const engine = createEngine({
     store,
     config,
     log,
+    peers,
     trunks: trunks.current,
     send: (command, adapterId) => bus.sendCommand(command, adapterId),
   });
@@ -125,6 +148,7 @@ export async function startEngineRole(options: {
     async stop() {
       await engine.stop();
       await trunks.stop();
+      peers.stop();
     },
   };
 }

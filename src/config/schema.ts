@@ -20,8 +20,8 @@ const port = z
 const positiveSeconds = z.number().int().min(1, { error: 'expected a whole number of seconds >= 1' });
 
 /**
- * A sip:/sips: URI with a host and no headers: the pivot sends requests to it. A host name is looked up
- * once at start-up (src/config/resolve.ts), since the pivot does no DNS per call.
+ * A sip:/sips: URI with a host and no headers: the pivot sends requests to it. A host name is located
+ * by RFC 3263 (src/dns/) and kept fresh in the background, so no call waits for DNS.
  */
 const sipUri = z.string().refine((s) => !s.includes('?') && uriHost(s) !== undefined, {
   error: 'expected a sip: or sips: URI such as "sip:127.0.0.1:5090"',
@@ -221,6 +221,25 @@ export const pivotConfigSchema = z.strictObject({
       .array(z.string().refine(isCidr, { error: 'expected an IPv4 or IPv6 CIDR such as "192.0.2.0/24"' }))
       .optional(),
   }),
+  /**
+   * How the names in `carrier.uri`, trunks' `originationUri` and transfer targets are located (RFC 3263
+   * NAPTR, SRV, A/AAAA; src/dns/): the DNS servers to ask (the system's when absent) and bounds on how
+   * long an answer is used before it is refreshed in the background.
+   */
+  dns: z
+    .strictObject({
+      servers: z
+        .array(
+          z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9.]+|[0-9a-f:]+)(:\d{1,5})?$/i, {
+            error: 'expected an IP address, optionally with :port ([v6]:port)',
+          }),
+        )
+        .min(1, { error: 'expected at least one DNS server' })
+        .optional(),
+      minTtlSeconds: positiveSeconds.optional(),
+      maxTtlSeconds: positiveSeconds.optional(),
+    })
+    .optional(),
   /** Named digest credential lists that trunks reference with `credentialList`. */
   credentialLists: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i), credentialList).optional(),
   transfer: z

@@ -26,10 +26,11 @@ import type {
   Transport,
 } from '../bus/messages.ts';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import type { Located } from '../dns/rfc3263.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
-import { e164Of, endpointOf, type TrunkDirectory } from './trunks.ts';
+import { e164Of, endpointOf, type Gateway, type TrunkDirectory } from './trunks.ts';
 
 export interface ClassifyEnv {
   config: PivotConfig;
@@ -37,6 +38,8 @@ export interface ClassifyEnv {
   /** Engine clock, ISO-8601. */
   now: string;
   newSid(prefix: 'CA' | 'TR'): string;
+  /** Where a transfer target's host name was located, when the engine looked it up for this input. */
+  located?: (uri: string) => Located | undefined;
 }
 
 export type Classification =
@@ -125,9 +128,13 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   if (env.trunks.isCarrier(input.source.host)) {
     const trunk = called ? env.trunks.byNumber(called) : undefined;
     if (!trunk || !called) return reply(input, 404, 'Not Found', 'number is not on any trunk');
-    const destination = endpointOf(trunk.originationUri);
-    if (!destination) return reply(input, 503, 'Service Unavailable', 'origination URI is not reachable');
+    const origination = env.trunks.originationOf(trunk);
+    if ('unavailable' in origination)
+      return reply(input, 503, 'Service Unavailable', origination.unavailable);
+    const [{ destination }, ...others] = origination.gateways as [Gateway, ...Gateway[]];
     const uri = trunk.originationUri.replace(/^(sips?:)/, `$1${called}@`).replace(/@([^@]*)@/, '@');
+    // The other addresses the origination URI's name stands for, tried in turn on 503 or no answer.
+    const alternates = others.map((gateway) => ({ uri, destination: gateway.destination }));
     const caller = originatingCaller(input);
     const event: CallReceived = {
       type: 'CallReceived',
@@ -139,6 +146,7 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       to: called,
       inbound: inboundLeg(input, `${id}f`, env, sid),
       outbound: outboundLeg(sid, `${id}c`, uri, caller.from, destination, env),
+      ...(alternates.length > 0 ? { alternates } : {}),
       customerLeg: 'outbound',
       outboundUri: uri,
       ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
@@ -157,6 +165,8 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   const challenge = authenticate(input, trunk, env);
   if (challenge) return challenge;
   if (!called) return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
+  const unavailable = env.trunks.carrierUnavailable;
+  if (unavailable) return reply(input, 503, 'Service Unavailable', unavailable);
   const uri = `sip:${called}@${env.trunks.carrierHost}`;
   const caller = terminatingCaller(input, trunk, env.config.sip.publicHost);
   const event: CallReceived = {
@@ -334,6 +344,18 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
   };
 }
 
+/** What the engine found for a target named by a host name (RFC 3263), as the REFER's event records it. */
+function locatedTarget(
+  located: Located | undefined,
+): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetUnreachable'> {
+  if (!located) return {};
+  if (!located.ok) return { targetUnreachable: { status: located.status, reason: located.reason } };
+  return {
+    targetDestination: located.targets[0]!,
+    targetAddresses: located.targets.map(({ host, port }) => ({ host, port })),
+  };
+}
+
 function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
   // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
   const { referTo, referredBy, malformed } = screenRefer(
@@ -342,6 +364,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
   );
   const target = !malformed && referTo.length === 1 ? parseNameAddr(referTo[0]!)?.uri : undefined;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
+  const byName = target && !destination ? locatedTarget(env.located?.(target)) : {};
   const event: ReferReceived = {
     type: 'ReferReceived',
     callSid: owner.callSid,
@@ -356,6 +379,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     childCallSid: env.newSid('CA'),
     ...(referredBy ? { referredBy } : {}),
     ...(destination ? { targetDestination: destination } : {}),
+    ...byName,
     ...(malformed ? { malformed } : {}),
   };
   return { kind: 'input', event };

@@ -15,6 +15,8 @@ import { decide, evolve, machineOf, type SessionState } from '../../machines/ses
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { SipCommand, SipInput } from '../bus/messages.ts';
 import type { PivotConfig } from '../config/index.ts';
+import type { PeerLocator } from '../dns/peers.ts';
+import type { Located } from '../dns/rfc3263.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type EventMetadata, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
 import { answerable, busyResponse, EngineOverloadedError } from './busy.ts';
@@ -36,6 +38,7 @@ import {
   remember,
 } from './sessionCache.ts';
 import { callSidForCallId, newSid, streamOf } from './sids.ts';
+import { referTargetName } from './targetNames.ts';
 import { createTimerScheduler, isInput, realTimers, type TimerHost } from './timers.ts';
 import { cpsLimitOf } from './trunkLimits.ts';
 import { type TrunkDirectory, trunkDirectory } from './trunks.ts';
@@ -67,6 +70,11 @@ export interface EngineOptions {
    * restart. Defaults to the trunks of `config`.
    */
   trunks?: () => TrunkDirectory;
+  /**
+   * Locates host names (RFC 3263): a REFER whose target is a name waits for its answer (cached) before
+   * it is judged. Without it, names are not looked up and such targets are refused.
+   */
+  peers?: PeerLocator;
   /** How far back `start` looks for sessions to re-drive (recovery.ts); 5 minutes. */
   redriveWindowMs?: number;
 }
@@ -207,7 +215,7 @@ export function createEngine(options: EngineOptions): Engine {
   const store = guardStore(options.store);
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  const fromConfig = trunkDirectory(config);
+  const fromConfig = trunkDirectory(config, options.peers);
   const currentTrunks = options.trunks ?? (() => fromConfig);
   const cache = createSessionCache(options.cacheSize ?? 10_000);
   const mailboxes = createMailboxes();
@@ -474,8 +482,11 @@ export function createEngine(options: EngineOptions): Engine {
     sessionSid: string,
     toInput: (current: LoadedSession) => Classified,
     sip: SipInput | undefined,
+    prepare?: () => Promise<void>,
   ): Promise<Outcome> {
     return mailboxes.post(sessionSid, async () => {
+      // In the mailbox, so the session's inputs keep their order while a lookup is awaited.
+      await prepare?.();
       const charge: CpsCharge = { charged: false };
       for (let tries = 1; ; tries++) {
         try {
@@ -503,6 +514,14 @@ export function createEngine(options: EngineOptions): Engine {
     if (sessionFull || mailboxes.total >= maxQueued) {
       return refuseOverloaded(sessionSid, input);
     }
+    const targetName = options.peers ? referTargetName(input, currentTrunks().domains) : undefined;
+    let located: Located | undefined;
+    const lookUp =
+      targetName && options.peers
+        ? async () => {
+            located = await options.peers!.resolve(targetName);
+          }
+        : undefined;
     return run(
       sessionSid,
       (current) => {
@@ -516,6 +535,7 @@ export function createEngine(options: EngineOptions): Engine {
           trunks: currentTrunks(),
           now: clock().toISOString(),
           newSid: (prefix) => newSid(prefix),
+          located: (uri) => (uri === targetName ? located : undefined),
         });
         if (result.kind === 'input') return { event: withReapers(result.event, config, currentTrunks()) };
         if (result.kind === 'reply') {
@@ -531,6 +551,7 @@ export function createEngine(options: EngineOptions): Engine {
         return { kind: 'ignored', sessionSid, why: result.why };
       },
       input,
+      lookUp,
     );
   }
 

@@ -43,6 +43,8 @@ export interface PivotOptions {
   carrierUris?: string[];
   /** `sip.sourceLimit`; load benches turn it off, since one SIPp process is one source. */
   sourceLimit?: false;
+  /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
+  dnsServers?: string[];
 }
 
 export interface StoredEvent {
@@ -89,6 +91,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       ...(options.carrierSources ? { sources: options.carrierSources } : {}),
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
+    ...(options.dnsServers ? { dns: { servers: options.dnsServers, minTtlSeconds: 1 } } : {}),
     transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
     trunks: [
       {
