@@ -161,6 +161,17 @@ export interface CallRejected extends Base {
   retryable?: boolean;
   /** The Reason header (RFC 3326, e.g. `Q.850;cause=16`) as received, passed on to the other leg. */
   reasonHeader?: string;
+  /**
+   * A 401/407 the pivot has credentials for: the header answering it (RFC 3261 §22.2), computed by the
+   * engine. The INVITE is sent once more with it; a second challenge ends the call with its status.
+   */
+  authorization?: PeerAuthorization;
+}
+
+/** Credentials answering a peer's digest challenge: `Authorization` (401) or `Proxy-Authorization` (407). */
+export interface PeerAuthorization {
+  header: 'Authorization' | 'Proxy-Authorization';
+  value: string;
 }
 
 export interface CallCanceled extends Base {

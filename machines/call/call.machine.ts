@@ -50,6 +50,7 @@ import {
   confirmCall,
   delayedOffer,
   emptyCallContext,
+  authenticateInvite,
   failOver,
   failTransfer,
   hangUp,
@@ -161,6 +162,10 @@ export const callMachine = setup({
           { target: 'inProgress', actions: run(followedBy(answerCall, answered)) },
         ],
         CallRejected: [
+          {
+            guard: ({ context, event }) => event.authorization !== undefined && !context.inviteAuthorized,
+            actions: run(authenticateInvite),
+          },
           {
             guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
             actions: run(failOver),

@@ -105,6 +105,30 @@ const credentialList = z
     }),
   )
   .min(1, { error: 'expected at least one credential' });
+/**
+ * A secret as written, or `${NAME}` to read it from the environment at start-up (so it stays out of the
+ * file); an unset variable is an error naming the field, never an empty password.
+ */
+const secret = z
+  .string()
+  .min(1, { error: 'expected a password' })
+  .transform((value, context) => {
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
+    if (name === undefined) return value;
+    const found = process.env[name];
+    if (found === undefined || found === '') {
+      context.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
+      return z.NEVER;
+    }
+    return found;
+  });
+
+/** What the pivot answers a peer's digest challenge (401/407) with: RFC 3261 §22.2, RFC 8760. */
+const peerCredential = z.strictObject({
+  username: z.string().regex(/^[^\s"\\]{1,128}$/, { error: 'expected a user name without spaces or quotes' }),
+  password: secret,
+});
+
 export const transferCallerIds = ['from-transferee', 'from-transferor'] as const;
 
 /** One trunk; also validates trunks created through the HTTP API. */
@@ -220,7 +244,14 @@ export const pivotConfigSchema = z.strictObject({
     sources: z
       .array(z.string().refine(isCidr, { error: 'expected an IPv4 or IPv6 CIDR such as "192.0.2.0/24"' }))
       .optional(),
+    /** Answers the carrier's digest challenges (INVITE, re-INVITE, BYE, a transfer's INVITE). */
+    credentials: peerCredential.optional(),
   }),
+  /**
+   * By trunk name: what the pivot answers a digest challenge from that trunk's `originationUri` with.
+   * Kept out of the trunk itself, whose settings are stored as events.
+   */
+  originationCredentials: z.record(z.string(), peerCredential).optional(),
   /**
    * How the names in `carrier.uri`, trunks' `originationUri` and transfer targets are located (RFC 3263
    * NAPTR, SRV, A/AAAA; src/dns/): the DNS servers to ask (the system's when absent) and bounds on how

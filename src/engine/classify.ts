@@ -28,6 +28,7 @@ import type {
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import type { Located } from '../dns/rfc3263.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
+import { answerChallenge } from './digestClient.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
 import { e164Of, endpointOf, type Gateway, type TrunkDirectory } from './trunks.ts';
@@ -798,6 +799,15 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
       };
     }
     const retryable = input.status === 503 || input.headers['x-pivot-generated'] !== undefined;
+    const outbound = call.context.legs[call.context.outbound]!;
+    const credential =
+      call.context.direction === 'trunking-terminating'
+        ? env.config.carrier.credentials
+        : env.config.originationCredentials?.[call.context.trunkName];
+    const authorization =
+      (input.status === 401 || input.status === 407) && credential && !call.context.inviteAuthorized
+        ? answerChallenge(input.status, input.headers, 'INVITE', outbound.remoteTarget, credential)
+        : undefined;
     return {
       kind: 'input',
       event: {
@@ -806,6 +816,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
         ...base,
         ...(retryable ? { retryable } : {}),
         ...reasonOf(input),
+        ...(authorization ? { authorization } : {}),
       },
     };
   }

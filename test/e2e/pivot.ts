@@ -43,6 +43,8 @@ export interface PivotOptions {
   carrierUris?: string[];
   /** `sip.sourceLimit`; load benches turn it off, since one SIPp process is one source. */
   sourceLimit?: false;
+  /** `carrier.credentials`: what the pivot answers the carrier's digest challenges with. */
+  carrierCredentials?: { username: string; password: string };
   /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
   dnsServers?: string[];
 }
@@ -89,6 +91,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
     carrier: {
       uri: options.carrierUris ?? `sip:${CARRIER_IP}:${options.carrierPort}`,
       ...(options.carrierSources ? { sources: options.carrierSources } : {}),
+      ...(options.carrierCredentials ? { credentials: options.carrierCredentials } : {}),
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
     ...(options.dnsServers ? { dns: { servers: options.dnsServers, minTtlSeconds: 1 } } : {}),
