@@ -382,6 +382,11 @@ export interface TransferResponse extends TransferBase {
   remoteTag?: string;
   remoteTarget?: string;
   routeSet?: string[];
+  /**
+   * TargetFailed with 401/407 that the pivot has credentials for (a PSTN target at a carrier that
+   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2).
+   */
+  authorization?: PeerAuthorization;
 }
 
 export interface TransferorHungUp extends TransferBase {

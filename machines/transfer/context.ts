@@ -58,6 +58,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
   transfereeGone: boolean;
   /** The target's name has no address (ReferReceived.targetUnreachable): fail once the transferee is held. */
   targetUnreachable?: { status: number; reason: string };
+  /** The target INVITE was sent again with credentials: another challenge fails the transfer. */
+  targetAuthorized?: true;
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

@@ -223,15 +223,16 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
  * media parameters the transferee may no longer use (its SDP while on hold), and re-offering the
  * target's answer to the transferee is not an offer the target ever made.
  */
-function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
+/** The next INVITE on the target leg: identity, Referred-By and `extra` headers, and an offer unless RFC 3725. */
+function targetInvite(context: Ctx, extra: Record<string, string> = {}): ReturnType<typeof nextRequest> {
   const policy = must(context.policy, 'policy');
   const referredBy = context.referredBy;
   let offered = must(context.target, 'target leg');
   const identity = policy.presentIdentity
     ? transferredCallHeaders(offered.local.uri, numberFor(context, 'transferor'), policy.publicHost)
     : {};
-  const extra = { ...identity, ...(referredBy ? { 'Referred-By': referredBy } : {}) };
-  const headers = Object.keys(extra).length > 0 ? { headers: extra } : {};
+  const all = { ...identity, ...(referredBy ? { 'Referred-By': referredBy } : {}), ...extra };
+  const headers = Object.keys(all).length > 0 ? { headers: all } : {};
   let body: { body?: string } = {};
   if (!context.offerlessTarget) {
     const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');
@@ -239,7 +240,25 @@ function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
     offered = withOffer;
     body = { body: sdp };
   }
-  const [target, invite] = nextRequest(offered, 'INVITE', { ...body, ...headers });
+  return nextRequest(offered, 'INVITE', { ...body, ...headers });
+}
+
+/**
+ * The target's carrier challenged the INVITE and the engine had credentials: the same INVITE again in a
+ * new transaction with them; the no-answer timer keeps running.
+ */
+export const authenticateTarget: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const authorization = must(event.authorization, 'authorization');
+  const [target, invite] = targetInvite(context, { [authorization.header]: authorization.value });
+  return [{ ...context, target, targetAuthorized: true }, [sip(invite)]];
+};
+
+function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
+  const [target, invite] = targetInvite(context);
+  const policy = must(context.policy, 'policy');
   const timerId = `${context.transferSid}:no-answer`;
   return [
     { ...context, target, noAnswerTimerId: timerId },

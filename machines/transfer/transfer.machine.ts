@@ -17,6 +17,7 @@ import { initialTransferContext, type TransferContext, type TransferStart } from
 import {
   acceptRefer,
   answeredWithoutOffer,
+  authenticateTarget,
   dialogGone,
   judgeRefer,
   lateAnswer,
@@ -118,6 +119,10 @@ export const transferMachine = setup({
           { target: 'reconnecting', actions: run(targetAnswered) },
         ],
         TargetFailed: [
+          {
+            guard: ({ context, event }) => event.authorization !== undefined && !context.targetAuthorized,
+            actions: run(authenticateTarget),
+          },
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },
         ],

@@ -740,7 +740,16 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     if (ctx.target?.legId === legId && method === 'invite') {
       const type =
         input.status < 200 ? 'TargetRinging' : input.status < 300 ? 'TargetAnswered' : 'TargetFailed';
-      return { kind: 'input', event: { type, ...ids, ...base, ...answer } };
+      // A PSTN target is called at the carrier, which may authenticate us; a SIP target gets no credentials.
+      const credential = ctx.targetKind === 'pstn' ? env.config.carrier.credentials : undefined;
+      const authorization =
+        (input.status === 401 || input.status === 407) && credential && !ctx.targetAuthorized
+          ? answerChallenge(input.status, input.headers, 'INVITE', ctx.target.remoteTarget, credential)
+          : undefined;
+      return {
+        kind: 'input',
+        event: { type, ...ids, ...base, ...answer, ...(authorization ? { authorization } : {}) },
+      };
     }
     if (ctx.far?.legId === legId && method === 'invite') {
       if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a re-INVITE' };

@@ -4,9 +4,9 @@
  * the password), the call then completes; a second challenge ends the call with the carrier's 407.
  * The password comes from the environment and appears in no stored event.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allPassed, received, renderScenario } from '../e2e/parties.ts';
+import { allPassed, escapeRegExp, received, renderScenario } from '../e2e/parties.ts';
 import { CARRIER_IP, type PivotUnderTest, startTestPivot, the } from '../e2e/pivot.ts';
 import { freePort, runSipp } from '../helpers/sipp.ts';
 
@@ -129,4 +129,81 @@ describe('digest authentication toward the carrier', () => {
     expect(events[2]!.data).toMatchObject({ status: 407 });
     expect(events[2]!.data.authorization).toBeUndefined();
   });
+
+  it("a PSTN transfer's INVITE to the carrier, challenged 401, is sent again with credentials", async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({
+      carrierPort,
+      carrierCredentials: { username: 'pivot', password: PASSWORD },
+      trunk: { transferMode: 'enable-all' },
+    });
+    const far = runSipp({
+      scenario: challengingPstnLeg(),
+      localIp: CARRIER_IP,
+      localPort: carrierPort,
+      calls: 2,
+      timeoutMs: 20_000,
+    });
+    await far.ready;
+    const agent = runSipp({
+      scenario: renderScenario('e2e-pbx-refer-uri.xml', { REFER_TO: 'tel:+15550900000' }),
+      remote: pivot.address,
+      timeoutMs: 20_000,
+    });
+    const [, carrierResult] = await allPassed(agent, far);
+    const targetInvites = receivedInvites(carrierResult!.messages).filter((text) =>
+      text.startsWith('INVITE sip:+15550900000@'),
+    );
+    expect(targetInvites).toHaveLength(2);
+    expect(targetInvites[0]).not.toMatch(/^Authorization:/m);
+    expect(targetInvites[1]).toMatch(
+      /^Authorization: Digest username="pivot", realm="carrier\.pivot\.test", nonce="t4rget-n0nce"/m,
+    );
+    const events = await pivot.events();
+    const failed = events.filter((e) => e.type === 'TargetFailed');
+    expect(failed.map((e) => e.data.status)).toEqual([401]);
+    expect(failed[0]!.data.authorization).toMatchObject({ header: 'Authorization' });
+    expect(events.map((e) => e.type)).toContain('TransferCompleted');
+  });
 });
+
+/**
+ * test/sipp/e2e-carrier-pstn.xml (the far leg and the PSTN target leg at one carrier address, from
+ * test/e2e/transfer-pstn.test.ts), with the target leg's INVITE challenged once and its credentials
+ * checked by SIPp's verifyauth before the target rings.
+ */
+function challengingPstnLeg(): string {
+  const file = renderScenario('e2e-carrier-pstn.xml', {
+    TARGET_NUMBER: escapeRegExp('+15550900000'),
+    FROM: escapeRegExp('+15550200000'),
+    FAR_END: 'hangs_up',
+    TARGET_END: 'hung_up',
+  });
+  const challenge = `<label id="target_checked"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag09[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="carrier.pivot.test", nonce="t4rget-n0nce", algorithm=MD5, qop="auth"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE">
+    <action>
+      <verifyauth assign_to="target_auth" username="pivot" password="${PASSWORD}"/>
+    </action>
+  </recv>
+  <nop next="target_authenticated" test="target_auth"/>
+  <recv request="TARGET_LEG_CREDENTIALS_FAILED" timeout="10"/>
+  <label id="target_authenticated"/>`;
+  const text = readFileSync(file, 'utf8');
+  if (!text.includes('<label id="target_checked"/>')) throw new Error('e2e-carrier-pstn.xml changed');
+  writeFileSync(file, text.replace('<label id="target_checked"/>', challenge));
+  return file;
+}
