@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
-import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
+import { type LegDialog, type LegName, nextRequest, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type {
   Alternate,
   CallReceived,
@@ -19,6 +19,7 @@ import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machine
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
 import type {
   NameAddr,
+  SendRequestCommand,
   SendResponseCommand,
   SipInput,
   SipRequestInput,
@@ -46,7 +47,9 @@ export interface ClassifyEnv {
 export type Classification =
   | { kind: 'input'; event: SessionEvent }
   | { kind: 'reply'; command: SendResponseCommand; why: string }
-  | { kind: 'ignore'; why: string };
+  | { kind: 'ignore'; why: string }
+  /** A request sent again as is, apart from what the response asked for (credentials), and not stored. */
+  | { kind: 'resend'; command: SendRequestCommand; why: string };
 
 function reply(input: SipRequestInput, status: number, reason: string, why: string): Classification {
   return {
@@ -770,6 +773,9 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   }
   if (method === 'info') return infoAnswered(session, input, env, legId);
   if (method === 'update') return updateAnswered(session, input, env, legId);
+  if (method === 'bye' && (input.status === 401 || input.status === 407)) {
+    return byeChallenged(session, input, env, legId);
+  }
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
     const relay = call.value === 'relaying' ? call.context.relay : undefined;
@@ -830,6 +836,43 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     };
   }
   return { kind: 'ignore', why: 'response for an unknown leg' };
+}
+
+/**
+ * A BYE the peer challenged (RFC 3261 §22.2): sent once more, with credentials, at the next CSeq. The
+ * far leg is the carrier's; the customer leg of an origination call is the trunk's origination PBX.
+ * The stored dialog keeps the first BYE's CSeq, so a challenge to the second one is recognised and left.
+ */
+function byeChallenged(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  for (const call of Object.values(session.calls)) {
+    for (const [name, dialog] of Object.entries(call.context.legs)) {
+      if (dialog?.legId !== legId) continue;
+      if (input.cseq.seq > dialog.localCseq)
+        return { kind: 'ignore', why: 'BYE with credentials challenged again' };
+      const credential =
+        name === 'far'
+          ? env.config.carrier.credentials
+          : call.context.direction === 'trunking-originating'
+            ? env.config.originationCredentials?.[call.context.trunkName]
+            : undefined;
+      if (!credential) return { kind: 'ignore', why: `BYE challenged (${input.status}), no credentials` };
+      const [, bye] = nextRequest(dialog, 'BYE');
+      const authorization = answerChallenge(input.status, input.headers, 'BYE', bye.uri, credential);
+      if (!authorization) return { kind: 'ignore', why: 'BYE challenged with no digest we support' };
+      bye.headers = { [authorization.header]: authorization.value };
+      return {
+        kind: 'resend',
+        command: bye,
+        why: `BYE challenged (${input.status}): sent again with credentials`,
+      };
+    }
+  }
+  return { kind: 'ignore', why: 'response to BYE for an unknown leg' };
 }
 
 /** The Reason header (RFC 3326) of a BYE, CANCEL or final response, to relay to the other leg. */

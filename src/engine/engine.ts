@@ -547,6 +547,12 @@ export function createEngine(options: EngineOptions): Engine {
           send(result.command, input.adapterId);
           return { kind: 'replied', sessionSid, why: result.why };
         }
+        if (result.kind === 'resend') {
+          // Not stored: nothing after a BYE depends on its CSeq, and a lost one is hung up by the peer.
+          log('info', 'request sent again without a machine', { sessionSid, why: result.why });
+          send(result.command, input.adapterId);
+          return { kind: 'replied', sessionSid, why: result.why };
+        }
         log('debug', 'ignored', { sessionSid, why: result.why });
         return { kind: 'ignored', sessionSid, why: result.why };
       },

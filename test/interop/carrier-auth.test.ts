@@ -39,7 +39,12 @@ function receivedInvites(messages: string): string[] {
     .filter((text) => text.startsWith('INVITE '));
 }
 
-function challengingCarrier(port: number, status: Challenge, second: 'answer' | 'challenge_again') {
+function challengingCarrier(
+  port: number,
+  status: Challenge,
+  second: 'answer' | 'challenge_again',
+  bye: 'bye_ok' | 'bye_challenge' = 'bye_ok',
+) {
   const proxy = status === 407;
   return runSipp({
     scenario: renderScenario('carrier-challenge.xml', {
@@ -52,6 +57,8 @@ function challengingCarrier(port: number, status: Challenge, second: 'answer' | 
         ? '<ereg regexp="^ *Digest username=&quot;pivot&quot;, realm=&quot;carrier\\.pivot\\.test&quot;" search_in="hdr" header="Proxy-Authorization:" check_it="true" assign_to="auth_valid"/>'
         : `<verifyauth assign_to="auth_valid" username="pivot" password="${PASSWORD}"/>`,
       SECOND: second,
+      BYE: bye,
+      PASSWORD,
     }),
     localIp: CARRIER_IP,
     localPort: port,
@@ -128,6 +135,27 @@ describe('digest authentication toward the carrier', () => {
     expect(events.map((e) => e.type)).toEqual(['CallReceived', 'CallRejected', 'CallRejected', 'CallEnded']);
     expect(events[2]!.data).toMatchObject({ status: 407 });
     expect(events[2]!.data.authorization).toBeUndefined();
+  });
+
+  it('a challenged BYE is sent once more with credentials, at the next CSeq', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({
+      carrierPort,
+      carrierCredentials: { username: 'pivot', password: PASSWORD },
+    });
+    const gateway = challengingCarrier(carrierPort, 401, 'answer', 'bye_challenge');
+    await gateway.ready;
+    const [gatewayResult] = await allPassed(gateway, pbxCall(pivot.address));
+    const byes = gatewayResult!.messages
+      .split(/^-{10,}.*$/m)
+      .filter((block) => /message received/.test(block) && /^\s*BYE /m.test(block));
+    expect(byes).toHaveLength(2);
+    expect(byes[0]).not.toMatch(/^Authorization:/m);
+    expect(byes[1]).toMatch(
+      /^Authorization: Digest username="pivot", realm="carrier\.pivot\.test", nonce="bye-n0nce-1"/m,
+    );
+    const cseqs = byes.map((block) => /^CSeq: (\d+) BYE/m.exec(block)?.[1]).map(Number);
+    expect(cseqs[1]).toBe(cseqs[0]! + 1);
   });
 
   it("a PSTN transfer's INVITE to the carrier, challenged 401, is sent again with credentials", async () => {
