@@ -54,6 +54,7 @@ export async function startSipRole(options: {
     adapterId,
     log,
     ...(config.sip.sourceLimit !== undefined ? { sourceLimit: config.sip.sourceLimit } : {}),
+    ...(config.sip.tls ? { tls: config.sip.tls } : {}),
     ...(config.sip.maxPendingServerTransactions !== undefined
       ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
       : {}),

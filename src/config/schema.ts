@@ -219,6 +219,19 @@ export const pivotConfigSchema = z.strictObject({
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1, { error: 'expected at least one of SHA-256, MD5' })
       .optional(),
+    /**
+     * SIP over TLS (RFC 3261 §26): a listener on `port` (default 5061) with this certificate chain and
+     * key (PEM files), and TLS toward peers whose URI asks for it (`sips:`, `;transport=tls`), their
+     * certificates verified against the system's CAs, or against `ca` (a PEM file) when set.
+     */
+    tls: z
+      .strictObject({
+        port: port.default(5061),
+        certificate: z.string().min(1, { error: 'expected a PEM file path' }),
+        key: z.string().min(1, { error: 'expected a PEM file path' }),
+        ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+      })
+      .optional(),
   }),
   http: z.strictObject({
     host,

@@ -3,8 +3,8 @@
  * ports to try. An IP literal is used as written; a name with a port or a `;transport=` skips the
  * steps those settle; otherwise NAPTR picks the transports (SIP+D2U, SIP+D2T), SRV the hosts and ports
  * (RFC 2782: lowest priority first, weighted random within a priority) and A/AAAA the addresses.
- * `maddr` replaces the host (RFC 3261 §19.1.1). Only UDP and TCP are located: `sips:` URIs and
- * SIPS+D2T records are left out, since the pivot has no TLS transport.
+ * `maddr` replaces the host (RFC 3261 §19.1.1). A `sips:` URI is located over TLS only (SIPS+D2T,
+ * `_sips._tcp`, port 5061); a `sip:` one over UDP, TCP or TLS as the records say.
  *
  * node:dns gives no TTL for NAPTR and SRV records, so an answer lives as long as the shortest of its
  * A/AAAA records, bounded by the caller's floor and ceiling.
@@ -52,10 +52,14 @@ export type Located =
       reason: string;
     };
 
-const SERVICES: Record<string, Transport> = { 'SIP+D2U': 'udp', 'SIP+D2T': 'tcp' };
+const SERVICES: Record<string, Transport> = { 'SIP+D2U': 'udp', 'SIP+D2T': 'tcp', 'SIPS+D2T': 'tls' };
 /** Without NAPTR records, SRV is tried for the transports we support, in this order (RFC 3263 §4.1). */
-const TRANSPORTS: Transport[] = ['udp', 'tcp'];
-const DEFAULT_PORT = 5060;
+const TRANSPORTS: Transport[] = ['udp', 'tcp', 'tls'];
+const SRV_PREFIX: Record<Transport, string> = { udp: '_sip._udp', tcp: '_sip._tcp', tls: '_sips._tcp' };
+
+function defaultPort(transport: Transport): number {
+  return transport === 'tls' ? 5061 : 5060;
+}
 
 /** Answers that mean "no such record", as opposed to "DNS did not answer". */
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME', 'NOTFOUND', 'NODATA', 'ENOTIMP']);
@@ -152,19 +156,20 @@ export async function locate(
   if ((scheme !== 'sip' && scheme !== 'sips') || !hostPort) {
     return { ok: false, status: 404, reason: `${uri} is not a sip: URI with a host` };
   }
-  if (scheme === 'sips') return { ok: false, status: 503, reason: `${uri}: sips: needs TLS, not supported` };
   const params = uriParams(uri);
-  const named = params.transport?.toLowerCase();
-  if (named !== undefined && named !== 'udp' && named !== 'tcp') {
+  let named = params.transport?.toLowerCase();
+  if (named !== undefined && named !== 'udp' && named !== 'tcp' && named !== 'tls') {
     return { ok: false, status: 503, reason: `${uri}: transport ${named} is not supported` };
   }
+  // RFC 3261 §26.2.2: a sips: URI is reached over TLS, whatever else it says.
+  if (scheme === 'sips') named = 'tls';
   const target = params.maddr ?? hostPort.host;
   const literal = target.replace(/^\[(.*)\]$/, '$1');
   if (isIPv4(literal) || isIPv6(literal)) {
     const transport: Transport = (named as Transport | undefined) ?? 'udp';
     return {
       ok: true,
-      targets: [{ transport, host: literal, port: hostPort.port ?? DEFAULT_PORT }],
+      targets: [{ transport, host: literal, port: hostPort.port ?? defaultPort(transport) }],
       ttlSeconds: Infinity,
     };
   }
@@ -196,10 +201,10 @@ async function locateName(
     return { targets: addressTargets(found, transport ?? 'udp', port), ttl: found.ttl };
   }
   if (transport !== undefined) {
-    const srv = await srvTargets(dns, `_sip._${transport}.${name}`, transport, random);
+    const srv = await srvTargets(dns, `${SRV_PREFIX[transport]}.${name}`, transport, random);
     if (srv.found) return srv;
     const found = await addressesOf(dns, name);
-    return { targets: addressTargets(found, transport, DEFAULT_PORT), ttl: found.ttl };
+    return { targets: addressTargets(found, transport, defaultPort(transport)), ttl: found.ttl };
   }
   // §4.1: NAPTR chooses the transports; records for services we do not speak are skipped.
   const naptr = (await records(() => dns.resolveNaptr(name)))
@@ -213,7 +218,7 @@ async function locateName(
           srvName: record.replacement,
           transport: SERVICES[record.service.toUpperCase()]!,
         }))
-      : TRANSPORTS.map((each) => ({ srvName: `_sip._${each}.${name}`, transport: each }));
+      : TRANSPORTS.map((each) => ({ srvName: `${SRV_PREFIX[each]}.${name}`, transport: each }));
   for (const service of services) {
     const srv = await srvTargets(dns, service.srvName, service.transport, random);
     targets.push(...srv.targets);
@@ -221,7 +226,7 @@ async function locateName(
   }
   if (targets.length > 0 || naptr.length > 0) return { targets, ttl };
   const found = await addressesOf(dns, name);
-  return { targets: addressTargets(found, 'udp', DEFAULT_PORT), ttl: found.ttl };
+  return { targets: addressTargets(found, 'udp', defaultPort('udp')), ttl: found.ttl };
 }
 
 function dedupe(targets: SipEndpoint[]): SipEndpoint[] {

@@ -67,9 +67,15 @@ function reply(input: SipRequestInput, status: number, reason: string, why: stri
   };
 }
 
-/** Our Contact; on a TCP leg it says so, or the peer would send its requests to us over UDP. */
+/**
+ * Our Contact; on a TCP or TLS leg it says so, or the peer would send its requests to us over UDP. A TLS
+ * leg names the TLS listener's port.
+ */
 function contactOf(config: PivotConfig, transport: Transport = 'udp'): string {
-  const suffix = transport === 'tcp' ? ';transport=tcp' : '';
+  if (transport === 'tls' && config.sip.tls) {
+    return `<sip:pivot@${config.sip.publicHost}:${config.sip.tls.port};transport=tls>`;
+  }
+  const suffix = transport === 'udp' ? '' : ';transport=tcp';
   return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}${suffix}>`;
 }
 

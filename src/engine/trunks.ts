@@ -6,9 +6,10 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { hostAddress } from '../../machines/ip-literal.ts';
+import { uriTransport } from '../../machines/next-hop.ts';
 import { isE164 } from '../../machines/refer-target.ts';
 import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip-syntax.ts';
-import type { SipEndpoint } from '../bus/messages.ts';
+import type { SipEndpoint, Transport } from '../bus/messages.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
 import type { PeerLocator } from '../dns/peers.ts';
 
@@ -45,11 +46,15 @@ export const NOWHERE: SipEndpoint = { transport: 'udp', host: '0.0.0.0', port: 0
 
 function gatewayOf(uri: string): Gateway {
   const hostPort = uriHostPort(uri) ?? { host: '127.0.0.1' };
-  const transport = /;transport=tcp/i.test(uri) ? 'tcp' : 'udp';
+  const transport = uriTransport(uri) ?? 'udp';
   return {
     host: uriHost(uri) ?? hostPort.host,
-    destination: { transport, host: hostPort.host, port: hostPort.port ?? 5060 },
+    destination: { transport, host: hostPort.host, port: hostPort.port ?? defaultPort(transport) },
   };
+}
+
+function defaultPort(transport: Transport): number {
+  return transport === 'tls' ? 5061 : 5060;
 }
 
 /**
@@ -148,14 +153,16 @@ export function e164Of(uri: string): string | undefined {
  * address is sent to as the IPv4 address it is. A URI with `maddr` gets undefined too (it would send
  * the request elsewhere, RFC 3261 §19.1.1).
  */
-export function endpointOf(uri: string, fallbackTransport: 'udp' | 'tcp' = 'udp'): SipEndpoint | undefined {
+export function endpointOf(uri: string, fallbackTransport: Transport = 'udp'): SipEndpoint | undefined {
   const hostPort = uriHostPort(uri);
   const host = uriHost(uri);
   if (!hostPort || host === undefined || 'maddr' in uriParams(uri)) return undefined;
   const address = hostAddress(host);
   if (address.kind !== 'ip') return undefined;
-  const transport = /;transport=tcp/i.test(uri) ? 'tcp' : fallbackTransport;
+  // A request that came over TLS does not make a plain `sip:` URI a TLS one: only `sips:` or
+  // `;transport=tls` do (RFC 3261 §26.2); it stays on a stream, over TCP.
+  const transport = uriTransport(uri) ?? (fallbackTransport === 'tls' ? 'tcp' : fallbackTransport);
   // An IPv6 address keeps its spelling (the socket reads it); one that carries IPv4 becomes that address.
   const to = address.family === 'ipv4' ? address.address : hostPort.host;
-  return { transport, host: to, port: hostPort.port ?? 5060 };
+  return { transport, host: to, port: hostPort.port ?? defaultPort(transport) };
 }

@@ -4,7 +4,7 @@
  * the engine's events. Nothing it does throws into a socket handler or out of execute().
  */
 import { randomBytes } from 'node:crypto';
-import type { SipCommand, SipEndpoint, SipInput } from '../bus/messages.ts';
+import { isStream, type SipCommand, type SipEndpoint, type SipInput } from '../bus/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
 import {
   DEFAULT_SOURCE_BURST,
@@ -18,7 +18,7 @@ import { createDialogPins } from './dialogPins.ts';
 import { parseMessage } from './parse.ts';
 import { createServerSide, type ServerSide, type ServerSideStats } from './serverSide.ts';
 import { createSourceLimiter, type SourceLimitOptions } from './sourceLimit.ts';
-import { createTransport } from './transport.ts';
+import { createTransport, type TlsOptions } from './transport.ts';
 import type { Logger } from './types.ts';
 import { validateMessage } from './validate.ts';
 
@@ -45,6 +45,8 @@ export interface SipAdapterOptions {
   sourceLimit?: SourceLimitOptions | false;
   /** Server transactions waiting for a final answer at once (default 10,000); beyond, 503 statelessly. */
   maxPendingServerTransactions?: number;
+  /** SIP over TLS: its listener and the CAs peers are verified against (src/sip/transport.ts). */
+  tls?: TlsOptions;
 }
 
 /** Counters and gauges for metrics: the adapter's load and what it shed. */
@@ -58,7 +60,7 @@ export interface SipAdapterStats extends ServerSideStats {
 
 export interface SipAdapter {
   readonly adapterId: string;
-  start(): Promise<{ host: string; port: number }>;
+  start(): Promise<{ host: string; port: number; tlsPort?: number }>;
   onInput(handler: (input: SipInput) => void): void;
   /** Never throws: a command that cannot be carried out is logged and dropped. */
   execute(command: SipCommand): void;
@@ -74,6 +76,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const t1Ms = options.t1Ms ?? DEFAULT_T1_MS;
   let handler: ((input: SipInput) => void) | undefined;
   let boundPort: number | undefined;
+  let boundTlsPort: number | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
   const deliver = (input: SipInput) => {
@@ -107,7 +110,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
     }
-    const validation = validateMessage(parsed.message, { stream: source.transport === 'tcp' });
+    const validation = validateMessage(parsed.message, { stream: isStream(source.transport) });
     if (!validation.ok) {
       if (validation.status !== undefined && validation.topVia) {
         log('info', 'sip request rejected', { status: validation.status, reason: validation.reason, source });
@@ -157,7 +160,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
   const dialogs = {
     confirmed: (callId: string, remote: SipEndpoint) => {
-      if (remote.transport === 'tcp') pins.pin(callId, remote);
+      if (isStream(remote.transport)) pins.pin(callId, remote);
     },
     ended: (callId: string) => pins.release(callId),
   };
@@ -167,6 +170,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     log,
     onMessage: receive,
     keepOpen: (remote) => pins.holds(remote),
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(options.tcpIdleMs === undefined ? {} : { tcpIdleMs: options.tcpIdleMs }),
   });
   const server: ServerSide = createServerSide({
@@ -189,7 +193,10 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     deliver,
     log,
     now,
-    local: () => ({ host: options.publicHost, port: boundPort ?? options.port }),
+    local: (transport) => ({
+      host: options.publicHost,
+      port: transport === 'tls' ? (boundTlsPort ?? options.tls?.port ?? 5061) : (boundPort ?? options.port),
+    }),
     dialogs,
   });
 
@@ -198,13 +205,17 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     async start() {
       const bound = await transport.start();
       boundPort = bound.port;
+      boundTlsPort = bound.tlsPort;
       sweeper = setInterval(() => {
         server.sweep();
         client.sweep();
         reportShed();
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
-      log('info', 'sip adapter listening', { ...bound, transports: ['udp', 'tcp'] });
+      log('info', 'sip adapter listening', {
+        ...bound,
+        transports: bound.tlsPort ? ['udp', 'tcp', 'tls'] : ['udp', 'tcp'],
+      });
       return bound;
     },
     onInput(next) {

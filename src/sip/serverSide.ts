@@ -16,7 +16,12 @@
  * is answered once (100 Trying, then the refusal) instead of its refusal being retransmitted until an
  * ACK that a spoofed source never sends.
  */
-import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../bus/messages.ts';
+import {
+  isStream,
+  type SendResponseCommand,
+  type SipEndpoint,
+  type SipRequestInput,
+} from '../bus/messages.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
   ALLOWED_METHODS,
@@ -152,8 +157,8 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
   const send = (destination: SipEndpoint, data: Buffer, via?: Via) =>
     options.send(destination, data, (error) => {
       const fallback: SipEndpoint | undefined =
-        via && destination.transport === 'tcp'
-          ? { transport: 'tcp', host: destination.host, port: via.port ?? 5060 }
+        via && isStream(destination.transport)
+          ? { transport: destination.transport, host: destination.host, port: via.port ?? 5060 }
           : undefined;
       if (fallback && fallback.port !== destination.port) {
         options.send(fallback, data, (again) =>
@@ -208,7 +213,7 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     if (transaction.request.method !== 'INVITE') return;
     const retransmit = {
       send: () => send(transaction.destination, data),
-      reliable: transaction.destination.transport === 'tcp',
+      reliable: isStream(transaction.destination.transport),
       firstIntervalMs: t1Ms,
       capMs: T2_FACTOR * t1Ms,
       deadlineMs: timeoutMs,

@@ -29,6 +29,7 @@ beforeAll(async () => {
       ],
       '_sip._tcp.carrier.pivot.test': [{ target: 'gw3.pivot.test', port: 5070, priority: 10, weight: 10 }],
       '_sip._tcp.tcponly.pivot.test': [{ target: 'gw3.pivot.test', port: 5071, priority: 1, weight: 1 }],
+      '_sips._tcp.carrier.pivot.test': [{ target: 'gw1.pivot.test', port: 5061, priority: 1, weight: 1 }],
     },
     naptr: {
       'carrier.pivot.test': [
@@ -65,11 +66,12 @@ afterAll(async () => {
 });
 
 describe('locate (RFC 3263 §4)', () => {
-  it('NAPTR -> SRV -> A/AAAA: transports in NAPTR order, SRV by priority, SIPS skipped', async () => {
+  it('NAPTR -> SRV -> A/AAAA: transports in NAPTR order, SRV by priority', async () => {
     const located = await locate('sip:carrier.pivot.test', resolver);
     expect(located).toMatchObject({
       ok: true,
       targets: [
+        { transport: 'tls', host: '127.0.0.2', port: 5061 },
         { transport: 'tcp', host: '127.0.0.5', port: 5070 },
         { transport: 'udp', host: '127.0.0.2', port: 5090 },
         { transport: 'udp', host: '127.0.0.4', port: 5091 },
@@ -111,13 +113,21 @@ describe('locate (RFC 3263 §4)', () => {
     });
   });
 
-  it('a name with no records is 404; sips: and unknown transports are 503 (no TLS)', async () => {
+  it('a name with no records is 404; an unknown transport 503; sips: is TLS only', async () => {
     expect(await locate('sip:agent@nowhere.pivot.test', resolver)).toMatchObject({
       ok: false,
       status: 404,
       reason: 'nowhere.pivot.test does not resolve to any address',
     });
-    expect(await locate('sips:carrier.pivot.test', resolver)).toMatchObject({ ok: false, status: 503 });
+    expect(await locate('sips:carrier.pivot.test', resolver)).toEqual({
+      ok: true,
+      targets: [{ transport: 'tls', host: '127.0.0.2', port: 5061 }],
+      ttlSeconds: 1,
+    });
+    expect(await locate('sips:x@127.0.0.9', resolver)).toMatchObject({
+      ok: true,
+      targets: [{ transport: 'tls', host: '127.0.0.9', port: 5061 }],
+    });
     expect(await locate('sip:carrier.pivot.test;transport=sctp', resolver)).toMatchObject({
       ok: false,
       status: 503,

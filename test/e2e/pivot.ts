@@ -45,6 +45,8 @@ export interface PivotOptions {
   sourceLimit?: false;
   /** `carrier.credentials`: what the pivot answers the carrier's digest challenges with. */
   carrierCredentials?: { username: string; password: string };
+  /** `sip.tls`: the TLS listener's port, certificate and key, and the CA peers are verified with. */
+  tls?: { port: number; certificate: string; key: string; ca?: string };
   /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
   dnsServers?: string[];
 }
@@ -84,6 +86,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       publicHost: '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },
     store: { kind: 'sqlite', path: dbPath },
