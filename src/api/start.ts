@@ -3,10 +3,12 @@
  * `pivot api`. The caller owns the store, the trunk registry and the projections; stop() only closes
  * the listener.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { type RunningProjections, startProjections } from '../../projections/index.ts';
 import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts';
 import type { PivotConfig } from '../config/index.ts';
+import type { PeerHealth } from '../engine/peerHealth.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
 import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
@@ -61,6 +63,8 @@ export interface ReadSideOptions {
   metrics?: Metrics;
   /** A registry the engine already reads (`pivot serve`); one is started otherwise. */
   trunks?: TrunkRegistry;
+  /** The engine's health checks of its SIP peers, shown in /healthz (`pivot serve`). */
+  peerHealth?: PeerHealth;
   host?: string;
   port?: number;
 }
@@ -101,6 +105,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     apiKeys,
     metrics,
     log,
+    ...(options.peerHealth ? { peerHealth: options.peerHealth } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   });

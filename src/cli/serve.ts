@@ -4,6 +4,7 @@
  * queued inputs and stops cleanly.
  */
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
+import { registerPeerMetrics } from '../api/peerMetrics.ts';
 import { registerSipMetrics } from '../api/sipMetrics.ts';
 import { startReadSide } from '../api/start.ts';
 import type { PivotConfig } from '../config/index.ts';
@@ -26,9 +27,17 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
   const store = instrumentStore(openStore(config.store), metrics);
   const bus = await openBus({ kind: 'inprocess' }, log);
   const engineRole = await startEngineRole({ config, bus: bus.engine, store, log, metrics });
-  const readSide = await startReadSide({ config, store, log, metrics, trunks: engineRole.trunks });
+  const readSide = await startReadSide({
+    config,
+    store,
+    log,
+    metrics,
+    trunks: engineRole.trunks,
+    ...(engineRole.health ? { peerHealth: engineRole.health } : {}),
+  });
   const sipRole = await startSipRole({ config, bus: bus.adapter, log });
   registerSipMetrics(metrics.registry, sipRole.stats);
+  if (engineRole.health) registerPeerMetrics(metrics.registry, engineRole.health);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,
     http: readSide.api.url,

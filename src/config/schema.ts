@@ -284,6 +284,12 @@ export const pivotConfigSchema = z.strictObject({
       maxTtlSeconds: positiveSeconds.optional(),
     })
     .optional(),
+  /**
+   * OPTIONS to every carrier gateway and trunk origination address this often; one that does not
+   * answer (or answers 503) leaves the rotation until it answers again (src/engine/peerHealth.ts).
+   * Off when absent. Runs with the in-process bus (`pivot serve`) only.
+   */
+  healthChecks: z.strictObject({ intervalSeconds: positiveSeconds }).optional(),
   /** Named digest credential lists that trunks reference with `credentialList`. */
   credentialLists: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i), credentialList).optional(),
   transfer: z

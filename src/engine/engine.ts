@@ -27,6 +27,7 @@ import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts
 import { extraForkAnswer } from './extraAnswer.ts';
 import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
 import { createMailboxes } from './mailbox.ts';
+import type { PeerHealth } from './peerHealth.ts';
 import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
 import { unstoredRefusal } from './refusals.ts';
@@ -75,6 +76,8 @@ export interface EngineOptions {
    * it is judged. Without it, names are not looked up and such targets are refused.
    */
   peers?: PeerLocator;
+  /** Which gateways answer their health checks (peerHealth.ts): the others leave the rotation. */
+  health?: PeerHealth;
   /** How far back `start` looks for sessions to re-drive (recovery.ts); 5 minutes. */
   redriveWindowMs?: number;
 }
@@ -215,7 +218,7 @@ export function createEngine(options: EngineOptions): Engine {
   const store = guardStore(options.store);
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  const fromConfig = trunkDirectory(config, options.peers);
+  const fromConfig = trunkDirectory(config, options.peers, options.health);
   const currentTrunks = options.trunks ?? (() => fromConfig);
   const cache = createSessionCache(options.cacheSize ?? 10_000);
   const mailboxes = createMailboxes();

@@ -12,6 +12,7 @@ import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip
 import type { SipEndpoint, Transport } from '../bus/messages.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
 import type { PeerLocator } from '../dns/peers.ts';
+import type { PeerHealth } from './peerHealth.ts';
 
 export interface TrunkDirectory {
   trunks: TrunkConfig[];
@@ -25,10 +26,18 @@ export interface TrunkDirectory {
   carrierDestination: SipEndpoint;
   /** The carrier's other gateways, in order: where a termination INVITE fails over to. */
   carrierAlternates: Gateway[];
+  /** Every gateway of the carrier, answering or not: its addresses are the carrier's (target guards). */
+  carrierGateways: Gateway[];
   /** Why no carrier gateway has an address (none of `carrier.uri`'s names resolves); else undefined. */
   carrierUnavailable?: string;
-  /** Where a trunk's origination calls go, in the order to try, or why nowhere. */
-  originationOf(trunk: TrunkConfig): { gateways: Gateway[] } | { unavailable: string };
+  /**
+   * Where a trunk's origination calls go, in the order to try, or why nowhere; those not answering
+   * their health checks left out unless `everyGateway`.
+   */
+  originationOf(
+    trunk: TrunkConfig,
+    options?: { everyGateway?: boolean },
+  ): { gateways: Gateway[] } | { unavailable: string };
   domains: string[];
 }
 
@@ -70,6 +79,13 @@ function gatewaysOf(uri: string, peers: PeerLocator | undefined): Gateway[] | { 
   return located.targets.map((destination) => ({ host, destination }));
 }
 
+/** The gateways that answer their health checks, in order; all of them when none does (try anyway). */
+function inRotation(gateways: Gateway[], health: PeerHealth | undefined): Gateway[] {
+  if (!health) return gateways;
+  const answering = gateways.filter((gateway) => !health.isDown(gateway.destination));
+  return answering.length > 0 ? answering : gateways;
+}
+
 function blockListOf(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
@@ -84,16 +100,24 @@ function blockListOf(cidrs: readonly string[]): BlockList {
  * and `originationUri` are read from the locator's current answers at every use, so a refreshed DNS
  * answer applies to the next call.
  */
-export function trunkDirectory(config: PivotConfig, peers?: PeerLocator): TrunkDirectory {
+export function trunkDirectory(
+  config: PivotConfig,
+  peers?: PeerLocator,
+  health?: PeerHealth,
+): TrunkDirectory {
   const acls = new Map(config.trunks.map((trunk) => [trunk, blockListOf(trunk.acl)]));
   const byDomain = new Map(config.trunks.map((trunk) => [trunk.domain.toLowerCase(), trunk]));
   const uris = carrierUris(config);
   const carrierSources = blockListOf(config.carrier.sources ?? []);
-  const carrier = () => {
+  const located = () => {
     const found = uris.map((uri) => gatewaysOf(uri, peers));
     const gateways = found.flatMap((each) => (Array.isArray(each) ? each : []));
     const reasons = found.flatMap((each) => (Array.isArray(each) ? [] : [each.unavailable]));
     return { gateways, reasons };
+  };
+  const carrier = () => {
+    const { gateways, reasons } = located();
+    return { gateways: inRotation(gateways, health), reasons };
   };
   const primary = (): Gateway => {
     const { gateways } = carrier();
@@ -105,7 +129,7 @@ export function trunkDirectory(config: PivotConfig, peers?: PeerLocator): TrunkD
     admits: (trunk, address) => acls.get(trunk)?.check(address, familyOf(address)) ?? false,
     byNumber: (e164) => config.trunks.find((trunk) => trunk.numbers.includes(e164)),
     isCarrier: (address) =>
-      carrier().gateways.some((g) => g.destination.host === address) ||
+      located().gateways.some((g) => g.destination.host === address) ||
       carrierSources.check(address, familyOf(address)),
     get carrierHost() {
       return primary().host;
@@ -116,16 +140,20 @@ export function trunkDirectory(config: PivotConfig, peers?: PeerLocator): TrunkD
     get carrierAlternates() {
       return carrier().gateways.slice(1);
     },
+    get carrierGateways() {
+      return located().gateways;
+    },
     get carrierUnavailable() {
       const { gateways, reasons } = carrier();
       return gateways.length > 0 ? undefined : `no carrier gateway has an address: ${reasons.join('; ')}`;
     },
-    originationOf(trunk) {
+    originationOf(trunk, options) {
       const uri = trunk.originationUri;
       const host = uriHost(uri);
       if (peers && host !== undefined && hostAddress(host).kind === 'name') {
         const found = gatewaysOf(uri, peers);
-        return Array.isArray(found) ? { gateways: found } : found;
+        if (!Array.isArray(found)) return found;
+        return { gateways: options?.everyGateway ? found : inRotation(found, health) };
       }
       const destination = endpointOf(uri);
       return destination

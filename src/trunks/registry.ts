@@ -15,6 +15,7 @@ import type { PivotConfig, TrunkConfig } from '../config/index.ts';
 import { type PeerLocator, watchName } from '../dns/peers.ts';
 import { trunkSidOf } from '../engine/classify.ts';
 import { type AllFollower, followAll } from '../engine/followAll.ts';
+import type { PeerHealth } from '../engine/peerHealth.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { type EventData, type EventStore, WrongExpectedVersionError } from '../store/port.ts';
@@ -69,6 +70,8 @@ export interface TrunkRegistryOptions {
   retryMs?: number;
   /** Locates host names in trunks' `originationUri` (and the carrier's), kept fresh in the background. */
   peers?: PeerLocator;
+  /** Which gateways answer their health checks: the others leave the rotation. */
+  health?: PeerHealth;
 }
 
 function toEventData(event: TrunkEvent, correlationId: string): EventData {
@@ -95,7 +98,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   const { store, config } = options;
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  let directory: TrunkDirectory = trunkDirectory(config, options.peers);
+  let directory: TrunkDirectory = trunkDirectory(config, options.peers, options.health);
   let follower: AllFollower | undefined;
   const folds = createStreamFolds<TrunkState, TrunkEvent>({
     store,
@@ -113,7 +116,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
     const list = [...trunks.values()].map((t) => t.config);
     // Until something is stored (never after start) the config's trunks stand in.
     const next = list.length > 0 ? list : config.trunks;
-    directory = trunkDirectory({ ...config, trunks: next }, options.peers);
+    directory = trunkDirectory({ ...config, trunks: next }, options.peers, options.health);
     // A trunk created or changed with an origination host name is located from now on.
     if (options.peers) for (const trunk of next) void watchName(options.peers, trunk.originationUri);
   }

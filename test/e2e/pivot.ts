@@ -47,6 +47,8 @@ export interface PivotOptions {
   carrierCredentials?: { username: string; password: string };
   /** `sip.tls`: the TLS listener's port, certificate and key, and the CA peers are verified with. */
   tls?: { port: number; certificate: string; key: string; ca?: string };
+  /** `healthChecks.intervalSeconds`: OPTIONS to every carrier gateway and origination address. */
+  healthCheckSeconds?: number;
   /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
   dnsServers?: string[];
 }
@@ -98,6 +100,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
     ...(options.dnsServers ? { dns: { servers: options.dnsServers, minTtlSeconds: 1 } } : {}),
+    ...(options.healthCheckSeconds ? { healthChecks: { intervalSeconds: options.healthCheckSeconds } } : {}),
     transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
     trunks: [
       {
