@@ -6,7 +6,7 @@
  * background). When a refresh fails because DNS did not answer, the last good answer stays in use; a
  * definite "no such name" replaces it.
  */
-import { Resolver } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import { hostAddress } from '../../machines/ip-literal.ts';
 import { uriHost } from '../../machines/sip-syntax.ts';
 import type { Logger } from '../log.ts';
@@ -139,8 +139,18 @@ export function createPeerLocator(options: PeerLocatorOptions = {}): PeerLocator
 
 function resolverOf(options: PeerLocatorOptions): DnsQueries {
   const resolver = new Resolver({ timeout: options.timeoutMs ?? 2000, tries: options.tries ?? 2 });
-  if (options.servers && options.servers.length > 0) resolver.setServers(options.servers);
-  return resolver;
+  if (options.servers && options.servers.length > 0) {
+    resolver.setServers(options.servers);
+    return resolver;
+  }
+  // With the system's resolver, the system's hosts file counts too, as it did for getaddrinfo.
+  return {
+    resolveNaptr: (name) => resolver.resolveNaptr(name),
+    resolveSrv: (name) => resolver.resolveSrv(name),
+    resolve4: (name, ttl) => resolver.resolve4(name, ttl),
+    resolve6: (name, ttl) => resolver.resolve6(name, ttl),
+    lookup: (name) => lookup(name, { all: true }),
+  };
 }
 
 /** Watches `uri` when its host is a name (IP literals need no DNS); resolves with the first answer. */

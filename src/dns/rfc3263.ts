@@ -20,6 +20,12 @@ export interface DnsQueries {
   resolveSrv(name: string): Promise<SrvRecord[]>;
   resolve4(name: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
   resolve6(name: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
+  /**
+   * The system's own lookup (getaddrinfo: /etc/hosts, then DNS), asked when DNS has no A/AAAA record,
+   * so a name only the hosts file knows (a container's extra host) still resolves. Its answers carry no
+   * TTL: they are asked again at the locator's floor.
+   */
+  lookup?(name: string): Promise<{ address: string }[]>;
 }
 
 interface NaptrRecord {
@@ -120,6 +126,10 @@ async function addressesOf(dns: DnsQueries, name: string): Promise<Addresses> {
     records(() => dns.resolve6(name, { ttl: true })),
   ]);
   const all = [...v4, ...v6];
+  if (all.length === 0 && dns.lookup) {
+    const local = await records(() => dns.lookup!(name));
+    return { addresses: local.map((record) => record.address), ttl: 0 };
+  }
   return { addresses: all.map((record) => record.address), ttl: Math.min(...all.map((r) => r.ttl)) };
 }
 

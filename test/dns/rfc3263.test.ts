@@ -134,6 +134,31 @@ describe('locate (RFC 3263 §4)', () => {
     });
   });
 
+  it("a name DNS does not know is asked of the system's lookup (the hosts file) before it is 404", async () => {
+    const asked: string[] = [];
+    const withHosts = {
+      resolveNaptr: (name: string) => resolver.resolveNaptr(name),
+      resolveSrv: (name: string) => resolver.resolveSrv(name),
+      resolve4: (name: string, options: { ttl: true }) => resolver.resolve4(name, options),
+      resolve6: (name: string, options: { ttl: true }) => resolver.resolve6(name, options),
+      lookup: async (name: string) => {
+        asked.push(name);
+        return name === 'extra-host.pivot.test' ? [{ address: '127.0.0.9' }] : [];
+      },
+    };
+    expect(await locate('sip:extra-host.pivot.test:5090', withHosts)).toEqual({
+      ok: true,
+      targets: [{ transport: 'udp', host: '127.0.0.9', port: 5090 }],
+      ttlSeconds: 0,
+    });
+    // DNS answers first: a name it knows is never looked up locally.
+    expect(await locate('sip:plain.pivot.test', withHosts)).toMatchObject({
+      ok: true,
+      targets: [{ host: '127.0.0.6' }],
+    });
+    expect(asked).toEqual(['extra-host.pivot.test']);
+  });
+
   it('a DNS server that does not answer: 503 naming the failure', async () => {
     const silent = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', () => resolve()));
