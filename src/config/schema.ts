@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { E164 } from '../../machines/refer-target.ts';
 import { uriHost } from '../../machines/sip-syntax.ts';
 import { isCidr } from './cidr.ts';
+import { esdbUrlProblem } from './esdbUrl.ts';
 
 const host = z.string().regex(/^[^\s/]+$/, { error: 'expected a host name or IP address' });
 
@@ -34,6 +35,24 @@ function url(protocols: string[], example: string) {
   });
 }
 
+/**
+ * A secret as written, or `${NAME}` to read it from the environment at start-up (so it stays out of the
+ * file); an unset variable is an error naming the field, never an empty password.
+ */
+const secret = z
+  .string()
+  .min(1, { error: 'expected a password' })
+  .transform((value, context) => {
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
+    if (name === undefined) return value;
+    const found = process.env[name];
+    if (found === undefined || found === '') {
+      context.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
+      return z.NEVER;
+    }
+    return found;
+  });
+
 /** Where events are stored; `memory` is for tests and demos (nothing survives a restart). */
 const store = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1, { error: 'expected a file path' }) }),
@@ -43,7 +62,15 @@ const store = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('eventstoredb'),
-    url: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false'),
+    /** A single node or a cluster's seeds (`esdb://a:2113,b:2113,c:2113`), as the client reads them. */
+    url: z.string().superRefine((value, context) => {
+      const problem = esdbUrlProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
+    /** Secure mode: credentials (the password may be `${NAME}`) and the CA the nodes' certificates chain to. */
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    tlsCaFile: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
   }),
   z.strictObject({ kind: z.literal('memory') }),
 ]);
@@ -105,24 +132,6 @@ const credentialList = z
     }),
   )
   .min(1, { error: 'expected at least one credential' });
-/**
- * A secret as written, or `${NAME}` to read it from the environment at start-up (so it stays out of the
- * file); an unset variable is an error naming the field, never an empty password.
- */
-const secret = z
-  .string()
-  .min(1, { error: 'expected a password' })
-  .transform((value, context) => {
-    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
-    if (name === undefined) return value;
-    const found = process.env[name];
-    if (found === undefined || found === '') {
-      context.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
-      return z.NEVER;
-    }
-    return found;
-  });
-
 /** What the pivot answers a peer's digest challenge (401/407) with: RFC 3261 §22.2, RFC 8760. */
 const peerCredential = z.strictObject({
   username: z.string().regex(/^[^\s"\\]{1,128}$/, { error: 'expected a user name without spaces or quotes' }),
