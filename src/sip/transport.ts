@@ -100,7 +100,12 @@ export function createTransport(options: TransportOptions): SipTransport {
 
   const sendUdp = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
     if (!udp) return onError?.(new Error('transport not started'));
-    udp.send(data, destination.port, destination.host, (error) => {
+    // A dual-stack IPv6 socket (bound to `::`) reaches IPv4 peers at their IPv4-mapped address.
+    const host =
+      net.isIPv6(options.host) && net.isIPv4(destination.host)
+        ? `::ffff:${destination.host}`
+        : destination.host;
+    udp.send(data, destination.port, host, (error) => {
       if (error) {
         log('warn', 'sip udp send failed', { error: error.message, destination });
         onError?.(error);

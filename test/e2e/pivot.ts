@@ -47,6 +47,9 @@ export interface PivotOptions {
   carrierCredentials?: { username: string; password: string };
   /** `sip.tls`: the TLS listener's port, certificate and key, and the CA peers are verified with. */
   tls?: { port: number; certificate: string; key: string; ca?: string };
+  /** `sip.host` and `sip.publicHost` (default 127.0.0.1 both), e.g. `::` and `[::1]` for IPv6. */
+  sipHost?: string;
+  publicHost?: string;
   /** `healthChecks.intervalSeconds`: OPTIONS to every carrier gateway and origination address. */
   healthCheckSeconds?: number;
   /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
@@ -83,9 +86,9 @@ export interface PivotUnderTest {
 export function pivotConfig(port: number, dbPath: string, options: PivotOptions): PivotConfig {
   return parseConfig({
     sip: {
-      host: '127.0.0.1',
+      host: options.sipHost ?? '127.0.0.1',
       port,
-      publicHost: '127.0.0.1',
+      publicHost: options.publicHost ?? '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
