@@ -1,6 +1,7 @@
 /**
  * Peers reached by name, located by RFC 3263 against a real DNS server (dnsmasq) and SIPp peers on
- * 127.0.0.x: the carrier named by SRV records fails over from its first gateway to the next; a SIP
+ * 127.0.0.x: the carrier named by SRV records fails over from its first gateway to the next; a trunk's
+ * origination URI named by SRV reaches the PBX at the address found; a SIP
  * transfer target named by SRV is INVITEd at the address found (the Request-URI keeps the name); a
  * target whose name does not resolve gets 202 then a final NOTIFY 404; a name that resolves to the
  * carrier is a PSTN target (refused under sip-only); a carrier name that does not resolve fails that
@@ -137,6 +138,50 @@ describe('peers located by DNS (RFC 3263)', () => {
     );
     // Still serving: the read side answers.
     expect((await fetch(`${pivot.httpUrl}/healthz`)).status).toBeLessThan(600);
+  });
+
+  it("origination to a trunk's originationUri by name: the PBX is reached at its SRV address", async () => {
+    const pbxPort = await freePort();
+    const servers = await withDns({
+      hosts: { 'desk.pivot.test': ['127.0.0.1'] },
+      srv: {
+        '_sip._udp.pbx.pivot.test': [{ target: 'desk.pivot.test', port: pbxPort, priority: 1, weight: 1 }],
+      },
+    });
+    pivot = await startTestPivot({
+      carrierPort: 5999,
+      dnsServers: servers,
+      trunk: { originationUri: 'sip:pbx.pivot.test' },
+    });
+    const answering = renderScenario('e2e-pbx-answer.xml', {
+      END: 'hangs_up',
+      CARRIER_HOST: escapeRegExp(CARRIER_IP),
+    });
+    const text = readFileSync(answering, 'utf8');
+    const ruri = '^INVITE sip:\\+15550100000@127\\.0\\.0\\.1:[0-9]+ SIP/2\\.0';
+    if (!text.includes(ruri)) throw new Error('e2e-pbx-answer.xml changed');
+    writeFileSync(answering, text.replace(ruri, '^INVITE sip:\\+15550100000@pbx\\.pivot\\.test SIP/2\\.0'));
+    const pbxSide = runSipp({
+      scenario: answering,
+      localIp: '127.0.0.1',
+      localPort: pbxPort,
+      timeoutMs: 20_000,
+    });
+    await pbxSide.ready;
+    const caller = runSipp({
+      scenario: renderScenario('e2e-carrier-call.xml', { END: 'hung_up' }),
+      remote: pivot.address,
+      localIp: CARRIER_IP,
+      timeoutMs: 20_000,
+    });
+    await allPassed(pbxSide, caller);
+    const events = await pivot.events();
+    expect(the(events, 'CallReceived').data).toMatchObject({
+      direction: 'trunking-originating',
+      outboundUri: 'sip:+15550100000@pbx.pivot.test',
+      outbound: { destination: { transport: 'udp', host: '127.0.0.1', port: pbxPort } },
+    });
+    expect(the(events, 'CallEnded').data.status).toBe('completed');
   });
 
   it('a SIP target named by SRV: INVITEd at the address found, the transfer completes', async () => {
