@@ -4,6 +4,7 @@
  *
  *   idle --REFER ok--> holding --held--> inviting --answered--> reconnecting --reconnected--> completed
  *     \--refused--> rejected            inviting --failed / no answer--> resuming --resumed--> failed
+ *                    holding --held, target name unresolved--> resuming
  *                                        reconnecting --reconnect refused--> resuming --resumed--> failed
  *
  * `failed` is not a final state: the transfer has handed the customer and far legs back to the call, but
