@@ -168,6 +168,17 @@ export interface CallRejected extends Base {
   retryable?: boolean;
   /** The Reason header (RFC 3326, e.g. `Q.850;cause=16`) as received, passed on to the other leg. */
   reasonHeader?: string;
+  /**
+   * A 401/407 the pivot has credentials for: the header answering it (RFC 3261 §22.2), computed by the
+   * engine. The INVITE is sent once more with it; a second challenge ends the call with its status.
+   */
+  authorization?: PeerAuthorization;
+}
+
+/** Credentials answering a peer's digest challenge: `Authorization` (401) or `Proxy-Authorization` (407). */
+export interface PeerAuthorization {
+  header: 'Authorization' | 'Proxy-Authorization';
+  value: string;
 }
 
 export interface CallCanceled extends Base {
@@ -407,6 +418,17 @@ export interface ReferReceived extends TransferBase {
   /** Where the target leg will be sent when the target is a SIP URI (resolved by the engine). */
   targetDestination?: LegDialog['destination'];
   /**
+   * Every address a target's host name was located at (RFC 3263), so the REFER is judged by where the
+   * name reaches: the carrier's address makes it a PSTN target, the pivot's own refuses it. Absent for
+   * IP literals and in events stored before names were looked up.
+   */
+  targetAddresses?: { host: string; port: number }[];
+  /**
+   * The target's host name could not be located: the REFER is accepted and the transfer fails with this
+   * status in its final NOTIFY (404: the name has no address; 503: DNS did not answer), RFC 3515 §2.4.5.
+   */
+  targetUnreachable?: { status: number; reason: string };
+  /**
    * Why the engine found Refer-To or Referred-By unfit to copy into a request (control characters, a
    * bad %-escape): the REFER is refused with 400 and those values are stored with the controls %-escaped.
    */
@@ -465,6 +487,11 @@ export interface TransferResponse extends TransferBase {
   remoteTag?: string;
   remoteTarget?: string;
   routeSet?: string[];
+  /**
+   * TargetFailed with 401/407 that the pivot has credentials for (a PSTN target at a carrier that
+   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2).
+   */
+  authorization?: PeerAuthorization;
 }
 
 /**

@@ -45,13 +45,19 @@ function destinationOf(uri: string, dialog: LegDialog): SipEndpoint {
   if (!hostPort || isIP(hostPort.host) === 0) return dialog.destination;
   if (dialog.flow && hostPort.host === dialog.flow.host) return dialog.flow;
   if (isPrivate(hostPort.host) && !isPrivate(flow.host)) return flow;
-  const transport = uriParams(uri).transport?.toLowerCase();
-  const port = hostPort.port ?? (uriScheme(uri) === 'sips' ? 5061 : 5060);
-  return {
-    transport: transport === 'tcp' || transport === 'udp' ? transport : dialog.destination.transport,
-    host: hostPort.host,
-    port,
-  };
+  const transport = uriTransport(uri) ?? dialog.destination.transport;
+  const port = hostPort.port ?? (transport === 'tls' ? 5061 : 5060);
+  return { transport, host: hostPort.host, port };
+}
+
+/**
+ * The transport a URI asks for: TLS for `sips:` (RFC 3261 §19.1) or `;transport=tls`, else its
+ * `;transport=` when it is one we speak; undefined when it says nothing (the caller's default applies).
+ */
+export function uriTransport(uri: string): SipEndpoint['transport'] | undefined {
+  if (uriScheme(uri) === 'sips') return 'tls';
+  const named = uriParams(uri).transport?.toLowerCase();
+  return named === 'tcp' || named === 'udp' || named === 'tls' ? named : undefined;
 }
 
 /** RFC 1918, RFC 6598 shared space, link-local, and IPv6 unique-local / link-local addresses. */

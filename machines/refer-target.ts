@@ -43,6 +43,11 @@ export interface TargetGuards {
   /** The pivot's own addresses (CIDRs) and SIP port: a target there is the pivot itself. */
   pivotNetworks?: readonly string[];
   pivotPort?: number;
+  /**
+   * Where a target's host name was located (RFC 3263): a name reaches what its addresses reach, so it
+   * is judged by them. Absent for IP literals and REFERs stored before names were looked up.
+   */
+  targetAddresses?: readonly { host: string; port: number }[];
 }
 
 export type ReferToResult =
@@ -109,8 +114,7 @@ function whereItGoes(uri: string, guards: TargetGuards): ReferToResult | undefin
   const host = uriHost(uri)!;
   const address = hostAddress(host);
   if (address.kind === 'malformed') return reject(`Refer-To host ${host} is not a valid IP address`);
-  // A name is not looked up: the transfer machine refuses it as unreachable.
-  if (address.kind === 'name') return undefined;
+  if (address.kind === 'name') return whereNameGoes(uri, host, guards);
   const port = uriHostPort(uri)?.port ?? 5060;
   if (port === guards.pivotPort && inNetworks(address, guards.pivotNetworks ?? [])) {
     // The pivot would INVITE itself: the request loops once and dies in 482 (RFC 3261 §8.2.2.2).
@@ -121,6 +125,33 @@ function whereItGoes(uri: string, guards: TargetGuards): ReferToResult | undefin
     };
   }
   if (!inNetworks(address, guards.carrierNetworks ?? [])) return undefined;
+  return carrierTarget(uri, host);
+}
+
+/**
+ * A host name is judged by the addresses the engine located it at: any of them the pivot's own (at its
+ * SIP port) refuses it, any of them the carrier's makes it a PSTN target. Unlocated: an ordinary target.
+ */
+function whereNameGoes(uri: string, host: string, guards: TargetGuards): ReferToResult | undefined {
+  const located = (guards.targetAddresses ?? []).flatMap(({ host: at, port }) => {
+    const address = hostAddress(at.includes(':') ? `[${at}]` : at);
+    return address.kind === 'ip' ? [{ address, port, at }] : [];
+  });
+  const own = located.find(
+    ({ address, port }) => port === guards.pivotPort && inNetworks(address, guards.pivotNetworks ?? []),
+  );
+  if (own) {
+    return {
+      ok: false,
+      status: 403,
+      reason: `Refer-To host ${host} is the pivot's own address ${own.at}:${own.port} (the transfer would loop)`,
+    };
+  }
+  if (!located.some(({ address }) => inNetworks(address, guards.carrierNetworks ?? []))) return undefined;
+  return carrierTarget(uri, host);
+}
+
+function carrierTarget(uri: string, host: string): ReferToResult {
   // The carrier gateway routes any number it gets to the PSTN, whatever the URI looks like: bill it so.
   const user = extractUser(uri);
   const e164 = user === undefined ? undefined : normalizeE164(user.split(';')[0]!);

@@ -54,6 +54,7 @@ import {
   answerReInvite,
   answerUpdate,
   answerWithoutOffer,
+  authenticateInvite,
   byeFallback,
   type CallContext,
   cancelCall,
@@ -177,6 +178,10 @@ export const callMachine = setup({
           { target: 'inProgress', actions: run(followedBy(answerCall, answered)) },
         ],
         CallRejected: [
+          {
+            guard: ({ context, event }) => event.authorization !== undefined && !context.inviteAuthorized,
+            actions: run(authenticateInvite),
+          },
           {
             guard: ({ context, event }) => event.retryable === true && (context.alternates?.length ?? 0) > 0,
             actions: run(failOver),

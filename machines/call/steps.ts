@@ -133,6 +133,8 @@ export interface CallContext extends WithOutbox {
   /** Gateways not tried yet for the outbound INVITE, and what that INVITE carried besides its SDP. */
   alternates?: Alternate[];
   inviteExtras?: { headers?: Record<string, string>; maxForwards?: number };
+  /** The outbound INVITE was sent again with credentials: another challenge ends the call. */
+  inviteAuthorized?: true;
   /** Reaper limits and timers (reapers.ts); absent for calls stored before them and child calls. */
   reapers?: ReaperState;
   /**
@@ -242,15 +244,12 @@ export const receiveCall: Step<CallContext, CallReceived> = (_context, event) =>
   if (event.maxForwards !== undefined) invite.maxForwards = event.maxForwards;
   const context: Omit<CallContext, 'outbox'> = {
     ...emptyCallContext,
-    ...(event.alternates && event.alternates.length > 0
-      ? {
-          alternates: event.alternates,
-          inviteExtras: {
-            ...(headers ? { headers } : {}),
-            ...(event.maxForwards !== undefined ? { maxForwards: event.maxForwards } : {}),
-          },
-        }
-      : {}),
+    ...(event.alternates && event.alternates.length > 0 ? { alternates: event.alternates } : {}),
+    // Kept for an INVITE sent again: to the next gateway, or with credentials after a challenge.
+    inviteExtras: {
+      ...(headers ? { headers } : {}),
+      ...(event.maxForwards !== undefined ? { maxForwards: event.maxForwards } : {}),
+    },
     callSid: event.callSid,
     trunkSid: event.trunkSid,
     trunkName: event.trunkName,
@@ -469,6 +468,33 @@ export const confirmCall: Step<CallContext, CallAcked> = ({ outbox: _, ...contex
 };
 
 /**
+ * The callee challenged the INVITE (401/407) and the engine had credentials: the same INVITE again, in a
+ * new transaction (next CSeq, same dialog identifiers and destination), carrying them (RFC 3261 §22.2).
+ */
+export const authenticateInvite: Step<CallContext, CallRejected> = ({ outbox: _, ...context }, event) => {
+  const authorization = event.authorization!;
+  const offer = leg(context, context.inbound).remoteSdp;
+  const outbound = leg(context, context.outbound);
+  const [offered, sdp] = offer ? outgoingSdp(outbound, offer) : [outbound, undefined];
+  const extras = context.inviteExtras ?? {};
+  const [outboundLeg, invite] = nextRequest(offered, 'INVITE', {
+    ...(sdp !== undefined ? { body: sdp } : {}),
+    headers: { ...extras.headers, [authorization.header]: authorization.value },
+  });
+  if (extras.maxForwards !== undefined) invite.maxForwards = extras.maxForwards;
+  return [
+    {
+      ...context,
+      inviteAuthorized: true,
+      outboundInviteCseq: undefined,
+      prackedRseq: undefined,
+      legs: { ...context.legs, [context.outbound]: outboundLeg },
+    },
+    [sip(invite)],
+  ];
+};
+
+/**
  * The gateway refused the INVITE for overload or never answered: offer the call to the next gateway in
  * a new INVITE transaction (same dialog identifiers, next CSeq), with the same offer and headers.
  */
@@ -493,6 +519,8 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
     {
       ...context,
       alternates: rest,
+      // Another gateway may challenge on its own account.
+      inviteAuthorized: undefined,
       outboundInviteCseq: undefined,
       prackedRseq: undefined,
       legs: { ...context.legs, [context.outbound]: outboundLeg },

@@ -66,6 +66,10 @@ export interface TransferContext extends WithOutbox, TransferStart {
   replacesElsewhere?: ReplacesDialog;
   /** A re-INVITE answered 491 waits for its back-off timer (glare.ts): which one, and how many so far. */
   glare?: { timerId: string; attempts: number };
+  /** The target's name has no address (ReferReceived.targetUnreachable): fail once the transferee is held. */
+  targetUnreachable?: { status: number; reason: string };
+  /** The target INVITE was sent again with credentials: another challenge fails the transfer. */
+  targetAuthorized?: true;
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

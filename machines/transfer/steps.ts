@@ -59,7 +59,10 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
     return join.ok ? { ok: true, target: { uri: event.referTo[0] ?? '', kind: 'pstn' } } : join;
   }
   // REFERs stored before the policy carried the carrier's networks replay under the rules of their day.
-  const guards = policy.carrierNetworks === undefined ? undefined : policy;
+  const guards =
+    policy.carrierNetworks === undefined
+      ? undefined
+      : { ...policy, ...(event.targetAddresses ? { targetAddresses: event.targetAddresses } : {}) };
   const referredBy =
     guards && event.referredBy !== undefined ? referredByProblem(event.referredBy) : undefined;
   if (referredBy) return { ok: false, status: 400, reason: referredBy };
@@ -88,7 +91,8 @@ export function judgeRefer(context: TransferContext, event: ReferReceived): Refe
   if (context.transfersAccepted >= policy.maxTransfersPerCall) {
     return { ok: false, status: 403, reason: `maxTransfersPerCall (${policy.maxTransfersPerCall}) reached` };
   }
-  if (parsed.target.kind === 'sip' && !event.targetDestination) {
+  // A name that could not be located is accepted: RFC 3515 reports the failure in the final NOTIFY.
+  if (parsed.target.kind === 'sip' && !event.targetDestination && !event.targetUnreachable) {
     return { ok: false, status: 400, reason: 'Refer-To host is not an address the pivot can reach' };
   }
   return parsed;
@@ -153,6 +157,15 @@ export function numberFor(context: Ctx, party: 'transferee' | 'transferor'): str
   return (party === 'transferee') === farIsCallee ? context.to : context.from;
 }
 
+/** Where a target leg "goes" when its name has no address: never sent to (see targetUnreachable). */
+const NOWHERE: LegDialog['destination'] = { transport: 'udp', host: '0.0.0.0', port: 0 };
+
+function targetDestinationOf(event: ReferReceived): LegDialog['destination'] {
+  if (event.targetDestination) return event.targetDestination;
+  if (event.targetUnreachable) return NOWHERE;
+  throw new Error('missing target destination');
+}
+
 function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): LegDialog {
   const { policy } = event;
   const pstn = target.kind === 'pstn';
@@ -162,7 +175,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     policy.transferCallerId === 'from-transferor' ? 'transferor' : 'transferee',
   );
   const id = shortId(context.transferSid);
-  const destination = pstn ? policy.carrierDestination : must(event.targetDestination, 'target destination');
+  const destination = pstn ? policy.carrierDestination : targetDestinationOf(event);
   return {
     legId: `${id}t`,
     callId: pivotCallId(context.routingKey, `${id}t`, policy.publicHost),
@@ -191,6 +204,9 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     // The REFER is the customer leg's latest request from the PBX (RFC 3261 §12.2.2 remote CSeq).
     customer: requestReceived(customer, event.cseq),
     policy: event.policy,
+    ...(event.targetUnreachable && verdict.target.kind === 'sip'
+      ? { targetUnreachable: event.targetUnreachable }
+      : {}),
     referredBy: event.referredBy,
     subscribed: event.referSub,
     // RFC 3515 §2.4.6: NOTIFYs of a later REFER in the same dialog carry the REFER's CSeq as id.
@@ -231,19 +247,21 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
  * media parameters the transferee may no longer use (its SDP while on hold), and re-offering the
  * target's answer to the transferee is not an offer the target ever made.
  */
-function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
+/** The next INVITE on the target leg: identity, Referred-By and `extra` headers, and an offer unless RFC 3725. */
+function targetInvite(context: Ctx, extra: Record<string, string> = {}): ReturnType<typeof nextRequest> {
   const policy = must(context.policy, 'policy');
   const referredBy = context.referredBy;
   let offered = must(context.target, 'target leg');
   const identity = policy.presentIdentity
     ? transferredCallHeaders(offered.local.uri, numberFor(context, 'transferor'), policy.publicHost)
     : {};
-  const extra = {
+  const all = {
     ...identity,
     ...(referredBy ? { 'Referred-By': referredBy } : {}),
     ...(context.replacesElsewhere ? { Replaces: replacesHeader(context.replacesElsewhere) } : {}),
+    ...extra,
   };
-  const headers = Object.keys(extra).length > 0 ? { headers: extra } : {};
+  const headers = Object.keys(all).length > 0 ? { headers: all } : {};
   let body: { body?: string } = {};
   if (!context.offerlessTarget) {
     const offer = withDirection(must(context.transfereeSdp, 'transferee SDP'), 'sendrecv');
@@ -251,7 +269,25 @@ function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
     offered = withOffer;
     body = { body: sdp };
   }
-  const [target, invite] = nextRequest(offered, 'INVITE', { ...body, ...headers });
+  return nextRequest(offered, 'INVITE', { ...body, ...headers });
+}
+
+/**
+ * The target's carrier challenged the INVITE and the engine had credentials: the same INVITE again in a
+ * new transaction with them; the no-answer timer keeps running.
+ */
+export const authenticateTarget: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const authorization = must(event.authorization, 'authorization');
+  const [target, invite] = targetInvite(context, { [authorization.header]: authorization.value });
+  return [{ ...context, target, targetAuthorized: true }, [sip(invite)]];
+};
+
+function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
+  const [target, invite] = targetInvite(context);
+  const policy = must(context.policy, 'policy');
   const timerId = `${context.transferSid}:no-answer`;
   return [
     { ...context, target, noAnswerTimerId: timerId },
@@ -284,6 +320,17 @@ export const transfereeHeld: Step<TransferContext, TransferResponse> = ({ outbox
   const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
   const [next, effects] = inviteTarget(context, event);
   return [next, [...acked, ...effects]];
+};
+
+/** No address for the target's name: nothing to INVITE, so the transfer fails as the target would have. */
+export const targetUnreachable: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const far = must(context.far, 'far leg');
+  const acked = event.status < 300 ? [sip(requestAt(far, 'ACK', far.localCseq))] : [];
+  const failure = must(context.targetUnreachable, 'target unreachable');
+  return giveUp(context, event.at, failure.status, reasonPhrase(failure.status), acked);
 };
 
 export const targetRinging: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) =>

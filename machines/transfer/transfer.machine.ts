@@ -4,6 +4,7 @@
  *
  *   idle --REFER ok--> holding --held--> inviting --answered--> reconnecting --reconnected--> completed
  *     \--refused--> rejected            inviting --failed / no answer--> resuming --resumed--> failed
+ *                    holding --held, target name unresolved--> resuming
  *                                        reconnecting --reconnect refused--> resuming --resumed--> failed
  *
  * An attended transfer whose Replaces dialog is another pivot call (join.ts) goes idle --REFER ok-->
@@ -37,6 +38,7 @@ import { asksJoin } from './join-rules.ts';
 import {
   acceptRefer,
   answeredWithoutOffer,
+  authenticateTarget,
   dialogGone,
   judgeRefer,
   lateAnswer,
@@ -47,6 +49,7 @@ import {
   targetAnswered,
   targetFailed,
   targetRinging,
+  targetUnreachable,
   targetWithoutOffer,
   transfereeHeld,
   transfereeHungUp,
@@ -78,6 +81,10 @@ export const transferMachine = setup({
   },
   guards: {
     referAcceptable: ({ context, event }) => judgeRefer(context, event as ReferReceived).ok,
+    // The target's name has no address: the transfer fails instead of INVITing it.
+    targetUnreachable: ({ context }) => context.targetUnreachable !== undefined,
+    // ...and with the PBX gone there is nobody to resume the far party for.
+    nobodyToInvite: ({ context }) => context.targetUnreachable !== undefined && context.transferorGone,
     // RFC 6665 §4.1.2.2: a 481 to a NOTIFY ends the subscription (the transfer itself goes on).
     subscriptionGone: ({ event }) => event.type === 'NotifyAnswered' && event.status === 481,
     isNoAnswerTimer: ({ context, event }) => (event as TimerFired).timerId === context.noAnswerTimerId,
@@ -121,8 +128,16 @@ export const transferMachine = setup({
     holding: {
       on: {
         ...common,
-        TransfereeHeld: { target: 'inviting', actions: run(transfereeHeld) },
-        HoldRefused: { target: 'inviting', actions: run(transfereeHeld) },
+        TransfereeHeld: [
+          { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
+          { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
+          { target: 'inviting', actions: run(transfereeHeld) },
+        ],
+        HoldRefused: [
+          { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
+          { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
+          { target: 'inviting', actions: run(transfereeHeld) },
+        ],
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('holding')) },
       },
     },
@@ -152,6 +167,10 @@ export const transferMachine = setup({
             actions: run(joinGlare),
           },
           { guard: 'isJoin', target: 'failed', actions: run(joinRefused) },
+          {
+            guard: ({ context, event }) => event.authorization !== undefined && !context.targetAuthorized,
+            actions: run(authenticateTarget),
+          },
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },
         ],

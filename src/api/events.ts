@@ -6,10 +6,10 @@
  * (src/events/catalogue.ts). API key events stay out (src/events/feed.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { feedEventOf, isFeedable } from './feed.ts';
 import { EVENT_SCHEMA, EVENT_TYPES } from '../events/schema.ts';
 import type { RecordedEvent } from '../store/port.ts';
 import { badRequest } from './errors.ts';
+import { feedEventOf, isFeedable } from './feed.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
 import { query } from './schemas.ts';
 

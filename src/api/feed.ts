@@ -1,7 +1,7 @@
 /** An event as the feeds (HTTP, server-sent events, NATS) publish it: in today's shape, with its position. */
 import { API_KEY_STREAM_PREFIX } from '../apikeys/events.ts';
-import type { RecordedEvent } from '../store/port.ts';
 import { catalogue } from '../events/catalogue.ts';
+import type { RecordedEvent } from '../store/port.ts';
 
 export interface FeedEvent {
   Position: number;

@@ -18,6 +18,22 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
               Status: { type: 'string', enum: ['ok'] },
               HeadPosition: { type: 'integer' },
               Trunks: { type: 'integer' },
+              Peers: {
+                type: 'array',
+                description: 'carrier gateways and origination addresses health-checked with OPTIONS',
+                items: {
+                  type: 'object',
+                  properties: {
+                    Uri: { type: 'string' },
+                    Transport: { type: 'string' },
+                    Address: { type: 'string' },
+                    Port: { type: 'integer' },
+                    State: { type: 'string', enum: ['up', 'down', 'unknown'] },
+                    Since: { type: ['string', 'null'] },
+                    LastStatus: { type: ['integer', 'null'] },
+                  },
+                },
+              },
               Projections: {
                 type: 'array',
                 items: {
@@ -44,6 +60,19 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
             Status: 'ok',
             HeadPosition: head,
             Trunks: context.trunks.list().length,
+            ...(context.peerHealth
+              ? {
+                  Peers: context.peerHealth.statuses().map((peer) => ({
+                    Uri: peer.uri,
+                    Transport: peer.destination.transport,
+                    Address: peer.destination.host,
+                    Port: peer.destination.port,
+                    State: peer.state,
+                    Since: peer.since ?? null,
+                    LastStatus: peer.lastStatus ?? null,
+                  })),
+                }
+              : {}),
             Projections: statuses.map((s) => ({
               Name: s.name,
               Position: s.position,

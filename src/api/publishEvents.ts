@@ -18,11 +18,11 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection, nanos } from '@nats-io/transport-node';
-import { feedEventOf, isFeedable } from './feed.ts';
-import { type Logger, silentLogger } from '../log.ts';
-import type { AllSubscription, EventStore } from '../store/port.ts';
 import { connectNats } from '../bus/nats/connect.ts';
 import { resolveOptions } from '../bus/nats/options.ts';
+import { type Logger, silentLogger } from '../log.ts';
+import type { AllSubscription, EventStore } from '../store/port.ts';
+import { feedEventOf, isFeedable } from './feed.ts';
 
 export const POSITION_HEADER = 'Pivot-Position';
 

@@ -3,9 +3,11 @@
  * registered with fastify (which validates requests against the schemas) and described in
  * /openapi.json.
  */
+
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProjectionRunner } from '../../projections/runner.ts';
+import type { PeerHealth } from '../engine/peerHealth.ts';
 import type { EventStore } from '../store/port.ts';
 import type { TraceStore } from '../trace/store.ts';
 import type { TrunkRegistry } from '../trunks/registry.ts';
@@ -23,6 +25,8 @@ export interface ApiContext {
   metrics: Metrics;
   /** The SIP trace (absent when `trace.enabled` is false). */
   trace?: Pick<TraceStore, 'messages' | 'maxMessagesPerCall'>;
+  /** The SIP peers' health checks, when this process runs them (`pivot serve` with `healthChecks`). */
+  peerHealth?: PeerHealth;
 }
 
 export interface RouteSpec {

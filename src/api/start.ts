@@ -3,11 +3,12 @@
  * `pivot api`. The caller owns the store, the trunk registry and the projections; stop() only closes
  * the listener.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { type RunningProjections, startProjections } from '../../projections/index.ts';
 import { type ApiKeyRegistry, startApiKeyRegistry } from '../apikeys/registry.ts';
-import { type EventPublisher, startEventPublisher } from './publishEvents.ts';
 import type { PivotConfig } from '../config/index.ts';
+import type { PeerHealth } from '../engine/peerHealth.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import type { EventStore } from '../store/port.ts';
 import { openTrace } from '../trace/open.ts';
@@ -15,6 +16,7 @@ import type { TraceStore } from '../trace/store.ts';
 import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 import { type BuildApiOptions, buildApi } from './app.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { type EventPublisher, startEventPublisher } from './publishEvents.ts';
 
 export interface StartApiOptions extends Omit<BuildApiOptions, 'metricsToken'> {
   config: Pick<PivotConfig, 'http'>;
@@ -70,6 +72,8 @@ export interface ReadSideOptions {
   trunks?: TrunkRegistry;
   /** The SIP trace the adapter writes (`pivot serve`); opened from the config otherwise. */
   trace?: TraceStore;
+  /** The engine's health checks of its SIP peers, shown in /healthz (`pivot serve`). */
+  peerHealth?: PeerHealth;
   host?: string;
   port?: number;
   /** Publish every event on NATS (`pivot.events.<type>`) when the config's bus is NATS. */
@@ -127,6 +131,7 @@ export async function startReadSide(options: ReadSideOptions): Promise<RunningRe
     metrics,
     log,
     ...(trace ? { trace } : {}),
+    ...(options.peerHealth ? { peerHealth: options.peerHealth } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   });

@@ -1,7 +1,6 @@
 /** The `pivot` command line. */
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { resolveHosts } from '../config/resolve.ts';
 import { checkAll, findSessionStream, formatSteps, replayEvents } from '../engine/replay.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
@@ -34,14 +33,9 @@ function config(path: string) {
   }
 }
 
-/** The configuration of a role that sends SIP: host names in its URIs looked up once, here. */
+/** The configuration of a role that sends SIP (host names are located by the engine, src/dns/). */
 async function sipConfig(path: string) {
-  try {
-    return await resolveHosts(config(path));
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message);
-    throw error;
-  }
+  return config(path);
 }
 
 const program = new Command('pivot').description('sip-pivot: an event-sourced SIP call-transfer engine');

@@ -10,11 +10,14 @@ import type { Metrics } from '../api/metrics.ts';
 import { createInProcessBus } from '../bus/inprocess.ts';
 import { createNatsBus } from '../bus/nats/index.ts';
 import type { AdapterBus, EngineBus } from '../bus/port.ts';
-import type { BusConfig, PivotConfig } from '../config/index.ts';
+import { type BusConfig, carrierUris, type PivotConfig } from '../config/index.ts';
+import { createPeerLocator, type PeerLocator, watchName } from '../dns/peers.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { knownPeers } from '../engine/knownPeers.ts';
+import { createHealthChecker, type PeerHealth } from '../engine/peerHealth.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import type { Logger } from '../log.ts';
+import type { SipEndpoint } from '../shared/messages.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
 import { openTrace } from '../trace/open.ts';
@@ -66,6 +69,7 @@ export async function startSipRole(options: {
     log,
     ...(trace ? { tap: trace.record } : {}),
     ...(config.sip.sourceLimit !== undefined ? { sourceLimit: config.sip.sourceLimit } : {}),
+    ...(config.sip.tls ? { tls: config.sip.tls } : {}),
     ...(config.sip.maxPendingServerTransactions !== undefined
       ? { maxPendingServerTransactions: config.sip.maxPendingServerTransactions }
       : {}),
@@ -112,9 +116,48 @@ export async function startSipRole(options: {
   };
 }
 
+/** What the health checks ping: every carrier gateway, answering or not, and each trunk's origination. */
+function healthTargets(directory: TrunkDirectory): { uri: string; destination: SipEndpoint }[] {
+  const gateways = directory.carrierGateways.map(({ host, destination }) => {
+    // A name stays the Request-URI (RFC 3263); an address is written with its port and transport.
+    const literal = /^\[|^[\d.]+$/.test(host);
+    const transport = destination.transport === 'udp' ? '' : `;transport=${destination.transport}`;
+    return { uri: literal ? `sip:${host}:${destination.port}${transport}` : `sip:${host}`, destination };
+  });
+  const originations = directory.trunks.flatMap((trunk) => {
+    const found = directory.originationOf(trunk, { everyGateway: true });
+    return 'gateways' in found
+      ? found.gateways.map((gateway) => ({ uri: trunk.originationUri, destination: gateway.destination }))
+      : [];
+  });
+  return [...gateways, ...originations];
+}
+
+/**
+ * The locator of the carrier's and the trunks' host names (RFC 3263), with a first answer for each
+ * before calls are taken. A name that does not resolve is logged and fails its calls, not the start.
+ */
+async function startPeerLocator(config: PivotConfig, log: Logger): Promise<PeerLocator> {
+  const peers = createPeerLocator({
+    log,
+    ...(config.dns?.servers ? { servers: config.dns.servers } : {}),
+    ...(config.dns?.minTtlSeconds ? { minTtlSeconds: config.dns.minTtlSeconds } : {}),
+    ...(config.dns?.maxTtlSeconds ? { maxTtlSeconds: config.dns.maxTtlSeconds } : {}),
+  });
+  const uris = [...carrierUris(config), ...config.trunks.map((trunk) => trunk.originationUri)];
+  const answers = await Promise.all(uris.map((uri) => watchName(peers, uri)));
+  answers.forEach((answer, i) => {
+    if (answer && !answer.ok)
+      log('warn', 'sip peer does not resolve', { uri: uris[i], reason: answer.reason });
+  });
+  return peers;
+}
+
 export interface RunningEngine {
   engine: Engine;
   trunks: TrunkRegistry;
+  /** The carrier's and the trunks' peers and whether they answer (with `healthChecks`). */
+  health?: PeerHealth;
   stop(): Promise<void>;
 }
 
@@ -126,11 +169,27 @@ export async function startEngineRole(options: {
   metrics?: Metrics;
 }): Promise<RunningEngine> {
   const { config, bus, store, log, metrics } = options;
-  const trunks = await startTrunkRegistry({ store, config, log });
+  const peers = await startPeerLocator(config, log);
+  // With several engines over NATS a ping's answer may reach another engine: checks need one process.
+  let directory: (() => TrunkDirectory) | undefined;
+  const health =
+    config.healthChecks && config.bus.kind === 'inprocess'
+      ? createHealthChecker({
+          targets: () => (directory ? healthTargets(directory()) : []),
+          send: (command) => bus.sendCommand(command, undefined),
+          intervalMs: config.healthChecks.intervalSeconds * 1000,
+          publicHost: config.sip.publicHost,
+          log,
+        })
+      : undefined;
+  const trunks = await startTrunkRegistry({ store, config, log, peers, ...(health ? { health } : {}) });
+  directory = trunks.current;
   const engine = createEngine({
     store,
     config,
     log,
+    peers,
+    ...(health ? { health } : {}),
     trunks: trunks.current,
     send: (command, adapterId) => bus.sendCommand(command, adapterId),
   });
@@ -139,6 +198,7 @@ export async function startEngineRole(options: {
     try {
       // Handled first, then observed: `metrics?.observeOutcome(input, await ...)` would skip the handling
       // itself when there are no metrics (optional chaining drops the arguments too).
+      if (health?.owns(input)) return health.onResponse(input);
       const outcome = await engine.handle(input);
       metrics?.observeOutcome(input, outcome);
     } catch (error) {
@@ -147,12 +207,16 @@ export async function startEngineRole(options: {
     }
   });
   log('info', 'engine consuming inputs', { rearmedTimers: rearmed });
+  health?.start();
   return {
     engine,
     trunks,
+    ...(health ? { health } : {}),
     async stop() {
+      health?.stop();
       await engine.stop();
       await trunks.stop();
+      peers.stop();
     },
   };
 }

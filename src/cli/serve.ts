@@ -4,6 +4,7 @@
  * queued inputs and stops cleanly.
  */
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
+import { registerPeerMetrics } from '../api/peerMetrics.ts';
 import { registerSipMetrics } from '../api/sipMetrics.ts';
 import { startReadSide } from '../api/start.ts';
 import type { PivotConfig } from '../config/index.ts';
@@ -36,6 +37,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
     metrics,
     trunks: engineRole.trunks,
     ...(trace ? { trace } : {}),
+    ...(engineRole.health ? { peerHealth: engineRole.health } : {}),
   });
   const sipRole = await startSipRole({
     config,
@@ -45,6 +47,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
     ...(trace ? { trace } : {}),
   });
   registerSipMetrics(metrics.registry, sipRole.stats);
+  if (engineRole.health) registerPeerMetrics(metrics.registry, engineRole.health);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,
     http: readSide.api.url,

@@ -18,7 +18,14 @@ const NOUNS: Record<string, string> = {
 };
 
 export function formatIssues(issues: readonly Issue[]): string[] {
-  return issues.flatMap(formatIssue);
+  return issues.map(withoutSecret).flatMap(formatIssue);
+}
+
+/** A password's value never reaches an error line (a log, a terminal): its issue is shown without it. */
+function withoutSecret(issue: Issue): Issue {
+  return issue.path.at(-1) === 'password' && issue.code !== 'invalid_type'
+    ? { ...issue, input: undefined }
+    : issue;
 }
 
 function formatIssue(issue: Issue): string[] {

@@ -8,6 +8,7 @@ import { TRANSFER_CALLER_IDS, TRANSFER_MODES } from '../../machines/events.ts';
 import { E164 } from '../../machines/refer-target.ts';
 import { uriHost } from '../../machines/sip-syntax.ts';
 import { isCidr } from './cidr.ts';
+import { esdbUrlProblem } from './esdbUrl.ts';
 
 const host = z.string().regex(/^[^\s/]+$/, { error: 'expected a host name or IP address' });
 
@@ -21,8 +22,8 @@ const port = z
 const positiveSeconds = z.number().int().min(1, { error: 'expected a whole number of seconds >= 1' });
 
 /**
- * A sip:/sips: URI with a host and no headers: the pivot sends requests to it. A host name is looked up
- * once at start-up (src/config/resolve.ts), since the pivot does no DNS per call.
+ * A sip:/sips: URI with a host and no headers: the pivot sends requests to it. A host name is located
+ * by RFC 3263 (src/dns/) and kept fresh in the background, so no call waits for DNS.
  */
 const sipUri = z.string().refine((s) => !s.includes('?') && uriHost(s) !== undefined, {
   error: 'expected a sip: or sips: URI such as "sip:127.0.0.1:5090"',
@@ -35,6 +36,24 @@ function url(protocols: string[], example: string) {
   });
 }
 
+/**
+ * A secret as written, or `${NAME}` to read it from the environment at start-up (so it stays out of the
+ * file); an unset variable is an error naming the field, never an empty password.
+ */
+const secret = z
+  .string()
+  .min(1, { error: 'expected a password' })
+  .transform((value, context) => {
+    const name = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value)?.[1];
+    if (name === undefined) return value;
+    const found = process.env[name];
+    if (found === undefined || found === '') {
+      context.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
+      return z.NEVER;
+    }
+    return found;
+  });
+
 /** Where events are stored; `memory` is for tests and demos (nothing survives a restart). */
 const store = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1, { error: 'expected a file path' }) }),
@@ -44,7 +63,15 @@ const store = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('eventstoredb'),
-    url: url(['esdb:', 'esdb+discover:'], 'esdb://localhost:2113?tls=false'),
+    /** A single node or a cluster's seeds (`esdb://a:2113,b:2113,c:2113`), as the client reads them. */
+    url: z.string().superRefine((value, context) => {
+      const problem = esdbUrlProblem(value);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
+    /** Secure mode: credentials (the password may be `${NAME}`) and the CA the nodes' certificates chain to. */
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    tlsCaFile: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
   }),
   z.strictObject({ kind: z.literal('memory') }),
 ]);
@@ -104,6 +131,11 @@ const credentialList = z
     }),
   )
   .min(1, { error: 'expected at least one credential' });
+/** What the pivot answers a peer's digest challenge (401/407) with: RFC 3261 §22.2, RFC 8760. */
+const peerCredential = z.strictObject({
+  username: z.string().regex(/^[^\s"\\]{1,128}$/, { error: 'expected a user name without spaces or quotes' }),
+  password: secret,
+});
 
 /** One trunk; also validates trunks created through the HTTP API. */
 export const trunkSchema = z.strictObject({
@@ -242,6 +274,19 @@ export const pivotConfigSchema = z.strictObject({
       .array(z.enum(['SHA-256', 'MD5']))
       .min(1, { error: 'expected at least one of SHA-256, MD5' })
       .optional(),
+    /**
+     * SIP over TLS (RFC 3261 §26): a listener on `port` (default 5061) with this certificate chain and
+     * key (PEM files), and TLS toward peers whose URI asks for it (`sips:`, `;transport=tls`), their
+     * certificates verified against the system's CAs, or against `ca` (a PEM file) when set.
+     */
+    tls: z
+      .strictObject({
+        port: port.default(5061),
+        certificate: z.string().min(1, { error: 'expected a PEM file path' }),
+        key: z.string().min(1, { error: 'expected a PEM file path' }),
+        ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+      })
+      .optional(),
   }),
   http: z.strictObject({
     host,
@@ -267,7 +312,39 @@ export const pivotConfigSchema = z.strictObject({
     sources: z
       .array(z.string().refine(isCidr, { error: 'expected an IPv4 or IPv6 CIDR such as "192.0.2.0/24"' }))
       .optional(),
+    /** Answers the carrier's digest challenges (INVITE, re-INVITE, BYE, a transfer's INVITE). */
+    credentials: peerCredential.optional(),
   }),
+  /**
+   * By trunk name: what the pivot answers a digest challenge from that trunk's `originationUri` with.
+   * Kept out of the trunk itself, whose settings are stored as events.
+   */
+  originationCredentials: z.record(z.string(), peerCredential).optional(),
+  /**
+   * How the names in `carrier.uri`, trunks' `originationUri` and transfer targets are located (RFC 3263
+   * NAPTR, SRV, A/AAAA; src/dns/): the DNS servers to ask (the system's when absent) and bounds on how
+   * long an answer is used before it is refreshed in the background.
+   */
+  dns: z
+    .strictObject({
+      servers: z
+        .array(
+          z.string().regex(/^(\[[0-9a-f:.]+\]|[0-9.]+|[0-9a-f:]+)(:\d{1,5})?$/i, {
+            error: 'expected an IP address, optionally with :port ([v6]:port)',
+          }),
+        )
+        .min(1, { error: 'expected at least one DNS server' })
+        .optional(),
+      minTtlSeconds: positiveSeconds.optional(),
+      maxTtlSeconds: positiveSeconds.optional(),
+    })
+    .optional(),
+  /**
+   * OPTIONS to every carrier gateway and trunk origination address this often; one that does not
+   * answer (or answers 503) leaves the rotation until it answers again (src/engine/peerHealth.ts).
+   * Off when absent. Runs with the in-process bus (`pivot serve`) only.
+   */
+  healthChecks: z.strictObject({ intervalSeconds: positiveSeconds }).optional(),
   /** Named digest credential lists that trunks reference with `credentialList`. */
   credentialLists: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i), credentialList).optional(),
   transfer: z

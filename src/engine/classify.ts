@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
-import { type LegDialog, type LegName, outOfOrder, parseBranch } from '../../machines/dialog.ts';
+import { type LegDialog, type LegName, nextRequest, outOfOrder, parseBranch } from '../../machines/dialog.ts';
 import type {
   Alternate,
   CallReceived,
@@ -21,9 +21,11 @@ import { hasSdp } from '../../machines/sdp.ts';
 import type { CallSnapshot, SessionState, TransferSnapshot } from '../../machines/session.ts';
 import { parseNameAddr, uriHost } from '../../machines/sip-syntax.ts';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import type { Located } from '../dns/rfc3263.ts';
 import {
   firstHeader,
   type NameAddr,
+  type SendRequestCommand,
   type SendResponseCommand,
   type SipInput,
   type SipRequestInput,
@@ -33,9 +35,10 @@ import {
 import { pivotCallId, routingKeyOf } from '../shared/sessionKeys.ts';
 import { trunkSidOf } from '../shared/sids.ts';
 import { challenges, parseDigest, verifyDigest } from './digest.ts';
+import { answerChallenge } from './digestClient.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
-import { e164Of, endpointOf, type TrunkDirectory } from './trunks.ts';
+import { e164Of, endpointOf, type Gateway, type TrunkDirectory } from './trunks.ts';
 
 export interface ClassifyEnv {
   config: PivotConfig;
@@ -48,6 +51,8 @@ export interface ClassifyEnv {
    * transfer): undefined when none was read.
    */
   replacedSession?: SessionState;
+  /** Where a transfer target's host name was located, when the engine looked it up for this input. */
+  located?: (uri: string) => Located | undefined;
 }
 
 export type Classification =
@@ -55,7 +60,9 @@ export type Classification =
   /** The message is on a far leg this session lent to a transfer of session `sessionSid`: it goes there. */
   | { kind: 'forward'; sessionSid: string; why: string }
   | { kind: 'reply'; command: SendResponseCommand; why: string }
-  | { kind: 'ignore'; why: string };
+  | { kind: 'ignore'; why: string }
+  /** A request sent again as is, apart from what the response asked for (credentials), and not stored. */
+  | { kind: 'resend'; command: SendRequestCommand; why: string };
 
 function reply(input: SipRequestInput, status: number, reason: string, why: string): Classification {
   return {
@@ -73,9 +80,15 @@ function reply(input: SipRequestInput, status: number, reason: string, why: stri
   };
 }
 
-/** Our Contact; on a TCP leg it says so, or the peer would send its requests to us over UDP. */
+/**
+ * Our Contact; on a TCP or TLS leg it says so, or the peer would send its requests to us over UDP. A TLS
+ * leg names the TLS listener's port.
+ */
 function contactOf(config: PivotConfig, transport: Transport = 'udp'): string {
-  const suffix = transport === 'tcp' ? ';transport=tcp' : '';
+  if (transport === 'tls' && config.sip.tls) {
+    return `<sip:pivot@${config.sip.publicHost}:${config.sip.tls.port};transport=tls>`;
+  }
+  const suffix = transport === 'udp' ? '' : ';transport=tcp';
   return `<sip:pivot@${config.sip.publicHost}:${config.sip.port}${suffix}>`;
 }
 
@@ -134,9 +147,13 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   if (env.trunks.isCarrier(input.source.host)) {
     const trunk = called ? env.trunks.byNumber(called) : undefined;
     if (!trunk || !called) return reply(input, 404, 'Not Found', 'number is not on any trunk');
-    const destination = endpointOf(trunk.originationUri);
-    if (!destination) return reply(input, 503, 'Service Unavailable', 'origination URI is not reachable');
+    const origination = env.trunks.originationOf(trunk);
+    if ('unavailable' in origination)
+      return reply(input, 503, 'Service Unavailable', origination.unavailable);
+    const [{ destination }, ...others] = origination.gateways as [Gateway, ...Gateway[]];
     const uri = trunk.originationUri.replace(/^(sips?:)/, `$1${called}@`).replace(/@([^@]*)@/, '@');
+    // The other addresses the origination URI's name stands for, tried in turn on 503 or no answer.
+    const alternates = others.map((gateway) => ({ uri, destination: gateway.destination }));
     const caller = originatingCaller(input);
     const event: CallReceived = {
       type: 'CallReceived',
@@ -148,6 +165,7 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
       to: called,
       inbound: inboundLeg(input, `${id}f`, env, sid),
       outbound: outboundLeg(sid, `${id}c`, uri, caller.from, destination, env),
+      ...(alternates.length > 0 ? { alternates } : {}),
       customerLeg: 'outbound',
       outboundUri: uri,
       ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
@@ -166,6 +184,8 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   const challenge = authenticate(input, trunk, env);
   if (challenge) return challenge;
   if (!called) return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
+  const unavailable = env.trunks.carrierUnavailable;
+  if (unavailable) return reply(input, 503, 'Service Unavailable', unavailable);
   const uri = `sip:${called}@${env.trunks.carrierHost}`;
   const caller = terminatingCaller(input, trunk, env.config.sip.publicHost);
   const event: CallReceived = {
@@ -337,6 +357,18 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
   };
 }
 
+/** What the engine found for a target named by a host name (RFC 3263), as the REFER's event records it. */
+function locatedTarget(
+  located: Located | undefined,
+): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetUnreachable'> {
+  if (!located) return {};
+  if (!located.ok) return { targetUnreachable: { status: located.status, reason: located.reason } };
+  return {
+    targetDestination: located.targets[0]!,
+    targetAddresses: located.targets.map(({ host, port }) => ({ host, port })),
+  };
+}
+
 function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Classification {
   // Control bytes must not reach the store or a machine: such a REFER is refused with them %-escaped.
   const {
@@ -360,6 +392,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
   if (!malformed && replaces.kind === 'none' && referTo.length === 1)
     target = parseNameAddr(referTo[0]!)?.uri;
   const destination = target ? endpointOf(target, input.source.transport) : undefined;
+  const byName = target && !destination ? locatedTarget(env.located?.(target)) : {};
   const event: ReferReceived = {
     type: 'ReferReceived',
     callSid: owner.callSid,
@@ -374,6 +407,7 @@ function refer(owner: LegOwner, input: SipRequestInput, env: ClassifyEnv): Class
     childCallSid: env.newSid('CA'),
     ...(referredBy ? { referredBy } : {}),
     ...(destination ? { targetDestination: destination } : {}),
+    ...byName,
     ...(malformed ? { malformed } : {}),
     ...join,
   };
@@ -852,7 +886,16 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     if (ctx.target?.legId === legId && method === 'invite') {
       const type =
         input.status < 200 ? 'TargetRinging' : input.status < 300 ? 'TargetAnswered' : 'TargetFailed';
-      return { kind: 'input', event: { type, ...ids, ...base, ...answer } };
+      // A PSTN target is called at the carrier, which may authenticate us; a SIP target gets no credentials.
+      const credential = ctx.targetKind === 'pstn' ? env.config.carrier.credentials : undefined;
+      const authorization =
+        (input.status === 401 || input.status === 407) && credential && !ctx.targetAuthorized
+          ? answerChallenge(input.status, input.headers, 'INVITE', ctx.target.remoteTarget, credential)
+          : undefined;
+      return {
+        kind: 'input',
+        event: { type, ...ids, ...base, ...answer, ...(authorization ? { authorization } : {}) },
+      };
     }
     if (ctx.far?.legId === legId && method === 'invite') {
       if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a re-INVITE' };
@@ -873,6 +916,9 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
   }
   if (method === 'info') return infoAnswered(session, input, env, legId);
   if (method === 'update') return updateAnswered(session, input, env, legId);
+  if (method === 'bye' && (input.status === 401 || input.status === 407)) {
+    return byeChallenged(session, input, env, legId);
+  }
   if (method !== 'invite') return { kind: 'ignore', why: `response to ${method.toUpperCase()}` };
   for (const [callSid, call] of Object.entries(session.calls)) {
     const relay = call.value === 'relaying' || call.value === 'replacing' ? call.context.relay : undefined;
@@ -911,6 +957,15 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
       };
     }
     const retryable = input.status === 503 || input.headers['x-pivot-generated'] !== undefined;
+    const outbound = call.context.legs[call.context.outbound]!;
+    const credential =
+      call.context.direction === 'trunking-terminating'
+        ? env.config.carrier.credentials
+        : env.config.originationCredentials?.[call.context.trunkName];
+    const authorization =
+      (input.status === 401 || input.status === 407) && credential && !call.context.inviteAuthorized
+        ? answerChallenge(input.status, input.headers, 'INVITE', outbound.remoteTarget, credential)
+        : undefined;
     return {
       kind: 'input',
       event: {
@@ -919,10 +974,48 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
         ...base,
         ...(retryable ? { retryable } : {}),
         ...reasonOf(input),
+        ...(authorization ? { authorization } : {}),
       },
     };
   }
   return { kind: 'ignore', why: 'response for an unknown leg' };
+}
+
+/**
+ * A BYE the peer challenged (RFC 3261 §22.2): sent once more, with credentials, at the next CSeq. The
+ * far leg is the carrier's; the customer leg of an origination call is the trunk's origination PBX.
+ * The stored dialog keeps the first BYE's CSeq, so a challenge to the second one is recognised and left.
+ */
+function byeChallenged(
+  session: SessionState,
+  input: SipResponseInput,
+  env: ClassifyEnv,
+  legId: string,
+): Classification {
+  for (const call of Object.values(session.calls)) {
+    for (const [name, dialog] of Object.entries(call.context.legs)) {
+      if (dialog?.legId !== legId) continue;
+      if (input.cseq.seq > dialog.localCseq)
+        return { kind: 'ignore', why: 'BYE with credentials challenged again' };
+      const credential =
+        name === 'far'
+          ? env.config.carrier.credentials
+          : call.context.direction === 'trunking-originating'
+            ? env.config.originationCredentials?.[call.context.trunkName]
+            : undefined;
+      if (!credential) return { kind: 'ignore', why: `BYE challenged (${input.status}), no credentials` };
+      const [, bye] = nextRequest(dialog, 'BYE');
+      const authorization = answerChallenge(input.status, input.headers, 'BYE', bye.uri, credential);
+      if (!authorization) return { kind: 'ignore', why: 'BYE challenged with no digest we support' };
+      bye.headers = { [authorization.header]: authorization.value };
+      return {
+        kind: 'resend',
+        command: bye,
+        why: `BYE challenged (${input.status}): sent again with credentials`,
+      };
+    }
+  }
+  return { kind: 'ignore', why: 'response to BYE for an unknown leg' };
 }
 
 /** The Reason header (RFC 3326) of a BYE, CANCEL or final response, to relay to the other leg. */

@@ -105,31 +105,56 @@ export function verifyDigest(
   if (realm !== options.realm) return { ok: false, stale: false, why: `realm ${realm} is not this trunk's` };
   const freshness = checkNonce(nonce, options);
   if (freshness === 'invalid') return { ok: false, stale: false, why: 'nonce was not issued by the pivot' };
-  const algorithm = (params.algorithm ?? 'MD5').toUpperCase();
+  const algorithm = (params.algorithm ?? 'MD5').toUpperCase() as DigestAlgorithm;
   if (algorithm !== 'MD5' && algorithm !== 'SHA-256') {
     return { ok: false, stale: false, why: `algorithm ${algorithm} is not supported` };
   }
   const credential = credentials.find((c) => c.username === username);
   if (!credential) return { ok: false, stale: false, why: `unknown user ${username}` };
-  const ha1 = hash(algorithm, `${username}:${realm}:${credential.password}`);
-  const ha2 = hash(algorithm, `${method}:${uri}`);
   const qop = params.qop?.toLowerCase();
-  let expected: string;
-  if (qop === 'auth') {
-    if (!params.nc || !params.cnonce)
-      return { ok: false, stale: false, why: 'qop=auth without nc or cnonce' };
-    expected = hash(algorithm, `${ha1}:${nonce}:${params.nc}:${params.cnonce}:auth:${ha2}`);
-  } else if (qop === undefined) {
-    expected = hash(algorithm, `${ha1}:${nonce}:${ha2}`);
-  } else {
+  if (qop !== undefined && qop !== 'auth')
     return { ok: false, stale: false, why: `qop ${qop} is not supported` };
+  if (qop === 'auth' && (!params.nc || !params.cnonce)) {
+    return { ok: false, stale: false, why: 'qop=auth without nc or cnonce' };
   }
+  const expected = digestResponse({
+    algorithm,
+    username,
+    realm,
+    password: credential.password,
+    nonce,
+    method,
+    uri,
+    ...(qop === 'auth' ? { qop: { nc: params.nc!, cnonce: params.cnonce! } } : {}),
+  });
   if (!safeEqual(response.toLowerCase(), expected)) {
     return { ok: false, stale: false, why: `wrong password for ${username}` };
   }
   // Right password on an expired nonce: ask again with stale=true, no new password needed.
   if (freshness === 'stale') return { ok: false, stale: true, why: 'nonce expired' };
   return { ok: true, username };
+}
+
+/**
+ * The `response` of RFC 7616 §3.4.1 (RFC 2617 without qop): what a PBX sends us and what we send a
+ * carrier that challenges, computed the same way for both.
+ */
+export function digestResponse(input: {
+  algorithm: DigestAlgorithm;
+  username: string;
+  realm: string;
+  password: string;
+  nonce: string;
+  method: string;
+  uri: string;
+  qop?: { nc: string; cnonce: string };
+}): string {
+  const { algorithm } = input;
+  const ha1 = hash(algorithm, `${input.username}:${input.realm}:${input.password}`);
+  const ha2 = hash(algorithm, `${input.method}:${input.uri}`);
+  return input.qop
+    ? hash(algorithm, `${ha1}:${input.nonce}:${input.qop.nc}:${input.qop.cnonce}:auth:${ha2}`)
+    : hash(algorithm, `${ha1}:${input.nonce}:${ha2}`);
 }
 
 function safeEqual(a: string, b: string): boolean {

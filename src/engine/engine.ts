@@ -14,6 +14,8 @@ import { parseReplaces, replacesOf } from '../../machines/replaces.ts';
 import { type Decision, decide, evolve, machineOf, type SessionState } from '../../machines/session.ts';
 import { TRANSFER_MACHINE_VERSION } from '../../machines/transfer/transfer.machine.ts';
 import type { PivotConfig } from '../config/index.ts';
+import type { PeerLocator } from '../dns/peers.ts';
+import type { Located } from '../dns/rfc3263.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { backoffMs } from '../shared/backoff.ts';
 import type { SipCommand, SipInput } from '../shared/messages.ts';
@@ -29,6 +31,7 @@ import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts
 import { extraForkAnswer } from './extraAnswer.ts';
 import { type Delivery, deliveriesOf, refusal } from './handOver.ts';
 import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
+import type { PeerHealth } from './peerHealth.ts';
 import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
 import { unstoredRefusal } from './refusals.ts';
@@ -39,6 +42,7 @@ import {
   RECENT_REFUSALS,
   remember,
 } from './sessionCache.ts';
+import { referTargetName } from './targetNames.ts';
 import { createTimerScheduler, isInput, realTimers, type TimerHost } from './timers.ts';
 import { cpsLimitOf } from './trunkLimits.ts';
 import { type TrunkDirectory, trunkDirectory } from './trunks.ts';
@@ -70,6 +74,13 @@ export interface EngineOptions {
    * restart. Defaults to the trunks of `config`.
    */
   trunks?: () => TrunkDirectory;
+  /**
+   * Locates host names (RFC 3263): a REFER whose target is a name waits for its answer (cached) before
+   * it is judged. Without it, names are not looked up and such targets are refused.
+   */
+  peers?: PeerLocator;
+  /** Which gateways answer their health checks (peerHealth.ts): the others leave the rotation. */
+  health?: PeerHealth;
   /** How far back `start` looks for sessions to re-drive (recovery.ts); 5 minutes. */
   redriveWindowMs?: number;
 }
@@ -180,7 +191,7 @@ export function createEngine(options: EngineOptions): Engine {
   const store = guardStore(options.store);
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  const fromConfig = trunkDirectory(config);
+  const fromConfig = trunkDirectory(config, options.peers, options.health);
   const currentTrunks = options.trunks ?? (() => fromConfig);
   const cache = createSessionCache(options.cacheSize ?? 10_000);
   /** One mailbox a session: its inputs are handled one at a time, in arrival order. */
@@ -452,8 +463,11 @@ export function createEngine(options: EngineOptions): Engine {
     sessionSid: string,
     toInput: (current: LoadedSession) => Classified,
     sip: SipInput | undefined,
+    prepare?: () => Promise<void>,
   ): Promise<Outcome> {
     return mailboxes.post(sessionSid, async () => {
+      // In the mailbox, so the session's inputs keep their order while a lookup is awaited.
+      await prepare?.();
       const charge: CpsCharge = { charged: false };
       for (let tries = 1; ; tries++) {
         try {
@@ -553,6 +567,14 @@ export function createEngine(options: EngineOptions): Engine {
       return refuseOverloaded(sessionSid, input);
     }
     const replacedSession = await replacedSessionFor(input);
+    const targetName = options.peers ? referTargetName(input, currentTrunks().domains) : undefined;
+    let located: Located | undefined;
+    const lookUp =
+      targetName && options.peers
+        ? async () => {
+            located = await options.peers!.resolve(targetName);
+          }
+        : undefined;
     const outcome = await run(
       sessionSid,
       (current) => {
@@ -567,6 +589,7 @@ export function createEngine(options: EngineOptions): Engine {
           now: clock().toISOString(),
           newSid: (prefix) => newSid(prefix),
           ...(replacedSession ? { replacedSession } : {}),
+          located: (uri) => (uri === targetName ? located : undefined),
         });
         if (result.kind === 'input') return { event: withReapers(result.event, config, currentTrunks()) };
         if (result.kind === 'forward') {
@@ -583,10 +606,17 @@ export function createEngine(options: EngineOptions): Engine {
           send(result.command, input.adapterId);
           return { kind: 'replied', sessionSid, why: result.why };
         }
+        if (result.kind === 'resend') {
+          // Not stored: nothing after a BYE depends on its CSeq, and a lost one is hung up by the peer.
+          log('info', 'request sent again without a machine', { sessionSid, why: result.why });
+          send(result.command, input.adapterId);
+          return { kind: 'replied', sessionSid, why: result.why };
+        }
         log('debug', 'ignored', { sessionSid, why: result.why });
         return { kind: 'ignored', sessionSid, why: result.why };
       },
       input,
+      lookUp,
     );
     if (outcome.kind !== 'forwarded' || forwardedTo) return outcome;
     log('debug', 'forwarded', { sessionSid, to: outcome.to, why: outcome.why });

@@ -23,7 +23,8 @@ export function targetGuards(config: PivotConfig, trunks: TrunkDirectory): Guard
 
 /** Every carrier gateway's address (`carrier.uri`, resolved at start-up) and `carrier.sources`, as CIDRs. */
 export function carrierNetworks(config: PivotConfig, trunks: TrunkDirectory): string[] {
-  const gateways = [trunks.carrierDestination, ...trunks.carrierAlternates.map((g) => g.destination)];
+  // Every gateway, in rotation or not: a target at a gateway that stopped answering is still the PSTN.
+  const gateways = trunks.carrierGateways.map((g) => g.destination);
   const own = gateways.map((gateway) => hostNetwork(gateway.host)).filter((net) => net !== undefined);
   return [...own, ...(config.carrier.sources ?? [])];
 }

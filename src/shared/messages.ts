@@ -7,7 +7,13 @@
  * events, and commands carry every header the adapter needs to build the message.
  */
 
-export type Transport = 'udp' | 'tcp';
+/** `tls` is SIP over TLS over TCP (RFC 3261 §26.2, `Via: SIP/2.0/TLS`, `sips:` URIs). */
+export type Transport = 'udp' | 'tcp' | 'tls';
+
+/** TCP and TLS carry SIP as a stream: framed by Content-Length, sent once (no retransmissions). */
+export function isStream(transport: Transport): boolean {
+  return transport !== 'udp';
+}
 
 /** A header's value on a command; a list becomes one header line per element, in order. */
 export type HeaderValue = string | string[];

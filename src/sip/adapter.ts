@@ -4,7 +4,7 @@
  * the engine's events. Nothing it does throws into a socket handler or out of execute().
  */
 import { randomBytes } from 'node:crypto';
-import type { SipCommand, SipEndpoint, SipInput } from '../shared/messages.ts';
+import { isStream, type SipCommand, type SipEndpoint, type SipInput } from '../shared/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
 import {
   DEFAULT_SOURCE_BURST,
@@ -20,7 +20,7 @@ import { createDialogPins } from './dialogPins.ts';
 import { parseMessage } from './parse.ts';
 import { createServerSide, type ServerSide, type ServerSideStats } from './serverSide.ts';
 import { createSourceLimiter, type SourceLimitOptions } from './sourceLimit.ts';
-import { createTransport } from './transport.ts';
+import { createTransport, type TlsOptions } from './transport.ts';
 import type { Logger, SendFn } from './types.ts';
 import { validateMessage } from './validate.ts';
 
@@ -58,6 +58,8 @@ export interface SipAdapterOptions {
   isKnownSource?: (host: string) => boolean;
   /** The budget all unknown sources share (default 100/s, burst 200); `false`: each its own, as known. */
   unknownSourceLimit?: Omit<SourceLimitOptions, 'maxSources'> | false;
+  /** SIP over TLS: its listener and the CAs peers are verified against (src/sip/transport.ts). */
+  tls?: TlsOptions;
 }
 
 /** A copy of each message on the wire: `in` from `remote`, `out` to it. */
@@ -76,7 +78,7 @@ export interface SipAdapterStats extends ServerSideStats {
 
 export interface SipAdapter {
   readonly adapterId: string;
-  start(): Promise<{ host: string; port: number }>;
+  start(): Promise<{ host: string; port: number; tlsPort?: number }>;
   /**
    * The handler may return a promise that settles once the input is durable (published to a durable
    * bus, or stored by the engine): only then does a new INVITE get its 100 Trying. A handler that
@@ -97,6 +99,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const t1Ms = options.t1Ms ?? DEFAULT_T1_MS;
   let handler: ((input: SipInput) => unknown) | undefined;
   let boundPort: number | undefined;
+  let boundTlsPort: number | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
   const deliver = (input: SipInput) => {
@@ -170,7 +173,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       log('warn', 'sip message dropped: unparseable', { reason: parsed.error, source, bytes: data.length });
       return;
     }
-    const validation = validateMessage(parsed.message, { stream: source.transport === 'tcp' });
+    const validation = validateMessage(parsed.message, { stream: isStream(source.transport) });
     if (!validation.ok) {
       if (validation.status !== undefined && validation.topVia) {
         log('info', 'sip request rejected', { status: validation.status, reason: validation.reason, source });
@@ -225,7 +228,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
   const pins = createDialogPins({ now, maxAgeMs: DIALOG_PIN_MAX_MS, maxDialogs: MAX_PINNED_DIALOGS });
   const dialogs = {
     confirmed: (callId: string, remote: SipEndpoint) => {
-      if (remote.transport === 'tcp') pins.pin(callId, remote);
+      if (isStream(remote.transport)) pins.pin(callId, remote);
     },
     ended: (callId: string) => pins.release(callId),
   };
@@ -235,6 +238,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     log,
     onMessage: receive,
     keepOpen: (remote) => pins.holds(remote),
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(options.tcpIdleMs === undefined ? {} : { tcpIdleMs: options.tcpIdleMs }),
   });
   const send: SendFn = options.tap
@@ -263,7 +267,10 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     deliver,
     log,
     now,
-    local: () => ({ host: options.publicHost, port: boundPort ?? options.port }),
+    local: (transport) => ({
+      host: options.publicHost,
+      port: transport === 'tls' ? (boundTlsPort ?? options.tls?.port ?? 5061) : (boundPort ?? options.port),
+    }),
     dialogs,
   });
 
@@ -272,13 +279,17 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     async start() {
       const bound = await transport.start();
       boundPort = bound.port;
+      boundTlsPort = bound.tlsPort;
       sweeper = setInterval(() => {
         server.sweep();
         client.sweep();
         reportShed();
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
-      log('info', 'sip adapter listening', { ...bound, transports: ['udp', 'tcp'] });
+      log('info', 'sip adapter listening', {
+        ...bound,
+        transports: bound.tlsPort ? ['udp', 'tcp', 'tls'] : ['udp', 'tcp'],
+      });
       return bound;
     },
     onInput(next) {

@@ -13,7 +13,13 @@
  *   response (§9.1) and dropped if the INVITE has already completed. It goes where the INVITE went.
  * - A request too large for UDP goes over TCP, and back to UDP if no connection can be made (sizeRule.ts).
  */
-import type { SendRequestCommand, SipEndpoint, SipResponseInput } from '../shared/messages.ts';
+import {
+  isStream,
+  type SendRequestCommand,
+  type SipEndpoint,
+  type SipResponseInput,
+  type Transport,
+} from '../shared/messages.ts';
 import { buildAckForFailure, buildRequest, type LocalAddress } from './buildRequest.ts';
 import { PENDING_SERVER_TRANSACTION_MS, T2_FACTOR, TRANSACTION_TIMEOUT_FACTOR } from './constants.ts';
 import { createExpiringMap } from './expiringMap.ts';
@@ -32,7 +38,8 @@ export interface ClientSideOptions {
   log: Logger;
   now: () => number;
   /** Our address for the Via header; known once the transport is bound. */
-  local: () => LocalAddress;
+  /** Where we are reached over this transport (TLS listens on a port of its own). */
+  local: (transport: Transport) => LocalAddress;
   dialogs?: DialogObserver;
 }
 
@@ -106,7 +113,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
   };
 
   const build = (command: SendRequestCommand): Buffer => {
-    const built = buildRequest(command, options.local());
+    const built = buildRequest(command, options.local(command.destination.transport));
     if (built.ignoredHeaders.length > 0) {
       log('warn', 'sip request headers ignored (the adapter writes them)', { headers: built.ignoredHeaders });
     }
@@ -161,7 +168,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     const retransmit = () =>
       startRetransmission({
         send,
-        reliable: command.destination.transport === 'tcp',
+        reliable: isStream(command.destination.transport),
         firstIntervalMs: t1Ms,
         ...(isInvite ? {} : { capMs: T2_FACTOR * t1Ms }),
         deadlineMs: timeoutMs,
@@ -220,7 +227,9 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       return repeat && resendAck(response) ? undefined : 'deliver';
     }
     const to = response.raw.headers.find((h) => h.name === 'to')?.value ?? '';
-    transaction.ack ??= serializeMessage(buildAckForFailure(transaction.command, options.local(), to));
+    transaction.ack ??= serializeMessage(
+      buildAckForFailure(transaction.command, options.local(transaction.command.destination.transport), to),
+    );
     options.send(transaction.command.destination, transaction.ack);
     return repeat ? undefined : 'deliver';
   };

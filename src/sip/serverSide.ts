@@ -22,7 +22,12 @@
  */
 
 import { createLru } from '../shared/lru.ts';
-import type { SendResponseCommand, SipEndpoint, SipRequestInput } from '../shared/messages.ts';
+import {
+  isStream,
+  type SendResponseCommand,
+  type SipEndpoint,
+  type SipRequestInput,
+} from '../shared/messages.ts';
 import { ALLOWED_METHODS } from '../shared/sipCapabilities.ts';
 import { buildResponse, type ResponseSpec } from './buildResponse.ts';
 import {
@@ -159,8 +164,8 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
   const send = (destination: SipEndpoint, data: Buffer, via?: Via) =>
     options.send(destination, data, (error) => {
       const fallback: SipEndpoint | undefined =
-        via && destination.transport === 'tcp'
-          ? { transport: 'tcp', host: destination.host, port: via.port ?? 5060 }
+        via && isStream(destination.transport)
+          ? { transport: destination.transport, host: destination.host, port: via.port ?? 5060 }
           : undefined;
       if (fallback && fallback.port !== destination.port) {
         options.send(fallback, data, (again) =>
@@ -215,7 +220,7 @@ export function createServerSide(options: ServerSideOptions): ServerSide {
     if (transaction.request.method !== 'INVITE') return;
     const retransmit = {
       send: () => send(transaction.destination, data),
-      reliable: transaction.destination.transport === 'tcp',
+      reliable: isStream(transaction.destination.transport),
       firstIntervalMs: t1Ms,
       capMs: T2_FACTOR * t1Ms,
       deadlineMs: timeoutMs,

@@ -1,10 +1,13 @@
 /**
- * UDP and TCP sockets on one port. Hands every datagram / framed stream message to onMessage with its
- * source, and sends bytes to an endpoint (reusing a TCP connection to it when there is one, in either
- * direction, as RFC 3261 §18 prefers). Nothing thrown by onMessage escapes a socket handler.
+ * UDP and TCP sockets on one port, and TLS on another when configured. Hands every datagram / framed
+ * stream message to onMessage with its source, and sends bytes to an endpoint (reusing a TCP or TLS
+ * connection to it when there is one, in either direction, as RFC 3261 §18 prefers). Nothing thrown by
+ * onMessage escapes a socket handler.
  */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { SipEndpoint } from '../shared/messages.ts';
 import { MAX_MESSAGE_BYTES } from './constants.ts';
 import { createStreamFramer } from './framer.ts';
@@ -19,13 +22,24 @@ export interface TransportOptions {
   tcpIdleMs?: number;
   /** ...unless this says the connection must stay (it carries a live dialog); asked at every idle period. */
   keepOpen?: (remote: SipEndpoint) => boolean;
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** The TLS listener's port (0 picks a free one). */
+  port: number;
+  /** PEM files: our certificate chain and key, and the CAs peers' certificates must chain to. */
+  certificate: string;
+  key: string;
+  /** Absent: the system's CAs. */
+  ca?: string;
 }
 
 const DEFAULT_TCP_IDLE_MS = 5 * 60_000;
 
 export interface SipTransport {
-  /** Binds UDP and TCP to the same port; port 0 picks one free for both. */
-  start(): Promise<{ host: string; port: number }>;
+  /** Binds UDP and TCP to the same port (port 0 picks one free for both), and TLS to its own. */
+  start(): Promise<{ host: string; port: number; tlsPort?: number }>;
   send: SendFn;
   stop(): Promise<void>;
 }
@@ -36,6 +50,8 @@ export function createTransport(options: TransportOptions): SipTransport {
   const { log } = options;
   let udp: dgram.Socket | undefined;
   let tcp: net.Server | undefined;
+  let tlsServer: tls.Server | undefined;
+  const credentials = options.tls ? readCredentials(options.tls) : undefined;
   /** Open TCP connections by remote `host:port`, accepted or initiated. */
   const connections = new Map<string, net.Socket>();
 
@@ -84,7 +100,12 @@ export function createTransport(options: TransportOptions): SipTransport {
 
   const sendUdp = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
     if (!udp) return onError?.(new Error('transport not started'));
-    udp.send(data, destination.port, destination.host, (error) => {
+    // A dual-stack IPv6 socket (bound to `::`) reaches IPv4 peers at their IPv4-mapped address.
+    const host =
+      net.isIPv6(options.host) && net.isIPv4(destination.host)
+        ? `::ffff:${destination.host}`
+        : destination.host;
+    udp.send(data, destination.port, host, (error) => {
       if (error) {
         log('warn', 'sip udp send failed', { error: error.message, destination });
         onError?.(error);
@@ -92,11 +113,24 @@ export function createTransport(options: TransportOptions): SipTransport {
     });
   };
 
-  const sendTcp = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
+  const sendStream = (destination: SipEndpoint, data: Buffer, onError?: (error: Error) => void) => {
     let socket = connections.get(endpointKey(destination));
     if (!socket || socket.destroyed) {
       if (!tcp) return onError?.(new Error('transport not started'));
-      socket = net.connect({ host: destination.host, port: destination.port });
+      if (destination.transport === 'tls') {
+        if (!credentials) return onError?.(new Error('no TLS configured (sip.tls)'));
+        // RFC 5922: the peer's certificate must name the host we meant to reach.
+        socket = tls.connect({
+          host: destination.host,
+          port: destination.port,
+          ...(net.isIP(destination.host) ? {} : { servername: destination.host }),
+          cert: credentials.cert,
+          key: credentials.key,
+          ...(credentials.ca ? { ca: credentials.ca } : {}),
+        });
+      } else {
+        socket = net.connect({ host: destination.host, port: destination.port });
+      }
       adopt(socket, { ...destination, host: normalizeHost(destination.host) });
     }
     if (onError) {
@@ -136,13 +170,27 @@ export function createTransport(options: TransportOptions): SipTransport {
         udp.on('message', (data, rinfo) =>
           deliver(data, { transport: 'udp', host: normalizeHost(rinfo.address), port: rinfo.port }),
         );
-        return { host: options.host, port };
+        if (!options.tls || !credentials) return { host: options.host, port };
+        tlsServer = tls.createServer({ cert: credentials.cert, key: credentials.key }, (socket) => {
+          adopt(socket, {
+            transport: 'tls',
+            host: normalizeHost(socket.remoteAddress ?? ''),
+            port: socket.remotePort ?? 0,
+          });
+        });
+        // A failed handshake (a scanner, a wrong CA) costs a log line, not the listener.
+        tlsServer.on('tlsClientError', (error) =>
+          log('info', 'sip tls handshake failed', { error: error.message }),
+        );
+        tlsServer.on('error', (error) => log('error', 'sip tls server error', { error: error.message }));
+        const tlsPort = await listen(tlsServer, options.host, options.tls.port);
+        return { host: options.host, port, tlsPort };
       }
     },
     send(destination, data, onError) {
       try {
-        if (destination.transport === 'tcp') sendTcp(destination, data, onError);
-        else sendUdp(destination, data, onError);
+        if (destination.transport === 'udp') sendUdp(destination, data, onError);
+        else sendStream(destination, data, onError);
       } catch (error) {
         // dgram/net throw synchronously on invalid ports or hosts; report, never throw.
         log('warn', 'sip send failed', { error: String(error), destination });
@@ -154,6 +202,8 @@ export function createTransport(options: TransportOptions): SipTransport {
       connections.clear();
       const closing: Promise<void>[] = [];
       if (tcp) closing.push(closeServer(tcp));
+      if (tlsServer) closing.push(closeServer(tlsServer));
+      tlsServer = undefined;
       if (udp) {
         const socket = udp;
         closing.push(new Promise((resolve) => socket.close(() => resolve())));
@@ -166,7 +216,17 @@ export function createTransport(options: TransportOptions): SipTransport {
 }
 
 function endpointKey(endpoint: SipEndpoint): string {
-  return `${normalizeHost(endpoint.host)}|${endpoint.port}`;
+  // A TLS connection and a TCP one to the same address are different flows.
+  const secure = endpoint.transport === 'tls' ? 'tls|' : '';
+  return `${secure}${normalizeHost(endpoint.host)}|${endpoint.port}`;
+}
+
+function readCredentials(options: TlsOptions): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  return {
+    cert: readFileSync(options.certificate),
+    key: readFileSync(options.key),
+    ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+  };
 }
 
 /** `::ffff:127.0.0.1` (a dual-stack socket's view of IPv4) -> `127.0.0.1`. */

@@ -1,7 +1,7 @@
 /** Via parsing and the RFC 3261 §18.2 / RFC 3581 rules for where a response goes. Pure. */
 
 import { formatParams, parseParams, splitHeaderValues } from '../../machines/sip-syntax.ts';
-import type { SipEndpoint, Transport } from '../shared/messages.ts';
+import { isStream, type SipEndpoint, type Transport } from '../shared/messages.ts';
 import type { RawHeader, Via } from './types.ts';
 
 const VIA =
@@ -46,7 +46,7 @@ export function stampReceived(via: Via, source: SipEndpoint): Via {
  * source port only when rport was requested, else the sent-by port (RFC 3261 §18.2.2, RFC 3581 §4).
  */
 export function responseDestination(via: Via, source: SipEndpoint): SipEndpoint {
-  if (source.transport === 'tcp') return source;
+  if (isStream(source.transport)) return source;
   const port = 'rport' in via.params ? source.port : (via.port ?? 5060);
   return { transport: 'udp', host: source.host, port };
 }

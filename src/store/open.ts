@@ -1,5 +1,6 @@
 /** Opens the event store the configuration names. */
 import type { StoreConfig } from '../config/index.ts';
+import { esdbConnectionString } from './eventstoredb/connectionString.ts';
 import { createEventStoreDbStore } from './eventstoredb/index.ts';
 import { createInMemoryEventStore } from './memory.ts';
 import type { EventStore } from './port.ts';
@@ -23,6 +24,6 @@ export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): 
     case 'postgres':
       return createPostgresEventStore({ url: config.url });
     case 'eventstoredb':
-      return createEventStoreDbStore({ url: config.url });
+      return createEventStoreDbStore({ url: esdbConnectionString(config) });
   }
 }

@@ -12,7 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { PivotConfig, TrunkConfig } from '../config/index.ts';
+import { type PeerLocator, watchName } from '../dns/peers.ts';
 import { type AllFollower, followAll } from '../engine/followAll.ts';
+import type { PeerHealth } from '../engine/peerHealth.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import { type Logger, silentLogger } from '../log.ts';
 import { trunkSidOf } from '../shared/sids.ts';
@@ -66,6 +68,10 @@ export interface TrunkRegistryOptions {
   follow?: boolean;
   /** First wait before following `$all` again after the subscription failed (default 1000 ms). */
   retryMs?: number;
+  /** Locates host names in trunks' `originationUri` (and the carrier's), kept fresh in the background. */
+  peers?: PeerLocator;
+  /** Which gateways answer their health checks: the others leave the rotation. */
+  health?: PeerHealth;
 }
 
 function toEventData(event: TrunkEvent, correlationId: string): EventData {
@@ -92,7 +98,7 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   const { store, config } = options;
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? (() => new Date());
-  let directory: TrunkDirectory = trunkDirectory(config);
+  let directory: TrunkDirectory = trunkDirectory(config, options.peers, options.health);
   let follower: AllFollower | undefined;
   const folds = createStreamFolds<TrunkState, TrunkEvent>({
     store,
@@ -109,7 +115,10 @@ export async function startTrunkRegistry(options: TrunkRegistryOptions): Promise
   function refresh(): void {
     const list = [...trunks.values()].map((t) => t.config);
     // Until something is stored (never after start) the config's trunks stand in.
-    directory = trunkDirectory({ ...config, trunks: list.length > 0 ? list : config.trunks });
+    const next = list.length > 0 ? list : config.trunks;
+    directory = trunkDirectory({ ...config, trunks: next }, options.peers, options.health);
+    // A trunk created or changed with an origination host name is located from now on.
+    if (options.peers) for (const trunk of next) void watchName(options.peers, trunk.originationUri);
   }
 
   async function append(sid: string, events: TrunkEvent[], expectedRevision: number | 'no-stream') {

@@ -11,7 +11,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type RunningPivot, startPivot } from '../../src/cli/serve.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { resolveHosts } from '../../src/config/resolve.ts';
 import { basicAuthorization } from '../helpers/apiKeys.ts';
 import { freePort } from '../helpers/sipp.ts';
 
@@ -56,7 +55,7 @@ describe('pivot demo', () => {
     sample.carrier.uri = `sip:127.0.0.2:${carrierPort}`;
     const configPath = path.join(dir, 'pivot.yaml');
     writeFileSync(configPath, stringify(sample));
-    pivot = await startPivot(await resolveHosts(loadConfig(configPath)), () => {});
+    pivot = await startPivot(loadConfig(configPath), () => {});
 
     const { code, out } = await runDemo(configPath);
     expect(code, out).toBe(0);

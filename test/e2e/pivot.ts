@@ -48,6 +48,17 @@ export interface PivotOptions {
   trace?: PivotConfigInput['trace'];
   /** `sip.unknownSourceLimit`: the budget shared by sources outside the ACLs and the carrier. */
   unknownSourceLimit?: { ratePerSecond: number; burst: number } | false;
+  /** `carrier.credentials`: what the pivot answers the carrier's digest challenges with. */
+  carrierCredentials?: { username: string; password: string };
+  /** `sip.tls`: the TLS listener's port, certificate and key, and the CA peers are verified with. */
+  tls?: { port: number; certificate: string; key: string; ca?: string };
+  /** `sip.host` and `sip.publicHost` (default 127.0.0.1 both), e.g. `::` and `[::1]` for IPv6. */
+  sipHost?: string;
+  publicHost?: string;
+  /** `healthChecks.intervalSeconds`: OPTIONS to every carrier gateway and origination address. */
+  healthCheckSeconds?: number;
+  /** `dns.servers` (e.g. a test dnsmasq), with answers refreshed every second. */
+  dnsServers?: string[];
 }
 
 export interface StoredEvent {
@@ -85,12 +96,13 @@ export interface PivotUnderTest {
 export function pivotConfig(port: number, dbPath: string, options: PivotOptions): PivotConfig {
   return parseConfig({
     sip: {
-      host: '127.0.0.1',
+      host: options.sipHost ?? '127.0.0.1',
       port,
-      publicHost: '127.0.0.1',
+      publicHost: options.publicHost ?? '127.0.0.1',
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
       ...(options.unknownSourceLimit !== undefined ? { unknownSourceLimit: options.unknownSourceLimit } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },
     store: { kind: 'sqlite', path: dbPath },
@@ -98,9 +110,12 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
     carrier: {
       uri: options.carrierUris ?? `sip:${CARRIER_IP}:${options.carrierPort}`,
       ...(options.carrierSources ? { sources: options.carrierSources } : {}),
+      ...(options.carrierCredentials ? { credentials: options.carrierCredentials } : {}),
     },
     ...(options.credentialLists ? { credentialLists: options.credentialLists } : {}),
     ...(options.trace ? { trace: options.trace } : {}),
+    ...(options.dnsServers ? { dns: { servers: options.dnsServers, minTtlSeconds: 1 } } : {}),
+    ...(options.healthCheckSeconds ? { healthChecks: { intervalSeconds: options.healthCheckSeconds } } : {}),
     transfer: { noAnswerTimeoutSeconds: 30, byeFallbackSeconds: 32, ...options.transfer },
     trunks: [
       {

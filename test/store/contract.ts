@@ -173,6 +173,21 @@ export function describeEventStoreContract(name: string, open: () => Promise<Ope
       });
     });
 
+    describe('re-appends at the current revision', () => {
+      it('a retry whose expected revision is the one its own first try produced writes nothing', async () => {
+        const stream = newCallStream();
+        const [a, b] = [newEvent('CallReceived'), newEvent('CallAnswered')];
+        const original = await store.appendToStream(stream, [a, b], { expectedRevision: 'no-stream' });
+        // A writer that reloaded the stream after a lost reply sees revision 1 and sends the same ids.
+        expect(
+          await store.appendToStream(stream, [a, b], { expectedRevision: original.nextExpectedRevision }),
+        ).toEqual(original);
+        expect(await store.appendToStream(stream, [b], { expectedRevision: 1 })).toEqual(original);
+        expect((await store.readStream(stream)).map((event) => event.id)).toEqual([a.id, b.id]);
+        expect((await readOwnAll()).map((event) => event.id)).toEqual([a.id, b.id]);
+      });
+    });
+
     describe('readStream', () => {
       it('reads from a revision, at most maxCount events', async () => {
         const stream = newCallStream();

@@ -1,0 +1,52 @@
+/**
+ * The settings for reaching peers: credentials for their digest challenges (a password, or `${NAME}`
+ * read from the environment, an unset variable named as the field's problem) and the DNS section.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { sample } from './fixtures.ts';
+
+const VARIABLE = 'PIVOT_TEST_PEER_PASSWORD';
+const reference = ['$', `{${VARIABLE}}`].join('');
+
+afterEach(() => {
+  delete process.env[VARIABLE];
+});
+
+function problems(raw: unknown): string[] {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('accepted');
+}
+
+describe('peer credentials and DNS settings', () => {
+  it('a password written as a variable reference is read from the environment', () => {
+    process.env[VARIABLE] = 'from-the-environment';
+    const raw = sample();
+    raw.carrier.credentials = { username: 'pivot', password: reference };
+    raw.originationCredentials = { acme: { username: 'pbx', password: 'written-out' } };
+    const config = parseConfig(raw);
+    expect(config.carrier.credentials).toEqual({ username: 'pivot', password: 'from-the-environment' });
+    expect(config.originationCredentials?.acme?.password).toBe('written-out');
+  });
+
+  it('an unset variable is a problem naming the field, not an empty password', () => {
+    const raw = sample();
+    raw.carrier.credentials = { username: 'pivot', password: reference };
+    expect(problems(raw)).toEqual([
+      `config: carrier.credentials.password: environment variable ${VARIABLE} is not set`,
+    ]);
+  });
+
+  it('dns.servers takes addresses with optional ports; anything else is named', () => {
+    const raw = sample();
+    raw.dns = { servers: ['127.0.0.1:5353', '[::1]:53', '192.0.2.53'], minTtlSeconds: 1 };
+    expect(parseConfig(raw).dns?.servers).toEqual(['127.0.0.1:5353', '[::1]:53', '192.0.2.53']);
+    raw.dns = { servers: ['dns.example.com'] };
+    expect(problems(raw)[0]).toMatch(/^config: dns\.servers\[0\]: expected an IP address/);
+  });
+});
