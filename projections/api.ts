@@ -23,7 +23,7 @@ import type { ClientBase } from 'pg';
 import type { SessionEvent, SessionEventType } from '../machines/events.ts';
 import type { ApiKeyEvent } from '../src/apikeys/events.ts';
 import type { RecordedEvent } from '../src/store/port.ts';
-import type { TrunkEvent } from '../src/trunks/events.ts';
+import { TRUNK_EVENT_TYPES, type TrunkEvent } from '../src/trunks/events.ts';
 
 /** Every event the pivot stores: calls and transfers, trunk changes, API keys. */
 export type PivotEvent = SessionEvent | TrunkEvent | ApiKeyEvent;
@@ -129,13 +129,9 @@ export function sessionSidOf(event: Pick<RecordedEvent, 'streamName'>): string |
 
 /** Event types of the other aggregates; every other type is a session event. */
 export const NON_SESSION_TYPES: ReadonlySet<string> = new Set<string>([
-  'TrunkCreated',
-  'TrunkTransferModeChanged',
-  'TrunkCallerIdModeChanged',
-  'TrunkAclChanged',
-  'ApiKeyCreated',
-  'ApiKeyRevoked',
-] satisfies Exclude<PivotEventType, SessionEventType>[]);
+  ...TRUNK_EVENT_TYPES,
+  ...(['ApiKeyCreated', 'ApiKeyRevoked'] satisfies ApiKeyEvent['type'][]),
+]);
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

@@ -195,6 +195,8 @@ export const auditDefinition = defineProjection({
     TrunkTransferModeChanged: trunkChange,
     TrunkCallerIdModeChanged: trunkChange,
     TrunkAclChanged: trunkChange,
+    TrunkTransferLimitChanged: trunkChange,
+    TrunkCpsLimitChanged: trunkChange,
     CallReceived({ data: e }, s) {
       s.rememberTrunk.run(e.callSid, e.trunkSid);
     },
