@@ -1,7 +1,9 @@
 /**
  * The call log: one row per call, as users know it from a provider's call log. A transferred call has
  * a child call (parent_call_sid = the original call) from the transferee to the target; its caller_id
- * is what the target was shown, chosen by the trunk's transferCallerId.
+ * is what the target was shown, chosen by the trunk's transferCallerId. An attended transfer that joined
+ * the far parties of two pivot calls records the joined call as a child of the transferred call (A) with
+ * joined_call_sid naming the replaced call (B), whose far leg it took over.
  *
  * Times are the engine's (`data.at`): start = CallReceived (or ChildCallStarted), answer = CallAnswered
  * (a child call is answered when it starts), end = CallEnded; duration = end - answer in whole seconds,
@@ -17,6 +19,7 @@ CREATE TABLE IF NOT EXISTS calls (
   session_sid     TEXT    NOT NULL,  -- the root call: its stream holds this call's events
   parent_call_sid TEXT,
   transfer_sid    TEXT,              -- for a child call: the transfer that created it
+  joined_call_sid TEXT,              -- for a joined call: the replaced call whose far party it joined
   trunk_sid       TEXT    NOT NULL,
   trunk_name      TEXT    NOT NULL,
   direction       TEXT    NOT NULL,  -- trunking-terminating | trunking-originating
@@ -35,6 +38,7 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_by_start ON calls (start_time DESC, sid DESC);
 CREATE INDEX IF NOT EXISTS calls_by_parent ON calls (parent_call_sid);
+CREATE INDEX IF NOT EXISTS calls_by_joined ON calls (joined_call_sid);
 CREATE INDEX IF NOT EXISTS calls_by_trunk ON calls (trunk_sid, start_time DESC);
 CREATE INDEX IF NOT EXISTS calls_by_status ON calls (status);
 `;
@@ -49,9 +53,9 @@ CREATE TABLE IF NOT EXISTS call_log_caller_ids (
 
 const prepare = (db: Database) => ({
   insertCall: db.prepare(
-    `INSERT OR REPLACE INTO calls (sid, session_sid, parent_call_sid, transfer_sid, trunk_sid, trunk_name,
-       direction, from_number, to_number, caller_id, target_kind, status, start_time, answer_time, position)
-     VALUES (@sid, @session_sid, @parent_call_sid, @transfer_sid, @trunk_sid, @trunk_name, @direction,
+    `INSERT OR REPLACE INTO calls (sid, session_sid, parent_call_sid, transfer_sid, joined_call_sid, trunk_sid,
+       trunk_name, direction, from_number, to_number, caller_id, target_kind, status, start_time, answer_time, position)
+     VALUES (@sid, @session_sid, @parent_call_sid, @transfer_sid, @joined_call_sid, @trunk_sid, @trunk_name, @direction,
        @from_number, @to_number, @caller_id, @target_kind, @status, @start_time, @answer_time, @position)`,
   ),
   answered: db.prepare(
@@ -75,7 +79,8 @@ const prepare = (db: Database) => ({
 
 export const callLogDefinition = defineProjection({
   name: 'callLog',
-  version: 1,
+  // 2: a joined call (attended transfer) names the replaced call in joined_call_sid.
+  version: 2,
   description: 'one row per call, parent and child calls, as a provider call log shows them',
   tables: { calls, call_log_caller_ids: callerIds },
   prepare,
@@ -86,6 +91,7 @@ export const callLogDefinition = defineProjection({
         session_sid: sessionSid,
         parent_call_sid: null,
         transfer_sid: null,
+        joined_call_sid: null,
         trunk_sid: e.trunkSid,
         trunk_name: e.trunkName,
         direction: e.direction,
@@ -107,6 +113,7 @@ export const callLogDefinition = defineProjection({
         session_sid: sessionSid,
         parent_call_sid: e.parentCallSid,
         transfer_sid: e.transferSid,
+        joined_call_sid: e.joinedCallSid ?? null,
         trunk_sid: e.trunkSid,
         trunk_name: e.trunkName,
         direction: e.direction,

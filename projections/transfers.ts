@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS transfers (
   session_sid        TEXT    NOT NULL,
   trunk_sid          TEXT,
   child_call_sid     TEXT,              -- once completed
+  kind               TEXT    NOT NULL,  -- blind | attended (the Refer-To carried Replaces)
+  replaced_call_sid  TEXT,              -- attended: the pivot call the Replaces named, when it is one
   referred_by        TEXT,
   refer_to           TEXT    NOT NULL,  -- the Refer-To URI (as accepted; as received when rejected)
   target_kind        TEXT,              -- sip | pstn
@@ -57,9 +59,9 @@ const prepare = (db: Database) => ({
   ),
   forgetTrunk: db.prepare('DELETE FROM transfer_call_trunks WHERE call_sid = ?'),
   insert: db.prepare(
-    `INSERT OR REPLACE INTO transfers (sid, call_sid, session_sid, trunk_sid, referred_by, refer_to,
-       transfer_mode, transfer_caller_id, outcome, refer_time, position)
-     VALUES (@sid, @call_sid, @session_sid, @trunk_sid, @referred_by, @refer_to, @transfer_mode,
+    `INSERT OR REPLACE INTO transfers (sid, call_sid, session_sid, trunk_sid, kind, replaced_call_sid, referred_by,
+       refer_to, transfer_mode, transfer_caller_id, outcome, refer_time, position)
+     VALUES (@sid, @call_sid, @session_sid, @trunk_sid, @kind, @replaced_call_sid, @referred_by, @refer_to, @transfer_mode,
        @transfer_caller_id, 'pending', @refer_time, @position)`,
   ),
   referTime: db.prepare<[string], { refer_time: string }>('SELECT refer_time FROM transfers WHERE sid = ?'),
@@ -81,7 +83,8 @@ const prepare = (db: Database) => ({
   ),
   targetFailed: db.prepare('UPDATE transfers SET target_status = ?, position = ? WHERE sid = ?'),
   completed: db.prepare(
-    `UPDATE transfers SET outcome = 'completed', child_call_sid = ?, end_time = ?, position = ? WHERE sid = ?`,
+    `UPDATE transfers SET outcome = 'completed', child_call_sid = ?,
+       replaced_call_sid = coalesce(?, replaced_call_sid), end_time = ?, position = ? WHERE sid = ?`,
   ),
   failed: db.prepare(
     `UPDATE transfers SET outcome = 'failed', target_status = coalesce(target_status, ?), failure_reason = ?,
@@ -92,7 +95,8 @@ const prepare = (db: Database) => ({
 export const transfersDefinition = defineProjection({
   name: 'transfers',
   // 2: a late 200 after the transfer failed no longer overwrites its target status.
-  version: 2,
+  // 3: the kind (blind | attended) and the replaced call of an attended transfer.
+  version: 3,
   description: 'one row per REFER: parties, outcome, target status, REFER -> 202 and REFER -> answer latency',
   tables: { transfers, transfer_call_trunks: transferCallTrunks },
   prepare,
@@ -112,6 +116,8 @@ export const transfersDefinition = defineProjection({
         call_sid: e.callSid,
         session_sid: sessionSid,
         trunk_sid: s.trunkOf.get(e.callSid)?.trunk_sid ?? null,
+        kind: e.replaces ? 'attended' : 'blind',
+        replaced_call_sid: e.replaced?.callSid ?? null,
         referred_by: e.referredBy ?? null,
         refer_to: e.referTo.join(', '),
         transfer_mode: e.policy.transferMode,
@@ -146,7 +152,7 @@ export const transfersDefinition = defineProjection({
       s.targetFailed.run(e.status, position, e.transferSid);
     },
     TransferCompleted({ data: e, position }, s) {
-      s.completed.run(e.childCallSid, e.at, position, e.transferSid);
+      s.completed.run(e.childCallSid, e.joinedCallSid ?? null, e.at, position, e.transferSid);
     },
     TransferFailed({ data: e, position }, s) {
       const why = [

@@ -25,6 +25,8 @@ export interface Call {
   Sid: string;
   ParentCallSid: string | null;
   TransferSid: string | null;
+  /** A joined call (attended transfer): the replaced call whose far party it joined. */
+  JoinedCallSid?: string | null;
   TrunkSid: string | null;
   TrunkName: string | null;
   Direction: 'trunking-terminating' | 'trunking-originating';
@@ -47,6 +49,8 @@ export interface Call {
 export interface Transfer {
   Sid: string;
   CallSid: string;
+  Kind?: 'blind' | 'attended';
+  ReplacedCallSid?: string | null;
   ChildCallSid: string | null;
   TrunkSid: string | null;
   ReferTo: string;

@@ -22,7 +22,7 @@ const reliable = (rseq: number, status = 180) =>
 describe('reliable provisional responses from the callee (RFC 3262)', () => {
   it("the call's INVITE says it supports 100rel", () => {
     const then = spec({ given: [], when: callReceived() });
-    expect(then.request('INVITE').headers?.Supported).toBe('norefersub, 100rel');
+    expect(then.request('INVITE').headers?.Supported).toBe('norefersub, 100rel, replaces');
   });
 
   it('given a ringing call, when the callee sends a reliable 180, then it is PRACKed in its early dialog and relayed to the caller unreliably', () => {

@@ -3,7 +3,14 @@
  * timer, instead of failing the transfer; after MAX_GLARE_RETRIES it is a refusal like any other.
  */
 import { describe, expect, it } from 'vitest';
-import { at, TRANSFER, targetUp, transferResponse } from '../../test/helpers/fixtures.ts';
+import {
+  at,
+  referReceived,
+  referred,
+  TRANSFER,
+  targetUp,
+  transferResponse,
+} from '../../test/helpers/fixtures.ts';
 import { given, history } from '../../test/helpers/sessionSpec.ts';
 import type { TimerFired } from '../events.ts';
 import { glareBackoffMs, MAX_GLARE_RETRIES } from './glare.ts';
@@ -16,14 +23,17 @@ const glare = (seconds: number) =>
     at: at(seconds),
   });
 
-const retryFired = (attempt: number, seconds: number): TimerFired => ({
+const retryFired = (attempt: number, seconds: number, of = 'reinvite'): TimerFired => ({
   type: 'TimerFired',
   callSid: 'CA0123456789abcdef0123456789abcdef',
   transferSid: TRANSFER,
   at: at(seconds),
-  timerId: `${TRANSFER}:reinvite-retry-${attempt}`,
+  timerId: `${TRANSFER}:${of}-retry-${attempt}`,
   name: 'reinvite-retry',
 });
+
+const holdGlare = (seconds: number) =>
+  transferResponse('HoldRefused', { status: 491, reason: 'Request Pending', at: at(seconds) });
 
 describe('transfer: 491 to the reconnect re-INVITE', () => {
   it('schedules the retry after the §14.1 back-off and stays reconnecting; nothing on the wire', () => {
@@ -75,5 +85,63 @@ describe('transfer: 491 to the reconnect re-INVITE', () => {
       expect(owner).toBeLessThanOrEqual(4000);
       expect(glareBackoffMs(ours, `TR${attempt}`, attempt)).toBe(owner);
     }
+  });
+});
+
+describe('transfer: 491 to the hold re-INVITE', () => {
+  it('schedules the retry after the §14.1 back-off and stays holding; the target is not INVITEd yet', () => {
+    const then = given(history(...referred())).when(holdGlare(21));
+    expect(then.eventTypes).toEqual(['HoldRefused', 'TimerScheduled']);
+    expect(then.wire).toEqual([]);
+    const timer = then.event('TimerScheduled');
+    expect(timer).toMatchObject({ name: 'reinvite-retry', timerId: `${TRANSFER}:hold-retry-1` });
+    const backoff = Date.parse(timer.dueAt) - Date.parse(timer.at);
+    expect(backoff).toBeGreaterThanOrEqual(2100);
+    expect(backoff).toBeLessThanOrEqual(4000);
+    expect(then.transferState()).toBe('holding');
+  });
+
+  it('re-INVITEs the far party again with the same hold offer, one CSeq up; its 200 INVITEs the target', () => {
+    const refused = given(history(...referred().slice(0, -1)))
+      .when(referReceived())
+      .request('INVITE');
+    const then = given(history(...referred(), holdGlare(21))).when(retryFired(1, 24, 'hold'));
+    const retry = then.request('INVITE');
+    expect(retry.callId).toBe(refused.callId);
+    expect(retry.cseq.seq).toBe(refused.cseq.seq + 1);
+    expect(retry.body).toBe(refused.body);
+    expect(then.transferState()).toBe('holding');
+
+    const held = given(history(...referred(), holdGlare(21), retryFired(1, 24, 'hold'))).when(
+      transferResponse('TransfereeHeld', { at: at(25) }),
+    );
+    expect(held.transferState()).toBe('inviting');
+    expect(held.eventTypes).toContain('TargetInvited');
+  });
+
+  it(`goes on without the hold after ${MAX_GLARE_RETRIES} retries, as after any refused hold`, () => {
+    const inputs = [...referred()];
+    for (let attempt = 1; attempt <= MAX_GLARE_RETRIES; attempt++) {
+      inputs.push(
+        holdGlare(20 + attempt * 5) as never,
+        retryFired(attempt, 23 + attempt * 5, 'hold') as never,
+      );
+    }
+    const then = given(history(...inputs)).when(holdGlare(40));
+    expect(then.event('TimerScheduled').name).toBe('no-answer');
+    expect(then.eventTypes).toContain('TargetInvited');
+    expect(then.transferState()).toBe('inviting');
+  });
+
+  it('a 491 on the hold leaves the reconnect all its own retries', () => {
+    const inputs = [...referred(), holdGlare(21), retryFired(1, 24, 'hold')];
+    inputs.push(transferResponse('TransfereeHeld', { at: at(25) }) as never);
+    inputs.push(transferResponse('TargetAnswered', { at: at(30) }) as never);
+    for (let attempt = 1; attempt < MAX_GLARE_RETRIES; attempt++) {
+      inputs.push(glare(30 + attempt * 5) as never, retryFired(attempt, 33 + attempt * 5) as never);
+    }
+    const then = given(history(...inputs)).when(glare(50));
+    expect(then.event('TimerScheduled').timerId).toBe(`${TRANSFER}:reinvite-retry-${MAX_GLARE_RETRIES}`);
+    expect(then.transferState()).toBe('reconnecting');
   });
 });

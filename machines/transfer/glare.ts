@@ -1,6 +1,6 @@
 /**
- * A 491 Request Pending to a re-INVITE the transfer sent (the reconnect of the far party, or a join's
- * re-INVITE of the replaced far party): the peer had an offer of its own in flight. RFC 3261 §14.1: the
+ * A 491 Request Pending to a re-INVITE the transfer sent (the hold or the reconnect of the far party, or
+ * a join's re-INVITE of the replaced far party): the peer had an offer of its own in flight. RFC 3261 §14.1: the
  * re-INVITE is tried again after a random back-off, 2.1-4 s when the pivot owns the dialog's Call-ID,
  * 0-2 s otherwise, in 10 ms steps. The back-off is a durable timer; its "random" value is drawn from the
  * transfer's sid (drawn by the engine), so a replay decides alike.
@@ -10,7 +10,7 @@ import { routingKeyOf } from '../../src/shared/sessionKeys.ts';
 import { nextRequest, reInvite } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type { TimerFired, TransferResponse } from '../events.ts';
-import { withDirection } from '../sdp.ts';
+import { directionOf, holdDirection, withDirection } from '../sdp.ts';
 import type { TransferContext } from './context.ts';
 import { must } from './steps.ts';
 
@@ -36,9 +36,18 @@ export function glareBackoffMs(callId: string, seed: string, attempt: number): n
   return owner ? 2100 + (hash % 191) * 10 : (hash % 201) * 10;
 }
 
-function schedule(context: Ctx, at: string, callId: string): [Ctx, Effect[]] {
+/**
+ * The hold's retries have timer ids of their own: the hold's count is dropped once it is answered
+ * (settleHold), so the reconnect gets its own MAX_GLARE_RETRIES under ids that cannot repeat the hold's.
+ */
+function schedule(
+  context: Ctx,
+  at: string,
+  callId: string,
+  of: 'reinvite' | 'hold' = 'reinvite',
+): [Ctx, Effect[]] {
   const attempts = (context.glare?.attempts ?? 0) + 1;
-  const timerId = `${context.transferSid}:reinvite-retry-${attempts}`;
+  const timerId = `${context.transferSid}:${of}-retry-${attempts}`;
   const dueAt = addSeconds(at, glareBackoffMs(callId, context.transferSid, attempts) / 1000);
   return [
     { ...context, glare: { timerId, attempts } },
@@ -82,3 +91,31 @@ export const retryJoin: Step<TransferContext, TimerFired> = ({ outbox: _, ...con
   const [target, reinvite] = nextRequest(must(context.target, 'target leg'), 'INVITE');
   return [{ ...context, target }, [sip(reinvite)]];
 };
+
+/** The far party answered the hold 491: the hold offer never took effect, and is made again later. */
+export const holdGlare: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
+  const refused = must(context.far, 'far leg');
+  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  return schedule({ ...context, far }, event.at, far.callId, 'hold');
+};
+
+/** The back-off is over: the hold re-INVITE again, the PBX's SDP held as the first time, next CSeq. */
+export const retryHold: Step<TransferContext, TimerFired> = ({ outbox: _, ...context }) => {
+  const customerSdp = must(context.customerSdp, 'customer SDP');
+  const [far, hold] = reInvite(
+    must(context.far, 'far leg'),
+    withDirection(customerSdp, holdDirection(directionOf(customerSdp))),
+  );
+  return [{ ...context, far }, [sip(hold)]];
+};
+
+/** The hold is answered (held, or refused for good): its 491 count does not limit the reconnect's. */
+export function settleHold(
+  step: Step<TransferContext, TransferResponse>,
+): Step<TransferContext, TransferResponse> {
+  return (context, event) => {
+    const [next, effects] = step(context, event);
+    // Set, not left out: the machine merges a step's context into the one it had.
+    return [{ ...next, glare: undefined }, effects];
+  };
+}

@@ -19,7 +19,17 @@ import { assign, setup } from 'xstate';
 import type { Step } from '../effects.ts';
 import type { ReferReceived, TimerFired, TransferInput, TransferResponse } from '../events.ts';
 import { initialTransferContext, type TransferContext, type TransferStart } from './context.ts';
-import { isGlareTimer, joinGlare, reconnectGlare, retriesGlare, retryJoin, retryReconnect } from './glare.ts';
+import {
+  holdGlare,
+  isGlareTimer,
+  joinGlare,
+  reconnectGlare,
+  retriesGlare,
+  retryHold,
+  retryJoin,
+  retryReconnect,
+  settleHold,
+} from './glare.ts';
 import {
   acceptJoin,
   giveBackUnused,
@@ -131,13 +141,19 @@ export const transferMachine = setup({
         TransfereeHeld: [
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
-          { target: 'inviting', actions: run(transfereeHeld) },
+          { target: 'inviting', actions: run(settleHold(transfereeHeld)) },
         ],
         HoldRefused: [
+          // RFC 3261 §14.1: a 491 is tried again after a back-off, as the reconnect's is.
+          { guard: ({ context, event }) => retriesGlare(context, event), actions: run(holdGlare) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
-          { target: 'inviting', actions: run(transfereeHeld) },
+          { target: 'inviting', actions: run(settleHold(transfereeHeld)) },
         ],
+        TimerFired: {
+          guard: ({ context, event }) => isGlareTimer(context, event),
+          actions: run(retryHold),
+        },
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('holding')) },
       },
     },

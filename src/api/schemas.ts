@@ -127,6 +127,9 @@ const Call = z.object({
   Sid: str,
   ParentCallSid: nullableStr,
   TransferSid: nullableStr,
+  JoinedCallSid: nullableStr.describe(
+    'a joined call (attended transfer): the replaced call whose far party it joined',
+  ),
   TrunkSid: str,
   TrunkName: str,
   Direction: z.enum(['trunking-terminating', 'trunking-originating']),
@@ -182,6 +185,8 @@ export const replayStepSchema = jsonSchemaOf(
 const Transfer = z.object({
   Sid: str,
   CallSid: str,
+  Kind: z.enum(['blind', 'attended']).describe('attended: the Refer-To carried Replaces (RFC 3891)'),
+  ReplacedCallSid: nullableStr.describe('attended: the pivot call the Replaces named, when it is one'),
   ChildCallSid: nullableStr,
   TrunkSid: nullableStr,
   ReferredBy: nullableStr,

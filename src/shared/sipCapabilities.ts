@@ -25,9 +25,11 @@ export const ALLOW_HEADER = ALLOWED_METHODS.join(', ');
  * The option tags we support (RFC 3261 §19.2), lower-case: a request requiring any other gets 420
  * (§8.2.2.3), and this is our `Supported` header. norefersub: RFC 4488 (a REFER without implicit
  * subscription). 100rel: RFC 3262 (reliable provisional responses are PRACKed; a caller requiring them
- * gets none). timer: RFC 4028 session timers, with the caller as the refresher.
+ * gets none). timer: RFC 4028 session timers, with the caller as the refresher. replaces: RFC 3891 (an
+ * INVITE with Replaces takes over the leg it names; a REFER whose Refer-To carries one is an attended
+ * transfer), so a phone may send `Require: replaces`.
  */
-export const SUPPORTED_OPTION_TAGS = ['norefersub', '100rel', 'timer'] as const;
+export const SUPPORTED_OPTION_TAGS = ['norefersub', '100rel', 'timer', 'replaces'] as const;
 export const SUPPORTED_HEADER = SUPPORTED_OPTION_TAGS.join(', ');
 /**
  * `Supported` on the INVITEs we send: without `timer`, since a callee told we support it may make us

@@ -60,6 +60,20 @@ export function consultCall(
   });
 }
 
+/**
+ * A consultation call that stays early (the colleague rings): its PBX CANCELs it when the test sends it
+ * an INFO (signalConsultation), then ACKs the 487.
+ */
+export function earlyConsultCall(pivot: string, call: Consultation & { cidPattern: string }): SippProcess {
+  return runSipp({
+    scenario: renderScenario('e2e-pbx-consult-early.xml', { FROM_TAG: call.fromTag, DOMAIN: TRUNK_DOMAIN }),
+    extraArgs: ['-cid_str', call.cidPattern],
+    remote: pivot,
+    calls: 1,
+    timeoutMs: TIMEOUT_MS,
+  });
+}
+
 export function attendedCall(
   pivot: string,
   options: { replaces: string; flow: 'accepted' | 'refused'; final?: string; status?: number },
@@ -89,6 +103,8 @@ export function joinedCarrier(options: {
   colleagueAckMedia?: number;
   /** Calls it answers: both (2), or the customer's alone (1). */
   calls?: number;
+  /** The colleague rings and never answers: the consultation call stays early until it is CANCELed. */
+  colleagueRings?: boolean;
 }): SippProcess {
   return runSipp({
     scenario: renderScenario('e2e-carrier-joined.xml', {
@@ -97,6 +113,7 @@ export function joinedCarrier(options: {
       CUSTOMER_END: options.customerEnd ?? 'hangs_up',
       COLLEAGUE_END: options.colleagueEnd ?? 'hung_up',
       COLLEAGUE_ACK_MEDIA: options.colleagueAckMedia ?? 20000,
+      COLLEAGUE_ANSWER: options.colleagueRings ? 'colleague_rings' : 'colleague_answers',
     }),
     localIp: CARRIER_IP,
     localPort: options.port,

@@ -140,7 +140,13 @@ export function pbx(pivot: string, options: PbxOptions): SippProcess {
 const NO_BODY = 'Content-Length: *0';
 const PIVOT_ORIGIN_1 = 'o=sip-pivot [0-9]+ 1 IN IP4 127\\.0\\.0\\.1';
 
-type CarrierFlow = 'hung_up' | 'hangs_up' | 'refer' | 'hold_then_reconnect' | 'hold_then_resume';
+type CarrierFlow =
+  | 'hung_up'
+  | 'hangs_up'
+  | 'refer'
+  | 'hold_then_reconnect'
+  | 'glare_hold_then_reconnect'
+  | 'hold_then_resume';
 
 export interface CarrierOptions extends RunOptions {
   port: number;

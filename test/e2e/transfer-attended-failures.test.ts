@@ -10,6 +10,7 @@ import {
   attendedCall,
   consultation,
   consultCall,
+  earlyConsultCall,
   joinedCarrier,
   signalConsultation,
   storedEventually,
@@ -52,12 +53,14 @@ async function attempt(options: {
   final?: string;
   status?: number;
   domain?: string;
+  /** The Replaces carries `early-only` (RFC 3891 §6.1). */
+  earlyOnly?: boolean;
 }) {
   const b = consultation('failure');
   const agentB = consultCall(pivot!.address, b, 'on_signal', options.domain);
   await storedEventually(pivot!.dbPath, (e) => e.type === 'CallAnswered' && e.data.callSid === b.callSid);
   const agentA = attendedCall(pivot!.address, {
-    replaces: b.replaces,
+    replaces: options.earlyOnly ? `${b.replaces}${encodeURIComponent(';early-only')}` : b.replaces,
     flow: options.flow,
     ...(options.final ? { final: options.final } : {}),
     ...(options.status ? { status: options.status } : {}),
@@ -105,6 +108,60 @@ describe('attended transfer failures', () => {
       "transfers are disabled on trunk beta (the replaced call's)",
     );
     expect(events.map((e) => e.type)).not.toContain('HandOverRequested');
+  });
+
+  it('a Replaces naming an early (ringing) consultation call: 403 up front; B is CANCELed as usual', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = joinedCarrier({
+      port: carrierPort,
+      customerJoin: 'none',
+      customerEnd: 'stays',
+      colleagueRings: true,
+    });
+    await far.ready;
+    const b = consultation('early');
+    const agentB = earlyConsultCall(pivot.address, b);
+    await storedEventually(pivot.dbPath, (e) => e.type === 'CallProgress' && e.data.callSid === b.callSid);
+    const agentA = attendedCall(pivot.address, { replaces: b.replaces, flow: 'refused', status: 403 });
+    const [resultA] = await allPassed(agentA);
+    expect(received(resultA!).filter((line) => line.startsWith('SIP/2.0 403'))).toHaveLength(1);
+    // The early call is untouched by the refusal: its PBX CANCELs it, the colleague gets the CANCEL.
+    await signalConsultation(agentB.port, b);
+    await allPassed(agentB, far);
+
+    const events = await pivot.events();
+    const refer = only(events, 'ReferReceived').data;
+    expect(refer.replaced).toMatchObject({ callSid: b.callSid, state: 'ringing', sameCustomer: true });
+    expect(only(events, 'ReferRejected').data).toMatchObject({
+      status: 403,
+      reason: 'the Replaces dialog is early: the replaced call is not answered',
+    });
+    expect(events.map((e) => e.type)).not.toContain('JoinRequested');
+    expect(typesIn(events, `call-${b.callSid}`)).not.toContain('HandOverRequested');
+    const endedB = events.find((e) => e.type === 'CallEnded' && e.data.callSid === b.callSid);
+    expect(endedB?.data.status).toBe('canceled');
+  });
+
+  it('early-only naming an answered consultation call: 486 up front (RFC 3891 §3); both calls go on', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = joinedCarrier({
+      port: carrierPort,
+      customerJoin: 'none',
+      colleagueJoin: 'none',
+      customerEnd: 'stays',
+      colleagueEnd: 'stays',
+    });
+    await far.ready;
+    const { b } = await attempt({ far, flow: 'refused', status: 486, earlyOnly: true });
+    const events = await pivot.events();
+    expect(only(events, 'ReferReceived').data.replaces).toMatchObject({ callId: b.callId, earlyOnly: true });
+    expect(only(events, 'ReferRejected').data).toMatchObject({
+      status: 486,
+      reason: 'Replaces is early-only, and the replaced call is answered',
+    });
+    expect(events.map((e) => e.type)).not.toContain('JoinRequested');
   });
 
   it('the colleague refuses the re-INVITE: NOTIFY 488, the leg goes back, both calls go on as they were', async () => {

@@ -79,7 +79,22 @@ describe('attended transfer between two calls through the pivot', () => {
     ];
     expect(callA.Status).toBe('completed');
     expect(callB.Status).toBe('completed');
-    expect(joined).toMatchObject({ ParentCallSid: callA.Sid, From: '+15550200000', Status: 'completed' });
+    expect(joined).toMatchObject({
+      ParentCallSid: callA.Sid,
+      JoinedCallSid: callB.Sid,
+      From: '+15550200000',
+      Status: 'completed',
+    });
+    expect(callA.JoinedCallSid).toBeNull();
+    const { Transfers } = await api.get(`/v1/Transfers?CallSid=${callA.Sid}`);
+    expect(Transfers).toEqual([
+      expect.objectContaining({
+        Kind: 'attended',
+        ReplacedCallSid: callB.Sid,
+        ChildCallSid: joined.Sid,
+        Outcome: 'completed',
+      }),
+    ]);
     const { Lines } = await api.get(`/v1/Billing/Lines?CallSid=${joined.Sid}`);
     expect(Lines.map((l: { Kind: string; Number: string }) => `${l.Kind} ${l.Number}`).sort()).toEqual([
       'termination +15550200000',

@@ -28,6 +28,7 @@ describe('call log: one row per call, every status', () => {
       session_sid: call.sid,
       parent_call_sid: null,
       transfer_sid: null,
+      joined_call_sid: null,
       trunk_sid: TRUNK,
       trunk_name: 'acme',
       direction: 'trunking-terminating',
@@ -149,6 +150,7 @@ describe('call log: a transferred call has a child call from the transferee to t
     expect(child).toMatchObject({
       session_sid: call.sid,
       transfer_sid: transfer.sid,
+      joined_call_sid: null,
       trunk_sid: TRUNK,
       direction: 'trunking-terminating',
       from_number: US_NUMBER,

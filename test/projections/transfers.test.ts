@@ -49,6 +49,8 @@ describe('transfers: one row per REFER', () => {
       session_sid: call.sid,
       trunk_sid: TRUNK,
       child_call_sid: child,
+      kind: 'blind',
+      replaced_call_sid: null,
       referred_by: '<sip:agent-204@127.0.0.1>',
       refer_to: 'sip:bob@127.0.0.1:5080',
       target_kind: 'sip',

@@ -63,14 +63,14 @@ describe('INVITEs the pivot sends', () => {
     harness.adapter.execute(initial);
     const first = await peer.next();
     expect(values(first, 'Allow')).toEqual([ALLOW]);
-    expect(values(first, 'Supported')).toEqual(['norefersub']);
+    expect(values(first, 'Supported')).toEqual(['norefersub, replaces']);
 
     const inDialog = { ...initial, to: { ...initial.to, params: { tag: 'target-tag' } } };
     harness.adapter.execute({ ...inDialog, branch: 'z9hG4bK-cap-2', cseq: { seq: 2, method: 'INVITE' } });
     const reInvite = await peer.next();
     expect(reInvite).toContain('CSeq: 2 INVITE');
     expect(values(reInvite, 'Allow')).toEqual([ALLOW]);
-    expect(values(reInvite, 'Supported')).toEqual(['norefersub']);
+    expect(values(reInvite, 'Supported')).toEqual(['norefersub, replaces']);
 
     const { body: _body, contentType: _type, ...bye } = inDialog;
     harness.adapter.execute({
@@ -101,7 +101,7 @@ describe('responses the pivot sends', () => {
     const responses = [await peer.next(), await peer.next()];
     expect(responses.map(statusLine)).toEqual(['SIP/2.0 180 Ringing', 'SIP/2.0 200 OK']);
     expect(values(responses[1]!, 'Allow')).toEqual([ALLOW]);
-    expect(values(responses[1]!, 'Supported')).toEqual(['norefersub, 100rel, timer']);
+    expect(values(responses[1]!, 'Supported')).toEqual(['norefersub, 100rel, timer, replaces']);
     expect(values(responses[0]!, 'Supported')).toEqual([]);
   });
 
@@ -111,7 +111,7 @@ describe('responses the pivot sends', () => {
     let ok = await peer.next();
     while (!statusLine(ok).startsWith('SIP/2.0 200')) ok = await peer.next();
     expect(values(ok, 'Allow')).toEqual(['INVITE, ACK, BYE']);
-    expect(values(ok, 'Supported')).toEqual(['norefersub, 100rel, timer']);
+    expect(values(ok, 'Supported')).toEqual(['norefersub, 100rel, timer, replaces']);
   });
 
   it('the OPTIONS 200 and a 405 carry both', async () => {
@@ -119,13 +119,13 @@ describe('responses the pivot sends', () => {
     const options = await peer.next();
     expect(statusLine(options)).toBe('SIP/2.0 200 OK');
     expect(values(options, 'Allow')).toEqual([ALLOW]);
-    expect(values(options, 'Supported')).toEqual(['norefersub, 100rel, timer']);
+    expect(values(options, 'Supported')).toEqual(['norefersub, 100rel, timer, replaces']);
     expect(header(options, 'Accept')).toBe('application/sdp');
 
     peer.send(rawRequest({ method: 'SUBSCRIBE', port: peer.port, branch: 'z9hG4bK-cap-405' }));
     const refused = await peer.next();
     expect(statusLine(refused)).toBe('SIP/2.0 405 Method Not Allowed');
     expect(values(refused, 'Allow')).toEqual([ALLOW]);
-    expect(values(refused, 'Supported')).toEqual(['norefersub, 100rel, timer']);
+    expect(values(refused, 'Supported')).toEqual(['norefersub, 100rel, timer, replaces']);
   });
 });

@@ -77,6 +77,14 @@ describe('Require', () => {
     expect(harness.requests('REFER')).toHaveLength(1);
   });
 
+  it('lets an INVITE requiring replaces (RFC 3891) through to the engine', async () => {
+    peer.send(request('INVITE', 'z9hG4bK-req-4', ['Require: replaces', 'Replaces: a@b;to-tag=1;from-tag=2']));
+    let response = await peer.next();
+    while (statusLine(response).startsWith('SIP/2.0 100')) response = await peer.next();
+    expect(statusLine(response)).toBe('SIP/2.0 200 OK');
+    expect(harness.requests('INVITE')).toHaveLength(1);
+  });
+
   it('is not checked on CANCEL: a CANCEL without its INVITE still gets 481', async () => {
     peer.send(request('CANCEL', 'z9hG4bK-req-3', ['Require: 100rel']));
     expect(statusLine(await peer.next())).toBe('SIP/2.0 481 Call/Transaction Does Not Exist');

@@ -68,6 +68,7 @@ export function CallPage({ sid }: { sid: string }) {
       <div><dt>Duration</dt><dd>${duration(c.Duration)}</dd></div>
       <div><dt>Price</dt><dd>${money(c.Price, c.PriceUnit)}</dd></div>
       ${c.ParentCallSid ? html`<div><dt>Transferred from</dt><dd><a href=${href(`calls/${c.ParentCallSid}`)}>${short(c.ParentCallSid)}</a></dd></div>` : null}
+      ${c.JoinedCallSid ? html`<div><dt>Joined with</dt><dd><a href=${href(`calls/${c.JoinedCallSid}`)}>${short(c.JoinedCallSid)}</a></dd></div>` : null}
     </dl>
 
     <${Section} title="Billing lines" id="billing-lines">
