@@ -49,6 +49,7 @@ describe('DTMF by INFO, relayed end to end', () => {
     expect(events.map((e) => e.type)).toEqual([
       'CallReceived',
       'CallAnswered',
+      'CallAcked',
       'InfoReceived',
       'InfoAnswered',
       'InfoReceived',

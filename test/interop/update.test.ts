@@ -47,6 +47,7 @@ describe('UPDATE relayed in a confirmed call', () => {
       'CallReceived',
       'CallAnswered',
       'TimerScheduled',
+      'CallAcked',
       'UpdateReceived',
       'UpdateAnswered',
       'TimerCanceled',
