@@ -59,6 +59,6 @@ describe('UPDATE relayed in a confirmed call', () => {
       'TimerCanceled',
       'CallEnded',
     ]);
-    expect(events[7]!.data.sdp).toBeUndefined();
+    expect(events[8]!.data.sdp).toBeUndefined();
   });
 });
