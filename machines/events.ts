@@ -108,6 +108,12 @@ export interface Reapers {
   ackTimeoutSeconds: number;
   /** The trunk's longest call, from the answer: then both legs are BYEd. Absent: no limit. */
   maxCallSeconds?: number;
+  /**
+   * The ACK of the 2xx to the caller's INVITE is awaited even when it brings no answer (an ordinary
+   * call): it is stored as a CallAcked and stops the ACK timeout. Calls stored before lack it and
+   * await only ACKs that bring an answer.
+   */
+  plainAck?: true;
 }
 
 /** Another place to send a call's outbound INVITE: its Request-URI and where it goes. */
@@ -220,9 +226,11 @@ export interface ReInviteReceived extends Base {
 }
 
 /**
- * The ACK of a 2xx in which the pivot relayed an offer (RFC 3261 §13.2.1, §14: an INVITE or re-INVITE
- * without SDP; the offer came in the other leg's 2xx): it carries the answer the other leg is owed in
- * its own ACK. Only such ACKs are stored; every other ACK needs no machine.
+ * An awaited ACK. Either the ACK of a 2xx in which the pivot relayed an offer (RFC 3261 §13.2.1, §14:
+ * an INVITE or re-INVITE without SDP; the offer came in the other leg's 2xx): it carries the answer the
+ * other leg is owed in its own ACK; or the first ACK of the 2xx to the caller's INVITE of a call whose
+ * limits have `plainAck`: it stops the ACK timeout. Only such ACKs are stored, once; every other ACK
+ * (retransmissions included) needs no machine.
  */
 export interface CallAcked extends Base {
   type: 'CallAcked';

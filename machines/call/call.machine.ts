@@ -35,11 +35,14 @@ import {
   armAckTimeout,
   armTimerC,
   callOver,
+  deferAckTimeout,
   deferMaxCall,
   followedBy,
+  isPlainAck,
   isReaper,
   leftRinging,
   maxCallReached,
+  plainAckArrived,
   timerCExpired,
 } from './reapers.ts';
 import { legReplaced, replaceLeg } from './replacing.ts';
@@ -122,6 +125,14 @@ const sessionExpiry = {
 } as const;
 const maxCallEnds = { guard: 'isMaxCall', target: 'ended', actions: run(maxCallReached) } as const;
 const maxCallWaits = { guard: 'isMaxCall', actions: run(deferMaxCall) } as const;
+const ackTimeoutEnds = { guard: 'isAckTimeout', target: 'ended', actions: run(ackTimedOut) } as const;
+const ackTimeoutWaits = { guard: 'isAckTimeout', actions: run(deferAckTimeout) } as const;
+/**
+ * The ACK of the 2xx to the caller's INVITE stops the ACK timeout in every state with live legs: the
+ * caller may have sent a REFER or a re-INVITE before its ACK arrived.
+ */
+const plainAck = { guard: 'plainAck', actions: run(plainAckArrived) } as const;
+const plainAcks = { CallAcked: plainAck } as const;
 
 export const callMachine = setup({
   types: {
@@ -144,6 +155,7 @@ export const callMachine = setup({
     delayedOffer: ({ context }) => delayedOffer(context),
     answeredWithoutOffer: ({ context, event }) => answeredWithoutOffer(context, event as CallAnswered),
     ackHasAnswer: ({ event }) => ackHasAnswer(event as CallAcked),
+    plainAck: ({ context, event }) => isPlainAck(context, event as CallAcked),
     answerIsOffer: ({ context, event }) => answerIsOffer(context, event as ReInviteAnswered),
     relayedInfo: ({ context, event }) => relayedInfo(context, event as InfoAnswered) !== undefined,
     isSessionTimer: ({ context, event }) => isSessionTimer(context, event as TimerFired),
@@ -210,9 +222,10 @@ export const callMachine = setup({
           { guard: 'updateHasOffer', target: 'updating', actions: run(relayUpdate) },
           { actions: run(refreshByUpdate) },
         ],
+        ...plainAcks,
         HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
         ReferAccepted: { target: 'transferring', actions: run(startTransfer) },
-        TimerFired: [sessionExpiry, maxCallEnds],
+        TimerFired: [sessionExpiry, ackTimeoutEnds, maxCallEnds],
         HandOverRequested: [
           { guard: 'lendable', target: 'lending', actions: run(lendFarLeg) },
           { actions: run(refuseHandOver) },
@@ -227,13 +240,16 @@ export const callMachine = setup({
         ...infoAnswers,
         ReInviteAnswered: { target: 'inProgress', actions: run(legReplaced) },
         HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
-        TimerFired: [sessionExpiry, maxCallWaits],
+        ...plainAcks,
+        TimerFired: [sessionExpiry, ackTimeoutWaits, maxCallWaits],
       },
     },
     lending: {
       // The far leg is lent to an attended transfer of another session, which tells how it ended.
       on: {
         ...refusedRefer,
+        ...plainAcks,
+        TimerFired: ackTimeoutWaits,
         HandOverRequested: [{ guard: 'lentToIt', actions: run(lentAgain) }, { actions: run(refuseHandOver) }],
         HangupReceived: { guard: 'fromCustomer', actions: run(customerLeftWhileLent) },
         ReplacedCallJoined: { guard: 'lentToIt', target: 'ended', actions: run(joinedElsewhere) },
@@ -256,6 +272,7 @@ export const callMachine = setup({
         ...infoAnswers,
         ...updateRefresh,
         CallAcked: [
+          plainAck,
           { guard: 'ackHasAnswer', target: 'inProgress', actions: run(followedBy(confirmCall, ackArrived)) },
           { target: 'ended', actions: run(followedBy(ackWithoutAnswer, callOver)) },
         ],
@@ -283,7 +300,8 @@ export const callMachine = setup({
           { target: 'inProgress', actions: run(answerReInvite) },
         ],
         HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
-        TimerFired: [sessionExpiry, maxCallWaits],
+        ...plainAcks,
+        TimerFired: [sessionExpiry, ackTimeoutWaits, maxCallWaits],
       },
     },
     updating: {
@@ -295,7 +313,8 @@ export const callMachine = setup({
         ...updateRefresh,
         UpdateAnswered: { target: 'inProgress', actions: run(answerUpdate) },
         HangupReceived: { target: 'ended', actions: run(followedBy(hangUp, callOver)) },
-        TimerFired: [sessionExpiry, maxCallWaits],
+        ...plainAcks,
+        TimerFired: [sessionExpiry, ackTimeoutWaits, maxCallWaits],
       },
     },
     transferring: {
@@ -319,7 +338,8 @@ export const callMachine = setup({
           },
           { target: 'handedOff', actions: run(followedBy(completeTransfer, callOver)) },
         ],
-        TimerFired: maxCallWaits,
+        ...plainAcks,
+        TimerFired: [ackTimeoutWaits, maxCallWaits],
       },
     },
     handedOff: {

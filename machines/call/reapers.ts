@@ -5,9 +5,12 @@
  * - Timer C (RFC 3261 §16.6 step 11) while its outbound INVITE has no final response: the INVITE is
  *   CANCELed and the caller answered 408. The call then waits in `canceling` for the callee's 487, or
  *   ACKs and BYEs a 200 that crossed the CANCEL (RFC 3261 §15).
- * - An ACK timeout while the pivot waits for the ACK of a 2xx that relayed an offer: after 64*T1 the
- *   session is over (RFC 3261 §13.3.1.4): the offering leg's 2xx is ACKed with an answer refusing its
- *   streams (an ACK must carry the answer), and both legs are BYEd.
+ * - An ACK timeout while the pivot waits for the ACK of a 2xx: after 64*T1 the session is over
+ *   (RFC 3261 §13.3.1.4) and both legs are BYEd. For a 2xx that relayed an offer, the offering leg's
+ *   2xx is first ACKed with an answer refusing its streams (an ACK must carry the answer). For an
+ *   ordinary call (limits with `plainAck`) the 2xx to the caller's INVITE awaits its ACK too, whatever
+ *   the call does meanwhile; while a transfer or a relayed offer holds the legs the timeout waits for
+ *   it, like the call limit.
  * - The trunk's `maxCallSeconds` from the answer: both legs are BYEd. A transfer or a re-INVITE in
  *   flight owns the legs, so the limit waits for it, a short while at a time.
  *
@@ -24,7 +27,7 @@ import {
   response,
 } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
-import type { CallReceived, Reapers, TimerFired } from '../events.ts';
+import type { CallAcked, CallReceived, Reapers, TimerFired } from '../events.ts';
 import { rejectingAnswer } from '../sdp.ts';
 import type { CallContext } from './steps.ts';
 
@@ -101,22 +104,40 @@ export const armTimerC: Adjust<CallReceived> = (context, event) => {
   ];
 };
 
-/** After a 2xx relaying an offer: the caller's ACK must come within the ACK timeout. */
+/**
+ * After a 2xx relaying an offer (or, with `plainAck`, the 2xx to the caller's INVITE): the asking
+ * leg's ACK must come within the ACK timeout. A new offer relayed before the first ACK came replaces
+ * that wait: the peer went on using the dialog.
+ */
 export const armAckTimeout: Adjust<{ at: string }> = (context, event) => {
-  const reapers = context.reapers;
-  const waiting = context.awaitingAck;
-  if (!reapers || !waiting) return [context, []];
-  const ackTimeout = `${context.callSid}:ack-timeout:${waiting.from}:${waiting.cseq ?? event.at}`;
+  const waiting = context.awaitingAck
+    ? { leg: context.awaitingAck.from, cseq: context.awaitingAck.cseq }
+    : context.unacked;
+  if (!context.reapers || !waiting) return [context, []];
+  const [previous, cancels] = context.awaitingAck
+    ? cancelSlots({ ...context, unacked: undefined }, event.at, ['ackTimeout'])
+    : [context, []];
+  const reapers = previous.reapers!;
+  const ackTimeout = `${context.callSid}:ack-timeout:${waiting.leg}:${waiting.cseq ?? event.at}`;
   return [
-    { ...context, reapers: { ...reapers, ackTimeout } },
-    [scheduled(context, event.at, 'ack-timeout', ackTimeout, reapers.limits.ackTimeoutSeconds)],
+    { ...previous, reapers: { ...reapers, ackTimeout } },
+    [...cancels, scheduled(context, event.at, 'ack-timeout', ackTimeout, reapers.limits.ackTimeoutSeconds)],
   ];
 };
+
+/** With `plainAck`, the 2xx just sent to the caller's INVITE awaits its ACK even if it needs no answer. */
+function awaitPlainAck(context: Context): Context {
+  if (!context.reapers?.limits.plainAck || context.awaitingAck || context.status !== 'in-progress') {
+    return context;
+  }
+  const cseq = context.legs[context.inbound]?.remoteCseq;
+  return { ...context, unacked: { leg: context.inbound, ...(cseq !== undefined ? { cseq } : {}) } };
+}
 
 /** The callee answered: Timer C is done, the call limit starts, and an ACK may be awaited. */
 export const answered: Adjust<{ at: string }> = (context, event) => {
   const [stopped, cancels] = cancelSlots(context, event.at, ['timerC']);
-  const [waiting, ackTimer] = armAckTimeout(stopped, event);
+  const [waiting, ackTimer] = armAckTimeout(awaitPlainAck(stopped), event);
   const limit = waiting.reapers?.limits.maxCallSeconds;
   if (!waiting.reapers || limit === undefined || waiting.status !== 'in-progress') {
     return [waiting, [...cancels, ...ackTimer]];
@@ -136,8 +157,19 @@ export const leftRinging: Adjust<{ at: string }> = (context, event) =>
 export const ackArrived: Adjust<{ at: string }> = (context, event) =>
   cancelSlots(context, event.at, ['ackTimeout']);
 
+/** Whether an ACK is the one the 2xx to the caller's INVITE awaits (the first; it is stored once). */
+export function isPlainAck(context: CallContext, event: CallAcked): boolean {
+  const waiting = context.unacked;
+  return waiting?.leg === event.leg && (waiting.cseq === undefined || waiting.cseq === event.cseq);
+}
+
+/** The plain ACK arrived: the caller has the dialog, the ACK timeout stops. Nothing goes on the wire. */
+export const plainAckArrived: Step<CallContext, CallAcked> = ({ outbox: _, ...context }, event) =>
+  cancelSlots({ ...context, unacked: undefined }, event.at, ['ackTimeout']);
+
 /** The call ended or left the pivot's hands (handed off): nothing is left to reap. */
-export const callOver: Adjust<{ at: string }> = (context, event) => cancelSlots(context, event.at, ALL);
+export const callOver: Adjust<{ at: string }> = (context, event) =>
+  cancelSlots({ ...context, unacked: undefined }, event.at, ALL);
 
 function leg(context: Context, name: LegName): LegDialog {
   const dialog = context.legs[name];
@@ -201,13 +233,13 @@ function tearDown(
     effects.push(sip(bye));
   }
   effects.push(...cancels, fact({ type: 'CallEnded', callSid: context.callSid, at: event.at, status, why }));
-  return [{ ...next, awaitingAck: undefined, status, legs }, effects];
+  return [{ ...next, awaitingAck: undefined, unacked: undefined, status, legs }, effects];
 }
 
 /** The ACK of our 2xx never came (RFC 3261 §13.3.1.4): the session is over, both legs are BYEd. */
 export const ackTimedOut: Step<CallContext, TimerFired> = ({ outbox: _, ...context }, event) => {
   const seconds = context.reapers?.limits.ackTimeoutSeconds;
-  const from = context.awaitingAck?.from;
+  const from = context.awaitingAck?.from ?? context.unacked?.leg;
   return tearDown(
     context,
     event,
@@ -235,6 +267,15 @@ export const deferMaxCall: Step<CallContext, TimerFired> = ({ outbox: _, ...cont
   return [
     { ...context, reapers: { ...context.reapers!, maxCall } },
     [scheduled(context, event.at, 'max-call', maxCall, MAX_CALL_DEFER_SECONDS)],
+  ];
+};
+
+/** The ACK timeout came while a transfer or a relayed offer holds the legs: look again shortly. */
+export const deferAckTimeout: Step<CallContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const ackTimeout = `${context.callSid}:ack-timeout:deferred:${event.at}`;
+  return [
+    { ...context, reapers: { ...context.reapers!, ackTimeout } },
+    [scheduled(context, event.at, 'ack-timeout', ackTimeout, MAX_CALL_DEFER_SECONDS)],
   ];
 };
 

@@ -93,6 +93,11 @@ export interface CallContext extends WithOutbox {
     /** The CSeq of the offering leg's INVITE, when PRACKs moved that leg's CSeq past it. */
     toCseq?: number;
   };
+  /**
+   * The 2xx to the INVITE of leg `leg` (CSeq `cseq`) awaits its plain ACK, which brings no answer but
+   * proves the caller has the dialog (RFC 3261 §13.3.1.4); the ACK timeout runs meanwhile.
+   */
+  unacked?: { leg: LegName; cseq?: number };
   /** The call was placed without SDP (delayed offer): every 2xx to its INVITE carries an offer. */
   delayedOffer?: boolean;
   byeFallbackTimerId?: string;

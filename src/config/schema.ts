@@ -262,9 +262,14 @@ export const pivotConfigSchema = z.strictObject({
     /**
      * Timer C (RFC 3261 §16.6 step 11): how long an outbound INVITE may go without a final response
      * before the pivot CANCELs it and answers the caller 408. 181 s when absent (RFC 3261 wants more
-     * than 3 minutes). Every call also gets the ACK timeout (64*T1 = 32 s).
+     * than 3 minutes).
      */
     timerCSeconds: positiveSeconds.optional(),
+    /**
+     * How long the pivot waits for the ACK of its 2xx to a caller's INVITE before it BYEs both legs
+     * (RFC 3261 §13.3.1.4). 32 s (64*T1) when absent.
+     */
+    ackTimeoutSeconds: positiveSeconds.optional(),
     /**
      * Digest challenges offered to trunks with credentials, one Proxy-Authenticate each, in this order.
      * MD5 alone by default: many PBXs and test tools read only the first challenge and know only MD5;

@@ -609,13 +609,19 @@ function markDelayedOffer(classified: Classification, input: SipRequestInput): C
 
 /**
  * An ACK needs a machine only when it brings the answer to an offer the pivot relayed in its 2xx (the
- * asking leg's INVITE had no SDP): that answer is owed to the offering leg in its ACK. Every other ACK
- * (an ordinary 2xx, retransmissions, an ACK after the call moved on) is dropped, so the stream does not
- * grow per ACK. The adapter has already stopped retransmitting the 2xx.
+ * asking leg's INVITE had no SDP): that answer is owed to the offering leg in its ACK; or when it is
+ * the first ACK of the 2xx to the caller's INVITE, which stops the ACK timeout (machines/call/reapers.ts).
+ * Every other ACK (retransmissions, ACKs of re-INVITEs, an ACK after the call moved on) is dropped, so
+ * the stream does not grow per ACK. The adapter has already stopped retransmitting the 2xx.
  */
 function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const found = ownerOfDialog(session, input);
   if (!found || 'mismatch' in found) return { kind: 'ignore', why: 'ACK outside a dialog' };
+  const unacked = found.call.context.unacked;
+  if (unacked?.leg === found.leg && (unacked.cseq === undefined || unacked.cseq === input.cseq.seq)) {
+    const event = { type: 'CallAcked', callSid: found.callSid, at: env.now, leg: found.leg } as const;
+    return { kind: 'input', event: { ...event, cseq: input.cseq.seq } };
+  }
   const waiting = found.call.value === 'confirming' ? found.call.context.awaitingAck : undefined;
   if (waiting?.from !== found.leg) return { kind: 'ignore', why: 'ACK' };
   if (waiting.cseq !== undefined && waiting.cseq !== input.cseq.seq) {

@@ -16,7 +16,7 @@ export const MAX_CALL_SECONDS = 4 * 60 * 60;
 
 /**
  * The limits for a call on `trunkName`: every call gets Timer C (`sip.timerCSeconds`, 181 s by
- * default) and the ACK timeout, and a maximum duration (the trunk's `maxCallSeconds`, 4 h by default,
+ * default) and the ACK timeout for every 2xx to its caller (`sip.ackTimeoutSeconds`, 32 s), and a maximum duration (the trunk's `maxCallSeconds`, 4 h by default,
  * none when the trunk sets it to `false`).
  */
 export function reapersFor(config: PivotConfig, trunks: TrunkDirectory, trunkName: string): Reapers {
@@ -24,7 +24,8 @@ export function reapersFor(config: PivotConfig, trunks: TrunkDirectory, trunkNam
   const maxCall = trunk?.maxCallSeconds ?? MAX_CALL_SECONDS;
   return {
     timerCSeconds: config.sip.timerCSeconds ?? TIMER_C_SECONDS,
-    ackTimeoutSeconds: ACK_TIMEOUT_SECONDS,
+    ackTimeoutSeconds: config.sip.ackTimeoutSeconds ?? ACK_TIMEOUT_SECONDS,
+    plainAck: true,
     ...(maxCall !== false ? { maxCallSeconds: maxCall } : {}),
   };
 }

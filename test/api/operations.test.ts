@@ -20,21 +20,21 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
     await call.answer();
     const { status, body } = await w.get('/healthz');
     expect(status).toBe(200);
-    // The views have not folded the call yet: lag is visible. The call's five events: CallReceived,
-    // Timer C scheduled, CallAnswered, Timer C canceled, the call limit scheduled.
+    // The views have not folded the call yet: lag is visible. The call's six events: CallReceived,
+    // Timer C scheduled, CallAnswered, Timer C canceled, the ACK timeout and the call limit scheduled.
     expect(body).toEqual({
       Status: 'ok',
-      HeadPosition: 6,
+      HeadPosition: 7,
       Trunks: 1,
       Projections: ['callLog', 'transfers', 'billing', 'audit'].map((Name) => ({
         Name,
         Position: 1,
-        Lag: 5,
+        Lag: 6,
         Error: null,
       })),
     });
     await w.sync();
-    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 6, Lag: 0 });
+    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 7, Lag: 0 });
   });
 
   it('/metrics: calls by status, transfers by outcome, REFER->202, append latency, projection lag', async () => {

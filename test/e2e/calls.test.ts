@@ -35,6 +35,7 @@ describe('an origination call (carrier -> pivot -> PBX originationUri)', () => {
         'CallReceived',
         'CallProgress',
         'CallAnswered',
+        'CallAcked',
         'HangupReceived',
         'CallEnded',
       ]);
@@ -64,6 +65,7 @@ describe('a malformed request to the running pivot', () => {
       'CallReceived',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'HangupReceived',
       'CallEnded',
     ]);

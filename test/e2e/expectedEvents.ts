@@ -8,6 +8,7 @@ export const UNTIL_TARGET_RINGS = [
   'CallReceived',
   'CallProgress',
   'CallAnswered',
+  'CallAcked',
   'ReferReceived',
   'ReferAccepted',
   'TransfereeHeld',

@@ -34,6 +34,8 @@ export interface PivotOptions {
   transfer?: { noAnswerTimeoutSeconds?: number; byeFallbackSeconds?: number };
   /** Timer C (config `sip.timerCSeconds`); 181 s when unset. */
   timerCSeconds?: number;
+  /** The ACK timeout (config `sip.ackTimeoutSeconds`); 32 s when unset. */
+  ackTimeoutSeconds?: number;
   /** Logs warnings and errors to stderr when set (the pivot is silent by default). */
   log?: Logger;
   /** More trunks after `acme` (each with its own domain and numbers). */
@@ -102,6 +104,7 @@ export function pivotConfig(port: number, dbPath: string, options: PivotOptions)
       ...(options.sourceLimit === false ? { sourceLimit: false as const } : {}),
       ...(options.unknownSourceLimit !== undefined ? { unknownSourceLimit: options.unknownSourceLimit } : {}),
       ...(options.timerCSeconds !== undefined ? { timerCSeconds: options.timerCSeconds } : {}),
+      ...(options.ackTimeoutSeconds !== undefined ? { ackTimeoutSeconds: options.ackTimeoutSeconds } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
     },
     http: { host: '127.0.0.1', port: 0 },

@@ -108,6 +108,7 @@ async function expectRefused(refusal: Refusal) {
     'CallReceived',
     'CallProgress',
     'CallAnswered',
+    'CallAcked',
     'ReferReceived',
     'ReferRejected',
     'HangupReceived',

@@ -93,6 +93,7 @@ describe('a REFER the pivot refuses', () => {
         'CallReceived',
         'CallProgress',
         'CallAnswered',
+        'CallAcked',
         'ReferReceived',
         'ReferRejected',
         'HangupReceived',

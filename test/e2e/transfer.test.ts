@@ -207,6 +207,7 @@ describe('a blind transfer end to end', () => {
       'CallReceived',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'ReferReceived',
       'ReferAccepted',
       'NotifyAnswered',

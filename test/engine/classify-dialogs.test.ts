@@ -53,7 +53,7 @@ describe('in-dialog requests are matched on Call-ID, local tag and remote tag (R
     await expectRefused(h, withTags(reinvite, { to: 'pvx' }), 481, /To tag/);
     const refer = pbxInDialog(invite, pivotTag, 'REFER', 3, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] });
     await expectRefused(h, withTags(refer, { to: 'pvx' }), 481, /To tag/);
-    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered']);
+    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered', 'CallAcked']);
   });
 
   it("the carrier's BYE on the far leg must carry the carrier's tag and ours", async () => {

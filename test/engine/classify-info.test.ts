@@ -33,7 +33,13 @@ describe('INFO relayed between the legs of a call', () => {
       transactionKey: pbxInfo.transactionKey,
       status: 200,
     });
-    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered', 'InfoReceived', 'InfoAnswered']);
+    expect(await h.types()).toEqual([
+      'CallReceived',
+      'CallAnswered',
+      'CallAcked',
+      'InfoReceived',
+      'InfoAnswered',
+    ]);
   });
 
   it("the adapter's 408 for an unanswered INFO goes back as the final response", async () => {

@@ -35,7 +35,11 @@ describe('session timers asked for by the caller', () => {
     // The INVITE the pivot sends asks for no timer of its own.
     expect(h.lastRequest('INVITE').headers?.['Session-Expires']).toBeUndefined();
     expect(await h.types()).toEqual(['CallReceived', 'CallAnswered', 'TimerScheduled']);
-    expect(h.engine.pendingTimers().map((p) => p.timer.name)).toEqual(['session-expires', 'max-call']);
+    expect(h.engine.pendingTimers().map((p) => p.timer.name)).toEqual([
+      'session-expires',
+      'ack-timeout',
+      'max-call',
+    ]);
   });
 
   it('a refresh re-INVITE below 90 s gets 422; one with a valid interval is relayed and recorded', async () => {

@@ -103,11 +103,11 @@ describe('delayed offer on a termination call, through the engine', () => {
     expect(await h.types()).toEqual(['CallReceived', 'CallAnswered']);
   });
 
-  it('the ACK of an ordinary call (offer in the INVITE) is not stored', async () => {
+  it('the ACK of an ordinary call (offer in the INVITE) is stored once: a retransmission is not', async () => {
     const h = harness();
     const { invite, pivotTag } = await answeredCall(h);
     expect(await h.engine.handle(ackFrom(invite, pivotTag, ''))).toMatchObject({ kind: 'ignored' });
-    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered']);
+    expect(await h.types()).toEqual(['CallReceived', 'CallAnswered', 'CallAcked']);
   });
 });
 
@@ -137,6 +137,7 @@ describe('an offer-less re-INVITE relayed in an established call', () => {
     expect(await h.types()).toEqual([
       'CallReceived',
       'CallAnswered',
+      'CallAcked',
       'ReInviteReceived',
       'ReInviteAnswered',
       'CallAcked',

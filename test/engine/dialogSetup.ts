@@ -7,7 +7,14 @@ import { createEngine } from '../../src/engine/engine.ts';
 import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
-import { answer, pbxInvite, SDP_CARRIER, testConfig, withoutReaperTimers } from '../helpers/sipInputs.ts';
+import {
+  answer,
+  pbxInDialog,
+  pbxInvite,
+  SDP_CARRIER,
+  testConfig,
+  withoutReaperTimers,
+} from '../helpers/sipInputs.ts';
 
 interface LogEntry {
   level: string;
@@ -47,6 +54,8 @@ export async function answeredCall(h: H) {
   await h.engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
   const ok = h.sent.find((c) => c.kind === 'response' && c.status === 200);
   if (ok?.kind !== 'response' || !ok.toTag) throw new Error('no 200 to the PBX');
+  // The PBX confirms the call, as it must (RFC 3261 §13.2.2.4); without it the ACK timeout would run.
+  await h.engine.handle(pbxInDialog(invite, ok.toTag, 'ACK', invite.cseq.seq));
   return { invite, pivotTag: ok.toTag, farInvite };
 }
 

@@ -49,6 +49,7 @@ async function upToTargetInvite(engine: Engine, sent: SipCommand[]) {
   const farInvite = lastRequest(sent, 'INVITE');
   await engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
   const pivotTag = (sent.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string }).toTag;
+  await engine.handle(pbxInDialog(invite, pivotTag, 'ACK', 1));
   await engine.handle(
     pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }),
   );

@@ -3,7 +3,7 @@ import { createEngine } from '../../src/engine/engine.ts';
 import type { TimerHost } from '../../src/engine/timers.ts';
 import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
-import { pbxInvite, testConfig } from '../helpers/sipInputs.ts';
+import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
 
 function manualTimers() {
   const due: { callback: () => void; delayMs: number }[] = [];
@@ -82,5 +82,63 @@ describe('engine: Timer C through the config', () => {
     const [received] = await store.readAll();
     expect(received!.data).toMatchObject({ reapers: { timerCSeconds: 181, ackTimeoutSeconds: 32 } });
     expect(received!.data).not.toHaveProperty('reapers.maxCallSeconds');
+  });
+});
+
+describe('engine: the ACK timeout of an ordinary call (sip.ackTimeoutSeconds)', () => {
+  const withAckTimeout = (seconds: number) => {
+    const config = testConfig({ maxCallSeconds: false });
+    return { ...config, sip: { ...config.sip, ackTimeoutSeconds: seconds } };
+  };
+
+  async function answeredWithoutAck(sent: SipCommand[], timers: ReturnType<typeof manualTimers>) {
+    const store = createInMemoryEventStore();
+    const engine = createEngine({
+      store,
+      config: withAckTimeout(4),
+      send: (c) => sent.push(c),
+      timers: timers.host,
+    });
+    const invite = pbxInvite();
+    await engine.handle(invite);
+    const farInvite = sent.find(
+      (c): c is SendRequestCommand => c.kind === 'request' && c.method === 'INVITE',
+    )!;
+    await engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
+    const ok = sent.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string };
+    return { store, engine, invite, farInvite, pivotTag: ok.toTag };
+  }
+
+  it('a PBX that never ACKs our 200: when the timeout fires both legs are BYEd and the call ends failed', async () => {
+    const sent: SipCommand[] = [];
+    const timers = manualTimers();
+    const { store, engine, invite, farInvite } = await answeredWithoutAck(sent, timers);
+    expect(timers.due.map((t) => Math.round(t.delayMs / 1000))).toEqual([4]);
+    const received = (await store.readAll()).find((e) => e.type === 'CallReceived');
+    expect(received?.data).toMatchObject({ reapers: { ackTimeoutSeconds: 4, plainAck: true } });
+
+    timers.due[0]!.callback();
+    await engine.stop();
+    const byes = sent.filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === 'BYE');
+    expect(byes.map((bye) => bye.callId).sort()).toEqual([invite.callId, farInvite.callId].sort());
+    const ended = (await store.readAll()).find((e) => e.type === 'CallEnded');
+    expect(ended?.data).toMatchObject({
+      status: 'failed',
+      why: expect.stringContaining('no ACK on the customer leg within 4 s'),
+    });
+  });
+
+  it('the ACK is stored once and cancels the timeout; its retransmissions are not stored', async () => {
+    const sent: SipCommand[] = [];
+    const timers = manualTimers();
+    const { store, engine, invite, pivotTag } = await answeredWithoutAck(sent, timers);
+    expect(await engine.handle(pbxInDialog(invite, pivotTag, 'ACK', 1))).toMatchObject({ kind: 'stored' });
+    expect(timers.due).toEqual([]);
+    expect(await engine.handle(pbxInDialog(invite, pivotTag, 'ACK', 1))).toMatchObject({ kind: 'ignored' });
+    await engine.stop();
+    const types = (await store.readAll()).map((e) => e.type);
+    expect(types.filter((type) => type === 'CallAcked')).toHaveLength(1);
+    expect(types.slice(-2)).toEqual(['CallAcked', 'TimerCanceled']);
+    expect(sent.some((c) => c.kind === 'request' && c.method === 'BYE')).toBe(false);
   });
 });

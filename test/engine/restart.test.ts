@@ -68,6 +68,7 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     await engine1.handle(answer(lastRequest(sentBefore, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
     const pivotTag = (sentBefore.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string })
       .toTag;
+    await engine1.handle(pbxInDialog(invite, pivotTag, 'ACK', 1));
     await engine1.handle(
       pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }),
     );
@@ -220,6 +221,7 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     await a.handle(answer(lastRequest(sentA, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
     const pivotTag = (sentA.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string })
       .toTag;
+    await a.handle(pbxInDialog(invite, pivotTag, 'ACK', 1));
     await a.handle(pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }));
     await a.handle(answer(lastRequest(sentA, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
     // Engine a "dies" here; b saw the TimerScheduled through $all.

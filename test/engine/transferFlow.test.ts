@@ -37,6 +37,7 @@ async function answeredCall(engine: Engine, h: ReturnType<typeof harness>) {
   await engine.handle(answer(farInvite, 200, 'OK', SDP_CARRIER, 'gw'));
   const ok = h.sent.find((c) => c.kind === 'response' && c.status === 200);
   if (ok?.kind !== 'response' || !ok.toTag) throw new Error('no 200 to the PBX');
+  await engine.handle(pbxInDialog(invite, ok.toTag, 'ACK', invite.cseq.seq));
   return { invite, pivotTag: ok.toTag, farInvite };
 }
 
@@ -90,6 +91,7 @@ describe('engine: blind transfer from REFER to child call', () => {
     expect(withoutReaperTimers(all).map((e) => e.type)).toEqual([
       'CallReceived',
       'CallAnswered',
+      'CallAcked',
       'ReferReceived',
       'ReferAccepted',
       'TransfereeHeld',

@@ -30,6 +30,7 @@ export async function driveTransfer(engine: Engine, sent: SipCommand[]): Promise
     (c): c is SendResponseCommand => c.kind === 'response' && c.status === 200 && !!c.toTag,
   );
   const pivotTag = ok!.toTag!;
+  await engine.handle(pbxInDialog(invite, pivotTag, 'ACK', 1));
   await engine.handle(
     pbxInDialog(invite, pivotTag, 'REFER', 2, { 'refer-to': ['<sip:bob@127.0.0.1:5080>'] }),
   );

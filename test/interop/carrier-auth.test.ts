@@ -104,6 +104,7 @@ describe('digest authentication toward the carrier', () => {
         'CallRejected',
         'CallProgress',
         'CallAnswered',
+        'CallAcked',
         'HangupReceived',
         'CallEnded',
       ]);

@@ -62,6 +62,7 @@ describe('carrier gateway failover', () => {
       'CallRejected',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'HangupReceived',
       'CallEnded',
     ]);

@@ -226,6 +226,7 @@ describe('peers located by DNS (RFC 3263)', () => {
       'CallReceived',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'ReferReceived',
       'ReferAccepted',
       'TransfereeHeld',

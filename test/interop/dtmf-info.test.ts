@@ -49,6 +49,7 @@ describe('DTMF by INFO, relayed end to end', () => {
     expect(events.map((e) => e.type)).toEqual([
       'CallReceived',
       'CallAnswered',
+      'CallAcked',
       'InfoReceived',
       'InfoAnswered',
       'InfoReceived',
@@ -58,8 +59,8 @@ describe('DTMF by INFO, relayed end to end', () => {
       'HangupReceived',
       'CallEnded',
     ]);
-    expect(events[2]!.data).toMatchObject({ leg: 'customer', contentType: 'application/dtmf-relay' });
-    expect(events[5]!.data).toMatchObject({ status: 415, reason: 'Unsupported Media Type' });
-    expect(events[6]!.data).toMatchObject({ leg: 'far', body: 'Signal=9\r\nDuration=160\r\n' });
+    expect(events[3]!.data).toMatchObject({ leg: 'customer', contentType: 'application/dtmf-relay' });
+    expect(events[6]!.data).toMatchObject({ status: 415, reason: 'Unsupported Media Type' });
+    expect(events[7]!.data).toMatchObject({ leg: 'far', body: 'Signal=9\r\nDuration=160\r\n' });
   });
 });

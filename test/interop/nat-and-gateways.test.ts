@@ -30,6 +30,7 @@ describe('a PBX behind NAT on TCP', () => {
       'CallReceived',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'HangupReceived',
       'CallEnded',
     ]);

@@ -61,6 +61,7 @@ describe('reliable provisional responses (100rel)', () => {
       'CallReceived',
       'CallProgress',
       'CallAnswered',
+      'CallAcked',
       'HangupReceived',
       'CallEnded',
     ]);

@@ -61,6 +61,7 @@ describe('a caller that vanishes during a session with a timer', () => {
       'CallReceived',
       'CallAnswered',
       'TimerScheduled',
+      'CallAcked',
       'ReInviteReceived',
       'ReInviteAnswered',
       'TimerCanceled',

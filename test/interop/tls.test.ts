@@ -154,6 +154,7 @@ describe('SIP over TLS', () => {
     expect(events.map((e) => e.type)).toEqual([
       'CallReceived',
       'CallAnswered',
+      'CallAcked',
       'HangupReceived',
       'CallEnded',
     ]);

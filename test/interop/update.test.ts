@@ -47,6 +47,7 @@ describe('UPDATE relayed in a confirmed call', () => {
       'CallReceived',
       'CallAnswered',
       'TimerScheduled',
+      'CallAcked',
       'UpdateReceived',
       'UpdateAnswered',
       'TimerCanceled',
@@ -58,6 +59,6 @@ describe('UPDATE relayed in a confirmed call', () => {
       'TimerCanceled',
       'CallEnded',
     ]);
-    expect(events[7]!.data.sdp).toBeUndefined();
+    expect(events[8]!.data.sdp).toBeUndefined();
   });
 });
