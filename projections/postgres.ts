@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
+import { type Backoff, backoffMs } from '../src/shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import {
   NON_SESSION_TYPES,
@@ -34,6 +35,9 @@ export interface PostgresProjectionRunner extends ProjectionRunner {
   /** Stops following and closes the connection pool. */
   close(): Promise<void>;
 }
+
+/** Waits after a failed batch, doubling up to 30 s, as the SQLite runner does. */
+const RETRY: Backoff = { first: 500, max: 30_000 };
 
 const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS pivot_projection_checkpoints (
   name       TEXT        PRIMARY KEY,
@@ -187,7 +191,7 @@ export async function createPostgresProjectionRunner(
   let following: Promise<void> | undefined;
 
   async function follow(): Promise<void> {
-    let delay = 500;
+    let failures = 0;
     while (!stopped) {
       try {
         await catchUp();
@@ -214,15 +218,15 @@ export async function createPostgresProjectionRunner(
           }
         }
         await live.close();
-        delay = 500;
+        failures = 0;
       } catch (thrown) {
         if (stopped) break;
+        const delay = backoffMs(failures++, RETRY);
         log('error', 'postgres projection batch failed, retrying', {
           error: error ?? String(thrown),
           delayMs: delay,
         });
         await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 30_000);
       }
     }
   }

@@ -11,6 +11,7 @@
 import type { Database } from 'better-sqlite3';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
+import { type Backoff, backoffMs } from '../src/shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
 
@@ -272,12 +273,14 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   }
 
   async function follow(): Promise<void> {
-    let delay = options.retryDelayMs ?? 1000;
+    const retry: Backoff = { first: options.retryDelayMs ?? 1000, max: 30_000 };
+    let failures = 0;
     while (!stopped) {
       try {
         await followOnce();
-        delay = options.retryDelayMs ?? 1000;
+        failures = 0;
       } catch (thrown) {
+        const delay = backoffMs(failures++, retry);
         log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs: delay });
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -287,7 +290,6 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           };
         });
         wakeRetry = undefined;
-        delay = Math.min(delay * 2, 30_000);
       }
     }
   }

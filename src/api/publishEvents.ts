@@ -21,10 +21,14 @@ import { headers, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { connectNats } from '../bus/nats/connect.ts';
 import { resolveOptions } from '../bus/nats/options.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import { type Backoff, backoffMs } from '../shared/backoff.ts';
 import type { AllSubscription, EventStore } from '../store/port.ts';
 import { feedEventOf, isFeedable } from './feed.ts';
 
 export const POSITION_HEADER = 'Pivot-Position';
+
+/** Waits after a failed publish: NATS or the store is down, and is retried without hammering it. */
+const PUBLISH_RETRY: Backoff = { first: 250, max: 10_000 };
 
 export interface EventPublisherOptions {
   servers: string | string[];
@@ -139,13 +143,14 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
   }
 
   const running = (async () => {
-    let delay = 250;
+    let failures = 0;
     while (!stopped) {
       try {
         await publishFrom();
-        delay = 250;
+        failures = 0;
       } catch (error) {
         if (stopped) break;
+        const delay = backoffMs(failures++, PUBLISH_RETRY);
         log('warn', 'event publisher: publish failed, retrying', {
           error: String(error),
           after,
@@ -158,7 +163,6 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
             resolve();
           };
         });
-        delay = Math.min(delay * 2, 10_000);
       }
     }
   })();
