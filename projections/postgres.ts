@@ -18,6 +18,7 @@ import {
   type ProjectedEvent,
   sessionSidOf,
 } from './api.ts';
+import { positionWaiters, timedRebuild } from './progress.ts';
 import type { ProjectionRunner, RunnerStats } from './runner.ts';
 
 export interface PostgresProjectionRunnerOptions {
@@ -123,7 +124,7 @@ export async function createPostgresProjectionRunner(
   const lowest = () => Math.min(...names.map((n) => positions.get(n) ?? 0));
   const counters: RunnerStats = { batches: 0, events: 0, conflicts: 0, failures: 0 };
   let error: string | undefined;
-  const waiters = new Set<{ position: number; resolve: () => void }>();
+  const waiters = positionWaiters(lowest, 'postgres projections');
 
   async function applyBatch(events: RecordedEvent[]): Promise<boolean> {
     if (events.length === 0) return true;
@@ -166,12 +167,7 @@ export async function createPostgresProjectionRunner(
     counters.batches++;
     counters.events += events.length;
     for (const name of names) positions.set(name, Math.max(positions.get(name) ?? 0, last));
-    for (const waiter of waiters) {
-      if (lowest() >= waiter.position) {
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    waiters.notify();
     return true;
   }
 
@@ -262,15 +258,7 @@ export async function createPostgresProjectionRunner(
         for (const projection of projections)
           if (chosen.includes(projection.name)) await reset(client, projection);
       });
-      const started = performance.now();
-      const events = await catchUp();
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        projections: chosen,
-        events,
-        seconds,
-        eventsPerSecond: seconds > 0 ? events / seconds : events,
-      };
+      return timedRebuild(chosen, catchUp);
     },
     async status() {
       const head = await store.headPosition();
@@ -287,23 +275,7 @@ export async function createPostgresProjectionRunner(
         };
       });
     },
-    waitFor(position, timeoutMs = 10_000) {
-      if (lowest() >= position) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const waiter = {
-          position,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`postgres projections did not reach position ${position} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    waitFor: waiters.waitFor,
     lastError: () => error,
     stats: () => ({ ...counters }),
   };

@@ -14,6 +14,7 @@ import { type Logger, silentLogger } from '../src/log.ts';
 import { type Backoff, backoffMs } from '../src/shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
+import { positionWaiters, timedRebuild } from './progress.ts';
 
 export interface ProjectionStatus {
   name: string;
@@ -143,19 +144,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const storedPositions = (): Map<string, number> =>
     new Map(projections.map((p) => [p.name, selectCheckpoint.get(p.name)?.position ?? 0]));
 
-  const waiters = new Set<{ position: number; resolve: () => void }>();
   let positions = storedPositions();
   const lowest = () => Math.min(...positions.values());
-
-  const notifyWaiters = () => {
-    const reached = lowest();
-    for (const waiter of waiters) {
-      if (reached >= waiter.position) {
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  };
+  const waiters = positionWaiters(lowest, 'projections');
 
   /**
    * One transaction: check that nobody moved the checkpoints since `expected`, fold the events into
@@ -210,7 +201,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     counters.events += events.length;
     const last = events.at(-1)!.position;
     for (const [name, position] of positions) positions.set(name, Math.max(position, last));
-    notifyWaiters();
+    waiters.notify();
     options.onCommit?.(last);
     return true;
   }
@@ -321,15 +312,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         for (const projection of projections) if (chosen.includes(projection.name)) reset(projection);
       }).immediate();
       positions = storedPositions();
-      const started = performance.now();
-      const events = await catchUp();
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        projections: chosen,
-        events,
-        seconds,
-        eventsPerSecond: seconds > 0 ? events / seconds : events,
-      };
+      return timedRebuild(chosen, catchUp);
     },
 
     async status() {
@@ -347,23 +330,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       });
     },
 
-    waitFor(position, timeoutMs = 10_000) {
-      if (lowest() >= position) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const waiter = {
-          position,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`projections did not reach position ${position} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    waitFor: waiters.waitFor,
 
     lastError: () => error,
     stats: () => ({ ...counters }),
