@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
-import { type Backoff, backoffMs } from '../src/shared/backoff.ts';
+import { type Backoff, backoffMs, retryPause } from '../src/shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import {
   NON_SESSION_TYPES,
@@ -185,6 +185,7 @@ export async function createPostgresProjectionRunner(
   let stopped = true;
   let subscription: AllSubscription | undefined;
   let following: Promise<void> | undefined;
+  const pause = retryPause();
 
   async function follow(): Promise<void> {
     let failures = 0;
@@ -222,7 +223,7 @@ export async function createPostgresProjectionRunner(
           error: error ?? String(thrown),
           delayMs: delay,
         });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await pause.sleep(delay);
       }
     }
   }
@@ -241,6 +242,7 @@ export async function createPostgresProjectionRunner(
     },
     async stop() {
       stopped = true;
+      pause.wake();
       await subscription?.close();
       await following;
       following = undefined;

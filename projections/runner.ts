@@ -11,7 +11,7 @@
 import type { Database } from 'better-sqlite3';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
-import { type Backoff, backoffMs } from '../src/shared/backoff.ts';
+import { type Backoff, backoffMs, retryPause } from '../src/shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
 import { positionWaiters, timedRebuild } from './progress.ts';
@@ -222,7 +222,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   let stopped = true;
   let subscription: AllSubscription | undefined;
   let following: Promise<void> | undefined;
-  let wakeRetry: (() => void) | undefined;
+  const pause = retryPause();
 
   /** One subscription's life: from the stored checkpoints until stop, a conflict or an error. */
   async function followOnce(): Promise<void> {
@@ -273,14 +273,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       } catch (thrown) {
         const delay = backoffMs(failures++, retry);
         log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs: delay });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          wakeRetry = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wakeRetry = undefined;
+        await pause.sleep(delay);
       }
     }
   }
@@ -297,7 +290,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
 
     async stop() {
       stopped = true;
-      wakeRetry?.();
+      pause.wake();
       await subscription?.close();
       await following;
       following = undefined;

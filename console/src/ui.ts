@@ -57,3 +57,8 @@ export function pick(query: URLSearchParams, names: string[]): Record<string, st
   }
   return out;
 }
+
+/** What a list page says when a loaded page has no rows: none at all, or none matching its filters. */
+export function Empty({ when, what, filtered }: { when: boolean; what: string; filtered: boolean }) {
+  return when ? html`<p class="empty">No ${what}${filtered ? ' match these filters' : ' yet'}.</p>` : null;
+}

@@ -21,7 +21,7 @@ import { headers, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { connectNats } from '../bus/nats/connect.ts';
 import { resolveOptions } from '../bus/nats/options.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { type Backoff, backoffMs } from '../shared/backoff.ts';
+import { type Backoff, backoffMs, retryPause } from '../shared/backoff.ts';
 import type { AllSubscription, EventStore } from '../store/port.ts';
 import { feedEventOf, isFeedable } from './feed.ts';
 
@@ -119,7 +119,7 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
   const js = jetstream(nc);
   let stopped = false;
   let subscription: AllSubscription | undefined;
-  let wake: (() => void) | undefined;
+  const pause = retryPause();
 
   async function publishFrom(): Promise<void> {
     const live = options.store.subscribeToAll({ after });
@@ -156,13 +156,7 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
           after,
           delayMs: delay,
         });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        await pause.sleep(delay);
       }
     }
   })();
@@ -172,7 +166,7 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
     position: () => after,
     async stop() {
       stopped = true;
-      wake?.();
+      pause.wake();
       await subscription?.close();
       await running;
       await nc.drain().catch(() => nc.close());
