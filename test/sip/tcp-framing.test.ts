@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStreamFramer } from '../../src/sip/framer.ts';
+import { until } from '../helpers/until.ts';
 import { type Harness, rawRequest, startAdapter, statusLine, type UdpPeer, udpPeer } from './support.ts';
 
 /** Runs chunks through a framer and reports what it made of them. */
@@ -110,11 +111,6 @@ describe('TCP framing through the adapter', () => {
       closed,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('connection left open')), ms)),
     ]);
-  const until = async (condition: () => boolean, ms = 2_000) => {
-    const end = Date.now() + ms;
-    while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  };
-
   it('answers Content-Length: 0 plus l: N with 400, closes, and never delivers the hidden INVITE', async () => {
     const { socket, received, closed } = await connect();
     const carrier = tcp(

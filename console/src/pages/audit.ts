@@ -5,7 +5,7 @@ import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
 import type { AuditEntry, Page } from '../types.ts';
-import { Empty, ErrorNote, Loading, Pager, pick, TableWrap } from '../ui.ts';
+import { ListState, Pager, pick, TableWrap } from '../ui.ts';
 
 const FILTERS = ['Kind', 'TrunkSid', 'CallSid', 'After', 'Before'];
 
@@ -37,9 +37,7 @@ export function AuditPage({ route }: { route: Route }) {
         { name: 'Before', label: 'Before (UTC)', kind: 'datetime' },
       ]}
     />
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    <${Empty} when=${!!list.data && rows.length === 0} what="audit entries" filtered=${Object.keys(filters).length > 0} />
+    <${ListState} list=${list} rows=${rows.length} what="audit entries" filters=${filters} />
     ${
       rows.length > 0
         ? html`<${TableWrap} label="Audit entries">

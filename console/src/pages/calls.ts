@@ -7,7 +7,7 @@ import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
 import type { Call, Page } from '../types.ts';
-import { Empty, ErrorNote, Loading, Pager, pick, Status, TableWrap } from '../ui.ts';
+import { ListState, Pager, pick, Status, TableWrap } from '../ui.ts';
 
 const STATUSES = ['ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'];
 const FILTERS = ['TrunkSid', 'Status', 'Direction', 'StartTimeAfter', 'StartTimeBefore', 'ParentCallSid'];
@@ -55,9 +55,7 @@ export function CallsPage({ route }: { route: Route }) {
         Live (refresh every ${POLL_MS / 1000} s)</label
       >
     </p>
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    <${Empty} when=${!!list.data && calls.length === 0} what="calls" filtered=${Object.keys(filters).length > 0} />
+    <${ListState} list=${list} rows=${calls.length} what="calls" filters=${filters} />
     ${
       calls.length > 0
         ? html`<${TableWrap} label="Call log">

@@ -5,7 +5,7 @@ import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
 import type { Page, Transfer } from '../types.ts';
-import { Empty, ErrorNote, Loading, Pager, pick, Status, TableWrap } from '../ui.ts';
+import { ListState, Pager, pick, Status, TableWrap } from '../ui.ts';
 
 const FILTERS = ['TrunkSid', 'Outcome', 'CallSid'];
 
@@ -27,9 +27,7 @@ export function TransfersPage({ route }: { route: Route }) {
         callField(),
       ]}
     />
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    <${Empty} when=${!!list.data && rows.length === 0} what="transfers" filtered=${Object.keys(filters).length > 0} />
+    <${ListState} list=${list} rows=${rows.length} what="transfers" filters=${filters} />
     ${
       rows.length > 0
         ? html`<${TableWrap} label="Transfers">
