@@ -8,7 +8,8 @@
 import pg from 'pg';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
-import { type Backoff, backoffMs, retryPause } from '../src/shared/backoff.ts';
+import type { Backoff } from '../src/shared/backoff.ts';
+import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import {
   NON_SESSION_TYPES,
@@ -182,50 +183,40 @@ export async function createPostgresProjectionRunner(
     }
   }
 
-  let stopped = true;
   let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
-  const pause = retryPause();
+  const following = retryLoop({
+    attempt: followOnce,
+    backoff: RETRY,
+    onFailure: (thrown, delayMs) =>
+      log('error', 'postgres projection batch failed, retrying', { error: error ?? String(thrown), delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
-  async function follow(): Promise<void> {
-    let failures = 0;
-    while (!stopped) {
-      try {
-        await catchUp();
-        const live = store.subscribeToAll({ after: lowest() });
-        subscription = live;
-        const iterator = live[Symbol.asyncIterator]();
-        let batch: RecordedEvent[] = [];
-        let pending = iterator.next();
-        while (!stopped) {
-          const tick =
-            batch.length > 0 ? new Promise<'tick'>((r) => setImmediate(() => r('tick'))) : undefined;
-          const next = tick ? await Promise.race([pending, tick]) : await pending;
-          if (next === 'tick') {
-            if (!(await applyBatch(batch))) break;
-            batch = [];
-            continue;
-          }
-          if (next.done) break;
-          batch.push(next.value);
-          pending = iterator.next();
-          if (batch.length >= batchSize) {
-            if (!(await applyBatch(batch))) break;
-            batch = [];
-          }
-        }
-        await live.close();
-        failures = 0;
-      } catch (thrown) {
-        if (stopped) break;
-        const delay = backoffMs(failures++, RETRY);
-        log('error', 'postgres projection batch failed, retrying', {
-          error: error ?? String(thrown),
-          delayMs: delay,
-        });
-        await pause.sleep(delay);
+  /** Catches up, then follows `$all` until stop, a conflict or an error. */
+  async function followOnce(): Promise<void> {
+    await catchUp();
+    const live = store.subscribeToAll({ after: lowest() });
+    subscription = live;
+    const iterator = live[Symbol.asyncIterator]();
+    let batch: RecordedEvent[] = [];
+    let pending = iterator.next();
+    while (!following.stopped) {
+      const tick = batch.length > 0 ? new Promise<'tick'>((r) => setImmediate(() => r('tick'))) : undefined;
+      const next = tick ? await Promise.race([pending, tick]) : await pending;
+      if (next === 'tick') {
+        if (!(await applyBatch(batch))) break;
+        batch = [];
+        continue;
+      }
+      if (next.done) break;
+      batch.push(next.value);
+      pending = iterator.next();
+      if (batch.length >= batchSize) {
+        if (!(await applyBatch(batch))) break;
+        batch = [];
       }
     }
+    await live.close();
   }
 
   const runner: PostgresProjectionRunner = {
@@ -235,18 +226,8 @@ export async function createPostgresProjectionRunner(
       tables: Object.keys(p.tables),
     })),
     catchUp,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      following = follow();
-    },
-    async stop() {
-      stopped = true;
-      pause.wake();
-      await subscription?.close();
-      await following;
-      following = undefined;
-    },
+    start: following.start,
+    stop: following.stop,
     async close() {
       await runner.stop();
       await pool.end();

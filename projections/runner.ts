@@ -11,7 +11,7 @@
 import type { Database } from 'better-sqlite3';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
-import { type Backoff, backoffMs, retryPause } from '../src/shared/backoff.ts';
+import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
 import { positionWaiters, timedRebuild } from './progress.ts';
@@ -219,10 +219,14 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     }
   }
 
-  let stopped = true;
   let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
-  const pause = retryPause();
+  const following = retryLoop({
+    attempt: followOnce,
+    backoff: { first: options.retryDelayMs ?? 1000, max: 30_000 },
+    onFailure: (thrown, delayMs) =>
+      log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
   /** One subscription's life: from the stored checkpoints until stop, a conflict or an error. */
   async function followOnce(): Promise<void> {
@@ -241,7 +245,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       return ok;
     };
     try {
-      while (!stopped) {
+      while (!following.stopped) {
         // Batch whatever is already readable; flush as soon as the subscription would wait.
         tick ??= batch.length > 0 ? nextTurn().then(() => TICK) : undefined;
         const next = tick ? await Promise.race([pending, tick]) : await pending;
@@ -257,24 +261,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           await nextTurn();
         }
       }
-      if (!stopped) flush();
+      if (!following.stopped) flush();
     } finally {
       await live.close();
-    }
-  }
-
-  async function follow(): Promise<void> {
-    const retry: Backoff = { first: options.retryDelayMs ?? 1000, max: 30_000 };
-    let failures = 0;
-    while (!stopped) {
-      try {
-        await followOnce();
-        failures = 0;
-      } catch (thrown) {
-        const delay = backoffMs(failures++, retry);
-        log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs: delay });
-        await pause.sleep(delay);
-      }
     }
   }
 
@@ -282,19 +271,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     projections,
     catchUp,
 
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      following = follow();
-    },
-
-    async stop() {
-      stopped = true;
-      pause.wake();
-      await subscription?.close();
-      await following;
-      following = undefined;
-    },
+    start: following.start,
+    stop: following.stop,
 
     async rebuild(selected) {
       const chosen = selected && selected.length > 0 ? selected : projections.map((p) => p.name);

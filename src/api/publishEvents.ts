@@ -21,7 +21,8 @@ import { headers, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { connectNats } from '../bus/nats/connect.ts';
 import { resolveOptions } from '../bus/nats/options.ts';
 import { type Logger, silentLogger } from '../log.ts';
-import { type Backoff, backoffMs, retryPause } from '../shared/backoff.ts';
+import type { Backoff } from '../shared/backoff.ts';
+import { retryLoop } from '../shared/retryLoop.ts';
 import type { AllSubscription, EventStore } from '../store/port.ts';
 import { feedEventOf, isFeedable } from './feed.ts';
 
@@ -117,16 +118,21 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
     throw error;
   }
   const js = jetstream(nc);
-  let stopped = false;
   let subscription: AllSubscription | undefined;
-  const pause = retryPause();
+  const publishing = retryLoop({
+    attempt: publishFrom,
+    backoff: PUBLISH_RETRY,
+    onFailure: (error, delayMs) =>
+      log('warn', 'event publisher: publish failed, retrying', { error: String(error), after, delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
   async function publishFrom(): Promise<void> {
     const live = options.store.subscribeToAll({ after });
     subscription = live;
     try {
       for await (const event of live) {
-        if (stopped) return;
+        if (publishing.stopped) return;
         if (isFeedable(event)) {
           const h = headers();
           h.set(POSITION_HEADER, String(event.position));
@@ -142,33 +148,13 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
     }
   }
 
-  const running = (async () => {
-    let failures = 0;
-    while (!stopped) {
-      try {
-        await publishFrom();
-        failures = 0;
-      } catch (error) {
-        if (stopped) break;
-        const delay = backoffMs(failures++, PUBLISH_RETRY);
-        log('warn', 'event publisher: publish failed, retrying', {
-          error: String(error),
-          after,
-          delayMs: delay,
-        });
-        await pause.sleep(delay);
-      }
-    }
-  })();
+  publishing.start();
 
   log('info', 'publishing events on NATS', { subjects: `${prefix}.events.>`, stream: streamName, after });
   return {
     position: () => after,
     async stop() {
-      stopped = true;
-      pause.wake();
-      await subscription?.close();
-      await running;
+      await publishing.stop();
       await nc.drain().catch(() => nc.close());
     },
   };
