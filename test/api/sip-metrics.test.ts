@@ -25,5 +25,7 @@ describe('/metrics and the SIP edge', () => {
     expect(figure(text, 'pivot_sip_sources_tracked')).toBe(1);
     expect(figure(text, 'pivot_sip_source_limit_dropped_total')).toBe(0);
     expect(figure(text, 'pivot_sip_server_transactions_pending')).toBe(0);
+    // The probes came over UDP: no stream connection is open.
+    expect(figure(text, 'pivot_sip_tcp_connections')).toBe(0);
   });
 });
