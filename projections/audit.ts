@@ -7,6 +7,7 @@ import type { Database } from 'better-sqlite3';
 import type { RecordedEvent } from '../src/store/port.ts';
 import type { TrunkEvent } from '../src/trunks/events.ts';
 import { compileProjection, defineProjection, type HandledEvent, type Projection } from './api.ts';
+import { callTrunks } from './callTrunks.ts';
 import type { DataOf } from './types.ts';
 
 const audit = `
@@ -28,13 +29,8 @@ CREATE INDEX IF NOT EXISTS audit_by_call ON audit (call_sid, position);
 CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at);
 `;
 
-// Live calls' trunks and the policy each pending REFER was judged with.
-const callTrunks = `
-CREATE TABLE IF NOT EXISTS audit_call_trunks (
-  call_sid  TEXT PRIMARY KEY,
-  trunk_sid TEXT NOT NULL
-);
-`;
+// Live calls' trunks, and the policy each pending REFER was judged with.
+const trunks = callTrunks('audit_call_trunks');
 
 const refers = `
 CREATE TABLE IF NOT EXISTS audit_refers (
@@ -65,11 +61,7 @@ const prepare = (db: Database) => ({
        details)
      VALUES (@position, @at, @kind, @action, @trunk_sid, @call_sid, @transfer_sid, @what, @why, @by, @details)`,
   ),
-  rememberTrunk: db.prepare('INSERT OR REPLACE INTO audit_call_trunks (call_sid, trunk_sid) VALUES (?, ?)'),
-  trunkOf: db.prepare<[string], { trunk_sid: string }>(
-    'SELECT trunk_sid FROM audit_call_trunks WHERE call_sid = ?',
-  ),
-  forgetTrunk: db.prepare('DELETE FROM audit_call_trunks WHERE call_sid = ?'),
+  ...trunks.prepare(db),
   rememberRefer: db.prepare(
     'INSERT OR REPLACE INTO audit_refers (transfer_sid, trunk_sid, refer_to, policy) VALUES (?, ?, ?, ?)',
   ),
@@ -188,7 +180,7 @@ export const auditDefinition = defineProjection({
   // 2: target legs released after a failed or broken transfer are listed.
   version: 2,
   description: 'every trunk change and transfer decision: what, when, why and who',
-  tables: { audit, audit_call_trunks: callTrunks, audit_refers: refers },
+  tables: { audit, audit_call_trunks: trunks.table, audit_refers: refers },
   prepare,
   handlers: {
     TrunkCreated: trunkChange,
@@ -197,15 +189,7 @@ export const auditDefinition = defineProjection({
     TrunkAclChanged: trunkChange,
     TrunkTransferLimitChanged: trunkChange,
     TrunkCpsLimitChanged: trunkChange,
-    CallReceived({ data: e }, s) {
-      s.rememberTrunk.run(e.callSid, e.trunkSid);
-    },
-    ChildCallStarted({ data: e }, s) {
-      s.rememberTrunk.run(e.callSid, e.trunkSid);
-    },
-    CallEnded({ data: e }, s) {
-      s.forgetTrunk.run(e.callSid);
-    },
+    ...trunks.handlers,
     ReferReceived({ data: e }, s) {
       const { transferMode, transferCallerId, maxTransfersPerCall } = e.policy;
       s.rememberRefer.run(

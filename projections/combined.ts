@@ -1,4 +1,5 @@
 /** One runner over several (the SQLite views and PostgreSQL): what the CLI, the API and /healthz see. */
+import { timedRebuild } from './progress.ts';
 import type { ProjectionRunner } from './runner.ts';
 
 export function combineRunners(runners: ProjectionRunner[]): ProjectionRunner {
@@ -21,19 +22,14 @@ export function combineRunners(runners: ProjectionRunner[]): ProjectionRunner {
       const names =
         selected && selected.length > 0 ? selected : runners.flatMap((r) => r.projections.map((p) => p.name));
       for (const name of names) if (!owner(name)) throw new Error(`no projection named ${name}`);
-      const started = performance.now();
-      let events = 0;
-      for (const runner of runners) {
-        const mine = names.filter((name) => owner(name) === runner);
-        if (mine.length > 0) events = Math.max(events, (await runner.rebuild(mine)).events);
-      }
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        projections: names,
-        events,
-        seconds,
-        eventsPerSecond: seconds > 0 ? events / seconds : events,
-      };
+      return timedRebuild(names, async () => {
+        let events = 0;
+        for (const runner of runners) {
+          const mine = names.filter((name) => owner(name) === runner);
+          if (mine.length > 0) events = Math.max(events, (await runner.rebuild(mine)).events);
+        }
+        return events;
+      });
     },
     async status() {
       return (await Promise.all(runners.map((r) => r.status()))).flat();

@@ -8,6 +8,8 @@
 import pg from 'pg';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
+import type { Backoff } from '../src/shared/backoff.ts';
+import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import {
   NON_SESSION_TYPES,
@@ -17,6 +19,7 @@ import {
   type ProjectedEvent,
   sessionSidOf,
 } from './api.ts';
+import { positionWaiters, timedRebuild } from './progress.ts';
 import type { ProjectionRunner, RunnerStats } from './runner.ts';
 
 export interface PostgresProjectionRunnerOptions {
@@ -34,6 +37,9 @@ export interface PostgresProjectionRunner extends ProjectionRunner {
   /** Stops following and closes the connection pool. */
   close(): Promise<void>;
 }
+
+/** Waits after a failed batch, doubling up to 30 s, as the SQLite runner does. */
+const RETRY: Backoff = { first: 500, max: 30_000 };
 
 const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS pivot_projection_checkpoints (
   name       TEXT        PRIMARY KEY,
@@ -119,7 +125,7 @@ export async function createPostgresProjectionRunner(
   const lowest = () => Math.min(...names.map((n) => positions.get(n) ?? 0));
   const counters: RunnerStats = { batches: 0, events: 0, conflicts: 0, failures: 0 };
   let error: string | undefined;
-  const waiters = new Set<{ position: number; resolve: () => void }>();
+  const waiters = positionWaiters(lowest, 'postgres projections');
 
   async function applyBatch(events: RecordedEvent[]): Promise<boolean> {
     if (events.length === 0) return true;
@@ -162,12 +168,7 @@ export async function createPostgresProjectionRunner(
     counters.batches++;
     counters.events += events.length;
     for (const name of names) positions.set(name, Math.max(positions.get(name) ?? 0, last));
-    for (const waiter of waiters) {
-      if (lowest() >= waiter.position) {
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    waiters.notify();
     return true;
   }
 
@@ -182,49 +183,40 @@ export async function createPostgresProjectionRunner(
     }
   }
 
-  let stopped = true;
   let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
+  const following = retryLoop({
+    attempt: followOnce,
+    backoff: RETRY,
+    onFailure: (thrown, delayMs) =>
+      log('error', 'postgres projection batch failed, retrying', { error: error ?? String(thrown), delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
-  async function follow(): Promise<void> {
-    let delay = 500;
-    while (!stopped) {
-      try {
-        await catchUp();
-        const live = store.subscribeToAll({ after: lowest() });
-        subscription = live;
-        const iterator = live[Symbol.asyncIterator]();
-        let batch: RecordedEvent[] = [];
-        let pending = iterator.next();
-        while (!stopped) {
-          const tick =
-            batch.length > 0 ? new Promise<'tick'>((r) => setImmediate(() => r('tick'))) : undefined;
-          const next = tick ? await Promise.race([pending, tick]) : await pending;
-          if (next === 'tick') {
-            if (!(await applyBatch(batch))) break;
-            batch = [];
-            continue;
-          }
-          if (next.done) break;
-          batch.push(next.value);
-          pending = iterator.next();
-          if (batch.length >= batchSize) {
-            if (!(await applyBatch(batch))) break;
-            batch = [];
-          }
-        }
-        await live.close();
-        delay = 500;
-      } catch (thrown) {
-        if (stopped) break;
-        log('error', 'postgres projection batch failed, retrying', {
-          error: error ?? String(thrown),
-          delayMs: delay,
-        });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 30_000);
+  /** Catches up, then follows `$all` until stop, a conflict or an error. */
+  async function followOnce(): Promise<void> {
+    await catchUp();
+    const live = store.subscribeToAll({ after: lowest() });
+    subscription = live;
+    const iterator = live[Symbol.asyncIterator]();
+    let batch: RecordedEvent[] = [];
+    let pending = iterator.next();
+    while (!following.stopped) {
+      const tick = batch.length > 0 ? new Promise<'tick'>((r) => setImmediate(() => r('tick'))) : undefined;
+      const next = tick ? await Promise.race([pending, tick]) : await pending;
+      if (next === 'tick') {
+        if (!(await applyBatch(batch))) break;
+        batch = [];
+        continue;
+      }
+      if (next.done) break;
+      batch.push(next.value);
+      pending = iterator.next();
+      if (batch.length >= batchSize) {
+        if (!(await applyBatch(batch))) break;
+        batch = [];
       }
     }
+    await live.close();
   }
 
   const runner: PostgresProjectionRunner = {
@@ -234,17 +226,8 @@ export async function createPostgresProjectionRunner(
       tables: Object.keys(p.tables),
     })),
     catchUp,
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      following = follow();
-    },
-    async stop() {
-      stopped = true;
-      await subscription?.close();
-      await following;
-      following = undefined;
-    },
+    start: following.start,
+    stop: following.stop,
     async close() {
       await runner.stop();
       await pool.end();
@@ -258,15 +241,7 @@ export async function createPostgresProjectionRunner(
         for (const projection of projections)
           if (chosen.includes(projection.name)) await reset(client, projection);
       });
-      const started = performance.now();
-      const events = await catchUp();
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        projections: chosen,
-        events,
-        seconds,
-        eventsPerSecond: seconds > 0 ? events / seconds : events,
-      };
+      return timedRebuild(chosen, catchUp);
     },
     async status() {
       const head = await store.headPosition();
@@ -283,23 +258,7 @@ export async function createPostgresProjectionRunner(
         };
       });
     },
-    waitFor(position, timeoutMs = 10_000) {
-      if (lowest() >= position) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const waiter = {
-          position,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`postgres projections did not reach position ${position} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    waitFor: waiters.waitFor,
     lastError: () => error,
     stats: () => ({ ...counters }),
   };

@@ -11,8 +11,10 @@
 import type { Database } from 'better-sqlite3';
 import { type Catalogue, catalogue as pivotCatalogue } from '../src/events/catalogue.ts';
 import { type Logger, silentLogger } from '../src/log.ts';
+import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
+import { positionWaiters, timedRebuild } from './progress.ts';
 
 export interface ProjectionStatus {
   name: string;
@@ -142,19 +144,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const storedPositions = (): Map<string, number> =>
     new Map(projections.map((p) => [p.name, selectCheckpoint.get(p.name)?.position ?? 0]));
 
-  const waiters = new Set<{ position: number; resolve: () => void }>();
   let positions = storedPositions();
   const lowest = () => Math.min(...positions.values());
-
-  const notifyWaiters = () => {
-    const reached = lowest();
-    for (const waiter of waiters) {
-      if (reached >= waiter.position) {
-        waiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
-  };
+  const waiters = positionWaiters(lowest, 'projections');
 
   /**
    * One transaction: check that nobody moved the checkpoints since `expected`, fold the events into
@@ -209,7 +201,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     counters.events += events.length;
     const last = events.at(-1)!.position;
     for (const [name, position] of positions) positions.set(name, Math.max(position, last));
-    notifyWaiters();
+    waiters.notify();
     options.onCommit?.(last);
     return true;
   }
@@ -227,10 +219,14 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     }
   }
 
-  let stopped = true;
   let subscription: AllSubscription | undefined;
-  let following: Promise<void> | undefined;
-  let wakeRetry: (() => void) | undefined;
+  const following = retryLoop({
+    attempt: followOnce,
+    backoff: { first: options.retryDelayMs ?? 1000, max: 30_000 },
+    onFailure: (thrown, delayMs) =>
+      log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
   /** One subscription's life: from the stored checkpoints until stop, a conflict or an error. */
   async function followOnce(): Promise<void> {
@@ -249,7 +245,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       return ok;
     };
     try {
-      while (!stopped) {
+      while (!following.stopped) {
         // Batch whatever is already readable; flush as soon as the subscription would wait.
         tick ??= batch.length > 0 ? nextTurn().then(() => TICK) : undefined;
         const next = tick ? await Promise.race([pending, tick]) : await pending;
@@ -265,30 +261,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           await nextTurn();
         }
       }
-      if (!stopped) flush();
+      if (!following.stopped) flush();
     } finally {
       await live.close();
-    }
-  }
-
-  async function follow(): Promise<void> {
-    let delay = options.retryDelayMs ?? 1000;
-    while (!stopped) {
-      try {
-        await followOnce();
-        delay = options.retryDelayMs ?? 1000;
-      } catch (thrown) {
-        log('error', 'projection batch failed, retrying', { error: error ?? String(thrown), delayMs: delay });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          wakeRetry = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wakeRetry = undefined;
-        delay = Math.min(delay * 2, 30_000);
-      }
     }
   }
 
@@ -296,19 +271,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     projections,
     catchUp,
 
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      following = follow();
-    },
-
-    async stop() {
-      stopped = true;
-      wakeRetry?.();
-      await subscription?.close();
-      await following;
-      following = undefined;
-    },
+    start: following.start,
+    stop: following.stop,
 
     async rebuild(selected) {
       const chosen = selected && selected.length > 0 ? selected : projections.map((p) => p.name);
@@ -319,15 +283,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         for (const projection of projections) if (chosen.includes(projection.name)) reset(projection);
       }).immediate();
       positions = storedPositions();
-      const started = performance.now();
-      const events = await catchUp();
-      const seconds = (performance.now() - started) / 1000;
-      return {
-        projections: chosen,
-        events,
-        seconds,
-        eventsPerSecond: seconds > 0 ? events / seconds : events,
-      };
+      return timedRebuild(chosen, catchUp);
     },
 
     async status() {
@@ -345,23 +301,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       });
     },
 
-    waitFor(position, timeoutMs = 10_000) {
-      if (lowest() >= position) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const waiter = {
-          position,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`projections did not reach position ${position} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
+    waitFor: waiters.waitFor,
 
     lastError: () => error,
     stats: () => ({ ...counters }),

@@ -6,6 +6,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { compileProjection, defineProjection, type Projection } from './api.ts';
+import { callTrunks } from './callTrunks.ts';
 import { millisBetween, userOf } from './types.ts';
 
 const transfers = `
@@ -43,21 +44,10 @@ CREATE INDEX IF NOT EXISTS transfers_by_time ON transfers (refer_time DESC, sid 
 `;
 
 // Which trunk each live call is on (REFER events name the call, not the trunk).
-const transferCallTrunks = `
-CREATE TABLE IF NOT EXISTS transfer_call_trunks (
-  call_sid  TEXT PRIMARY KEY,
-  trunk_sid TEXT NOT NULL
-);
-`;
+const trunks = callTrunks('transfer_call_trunks');
 
 const prepare = (db: Database) => ({
-  rememberTrunk: db.prepare(
-    'INSERT OR REPLACE INTO transfer_call_trunks (call_sid, trunk_sid) VALUES (?, ?)',
-  ),
-  trunkOf: db.prepare<[string], { trunk_sid: string }>(
-    'SELECT trunk_sid FROM transfer_call_trunks WHERE call_sid = ?',
-  ),
-  forgetTrunk: db.prepare('DELETE FROM transfer_call_trunks WHERE call_sid = ?'),
+  ...trunks.prepare(db),
   insert: db.prepare(
     `INSERT OR REPLACE INTO transfers (sid, call_sid, session_sid, trunk_sid, kind, replaced_call_sid, referred_by,
        refer_to, transfer_mode, transfer_caller_id, outcome, refer_time, position)
@@ -98,18 +88,10 @@ export const transfersDefinition = defineProjection({
   // 3: the kind (blind | attended) and the replaced call of an attended transfer.
   version: 3,
   description: 'one row per REFER: parties, outcome, target status, REFER -> 202 and REFER -> answer latency',
-  tables: { transfers, transfer_call_trunks: transferCallTrunks },
+  tables: { transfers, transfer_call_trunks: trunks.table },
   prepare,
   handlers: {
-    CallReceived({ data: e }, s) {
-      s.rememberTrunk.run(e.callSid, e.trunkSid);
-    },
-    ChildCallStarted({ data: e }, s) {
-      s.rememberTrunk.run(e.callSid, e.trunkSid);
-    },
-    CallEnded({ data: e }, s) {
-      s.forgetTrunk.run(e.callSid);
-    },
+    ...trunks.handlers,
     ReferReceived({ data: e, sessionSid, position }, s) {
       s.insert.run({
         sid: e.transferSid,

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Makes sure the external tools the tests drive are installed: SIPp (Debian package sip-tester),
 # nats-server, and the independent SIP stacks test/peers runs against the pivot: baresip (baresip-core)
-# and Kamailio (kamailio), and the chromium browser the console tests (test/console) drive. Installs them when running as root on Debian; otherwise says exactly what to run.
+# and Kamailio (kamailio), the chromium browser the console tests (test/console) drive, dnsmasq, the DNS
+# server the RFC 3263 tests (test/dns, test/interop/dns-peers) query, and openssl, which makes the TLS
+# tests' certificates. Installs them when running as root on Debian; otherwise says exactly what to run.
 set -eu
 
 missing_pkgs=""
@@ -24,6 +26,8 @@ check nats-server nats-server
 check baresip baresip-core
 check kamailio kamailio
 check chromium chromium
+check dnsmasq dnsmasq
+check openssl openssl
 
 if [ -n "$hints" ]; then
   echo "ensure-tools:$hints" >&2

@@ -1,6 +1,7 @@
 /** A filter form whose fields are query parameters of the page's route (so a filtered view is a link). */
 import { html } from './html.ts';
 import { navigate } from './router.ts';
+import type { Trunk } from './types.ts';
 
 export interface Field {
   name: string;
@@ -64,3 +65,28 @@ export function Filters({
 }
 
 export const SID_PATTERN = (prefix: string) => `${prefix}[0-9a-f]{32}`;
+
+/** The trunk filter of the list pages: a select of the stored trunks, by name. */
+export const trunkField = (trunks: readonly Trunk[] | undefined): Field => ({
+  name: 'TrunkSid',
+  label: 'Trunk',
+  kind: 'select',
+  options: (trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
+});
+
+/** A filter naming one call by its sid. */
+export const callField = (name = 'CallSid', label = 'Call'): Field => ({
+  name,
+  label,
+  kind: 'text',
+  placeholder: 'CA…',
+  pattern: SID_PATTERN('CA'),
+});
+
+/** A select of fixed values, each shown as it is. */
+export const choiceField = (name: string, label: string, values: readonly string[]): Field => ({
+  name,
+  label,
+  kind: 'select',
+  options: values.map((value) => ({ value, label: value })),
+});

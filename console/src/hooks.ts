@@ -1,6 +1,7 @@
 /** Reading the API from components: load, keep the last good data on error, poll when asked. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { type ApiError, request } from './api.ts';
+import type { Trunk } from './types.ts';
 
 export interface Resource<T> {
   data: T | undefined;
@@ -40,4 +41,9 @@ export function useResource<T>(path: string | null, pollMs?: number): Resource<T
     loading: state.loading || !current,
     reload,
   };
+}
+
+/** The stored trunks (the list pages' trunk filter and names), undefined until loaded. */
+export function useTrunks(): Trunk[] | undefined {
+  return useResource<{ Trunks: Trunk[] }>('/v1/Trunks').data?.Trunks;
 }

@@ -1,6 +1,7 @@
 /** Small pieces every page uses: errors, loading, paging, status badges. */
 import type { ComponentChildren } from 'preact';
 import type { ApiError } from './api.ts';
+import type { Resource } from './hooks.ts';
 import { html } from './html.ts';
 import { href } from './router.ts';
 import type { Page } from './types.ts';
@@ -56,4 +57,24 @@ export function pick(query: URLSearchParams, names: string[]): Record<string, st
     if (value) out[name] = value;
   }
   return out;
+}
+
+/**
+ * What a list page shows above its table: the error, the first load, or that a loaded page has no
+ * rows (none at all, or none matching its filters).
+ */
+export function ListState({
+  list,
+  rows,
+  what,
+  filters,
+}: {
+  list: Resource<unknown>;
+  rows: number;
+  what: string;
+  filters: Record<string, string | undefined>;
+}) {
+  return html`<${ErrorNote} error=${list.error} />
+    <${Loading} when=${list.loading && !list.data} />
+    ${list.data && rows === 0 ? html`<p class="empty">No ${what}${Object.keys(filters).length > 0 ? ' match these filters' : ' yet'}.</p>` : null}`;
 }

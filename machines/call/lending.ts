@@ -3,7 +3,7 @@
  * transfer of another session, it lends that transfer its far leg, then either ends for its PBX (the
  * far parties were joined: the PBX leg is BYEd, RFC 3891 §3) or takes the leg back as it was.
  */
-import { keepRemoteCseq, nextRequest, requestReceived, response } from '../dialog.ts';
+import { keepRemoteCseq, type LegDialog, nextRequest, requestReceived, response } from '../dialog.ts';
 import { type Effect, fact, type Step, sip } from '../effects.ts';
 import type { FarLegReturned, HandOverRequested, HangupReceived, ReplacedCallJoined } from '../events.ts';
 import { namesDialog } from '../replaces.ts';
@@ -29,11 +29,33 @@ function farNumber(context: Ctx): string {
   return context.direction === 'trunking-terminating' ? context.to : context.from;
 }
 
+/** Who an answer to a hand-over is for: the asking transfer, in its own session. */
+function answerTo(context: Ctx, event: HandOverRequested) {
+  return {
+    callSid: context.callSid,
+    at: event.at,
+    transferSid: event.transferSid,
+    toSessionSid: event.fromSessionSid,
+    toCallSid: event.fromCallSid,
+  };
+}
+
+/** The far leg handed over, with the PBX's last SDP (what the far party was last offered). */
+function handedOver(context: Ctx, event: HandOverRequested, farLeg: LegDialog): Effect {
+  const customerSdp = context.legs.customer?.remoteSdp;
+  return fact({
+    type: 'FarLegHandedOver',
+    ...answerTo(context, event),
+    farLeg,
+    farNumber: farNumber(context),
+    ...(customerSdp ? { customerSdp } : {}),
+  });
+}
+
 /** The far leg goes to the asking transfer; its requests are forwarded there from now on. */
 export const lendFarLeg: Step<CallContext, HandOverRequested> = ({ outbox: _, ...context }, event) => {
   const far = leg(context, 'far');
   const { far: _lent, ...legs } = context.legs;
-  const customerSdp = context.legs.customer?.remoteSdp;
   return [
     {
       ...context,
@@ -47,19 +69,7 @@ export const lendFarLeg: Step<CallContext, HandOverRequested> = ({ outbox: _, ..
         farLeg: far,
       },
     },
-    [
-      fact({
-        type: 'FarLegHandedOver',
-        callSid: context.callSid,
-        at: event.at,
-        transferSid: event.transferSid,
-        toSessionSid: event.fromSessionSid,
-        toCallSid: event.fromCallSid,
-        farLeg: far,
-        farNumber: farNumber(context),
-        ...(customerSdp ? { customerSdp } : {}),
-      }),
-    ],
+    [handedOver(context, event, far)],
   ];
 };
 
@@ -69,19 +79,7 @@ export const lendFarLeg: Step<CallContext, HandOverRequested> = ({ outbox: _, ..
  */
 export const lentAgain: Step<CallContext, HandOverRequested> = ({ outbox: _, ...context }, event) => [
   context,
-  [
-    fact({
-      type: 'FarLegHandedOver',
-      callSid: context.callSid,
-      at: event.at,
-      transferSid: event.transferSid,
-      toSessionSid: event.fromSessionSid,
-      toCallSid: event.fromCallSid,
-      farLeg: context.lent?.farLeg ?? leg(context, 'far'),
-      farNumber: farNumber(context),
-      ...(context.legs.customer?.remoteSdp ? { customerSdp: context.legs.customer.remoteSdp } : {}),
-    }),
-  ],
+  [handedOver(context, event, context.lent?.farLeg ?? leg(context, 'far'))],
 ];
 
 /** A hand-over this call cannot give: why, for the asking transfer to tell its PBX. */
@@ -93,21 +91,7 @@ export const refuseHandOver: Step<CallContext, HandOverRequested> = ({ outbox: _
       : context.lent
         ? [491, 'the replaced call already lent its far leg to another transfer']
         : [491, 'the replaced call is busy (a re-INVITE or a transfer is under way)'];
-  return [
-    context,
-    [
-      fact({
-        type: 'HandOverRefused',
-        callSid: context.callSid,
-        at: event.at,
-        transferSid: event.transferSid,
-        toSessionSid: event.fromSessionSid,
-        toCallSid: event.fromCallSid,
-        status,
-        reason,
-      }),
-    ],
-  ];
+  return [context, [fact({ type: 'HandOverRefused', ...answerTo(context, event), status, reason })]];
 };
 
 /** The PBX hung up while its far leg is lent: answered; the join goes on, and nobody is BYEd for it later. */

@@ -71,6 +71,13 @@ const prepare = (db: Database) => ({
 
 type Statements = ReturnType<typeof prepare>;
 
+/** A transfer's end, counted by `outcome` against the agent who asked for it; then forgotten. */
+function ended(s: Statements, transferSid: string, outcome: 'rejected' | 'completed' | 'failed'): void {
+  const refer = s.refer.get(transferSid);
+  if (refer) s[outcome].run(refer.agent);
+  s.forget.run(transferSid);
+}
+
 const agentStats = {
   name: 'agentStats',
   version: 1,
@@ -88,9 +95,7 @@ const agentStats = {
       if (refer) s.accepted.run(e.targetKind === 'pstn' ? 1 : 0, e.targetKind === 'sip' ? 1 : 0, refer.agent);
     },
     ReferRejected({ data: e }, s) {
-      const refer = s.refer.get(e.transferSid);
-      if (refer) s.rejected.run(refer.agent);
-      s.forget.run(e.transferSid);
+      ended(s, e.transferSid, 'rejected');
     },
     TargetAnswered({ data: e }, s) {
       const refer = s.refer.get(e.transferSid);
@@ -99,14 +104,10 @@ const agentStats = {
       s.answered.run(Number.isFinite(waited) ? waited : 0, refer.agent);
     },
     TransferCompleted({ data: e }, s) {
-      const refer = s.refer.get(e.transferSid);
-      if (refer) s.completed.run(refer.agent);
-      s.forget.run(e.transferSid);
+      ended(s, e.transferSid, 'completed');
     },
     TransferFailed({ data: e }, s) {
-      const refer = s.refer.get(e.transferSid);
-      if (refer) s.failed.run(refer.agent);
-      s.forget.run(e.transferSid);
+      ended(s, e.transferSid, 'failed');
     },
   },
 } satisfies ProjectionDefinition<Statements>;

@@ -11,6 +11,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { type Logger, silentLogger } from '../../src/log.ts';
+import { type Backoff, backoffMs } from '../../src/shared/backoff.ts';
 import { SIGNATURE_HEADER, signatureOf } from './signature.ts';
 
 export interface CallbackTarget {
@@ -80,8 +81,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const log = options.log ?? silentLogger;
   const now = options.now ?? Date.now;
   const maxAttempts = options.maxAttempts ?? 8;
-  const firstDelay = options.firstRetryDelayMs ?? 1_000;
-  const maxDelay = options.maxRetryDelayMs ?? 300_000;
+  const retryBackoff: Backoff = {
+    first: options.firstRetryDelayMs ?? 1_000,
+    max: options.maxRetryDelayMs ?? 300_000,
+  };
   const timeoutMs = options.timeoutMs ?? 10_000;
   const concurrency = options.concurrency ?? 4;
   const maxAgeMs = options.maxAgeMs ?? 24 * 3_600_000;
@@ -158,7 +161,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       }
     }
     const giveUp = attempts >= maxAttempts;
-    const delay = Math.min(maxDelay, firstDelay * 2 ** (attempts - 1));
+    const delay = backoffMs(attempts - 1, retryBackoff);
     retry.run(giveUp ? 'failed' : 'pending', attempts, status, error, giveUp ? null : now() + delay, row.sid);
     if (giveUp) log('warn', 'status callback given up', { delivery: row.sid, trunk: row.trunk_sid, error });
   }

@@ -80,6 +80,21 @@ export function createWebhookDefinition(subscriptions: Subscriptions): Projectio
     s.enqueue.run(recorded.position, event, trunkSid, callSid, JSON.stringify(body));
   }
 
+  /** A transfer that did not happen: its REFER refused (`rejected`), or failed once accepted. */
+  function sendTransferFailed(
+    s: Statements,
+    recorded: HandledEvent<'ReferRejected' | 'TransferFailed'>,
+    status: 'rejected' | 'failed',
+  ): void {
+    const e = recorded.data;
+    send(s, recorded, 'transfer-failed', e.callSid, {
+      TransferSid: e.transferSid,
+      TransferStatus: status,
+      SipStatus: e.status,
+      Reason: e.reason,
+    });
+  }
+
   return defineProjection({
     name: 'webhooks',
     version: 1,
@@ -135,13 +150,7 @@ export function createWebhookDefinition(subscriptions: Subscriptions): Projectio
         });
       },
       ReferRejected(event, s) {
-        const e = event.data;
-        send(s, event, 'transfer-failed', e.callSid, {
-          TransferSid: e.transferSid,
-          TransferStatus: 'rejected',
-          SipStatus: e.status,
-          Reason: e.reason,
-        });
+        sendTransferFailed(s, event, 'rejected');
       },
       TransferCompleted(event, s) {
         const e = event.data;
@@ -154,13 +163,7 @@ export function createWebhookDefinition(subscriptions: Subscriptions): Projectio
         });
       },
       TransferFailed(event, s) {
-        const e = event.data;
-        send(s, event, 'transfer-failed', e.callSid, {
-          TransferSid: e.transferSid,
-          TransferStatus: 'failed',
-          SipStatus: e.status,
-          Reason: e.reason,
-        });
+        sendTransferFailed(s, event, 'failed');
       },
     },
   });

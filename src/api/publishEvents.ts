@@ -21,10 +21,15 @@ import { headers, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { connectNats } from '../bus/nats/connect.ts';
 import { resolveOptions } from '../bus/nats/options.ts';
 import { type Logger, silentLogger } from '../log.ts';
+import type { Backoff } from '../shared/backoff.ts';
+import { retryLoop } from '../shared/retryLoop.ts';
 import type { AllSubscription, EventStore } from '../store/port.ts';
 import { feedEventOf, isFeedable } from './feed.ts';
 
 export const POSITION_HEADER = 'Pivot-Position';
+
+/** Waits after a failed publish: NATS or the store is down, and is retried without hammering it. */
+const PUBLISH_RETRY: Backoff = { first: 250, max: 10_000 };
 
 export interface EventPublisherOptions {
   servers: string | string[];
@@ -113,16 +118,21 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
     throw error;
   }
   const js = jetstream(nc);
-  let stopped = false;
   let subscription: AllSubscription | undefined;
-  let wake: (() => void) | undefined;
+  const publishing = retryLoop({
+    attempt: publishFrom,
+    backoff: PUBLISH_RETRY,
+    onFailure: (error, delayMs) =>
+      log('warn', 'event publisher: publish failed, retrying', { error: String(error), after, delayMs }),
+    interrupt: () => subscription?.close(),
+  });
 
   async function publishFrom(): Promise<void> {
     const live = options.store.subscribeToAll({ after });
     subscription = live;
     try {
       for await (const event of live) {
-        if (stopped) return;
+        if (publishing.stopped) return;
         if (isFeedable(event)) {
           const h = headers();
           h.set(POSITION_HEADER, String(event.position));
@@ -138,39 +148,13 @@ export async function startEventPublisher(options: EventPublisherOptions): Promi
     }
   }
 
-  const running = (async () => {
-    let delay = 250;
-    while (!stopped) {
-      try {
-        await publishFrom();
-        delay = 250;
-      } catch (error) {
-        if (stopped) break;
-        log('warn', 'event publisher: publish failed, retrying', {
-          error: String(error),
-          after,
-          delayMs: delay,
-        });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
-  })();
+  publishing.start();
 
   log('info', 'publishing events on NATS', { subjects: `${prefix}.events.>`, stream: streamName, after });
   return {
     position: () => after,
     async stop() {
-      stopped = true;
-      wake?.();
-      await subscription?.close();
-      await running;
+      await publishing.stop();
       await nc.drain().catch(() => nc.close());
     },
   };

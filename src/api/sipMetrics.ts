@@ -41,6 +41,7 @@ const FIGURES: Array<[keyof SipAdapterStats, string, string]> = [
     'pivot_sip_source_limit_refused_total',
     'Requests over their source limit refused 503 (TCP)',
   ],
+  ['tcpConnections', 'pivot_sip_tcp_connections', 'TCP and TLS connections open'],
 ];
 
 export function registerSipMetrics(registry: Registry, stats: () => SipAdapterStats): void {

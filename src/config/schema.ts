@@ -209,6 +209,15 @@ const statusCallback = z.strictObject({
 });
 export type StatusCallbackConfig = z.output<typeof statusCallback>;
 
+/** A request rate a source may send (a token bucket), or `false` for none. */
+const requestRate = z.union([
+  z.literal(false),
+  z.strictObject({
+    ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
+    burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
+  }),
+]);
+
 /** A projection module: a path (relative to the working directory) and what its factory receives. */
 const projectionModule = z.strictObject({
   module: z
@@ -230,29 +239,13 @@ export const pivotConfigSchema = z.strictObject({
      * `false` for no limit. Over it, UDP is dropped and TCP answered 503. Default 100/s, burst 200: a
      * PBX placing about 25 transferred calls a second. Raise it for a busy SBC.
      */
-    sourceLimit: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
-          burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
-        }),
-      ])
-      .optional(),
+    sourceLimit: requestRate.optional(),
     /**
      * The one budget shared by every source outside the trunks' ACLs and the carrier's addresses
      * (transfer targets, monitors, scanners), requests/s; default 100/s, burst 200. `false`: each such
      * source gets `sourceLimit` of its own, as known peers do.
      */
-    unknownSourceLimit: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          ratePerSecond: z.number().positive({ error: 'expected a rate > 0' }),
-          burst: z.number().int().min(1, { error: 'expected a whole number >= 1' }),
-        }),
-      ])
-      .optional(),
+    unknownSourceLimit: requestRate.optional(),
     /** Server transactions waiting for a final answer; above it new requests get 503 (default 10,000). */
     maxPendingServerTransactions: z
       .number()

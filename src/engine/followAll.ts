@@ -5,7 +5,7 @@
  * (timers.ts) and the registries follow `$all` through it.
  */
 import { type Logger, silentLogger } from '../log.ts';
-import { backoffMs } from '../shared/backoff.ts';
+import { backoffMs, retryPause } from '../shared/backoff.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../store/port.ts';
 
 export interface FollowAllOptions {
@@ -33,7 +33,7 @@ export function followAll(options: FollowAllOptions): AllFollower {
   let after = options.after;
   let stopped = false;
   let subscription: AllSubscription | undefined;
-  let wake: (() => void) | undefined;
+  const pause = retryPause();
 
   const running = (async () => {
     let failures = 0;
@@ -56,17 +56,8 @@ export function followAll(options: FollowAllOptions): AllFollower {
         });
       }
       await subscription?.close().catch(() => {});
-      const waitMs = backoffMs(failures, retry);
+      await pause.sleep(backoffMs(failures, retry));
       failures++;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done() {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-      });
     }
   })();
 
@@ -74,7 +65,7 @@ export function followAll(options: FollowAllOptions): AllFollower {
     position: () => after,
     async stop() {
       stopped = true;
-      wake?.();
+      pause.wake();
       await subscription?.close().catch(() => {});
       await running;
     },

@@ -74,6 +74,8 @@ export interface SipAdapterStats extends ServerSideStats {
   sourceLimitRefused: number;
   /** Of those, requests from unknown sources over their shared budget. */
   unknownSourcesShed: number;
+  /** TCP and TLS connections open now. */
+  tcpConnections: number;
 }
 
 export interface SipAdapter {
@@ -308,7 +310,12 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       }
     },
     stats() {
-      return { ...server.stats(), sourcesTracked: limiter?.sources ?? 0, ...shed };
+      return {
+        ...server.stats(),
+        sourcesTracked: limiter?.sources ?? 0,
+        ...shed,
+        tcpConnections: transport.openConnections(),
+      };
     },
     async stop() {
       clearInterval(sweeper);

@@ -41,6 +41,8 @@ export interface SipTransport {
   /** Binds UDP and TCP to the same port (port 0 picks one free for both), and TLS to its own. */
   start(): Promise<{ host: string; port: number; tlsPort?: number }>;
   send: SendFn;
+  /** TCP and TLS connections open now, accepted or initiated (a closed one is gone once its socket is). */
+  openConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -197,6 +199,7 @@ export function createTransport(options: TransportOptions): SipTransport {
         onError?.(error instanceof Error ? error : new Error(String(error)));
       }
     },
+    openConnections: () => connections.size,
     async stop() {
       for (const socket of connections.values()) socket.destroy();
       connections.clear();

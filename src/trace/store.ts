@@ -58,18 +58,13 @@ const QUEUE_LIMIT = 20_000;
 const PRUNE_EVERY_MS = 60 * 60_000;
 const DAY_MS = 86_400_000;
 
-interface Pending {
+/** A message queued for the disk: what it will be stored as, before its row's id and addresses. */
+interface Pending
+  extends Pick<TracedMessage, 'direction' | 'callId' | 'cseq' | 'method' | 'status' | 'firstLine' | 'text'> {
   session: string;
   atMs: number;
-  direction: 'in' | 'out';
   remote: SipEndpoint;
   local: { host: string; port: number } | undefined;
-  callId: string;
-  cseq: string;
-  method: string | null;
-  status: number | null;
-  firstLine: string;
-  text: string;
 }
 
 export function openTraceStore(settings: TraceSettings, log: Logger = () => {}): TraceStore {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { optionsAnswered } from '../helpers/optionsProbe.ts';
 import { freePort } from '../helpers/sipp.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'pivot.mjs');
@@ -49,42 +50,6 @@ function configFile(sipPort: number): string {
   return path;
 }
 
-/** Sends OPTIONS until the pivot answers, which proves it serves on `port`. */
-async function answersOptions(port: number, deadlineMs = 20_000): Promise<void> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const local = socket.address().port;
-  try {
-    const until = Date.now() + deadlineMs;
-    for (let n = 1; ; n++) {
-      const answered = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 250);
-        socket.once('message', () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      const options = [
-        'OPTIONS sip:127.0.0.1 SIP/2.0',
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-signals-${n}`,
-        'Max-Forwards: 70',
-        'From: <sip:probe@127.0.0.1>;tag=probe',
-        'To: <sip:127.0.0.1>',
-        `Call-ID: signals-${n}@127.0.0.1`,
-        `CSeq: ${n} OPTIONS`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n');
-      socket.send(options, port, '127.0.0.1');
-      if (await answered) return;
-      if (Date.now() > until) throw new Error(`the pivot never answered OPTIONS on ${port}`);
-    }
-  } finally {
-    socket.close();
-  }
-}
-
 function exited(process: ChildProcess, deadlineMs = 15_000): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('pivot did not exit after the signal')), deadlineMs);
@@ -108,7 +73,8 @@ describe('pivot serve and signals', () => {
     it(`${signal} to the pivot command stops the server it runs and frees its ports`, async () => {
       const port = await freePort();
       child = spawn(process.execPath, [BIN, 'serve', '--config', configFile(port)], { stdio: 'ignore' });
-      await answersOptions(port);
+      // OPTIONS until the pivot answers, which proves it serves on `port`.
+      await optionsAnswered(port, { label: 'signals', resendMs: 250 });
       expect(await portIsFree(port)).toBe(false);
       child.kill(signal);
       expect(await exited(child)).toBe(0);

@@ -19,6 +19,7 @@ import { viewsPathOf } from '../../src/config/schema.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { createTestKey } from '../helpers/apiKeys.ts';
 import { freePort } from '../helpers/sipp.ts';
+import { until } from '../helpers/until.ts';
 import { pivotConfig } from './pivot.ts';
 import { A, B, transferToSipTarget } from './sipTargetTransfer.ts';
 
@@ -31,10 +32,6 @@ afterEach(async () => {
   await cleanup?.();
   running = undefined;
 });
-
-async function until(condition: () => boolean | Promise<boolean>) {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 describe('user projections and status callbacks over a real transfer', () => {
   it('agent stats, CDRs and signed callbacks for the whole call', async () => {
@@ -137,7 +134,7 @@ describe('user projections and status callbacks over a real transfer', () => {
         Deliveries: { Event: string; Attempts: number; LastStatus: number }[];
       };
     };
-    await until(async () => (await deliveries()).Deliveries.length === received.length);
+    await until(async () => (await deliveries()).Deliveries.length === received.length, 20);
 
     await until(() => streamed.filter((e) => e.type === 'CallEnded').length === 2);
     expect(streamed.map((e) => e.type)).toEqual([

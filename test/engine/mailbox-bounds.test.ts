@@ -3,6 +3,7 @@
  * request is answered 503 with Retry-After at once, without waiting behind the queue and without being
  * stored; a response is rejected unhandled (a durable bus delivers it again later).
  */
+
 import { describe, expect, it } from 'vitest';
 import { EngineOverloadedError } from '../../src/engine/busy.ts';
 import { createEngine, type Outcome } from '../../src/engine/engine.ts';
@@ -10,6 +11,7 @@ import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.t
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
 import { answer, pbxInvite, testConfig } from '../helpers/sipInputs.ts';
+import { until } from '../helpers/until.ts';
 
 /** A store whose appends wait until the test opens the gate. */
 function gatedStore() {
@@ -28,10 +30,6 @@ function gatedStore() {
     },
   };
   return { store: gated, open, waiting: () => waiting };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 function engineOver(store: EventStore, bounds: { maxQueuedPerSession?: number; maxQueued?: number }) {

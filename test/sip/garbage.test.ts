@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.ts';
 import { type Harness, rawRequest, startAdapter, statusLine, type UdpPeer, udpPeer } from './support.ts';
 
 let harness: Harness;
@@ -142,11 +143,6 @@ describe('garbage over TCP', () => {
       socket.once('connect', () => resolve({ socket, received: () => data, closed }));
     });
   }
-  const until = async (condition: () => boolean, ms = 2_000) => {
-    const end = Date.now() + ms;
-    while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  };
-
   it('answers a request with an unreadable Content-Length with 400 and closes the connection', async () => {
     const { socket, received, closed } = await connect();
     socket.write(valid('z9hG4bK-tcp-bad', 1).replace(/Content-Length: \d+/, 'Content-Length: lots'));
@@ -199,8 +195,10 @@ describe('a response to a request whose TCP connection has closed', () => {
       ),
     );
     const bye = await harness.waitFor((i) => i.kind === 'request');
+    expect(harness.adapter.stats().tcpConnections).toBe(1);
     client.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    // The answer must not find the old connection: wait until the adapter has let it go.
+    await until(() => harness.adapter.stats().tcpConnections === 0);
     if (bye.kind !== 'request') throw new Error('unreachable');
     harness.adapter.execute({
       kind: 'response',

@@ -3,9 +3,11 @@
  * its share is shed (dropped over UDP, 503 with Retry-After over TCP) while other sources are served,
  * and beyond the cap new requests get 503 at once instead of growing the adapter's memory.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SipAdapter } from '../../src/sip/index.ts';
 import { createSourceLimiter } from '../../src/sip/sourceLimit.ts';
+import { until } from '../helpers/until.ts';
 import {
   type Harness,
   header,
@@ -16,10 +18,6 @@ import {
   udpPeer,
 } from './support.ts';
 import { type TcpPeer, tcpConnect } from './tcpPeer.ts';
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
-}
 
 /** A bucket that does not refill during the test: exactly `burst` requests pass. */
 const BURST = 5;

@@ -4,9 +4,11 @@
  * INVITEs from a spoofed source is not reflected twelve times, and costs no memory. A retransmitted
  * INVITE gets the same bytes again, and its ACK goes no further.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SipInput } from '../../src/shared/messages.ts';
 import type { SipAdapter } from '../../src/sip/index.ts';
+import { until } from '../helpers/until.ts';
 import {
   type Harness,
   header,
@@ -52,10 +54,6 @@ async function drain(peer: UdpPeer, branch: string): Promise<string[]> {
     if (header(text, 'Via')?.includes(branch)) return before;
     before.push(text);
   }
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
 /** Waits long enough that a refusal kept in a transaction would have been retransmitted several times. */

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStreamFramer } from '../../src/sip/framer.ts';
+import { until } from '../helpers/until.ts';
 import { type Harness, rawRequest, startAdapter, statusLine, type UdpPeer, udpPeer } from './support.ts';
 
 /** Runs chunks through a framer and reports what it made of them. */
@@ -110,11 +111,6 @@ describe('TCP framing through the adapter', () => {
       closed,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('connection left open')), ms)),
     ]);
-  const until = async (condition: () => boolean, ms = 2_000) => {
-    const end = Date.now() + ms;
-    while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  };
-
   it('answers Content-Length: 0 plus l: N with 400, closes, and never delivers the hidden INVITE', async () => {
     const { socket, received, closed } = await connect();
     const carrier = tcp(
@@ -124,7 +120,8 @@ describe('TCP framing through the adapter', () => {
     await closedWithin(closed);
     expect(statusLine(received())).toBe('SIP/2.0 400 Multiple Content-Length headers');
     expect(received().match(/^SIP\/2\.0 /gm)).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 50));
+    // Every byte of a connection is framed before the adapter lets it go: then nothing more can come of it.
+    await until(() => harness.adapter.stats().tcpConnections === 0);
     expect(harness.inputs).toEqual([]);
     expect(harness.logs).toContainEqual(
       expect.objectContaining({

@@ -1,16 +1,14 @@
 /**
  * The trunk registry's start-up check of the config file against the stored trunks: a stored trunk that
  * only differs in key order (PostgreSQL's jsonb gives objects back with their keys sorted) is the same
- * trunk, and must not raise the "differs from the config file" warning; a real difference must.
+ * trunk, and must not raise the "differs from the config file" warning; a real difference must. The
+ * same on a real PostgreSQL store: test/trunks/postgres-registry.test.ts.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { PivotConfig, TrunkConfig } from '../../src/config/index.ts';
 import { trunkSidOf } from '../../src/shared/sids.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
-import { createPostgresEventStore } from '../../src/store/postgres/index.ts';
 import { trunkStreamOf } from '../../src/trunks/events.ts';
 import { sameJson, startTrunkRegistry } from '../../src/trunks/registry.ts';
 import { billingConfig } from '../projections/drive.ts';
@@ -86,37 +84,6 @@ describe('trunk registry: config file vs stored trunk', () => {
     expect(await warningsAtStart(config, stored)).toEqual([DIFFERS]);
     const acl = { ...trunk, acl: [...trunk.acl, '192.0.2.0/24'] };
     expect(await warningsAtStart(config, acl)).toEqual([DIFFERS]);
-  });
-});
-
-describe('trunk registry on PostgreSQL (jsonb sorts object keys)', () => {
-  // Needs PostgreSQL on 127.0.0.1:5432 with trust auth, as test/store/postgres.test.ts does.
-  const adminUrl = process.env.PIVOT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-  it('a second process starting on the trunks the first one seeded logs no warning', async () => {
-    const database = `pivot_trunks_${randomBytes(6).toString('hex')}`;
-    const url = new URL(adminUrl);
-    url.pathname = `/${database}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    try {
-      const config = billingConfig();
-      const warnings: string[] = [];
-      const log = (level: string, message: string) => {
-        if (level === 'warn') warnings.push(message);
-      };
-      for (const _process of ['seeds', 'finds them stored']) {
-        const store = createPostgresEventStore({ url: url.toString() });
-        const registry = await startTrunkRegistry({ store, config, follow: false, log });
-        await registry.stop();
-        await store.close();
-      }
-      expect(warnings).toEqual([]);
-    } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.end();
-    }
   });
 });
 

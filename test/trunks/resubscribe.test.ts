@@ -11,6 +11,7 @@ import { trunkSidOf } from '../../src/shared/sids.ts';
 import type { AllSubscription, EventStore } from '../../src/store/port.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
 import { startTrunkRegistry } from '../../src/trunks/registry.ts';
+import { until } from '../helpers/until.ts';
 import { billingConfig } from '../projections/drive.ts';
 
 /** The store, except that its first `$all` subscription fails as soon as it is read. */
@@ -30,10 +31,6 @@ function failingOnce(store: EventStore): EventStore & { failures: number } {
     },
   };
   return wrapped;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,11 +1,11 @@
 /** The audit: every trunk change and transfer decision, newest first, filterable. */
-import { Filters, SID_PATTERN } from '../filters.ts';
+import { callField, Filters, trunkField } from '../filters.ts';
 import { short, time } from '../format.ts';
-import { useResource } from '../hooks.ts';
+import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
-import type { AuditEntry, Page, Trunk } from '../types.ts';
-import { ErrorNote, Loading, Pager, pick, TableWrap } from '../ui.ts';
+import type { AuditEntry, Page } from '../types.ts';
+import { ListState, Pager, pick, TableWrap } from '../ui.ts';
 
 const FILTERS = ['Kind', 'TrunkSid', 'CallSid', 'After', 'Before'];
 
@@ -15,7 +15,7 @@ export function AuditPage({ route }: { route: Route }) {
     apiPath('v1/Audit', { ...filters, Page: route.query.get('Page'), PageSize: 50 }),
     5000,
   );
-  const trunks = useResource<{ Trunks: Trunk[] }>('/v1/Trunks');
+  const trunks = useTrunks();
   const rows = list.data?.Entries ?? [];
   return html`<h1>Audit</h1>
     <${Filters}
@@ -31,20 +31,13 @@ export function AuditPage({ route }: { route: Route }) {
             { value: 'transfer', label: 'transfer decisions' },
           ],
         },
-        {
-          name: 'TrunkSid',
-          label: 'Trunk',
-          kind: 'select',
-          options: (trunks.data?.Trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
-        },
-        { name: 'CallSid', label: 'Call', kind: 'text', placeholder: 'CA…', pattern: SID_PATTERN('CA') },
+        trunkField(trunks),
+        callField(),
         { name: 'After', label: 'After (UTC)', kind: 'datetime' },
         { name: 'Before', label: 'Before (UTC)', kind: 'datetime' },
       ]}
     />
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    ${list.data && rows.length === 0 ? html`<p class="empty">No audit entries${Object.keys(filters).length ? ' match these filters' : ' yet'}.</p>` : null}
+    <${ListState} list=${list} rows=${rows.length} what="audit entries" filters=${filters} />
     ${
       rows.length > 0
         ? html`<${TableWrap} label="Audit entries">

@@ -1,12 +1,12 @@
 /** Billing: per trunk per day with totals, the per-leg lines behind them, and CSV exports of both. */
 import { useState } from 'preact/hooks';
 import { request } from '../api.ts';
-import { Filters } from '../filters.ts';
+import { Filters, trunkField } from '../filters.ts';
 import { money, short } from '../format.ts';
-import { useResource } from '../hooks.ts';
+import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
-import type { BillingLine, Page, Trunk } from '../types.ts';
+import type { BillingLine, Page } from '../types.ts';
 import { ErrorNote, Loading, Pager, pick, Section, TableWrap } from '../ui.ts';
 
 interface Day {
@@ -27,8 +27,8 @@ export function BillingPage({ route }: { route: Route }) {
   const lines = useResource<Page & { Lines: BillingLine[] }>(
     apiPath('v1/Billing/Lines', { ...filters, Page: route.query.get('Page'), PageSize: 50 }),
   );
-  const trunks = useResource<{ Trunks: Trunk[] }>('/v1/Trunks');
-  const name = (sid: string) => trunks.data?.Trunks.find((t) => t.Sid === sid)?.Name ?? short(sid);
+  const trunks = useTrunks();
+  const name = (sid: string) => trunks?.find((t) => t.Sid === sid)?.Name ?? short(sid);
   const [exporting, setExporting] = useState<string | null>(null);
 
   const exportLines = async () => {
@@ -103,12 +103,7 @@ export function BillingPage({ route }: { route: Route }) {
       path="billing"
       values=${filters}
       fields=${[
-        {
-          name: 'TrunkSid',
-          label: 'Trunk',
-          kind: 'select',
-          options: (trunks.data?.Trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
-        },
+        trunkField(trunks),
         { name: 'StartDate', label: 'From day (UTC)', kind: 'date' },
         { name: 'EndDate', label: 'To day (UTC)', kind: 'date' },
       ]}

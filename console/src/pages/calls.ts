@@ -1,13 +1,13 @@
 /** The call log: newest first, filtered like the API, a transferred call's child calls nested under it. */
 import { useEffect, useState } from 'preact/hooks';
 import { request } from '../api.ts';
-import { Filters, SID_PATTERN } from '../filters.ts';
+import { callField, choiceField, Filters, trunkField } from '../filters.ts';
 import { duration, money, short, time } from '../format.ts';
-import { useResource } from '../hooks.ts';
+import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
-import type { Call, Page, Trunk } from '../types.ts';
-import { ErrorNote, Loading, Pager, pick, Status, TableWrap } from '../ui.ts';
+import type { Call, Page } from '../types.ts';
+import { ListState, Pager, pick, Status, TableWrap } from '../ui.ts';
 
 const STATUSES = ['ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled'];
 const FILTERS = ['TrunkSid', 'Status', 'Direction', 'StartTimeAfter', 'StartTimeBefore', 'ParentCallSid'];
@@ -21,7 +21,7 @@ export function CallsPage({ route }: { route: Route }) {
     apiPath('v1/Calls', { ...filters, Page: page, PageSize: 25 }),
     live ? POLL_MS : undefined,
   );
-  const trunks = useResource<{ Trunks: Trunk[] }>('/v1/Trunks');
+  const trunks = useTrunks();
   const children = useChildren(list.data?.Calls);
   const calls = list.data?.Calls ?? [];
   const onPage = new Set(calls.map((c) => c.Sid));
@@ -33,18 +33,8 @@ export function CallsPage({ route }: { route: Route }) {
       path="calls"
       values=${filters}
       fields=${[
-        {
-          name: 'TrunkSid',
-          label: 'Trunk',
-          kind: 'select',
-          options: (trunks.data?.Trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
-        },
-        {
-          name: 'Status',
-          label: 'Status',
-          kind: 'select',
-          options: STATUSES.map((s) => ({ value: s, label: s })),
-        },
+        trunkField(trunks),
+        choiceField('Status', 'Status', STATUSES),
         {
           name: 'Direction',
           label: 'Direction',
@@ -56,13 +46,7 @@ export function CallsPage({ route }: { route: Route }) {
         },
         { name: 'StartTimeAfter', label: 'Started after (UTC)', kind: 'datetime' },
         { name: 'StartTimeBefore', label: 'Started before (UTC)', kind: 'datetime' },
-        {
-          name: 'ParentCallSid',
-          label: 'Parent call',
-          kind: 'text',
-          placeholder: 'CA…',
-          pattern: SID_PATTERN('CA'),
-        },
+        callField('ParentCallSid', 'Parent call'),
       ]}
     />
     <p class="toolbar">
@@ -71,13 +55,7 @@ export function CallsPage({ route }: { route: Route }) {
         Live (refresh every ${POLL_MS / 1000} s)</label
       >
     </p>
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    ${
-      list.data && calls.length === 0
-        ? html`<p class="empty">No calls${Object.keys(filters).length ? ' match these filters' : ' yet'}.</p>`
-        : null
-    }
+    <${ListState} list=${list} rows=${calls.length} what="calls" filters=${filters} />
     ${
       calls.length > 0
         ? html`<${TableWrap} label="Call log">

@@ -1,11 +1,11 @@
 /** Transfers: outcome, target, timings and why one failed or was refused, with a link to the call. */
-import { Filters, SID_PATTERN } from '../filters.ts';
+import { callField, choiceField, Filters, trunkField } from '../filters.ts';
 import { ms, short, time } from '../format.ts';
-import { useResource } from '../hooks.ts';
+import { useResource, useTrunks } from '../hooks.ts';
 import { html } from '../html.ts';
 import { apiPath, href, type Route } from '../router.ts';
-import type { Page, Transfer, Trunk } from '../types.ts';
-import { ErrorNote, Loading, Pager, pick, Status, TableWrap } from '../ui.ts';
+import type { Page, Transfer } from '../types.ts';
+import { ListState, Pager, pick, Status, TableWrap } from '../ui.ts';
 
 const FILTERS = ['TrunkSid', 'Outcome', 'CallSid'];
 
@@ -15,31 +15,19 @@ export function TransfersPage({ route }: { route: Route }) {
     apiPath('v1/Transfers', { ...filters, Page: route.query.get('Page'), PageSize: 25 }),
     5000,
   );
-  const trunks = useResource<{ Trunks: Trunk[] }>('/v1/Trunks');
+  const trunks = useTrunks();
   const rows = list.data?.Transfers ?? [];
   return html`<h1>Transfers</h1>
     <${Filters}
       path="transfers"
       values=${filters}
       fields=${[
-        {
-          name: 'TrunkSid',
-          label: 'Trunk',
-          kind: 'select',
-          options: (trunks.data?.Trunks ?? []).map((t) => ({ value: t.Sid, label: t.Name })),
-        },
-        {
-          name: 'Outcome',
-          label: 'Outcome',
-          kind: 'select',
-          options: ['pending', 'completed', 'failed', 'rejected'].map((o) => ({ value: o, label: o })),
-        },
-        { name: 'CallSid', label: 'Call', kind: 'text', placeholder: 'CA…', pattern: SID_PATTERN('CA') },
+        trunkField(trunks),
+        choiceField('Outcome', 'Outcome', ['pending', 'completed', 'failed', 'rejected']),
+        callField(),
       ]}
     />
-    <${ErrorNote} error=${list.error} />
-    <${Loading} when=${list.loading && !list.data} />
-    ${list.data && rows.length === 0 ? html`<p class="empty">No transfers${Object.keys(filters).length ? ' match these filters' : ' yet'}.</p>` : null}
+    <${ListState} list=${list} rows=${rows.length} what="transfers" filters=${filters} />
     ${
       rows.length > 0
         ? html`<${TableWrap} label="Transfers">

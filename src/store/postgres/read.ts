@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { backoffMs } from '../../shared/backoff.ts';
 import type { ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../port.ts';
 import { type EventRow, eventColumns, toRecordedEvent } from './rows.ts';
 import type { SchemaNames } from './schema.ts';
@@ -35,10 +36,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits with growing pauses while `read` says rows are held back, within the settle budget. */
 async function settled<T extends { held: boolean }>(read: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+  for (let tries = 0; ; tries++) {
     const result = await read();
     if (!result.held || Date.now() - started >= settleBudgetMs) return result;
-    await sleep(pause);
+    await sleep(backoffMs(tries, { first: 1, max: 50 }));
   }
 }
 

@@ -52,6 +52,73 @@ export interface Migration {
   sql(names: SchemaNames): string;
 }
 
+/** The variables `appendOne` works with, declared by every version of the append function. */
+const appendOneVariables = `  v_stream    text;
+  v_expected  text;
+  v_count     int;
+  v_ids       text[];
+  v_found     int;
+  v_distinct  int;
+  v_previous  bigint;`;
+
+/**
+ * One append of the append function's loop (append `i`, its events from `v_offset` on in the flat
+ * arrays), the same in every version. First the id check: every id already stored is a retry of an
+ * append that succeeded, answered as it was and written nothing; only some is an id reused. Then the
+ * expected-revision check, which is the write itself: the conditional UPDATE / INSERT .. ON CONFLICT
+ * only matches when the stream is where the caller expects it, so there is no read-then-write window,
+ * and UNIQUE (stream, revision) backs it up. `v_previous` is then the stream's last revision before
+ * the append, NULL on a conflict; `appended` stores the events.
+ */
+function appendOne(n: SchemaNames, appended: string): string {
+  return `    v_stream := p_streams[i];
+    v_expected := p_expected[i];
+    v_count := p_counts[i];
+    v_ids := p_ids[v_offset + 1 : v_offset + v_count];
+    v_previous := NULL;
+    out_index := i;
+    out_revision := NULL;
+    out_position := NULL;
+
+    SELECT count(*), max(e.revision), max(e.position) INTO v_found, out_revision, out_position
+      FROM ${n.events} e WHERE e.stream = v_stream AND e.event_id = ANY (v_ids);
+    SELECT count(DISTINCT x) INTO v_distinct FROM unnest(v_ids) AS x;
+
+    IF v_found = v_distinct THEN
+      out_status := 'duplicate';
+    ELSIF v_found > 0 OR v_distinct < v_count THEN
+      out_status := 'id-reused';
+      out_revision := NULL;
+      out_position := NULL;
+    ELSE
+      IF v_expected = 'no-stream' THEN
+        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
+          ON CONFLICT (stream) DO NOTHING
+          RETURNING -1 INTO v_previous;
+      ELSIF v_expected = 'stream-exists' THEN
+        UPDATE ${n.streams} AS s SET revision = s.revision + v_count WHERE s.stream = v_stream
+          RETURNING s.revision - v_count INTO v_previous;
+      ELSIF v_expected = 'any' THEN
+        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
+          ON CONFLICT (stream) DO UPDATE SET revision = s.revision + v_count
+          RETURNING s.revision - v_count INTO v_previous;
+      ELSE
+        UPDATE ${n.streams} AS s SET revision = s.revision + v_count
+          WHERE s.stream = v_stream AND s.revision = p_expected_revisions[i]
+          RETURNING s.revision - v_count INTO v_previous;
+      END IF;
+
+      IF v_previous IS NULL THEN
+        out_status := 'conflict';
+        SELECT s.revision INTO out_revision FROM ${n.streams} s WHERE s.stream = v_stream;
+        out_revision := coalesce(out_revision, -1);
+        out_position := NULL;
+      ELSE
+${appended}
+      END IF;
+    END IF;`;
+}
+
 /**
  * Applied in version order, each once, recorded in `schema_version`. Never edit a released migration:
  * add a new version (e.g. `CREATE OR REPLACE FUNCTION` to change the append function).
@@ -100,13 +167,7 @@ CREATE FUNCTION ${n.appendFunction}(
 LANGUAGE plpgsql AS $fn$
 DECLARE
   v_offset    int := 0;
-  v_stream    text;
-  v_expected  text;
-  v_count     int;
-  v_ids       text[];
-  v_found     int;
-  v_distinct  int;
-  v_previous  bigint;
+${appendOneVariables}
   v_first_pos bigint;
   v_notify    bigint;
 BEGIN
@@ -114,59 +175,15 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('${n.appendLockKey}'));
 
   FOR i IN 1 .. coalesce(cardinality(p_streams), 0) LOOP
-    v_stream := p_streams[i];
-    v_expected := p_expected[i];
-    v_count := p_counts[i];
-    v_ids := p_ids[v_offset + 1 : v_offset + v_count];
-    v_previous := NULL;
-    out_index := i;
-    out_revision := NULL;
-    out_position := NULL;
-    IF v_count < 1 OR v_expected NOT IN ('any', 'no-stream', 'stream-exists', 'exact') THEN
-      RAISE EXCEPTION 'append % to %: % events, expected %', i, v_stream, v_count, v_expected;
+    IF p_counts[i] < 1 OR p_expected[i] NOT IN ('any', 'no-stream', 'stream-exists', 'exact') THEN
+      RAISE EXCEPTION 'append % to %: % events, expected %', i, p_streams[i], p_counts[i], p_expected[i];
     END IF;
 
-    -- Under the append lock no other transaction writes, so this check cannot go stale before the
+    -- Under the append lock no other transaction writes, so the id check cannot go stale before the
     -- insert; it also sees the appends earlier in this group.
-    SELECT count(*), max(e.revision), max(e.position) INTO v_found, out_revision, out_position
-      FROM ${n.events} e WHERE e.stream = v_stream AND e.event_id = ANY (v_ids);
-    SELECT count(DISTINCT x) INTO v_distinct FROM unnest(v_ids) AS x;
-
-    IF v_found = v_distinct THEN
-      -- A retry of an append that already succeeded: answer what it answered, write nothing.
-      out_status := 'duplicate';
-    ELSIF v_found > 0 OR v_distinct < v_count THEN
-      out_status := 'id-reused';
-      out_revision := NULL;
-      out_position := NULL;
-    ELSE
-      -- The expected-revision check is the write itself: the conditional UPDATE / INSERT .. ON
-      -- CONFLICT only matches when the stream is where the caller expects it, so there is no
-      -- read-then-write window even without the advisory lock; UNIQUE (stream, revision) backs it up.
-      IF v_expected = 'no-stream' THEN
-        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
-          ON CONFLICT (stream) DO NOTHING
-          RETURNING -1 INTO v_previous;
-      ELSIF v_expected = 'stream-exists' THEN
-        UPDATE ${n.streams} AS s SET revision = s.revision + v_count WHERE s.stream = v_stream
-          RETURNING s.revision - v_count INTO v_previous;
-      ELSIF v_expected = 'any' THEN
-        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
-          ON CONFLICT (stream) DO UPDATE SET revision = s.revision + v_count
-          RETURNING s.revision - v_count INTO v_previous;
-      ELSE
-        UPDATE ${n.streams} AS s SET revision = s.revision + v_count
-          WHERE s.stream = v_stream AND s.revision = p_expected_revisions[i]
-          RETURNING s.revision - v_count INTO v_previous;
-      END IF;
-
-      IF v_previous IS NULL THEN
-        out_status := 'conflict';
-        SELECT s.revision INTO out_revision FROM ${n.streams} s WHERE s.stream = v_stream;
-        out_revision := coalesce(out_revision, -1);
-        out_position := NULL;
-      ELSE
-        -- Reserve a block of positions (safe under the append lock: no other nextval runs meanwhile),
+${appendOne(
+  n,
+  `        -- Reserve a block of positions (safe under the append lock: no other nextval runs meanwhile),
         -- so positions and revisions follow the batch order without relying on INSERT .. SELECT order.
         v_first_pos := nextval('${n.positionSequence}');
         IF v_count > 1 THEN
@@ -180,9 +197,8 @@ BEGIN
         out_status := 'appended';
         out_revision := v_previous + v_count;
         out_position := v_first_pos + v_count - 1;
-        v_notify := out_position;
-      END IF;
-    END IF;
+        v_notify := out_position;`,
+)}
 
     RETURN NEXT;
     v_offset := v_offset + v_count;
@@ -224,13 +240,7 @@ DECLARE
   v_total     int := coalesce(cardinality(p_ids), 0);
   v_offsets   int[];
   v_offset    int;
-  v_stream    text;
-  v_expected  text;
-  v_count     int;
-  v_ids       text[];
-  v_found     int;
-  v_distinct  int;
-  v_previous  bigint;
+${appendOneVariables}
   v_xid       xid8;
   v_first_pos bigint;
   v_notify    bigint;
@@ -264,58 +274,15 @@ BEGIN
   PERFORM pg_advisory_unlock(hashtext('${n.appendLockKey}'));
 
   FOR i IN SELECT u.ord FROM unnest(p_streams) WITH ORDINALITY AS u (stream, ord) ORDER BY u.stream, u.ord LOOP
-    v_stream := p_streams[i];
-    v_expected := p_expected[i];
-    v_count := p_counts[i];
     v_offset := v_offsets[i];
-    v_ids := p_ids[v_offset + 1 : v_offset + v_count];
-    v_previous := NULL;
-    out_index := i;
-    out_revision := NULL;
-    out_position := NULL;
-
-    -- A retry racing its own first try (still uncommitted) is not seen here; it then meets that try's
-    -- row lock on the stream and ends as a conflict or a unique violation, and the caller's retry
-    -- finds it stored.
-    SELECT count(*), max(e.revision), max(e.position) INTO v_found, out_revision, out_position
-      FROM ${n.events} e WHERE e.stream = v_stream AND e.event_id = ANY (v_ids);
-    SELECT count(DISTINCT x) INTO v_distinct FROM unnest(v_ids) AS x;
-
-    IF v_found = v_distinct THEN
-      out_status := 'duplicate';
-    ELSIF v_found > 0 OR v_distinct < v_count THEN
-      out_status := 'id-reused';
-      out_revision := NULL;
-      out_position := NULL;
-    ELSE
-      -- The expected-revision check is the write itself (a conditional UPDATE / INSERT .. ON CONFLICT
-      -- that waits for a concurrent writer of the same stream and re-checks after its commit);
-      -- UNIQUE (stream, revision) backs it up.
-      IF v_expected = 'no-stream' THEN
-        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
-          ON CONFLICT (stream) DO NOTHING
-          RETURNING -1 INTO v_previous;
-      ELSIF v_expected = 'stream-exists' THEN
-        UPDATE ${n.streams} AS s SET revision = s.revision + v_count WHERE s.stream = v_stream
-          RETURNING s.revision - v_count INTO v_previous;
-      ELSIF v_expected = 'any' THEN
-        INSERT INTO ${n.streams} AS s (stream, revision) VALUES (v_stream, v_count - 1)
-          ON CONFLICT (stream) DO UPDATE SET revision = s.revision + v_count
-          RETURNING s.revision - v_count INTO v_previous;
-      ELSE
-        UPDATE ${n.streams} AS s SET revision = s.revision + v_count
-          WHERE s.stream = v_stream AND s.revision = p_expected_revisions[i]
-          RETURNING s.revision - v_count INTO v_previous;
-      END IF;
-
-      IF v_previous IS NULL THEN
-        -- Its reserved positions stay unused: a hole, which readers step over.
-        out_status := 'conflict';
-        SELECT s.revision INTO out_revision FROM ${n.streams} s WHERE s.stream = v_stream;
-        out_revision := coalesce(out_revision, -1);
-        out_position := NULL;
-      ELSE
-        INSERT INTO ${n.events} (position, stream, revision, event_id, type, data, metadata, transaction_id)
+    -- A retry racing its own first try (still uncommitted) is not seen by the id check; it then meets
+    -- that try's row lock on the stream and ends as a conflict or a unique violation, and the caller's
+    -- retry finds it stored. The conditional write waits for a concurrent writer of the same stream and
+    -- re-checks after its commit. A conflict leaves its reserved positions unused: a hole, which
+    -- readers step over.
+${appendOne(
+  n,
+  `        INSERT INTO ${n.events} (position, stream, revision, event_id, type, data, metadata, transaction_id)
           SELECT v_first_pos + v_offset + b.ord - 1, v_stream, v_previous + b.ord, b.id, b.type, b.data,
                  b.metadata, v_xid
             FROM unnest(v_ids, p_types[v_offset + 1 : v_offset + v_count], p_data[v_offset + 1 : v_offset + v_count],
@@ -324,9 +291,8 @@ BEGIN
         out_status := 'appended';
         out_revision := v_previous + v_count;
         out_position := v_first_pos + v_offset + v_count - 1;
-        v_notify := greatest(v_notify, out_position);
-      END IF;
-    END IF;
+        v_notify := greatest(v_notify, out_position);`,
+)}
 
     RETURN NEXT;
   END LOOP;

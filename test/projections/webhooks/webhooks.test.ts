@@ -14,6 +14,7 @@ import {
   type WebhookDispatcher,
 } from '../../../projections/webhooks/index.ts';
 import { STATUS_CALLBACK_EVENTS } from '../../../src/config/schema.ts';
+import { until } from '../../helpers/until.ts';
 import { billingConfig, UK_NUMBER, US_NUMBER } from '../drive.ts';
 import { type World, world } from '../support.ts';
 
@@ -68,10 +69,6 @@ afterEach(async () => {
   dispatcher = undefined;
   w = undefined;
 });
-
-async function until(condition: () => boolean) {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 async function setUp(url: string, dispatch: { maxAttempts?: number } = {}) {
   const config = {
