@@ -17,6 +17,7 @@ import {
   type ProjectedEvent,
   sessionSidOf,
 } from './api.ts';
+import { lagBehind } from './lag.ts';
 import type { ProjectionRunner, RunnerStats } from './runner.ts';
 
 export interface PostgresProjectionRunnerOptions {
@@ -271,17 +272,21 @@ export async function createPostgresProjectionRunner(
     async status() {
       const head = await store.headPosition();
       const now = await stored();
-      return projections.map((p) => {
-        const s = now.get(p.name);
-        const position = s?.position ?? 0;
-        return {
-          name: p.name,
-          version: p.version,
-          position,
-          lag: Math.max(0, head - position),
-          updatedAt: s?.updatedAt.toISOString(),
-        };
-      });
+      return Promise.all(
+        projections.map(async (p) => {
+          const s = now.get(p.name);
+          const position = s?.position ?? 0;
+          const lag = await lagBehind(store, position, head);
+          return {
+            name: p.name,
+            version: p.version,
+            position,
+            lag: lag.events,
+            lagSeconds: lag.seconds,
+            updatedAt: s?.updatedAt.toISOString(),
+          };
+        }),
+      );
     },
     waitFor(position, timeoutMs = 10_000) {
       if (lowest() >= position) return Promise.resolve();

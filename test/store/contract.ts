@@ -7,6 +7,7 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
+  eventsBetween,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../src/store/port.ts';
@@ -282,6 +283,21 @@ export function describeEventStoreContract(name: string, open: () => Promise<Ope
         });
         expect(await store.headPosition()).toBe(two.position);
         expect(two.position).toBeGreaterThan(one.position);
+      });
+    });
+
+    describe('eventsBetween', () => {
+      it('counts events, whatever positions measure, across a refused append', async () => {
+        const stream = newCallStream();
+        const first = await store.appendToStream(stream, [newEvent()], { expectedRevision: 'no-stream' });
+        await expect(
+          store.appendToStream(stream, newEvents(2), { expectedRevision: 'no-stream' }),
+        ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+        await store.appendToStream(newCallStream(), newEvents(3), { expectedRevision: 'no-stream' });
+        const head = await store.headPosition();
+        expect(await eventsBetween(store, start, head)).toBe(4);
+        expect(await eventsBetween(store, first.position, head)).toBe(3);
+        expect(await eventsBetween(store, head, head)).toBe(0);
       });
     });
 
