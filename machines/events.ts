@@ -424,6 +424,11 @@ export interface ReferReceived extends TransferBase {
    */
   targetAddresses?: { host: string; port: number }[];
   /**
+   * The other places a target's host name was located at, in order: a target INVITE answered 503 or
+   * 408 (or not at all) is sent to the next one (RFC 3263 §4.3). Absent for one address.
+   */
+  targetAlternates?: LegDialog['destination'][];
+  /**
    * The target's host name could not be located: the REFER is accepted and the transfer fails with this
    * status in its final NOTIFY (404: the name has no address; 503: DNS did not answer), RFC 3515 §2.4.5.
    */

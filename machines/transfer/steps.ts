@@ -207,6 +207,9 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     ...(event.targetUnreachable && verdict.target.kind === 'sip'
       ? { targetUnreachable: event.targetUnreachable }
       : {}),
+    ...(event.targetAlternates && verdict.target.kind === 'sip'
+      ? { targetAlternates: event.targetAlternates }
+      : {}),
     referredBy: event.referredBy,
     subscribed: event.referSub,
     // RFC 3515 §2.4.6: NOTIFYs of a later REFER in the same dialog carry the REFER's CSeq as id.
@@ -284,6 +287,31 @@ export const authenticateTarget: Step<TransferContext, TransferResponse> = (
   const [target, invite] = targetInvite(context, { [authorization.header]: authorization.value });
   return [{ ...context, target, targetAuthorized: true }, [sip(invite)]];
 };
+
+/**
+ * The target's first address was overloaded (503) or never answered (408, or the adapter's own 503 after
+ * a transport error): the same INVITE again, in a new transaction, to the next address of its name, as
+ * carrier failover does (RFC 3263 §4.3); the no-answer timer keeps running.
+ */
+export const failOverTarget: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  _event,
+) => {
+  const [next, ...rest] = must(context.targetAlternates, 'target alternates');
+  const policy = must(context.policy, 'policy');
+  const contact = next!.transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact;
+  const moved = {
+    ...context,
+    target: { ...must(context.target, 'target leg'), destination: next!, contact },
+  };
+  const [target, invite] = targetInvite(moved);
+  // Another address may challenge on its own account.
+  return [{ ...moved, target, targetAlternates: rest, targetAuthorized: undefined }, [sip(invite)]];
+};
+
+export function targetFailsOver(context: TransferContext, event: TransferResponse): boolean {
+  return (event.status === 503 || event.status === 408) && (context.targetAlternates?.length ?? 0) > 0;
+}
 
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const [target, invite] = targetInvite(context);

@@ -360,12 +360,14 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
 /** What the engine found for a target named by a host name (RFC 3263), as the REFER's event records it. */
 function locatedTarget(
   located: Located | undefined,
-): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetUnreachable'> {
+): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetAlternates' | 'targetUnreachable'> {
   if (!located) return {};
   if (!located.ok) return { targetUnreachable: { status: located.status, reason: located.reason } };
+  const [first, ...alternates] = located.targets;
   return {
-    targetDestination: located.targets[0]!,
+    targetDestination: first!,
     targetAddresses: located.targets.map(({ host, port }) => ({ host, port })),
+    ...(alternates.length > 0 ? { targetAlternates: alternates } : {}),
   };
 }
 
