@@ -238,6 +238,11 @@ export interface ReInviteAnswered extends Base {
   status: number;
   reason: string;
   sdp?: string;
+  /**
+   * A 401/407 to the relayed re-INVITE that the pivot has credentials for: it is sent once more with
+   * them (RFC 3261 §22.2); a second challenge is relayed as the answer.
+   */
+  authorization?: PeerAuthorization;
 }
 
 /**
@@ -494,7 +499,9 @@ export interface TransferResponse extends TransferBase {
   routeSet?: string[];
   /**
    * TargetFailed with 401/407 that the pivot has credentials for (a PSTN target at a carrier that
-   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2).
+   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2). Likewise a hold,
+   * reconnect or resume re-INVITE the far party's carrier challenges (TransfereeHeld, HoldRefused,
+   * TransfereeReconnected, TransfereeResumed).
    */
   authorization?: PeerAuthorization;
 }

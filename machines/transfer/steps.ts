@@ -10,6 +10,7 @@ import {
   outgoingSdp,
   reasonPhrase,
   reInvite,
+  reInviteWithCredentials,
   requestAt,
   requestReceived,
   response,
@@ -312,6 +313,21 @@ export const failOverTarget: Step<TransferContext, TransferResponse> = (
 export function targetFailsOver(context: TransferContext, event: TransferResponse): boolean {
   return (event.status === 503 || event.status === 408) && (context.targetAlternates?.length ?? 0) > 0;
 }
+
+/**
+ * The far party's carrier challenged a hold, reconnect or resume re-INVITE and the engine had
+ * credentials: the same offer again in a new transaction with them; the transfer stays where it was.
+ */
+export const authenticateFar: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const [far, invite] = reInviteWithCredentials(
+    must(context.far, 'far leg'),
+    must(event.authorization, 'authorization'),
+  );
+  return [{ ...context, far }, [sip(invite)]];
+};
 
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const [target, invite] = targetInvite(context);

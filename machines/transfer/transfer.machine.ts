@@ -38,6 +38,7 @@ import { asksJoin } from './join-rules.ts';
 import {
   acceptRefer,
   answeredWithoutOffer,
+  authenticateFar,
   authenticateTarget,
   dialogGone,
   failOverTarget,
@@ -82,6 +83,9 @@ export const transferMachine = setup({
     input: {} as TransferStart,
   },
   guards: {
+    // The far party's carrier challenged our re-INVITE: sent once more with credentials (classify.ts
+    // attaches them only to the first challenge of each re-INVITE).
+    farChallenged: ({ event }) => (event as { authorization?: unknown }).authorization !== undefined,
     referAcceptable: ({ context, event }) => judgeRefer(context, event as ReferReceived).ok,
     // The target's name has no address: the transfer fails instead of INVITing it.
     targetUnreachable: ({ context }) => context.targetUnreachable !== undefined,
@@ -131,11 +135,13 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeHeld: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
           { target: 'inviting', actions: run(transfereeHeld) },
         ],
         HoldRefused: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
           { target: 'inviting', actions: run(transfereeHeld) },
@@ -198,6 +204,7 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeReconnected: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
           { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
           {
@@ -223,7 +230,10 @@ export const transferMachine = setup({
     resuming: {
       on: {
         ...common,
-        TransfereeResumed: { target: 'failed', actions: run(transfereeResumed) },
+        TransfereeResumed: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
+          { target: 'failed', actions: run(transfereeResumed) },
+        ],
         TargetAnswered: { guard: 'isLateAnswer', actions: run(lateAnswer) },
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('resuming')) },
       },
