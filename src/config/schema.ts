@@ -285,6 +285,16 @@ export const pivotConfigSchema = z.strictObject({
         certificate: z.string().min(1, { error: 'expected a PEM file path' }),
         key: z.string().min(1, { error: 'expected a PEM file path' }),
         ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+        /** Peers (a carrier gateway, a trunk's PBX) verified against their own CA instead of `ca`. */
+        peers: z
+          .array(
+            z.strictObject({
+              host: z.string().min(1, { error: 'expected the host name or address the pivot connects to' }),
+              port: port.optional(),
+              ca: z.string().min(1, { error: 'expected a PEM file path' }),
+            }),
+          )
+          .optional(),
       })
       .optional(),
   }),

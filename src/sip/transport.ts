@@ -33,6 +33,18 @@ export interface TlsOptions {
   key: string;
   /** Absent: the system's CAs. */
   ca?: string;
+  /**
+   * Peers trusted through their own CA (a PEM file) instead of `ca`: a carrier or a trunk's PBX whose
+   * certificates chain to a private CA, matched by the host (name or address) and, when given, port
+   * the pivot connects to.
+   */
+  peers?: TlsPeer[];
+}
+
+export interface TlsPeer {
+  host: string;
+  port?: number;
+  ca: string;
 }
 
 const DEFAULT_TCP_IDLE_MS = 5 * 60_000;
@@ -126,7 +138,7 @@ export function createTransport(options: TransportOptions): SipTransport {
           ...(net.isIP(destination.host) ? {} : { servername: destination.host }),
           cert: credentials.cert,
           key: credentials.key,
-          ...(credentials.ca ? { ca: credentials.ca } : {}),
+          ...(caFor(credentials, destination) ? { ca: caFor(credentials, destination) } : {}),
         });
       } else {
         socket = net.connect({ host: destination.host, port: destination.port });
@@ -221,12 +233,29 @@ function endpointKey(endpoint: SipEndpoint): string {
   return `${secure}${normalizeHost(endpoint.host)}|${endpoint.port}`;
 }
 
-function readCredentials(options: TlsOptions): { cert: Buffer; key: Buffer; ca?: Buffer } {
+interface TlsCredentials {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  peers: { host: string; port?: number; ca: Buffer }[];
+}
+
+function readCredentials(options: TlsOptions): TlsCredentials {
   return {
     cert: readFileSync(options.certificate),
     key: readFileSync(options.key),
     ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+    peers: (options.peers ?? []).map(({ ca, ...at }) => ({ ...at, ca: readFileSync(ca) })),
   };
+}
+
+/** The CA a peer's certificate must chain to: its own when configured, else the common one (or the system's). */
+function caFor(credentials: TlsCredentials, destination: SipEndpoint): Buffer | undefined {
+  const host = normalizeHost(destination.host).toLowerCase();
+  const peer = credentials.peers.find(
+    (p) => p.host.toLowerCase() === host && (p.port === undefined || p.port === destination.port),
+  );
+  return peer?.ca ?? credentials.ca;
 }
 
 /** `::ffff:127.0.0.1` (a dual-stack socket's view of IPv4) -> `127.0.0.1`. */

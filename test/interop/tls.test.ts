@@ -184,4 +184,33 @@ describe('SIP over TLS', () => {
       stranger.dispose();
     }
   });
+
+  it.each([
+    ['signed by its own CA, configured for it: the INVITE reaches it', 'own', 'INVITE'],
+    ['signed by the common CA while its own is configured: 503, nothing reaches it', 'common', '503'],
+  ] as const)('a carrier with its own CA (sip.tls.peers), certificate %s', async (_, signer, outcome) => {
+    const carriersCa = createTestCa();
+    try {
+      const issuer = signer === 'own' ? carriersCa : ca;
+      const gateway = await tlsCarrier(issuer.issue(`carrier-${signer}`, [CARRIER_IP]));
+      const tlsPort = await freePort();
+      pivot = await startTestPivot({
+        carrierPort: gateway.port,
+        carrierUris: [`sips:${CARRIER_IP}:${gateway.port}`],
+        tls: { port: tlsPort, ...pivotCert, ca: ca.ca, peers: [{ host: CARRIER_IP, ca: carriersCa.ca }] },
+      });
+      const pbx = await pbxConnect(tlsPort);
+      pbx.send(pbxRequest('INVITE', 1, undefined, SDP));
+      if (outcome === 'INVITE') {
+        const invite = await nextMatching(await gateway.first(), /^INVITE /);
+        expect(invite.split('\r\n')[0]).toBe(`INVITE sip:+15550200000@${CARRIER_IP} SIP/2.0`);
+      } else {
+        const refused = await nextMatching(pbx, /^SIP\/2\.0 [3-6]\d\d /);
+        expect(refused.split('\r\n')[0]).toBe('SIP/2.0 503 Service Unavailable');
+        expect(gateway.count()).toBe(0);
+      }
+    } finally {
+      carriersCa.dispose();
+    }
+  });
 });
