@@ -44,7 +44,13 @@ export interface TlsOptions {
 export interface TlsPeer {
   host: string;
   port?: number;
-  ca: string;
+  /** A PEM file: the peer's own CA. */
+  ca?: string;
+  /**
+   * The SHA-256 fingerprint of the peer's certificate (hex, colons optional): that certificate is
+   * trusted whoever signed it (a self-signed one too), and no other.
+   */
+  fingerprint?: string;
 }
 
 const DEFAULT_TCP_IDLE_MS = 5 * 60_000;
@@ -131,15 +137,19 @@ export function createTransport(options: TransportOptions): SipTransport {
       if (!tcp) return onError?.(new Error('transport not started'));
       if (destination.transport === 'tls') {
         if (!credentials) return onError?.(new Error('no TLS configured (sip.tls)'));
-        // RFC 5922: the peer's certificate must name the host we meant to reach.
-        socket = tls.connect({
+        const peer = peerOf(credentials, destination);
+        // RFC 5922: the peer's certificate must name the host we meant to reach, unless it is pinned.
+        const secure = tls.connect({
           host: destination.host,
           port: destination.port,
           ...(net.isIP(destination.host) ? {} : { servername: destination.host }),
           cert: credentials.cert,
           key: credentials.key,
-          ...(caFor(credentials, destination) ? { ca: caFor(credentials, destination) } : {}),
+          ...((peer?.ca ?? credentials.ca) ? { ca: peer?.ca ?? credentials.ca } : {}),
+          ...(peer?.fingerprint ? { rejectUnauthorized: false } : {}),
         });
+        if (peer?.fingerprint) pin(secure, peer.fingerprint);
+        socket = secure;
       } else {
         socket = net.connect({ host: destination.host, port: destination.port });
       }
@@ -237,7 +247,25 @@ interface TlsCredentials {
   cert: Buffer;
   key: Buffer;
   ca?: Buffer;
-  peers: { host: string; port?: number; ca: Buffer }[];
+  peers: { host: string; port?: number; ca?: Buffer; fingerprint?: string }[];
+}
+
+/** Hex digits only, upper case: fingerprints compare whatever their spelling. */
+function fingerprintDigits(text: string): string {
+  return text.replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+/**
+ * Holds what is written to a pinned peer until its certificate is seen to be the pinned one; any other
+ * certificate ends the connection before a byte of SIP is sent.
+ */
+function pin(socket: tls.TLSSocket, fingerprint: string): void {
+  socket.cork();
+  socket.once('secureConnect', () => {
+    const seen = fingerprintDigits(socket.getPeerCertificate().fingerprint256 ?? '');
+    if (seen === fingerprint) socket.uncork();
+    else socket.destroy(new Error(`peer certificate ${seen} is not the pinned ${fingerprint}`));
+  });
 }
 
 function readCredentials(options: TlsOptions): TlsCredentials {
@@ -245,17 +273,20 @@ function readCredentials(options: TlsOptions): TlsCredentials {
     cert: readFileSync(options.certificate),
     key: readFileSync(options.key),
     ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
-    peers: (options.peers ?? []).map(({ ca, ...at }) => ({ ...at, ca: readFileSync(ca) })),
+    peers: (options.peers ?? []).map(({ ca, fingerprint, ...at }) => ({
+      ...at,
+      ...(ca ? { ca: readFileSync(ca) } : {}),
+      ...(fingerprint ? { fingerprint: fingerprintDigits(fingerprint) } : {}),
+    })),
   };
 }
 
-/** The CA a peer's certificate must chain to: its own when configured, else the common one (or the system's). */
-function caFor(credentials: TlsCredentials, destination: SipEndpoint): Buffer | undefined {
+/** The trust configured for the peer at `destination`: its own CA or pinned certificate, if any. */
+function peerOf(credentials: TlsCredentials, destination: SipEndpoint) {
   const host = normalizeHost(destination.host).toLowerCase();
-  const peer = credentials.peers.find(
+  return credentials.peers.find(
     (p) => p.host.toLowerCase() === host && (p.port === undefined || p.port === destination.port),
   );
-  return peer?.ca ?? credentials.ca;
 }
 
 /** `::ffff:127.0.0.1` (a dual-stack socket's view of IPv4) -> `127.0.0.1`. */

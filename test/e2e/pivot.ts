@@ -56,7 +56,7 @@ export interface PivotOptions {
     certificate: string;
     key: string;
     ca?: string;
-    peers?: { host: string; port?: number; ca: string }[];
+    peers?: { host: string; port?: number; ca?: string; fingerprint?: string }[];
   };
   /** `sip.host` and `sip.publicHost` (default 127.0.0.1 both), e.g. `::` and `[::1]` for IPv6. */
   sipHost?: string;

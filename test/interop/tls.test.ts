@@ -3,8 +3,11 @@
  * CA made with openssl at test time): a PBX calls over TLS to the pivot's TLS listener; the carrier is
  * `sips:` and is reached over TLS, its certificate verified against the configured CA; Via says TLS and
  * Contact asks for TLS; the ACK and BYE reuse the connections. A carrier whose certificate the CA did not
- * sign fails the call at once (transport error, 503), without a clear-text fallback.
+ * sign fails the call at once (transport error, 503), without a clear-text fallback. A carrier with its
+ * own CA (`sip.tls.peers`) is verified against that CA only; a carrier pinned by fingerprint is reached
+ * with exactly that certificate, whoever signed it, and any other gets no byte of SIP.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -37,9 +40,13 @@ async function tlsCarrier(cert: { certificate: string; key: string }) {
   const port = await freePort();
   const accepted: TcpPeer[] = [];
   const waiting: Array<(peer: TcpPeer) => void> = [];
+  let receivedBytes = 0;
   carrier = tls.createServer(
     { cert: readFileSync(cert.certificate), key: readFileSync(cert.key) },
     (socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        receivedBytes += chunk.length;
+      });
       const peer = wrapSocket(socket);
       accepted.push(peer);
       waiting.shift()?.(peer);
@@ -50,6 +57,8 @@ async function tlsCarrier(cert: { certificate: string; key: string }) {
   return {
     port,
     count: () => accepted.length,
+    /** Bytes of SIP (after the handshake) received on any connection. */
+    receivedBytes: () => receivedBytes,
     first: () => (accepted[0] ? Promise.resolve(accepted[0]) : new Promise<TcpPeer>((r) => waiting.push(r))),
   };
 }
@@ -211,6 +220,37 @@ describe('SIP over TLS', () => {
       }
     } finally {
       carriersCa.dispose();
+    }
+  });
+
+  it.each([
+    ['the pinned one: the INVITE reaches it, whoever signed it', true],
+    ['not the pinned one: 503, nothing reaches it', false],
+  ] as const)('a carrier pinned by fingerprint, certificate %s', async (_, pinned) => {
+    const elsewhere = createTestCa();
+    try {
+      const cert = elsewhere.issue('carrier-pinned', [CARRIER_IP]);
+      const other = elsewhere.issue('carrier-other', [CARRIER_IP]);
+      const gateway = await tlsCarrier(pinned ? cert : other);
+      const tlsPort = await freePort();
+      const fingerprint = new X509Certificate(readFileSync(cert.certificate)).fingerprint256;
+      pivot = await startTestPivot({
+        carrierPort: gateway.port,
+        carrierUris: [`sips:${CARRIER_IP}:${gateway.port}`],
+        tls: { port: tlsPort, ...pivotCert, ca: ca.ca, peers: [{ host: CARRIER_IP, fingerprint }] },
+      });
+      const pbx = await pbxConnect(tlsPort);
+      pbx.send(pbxRequest('INVITE', 1, undefined, SDP));
+      if (pinned) {
+        const invite = await nextMatching(await gateway.first(), /^INVITE /);
+        expect(invite.split('\r\n')[0]).toBe(`INVITE sip:+15550200000@${CARRIER_IP} SIP/2.0`);
+      } else {
+        const refused = await nextMatching(pbx, /^SIP\/2\.0 [3-6]\d\d /);
+        expect(refused.split('\r\n')[0]).toBe('SIP/2.0 503 Service Unavailable');
+        expect(gateway.receivedBytes()).toBe(0);
+      }
+    } finally {
+      elsewhere.dispose();
     }
   });
 });
