@@ -35,7 +35,11 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
       })),
     });
     await w.sync();
-    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 6, Lag: 0, LagSeconds: 0 });
+    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({
+      Position: 6,
+      Lag: 0,
+      LagSeconds: 0,
+    });
   });
 
   it('/metrics: calls by status, transfers by outcome, REFER->202, append latency, projection lag', async () => {
