@@ -52,6 +52,11 @@ export interface LegDialog {
   origin: SdpOrigin;
   /** The server transaction of the peer's INVITE while it is unanswered (inbound legs only). */
   pendingInvite?: { adapterId: string; transactionKey: string };
+  /**
+   * The pivot's last re-INVITE offer on this leg, at its CSeq: a peer that challenges it (401/407) gets
+   * it once more with credentials (`authorized` then). Absent on legs stored before challenges were met.
+   */
+  sentReInvite?: { cseq: number; body: string; authorized?: true };
 }
 
 /**
@@ -143,7 +148,31 @@ export function requestAt(
 /** Re-INVITE offering `sdp` (origin rewritten to ours, version bumped). */
 export function reInvite(dialog: LegDialog, sdp: string): [LegDialog, SendRequestCommand] {
   const origin = { ...dialog.origin, version: dialog.origin.version + 1 };
-  return nextRequest({ ...dialog, origin }, 'INVITE', { body: withOrigin(sdp, origin) });
+  const body = withOrigin(sdp, origin);
+  const [next, request] = nextRequest({ ...dialog, origin }, 'INVITE', { body });
+  return [{ ...next, sentReInvite: { cseq: next.localCseq, body } }, request];
+}
+
+/**
+ * The last re-INVITE again, in a new transaction (next CSeq) with the credentials answering the peer's
+ * challenge (RFC 3261 §22.2); the offer is the same, as the challenged one was never answered.
+ */
+export function reInviteWithCredentials(
+  dialog: LegDialog,
+  authorization: { header: string; value: string },
+): [LegDialog, SendRequestCommand] {
+  const sent = dialog.sentReInvite;
+  if (!sent) throw new Error(`leg ${dialog.legId} has no re-INVITE to send again`);
+  const [next, request] = nextRequest(dialog, 'INVITE', {
+    body: sent.body,
+    headers: { [authorization.header]: authorization.value },
+  });
+  return [{ ...next, sentReInvite: { cseq: next.localCseq, body: sent.body, authorized: true } }, request];
+}
+
+/** Whether a 401/407 to the re-INVITE at `cseq` is the first challenge to the leg's last re-INVITE. */
+export function reInviteChallengeable(dialog: LegDialog, cseq: number): boolean {
+  return dialog.sentReInvite?.cseq === cseq && !dialog.sentReInvite.authorized;
 }
 
 /** SDP to send on this leg with our origin, bumping the version (answers and offers alike). */

@@ -246,6 +246,11 @@ export interface ReInviteAnswered extends Base {
   status: number;
   reason: string;
   sdp?: string;
+  /**
+   * A 401/407 to the relayed re-INVITE that the pivot has credentials for: it is sent once more with
+   * them (RFC 3261 §22.2); a second challenge is relayed as the answer.
+   */
+  authorization?: PeerAuthorization;
 }
 
 /**
@@ -432,6 +437,11 @@ export interface ReferReceived extends TransferBase {
    */
   targetAddresses?: { host: string; port: number }[];
   /**
+   * The other places a target's host name was located at, in order: a target INVITE answered 503 or
+   * 408 (or not at all) is sent to the next one (RFC 3263 §4.3). Absent for one address.
+   */
+  targetAlternates?: LegDialog['destination'][];
+  /**
    * The target's host name could not be located: the REFER is accepted and the transfer fails with this
    * status in its final NOTIFY (404: the name has no address; 503: DNS did not answer), RFC 3515 §2.4.5.
    */
@@ -497,7 +507,9 @@ export interface TransferResponse extends TransferBase {
   routeSet?: string[];
   /**
    * TargetFailed with 401/407 that the pivot has credentials for (a PSTN target at a carrier that
-   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2).
+   * authenticates): the target INVITE is sent once more with them (RFC 3261 §22.2). Likewise a hold,
+   * reconnect or resume re-INVITE the far party's carrier challenges (TransfereeHeld, HoldRefused,
+   * TransfereeReconnected, TransfereeResumed).
    */
   authorization?: PeerAuthorization;
 }

@@ -19,6 +19,7 @@ import {
   type ProjectedEvent,
   sessionSidOf,
 } from './api.ts';
+import { lagBehind } from './lag.ts';
 import { positionWaiters, timedRebuild } from './progress.ts';
 import type { ProjectionRunner, RunnerStats } from './runner.ts';
 
@@ -246,17 +247,21 @@ export async function createPostgresProjectionRunner(
     async status() {
       const head = await store.headPosition();
       const now = await stored();
-      return projections.map((p) => {
-        const s = now.get(p.name);
-        const position = s?.position ?? 0;
-        return {
-          name: p.name,
-          version: p.version,
-          position,
-          lag: Math.max(0, head - position),
-          updatedAt: s?.updatedAt.toISOString(),
-        };
-      });
+      return Promise.all(
+        projections.map(async (p) => {
+          const s = now.get(p.name);
+          const position = s?.position ?? 0;
+          const lag = await lagBehind(store, position, head);
+          return {
+            name: p.name,
+            version: p.version,
+            position,
+            lag: lag.events,
+            lagSeconds: lag.seconds,
+            updatedAt: s?.updatedAt.toISOString(),
+          };
+        }),
+      );
     },
     waitFor: waiters.waitFor,
     lastError: () => error,

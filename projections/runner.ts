@@ -14,6 +14,7 @@ import { type Logger, silentLogger } from '../src/log.ts';
 import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
+import { lagBehind } from './lag.ts';
 import { positionWaiters, timedRebuild } from './progress.ts';
 
 export interface ProjectionStatus {
@@ -21,8 +22,10 @@ export interface ProjectionStatus {
   version: number;
   /** Position of the last event folded in. */
   position: number;
-  /** Events stored after `position`. */
+  /** Events stored after `position` (counted, whatever the backend's positions measure). */
   lag: number;
+  /** Age in seconds of the oldest event not folded yet; 0 when the projection is current. */
+  lagSeconds: number;
   updatedAt: string | undefined;
 }
 
@@ -288,17 +291,21 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
 
     async status() {
       const head = await store.headPosition();
-      return projections.map((projection) => {
-        const stored = selectCheckpoint.get(projection.name);
-        const position = stored?.position ?? 0;
-        return {
-          name: projection.name,
-          version: projection.version,
-          position,
-          lag: Math.max(0, head - position),
-          updatedAt: stored?.updated_at,
-        };
-      });
+      return Promise.all(
+        projections.map(async (projection) => {
+          const stored = selectCheckpoint.get(projection.name);
+          const position = stored?.position ?? 0;
+          const lag = await lagBehind(store, position, head);
+          return {
+            name: projection.name,
+            version: projection.version,
+            position,
+            lag: lag.events,
+            lagSeconds: lag.seconds,
+            updatedAt: stored?.updated_at,
+          };
+        }),
+      );
     },
 
     waitFor: waiters.waitFor,

@@ -58,6 +58,7 @@ import {
   answerUpdate,
   answerWithoutOffer,
   authenticateInvite,
+  authenticateRelay,
   byeFallback,
   type CallContext,
   cancelCall,
@@ -292,6 +293,8 @@ export const callMachine = setup({
         ...infoAnswers,
         ...updateRefresh,
         ReInviteAnswered: [
+          // The other leg's peer challenged the relayed re-INVITE: sent once more with credentials.
+          { guard: ({ event }) => event.authorization !== undefined, actions: run(authenticateRelay) },
           {
             guard: 'answerIsOffer',
             target: 'confirming',

@@ -13,6 +13,7 @@ import {
   outgoingSdp,
   reasonPhrase,
   reInvite,
+  reInviteWithCredentials,
   requestAt,
   requestReceived,
   response,
@@ -812,6 +813,14 @@ export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, 
 };
 
 /** The other leg answered the relayed re-INVITE: ACK it and give the same answer to the asking leg. */
+/** The relayed re-INVITE, challenged by the other leg's peer, once more with the engine's credentials. */
+export const authenticateRelay: Step<CallContext, ReInviteAnswered> = ({ outbox: _, ...context }, event) => {
+  const relay = context.relay;
+  if (!relay || !event.authorization) throw new Error(`call ${context.callSid} has no relayed re-INVITE`);
+  const [to, invite] = reInviteWithCredentials(leg(context, relay.to), event.authorization);
+  return [{ ...context, legs: { ...context.legs, [relay.to]: to } }, [sip(invite)]];
+};
+
 export const answerReInvite: Step<CallContext, ReInviteAnswered> = ({ outbox: _, ...context }, event) => {
   const relay = context.relay!;
   const asked = leg(context, relay.to);

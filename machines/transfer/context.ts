@@ -70,6 +70,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
   targetUnreachable?: { status: number; reason: string };
   /** The target INVITE was sent again with credentials: another challenge fails the transfer. */
   targetAuthorized?: true;
+  /** Other addresses of the target's name, not tried yet: a 503 or 408 moves the INVITE to the next. */
+  targetAlternates?: LegDialog['destination'][];
   /** The status line reported in the final NOTIFY of a failure. */
   failure?: { status: number; reason: string };
 }

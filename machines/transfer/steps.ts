@@ -10,6 +10,7 @@ import {
   outgoingSdp,
   reasonPhrase,
   reInvite,
+  reInviteWithCredentials,
   requestAt,
   requestReceived,
   response,
@@ -207,6 +208,9 @@ export const acceptRefer: Step<TransferContext, ReferReceived> = ({ outbox: _, .
     ...(event.targetUnreachable && verdict.target.kind === 'sip'
       ? { targetUnreachable: event.targetUnreachable }
       : {}),
+    ...(event.targetAlternates && verdict.target.kind === 'sip'
+      ? { targetAlternates: event.targetAlternates }
+      : {}),
     referredBy: event.referredBy,
     subscribed: event.referSub,
     // RFC 3515 §2.4.6: NOTIFYs of a later REFER in the same dialog carry the REFER's CSeq as id.
@@ -283,6 +287,46 @@ export const authenticateTarget: Step<TransferContext, TransferResponse> = (
   const authorization = must(event.authorization, 'authorization');
   const [target, invite] = targetInvite(context, { [authorization.header]: authorization.value });
   return [{ ...context, target, targetAuthorized: true }, [sip(invite)]];
+};
+
+/**
+ * The target's first address was overloaded (503) or never answered (408, or the adapter's own 503 after
+ * a transport error): the same INVITE again, in a new transaction, to the next address of its name, as
+ * carrier failover does (RFC 3263 §4.3); the no-answer timer keeps running.
+ */
+export const failOverTarget: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  _event,
+) => {
+  const [next, ...rest] = must(context.targetAlternates, 'target alternates');
+  const policy = must(context.policy, 'policy');
+  const contact = next!.transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact;
+  const moved = {
+    ...context,
+    target: { ...must(context.target, 'target leg'), destination: next!, contact },
+  };
+  const [target, invite] = targetInvite(moved);
+  // Another address may challenge on its own account.
+  return [{ ...moved, target, targetAlternates: rest, targetAuthorized: undefined }, [sip(invite)]];
+};
+
+export function targetFailsOver(context: TransferContext, event: TransferResponse): boolean {
+  return (event.status === 503 || event.status === 408) && (context.targetAlternates?.length ?? 0) > 0;
+}
+
+/**
+ * The far party's carrier challenged a hold, reconnect or resume re-INVITE and the engine had
+ * credentials: the same offer again in a new transaction with them; the transfer stays where it was.
+ */
+export const authenticateFar: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const [far, invite] = reInviteWithCredentials(
+    must(context.far, 'far leg'),
+    must(event.authorization, 'authorization'),
+  );
+  return [{ ...context, far }, [sip(invite)]];
 };
 
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {

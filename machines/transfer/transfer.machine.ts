@@ -48,8 +48,10 @@ import { asksJoin } from './join-rules.ts';
 import {
   acceptRefer,
   answeredWithoutOffer,
+  authenticateFar,
   authenticateTarget,
   dialogGone,
+  failOverTarget,
   judgeRefer,
   lateAnswer,
   noAnswer,
@@ -58,6 +60,7 @@ import {
   subscriptionEnded,
   targetAnswered,
   targetFailed,
+  targetFailsOver,
   targetRinging,
   targetUnreachable,
   targetWithoutOffer,
@@ -90,6 +93,9 @@ export const transferMachine = setup({
     input: {} as TransferStart,
   },
   guards: {
+    // The far party's carrier challenged our re-INVITE: sent once more with credentials (classify.ts
+    // attaches them only to the first challenge of each re-INVITE).
+    farChallenged: ({ event }) => (event as { authorization?: unknown }).authorization !== undefined,
     referAcceptable: ({ context, event }) => judgeRefer(context, event as ReferReceived).ok,
     // The target's name has no address: the transfer fails instead of INVITing it.
     targetUnreachable: ({ context }) => context.targetUnreachable !== undefined,
@@ -139,6 +145,7 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeHeld: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
           { target: 'inviting', actions: run(settleHold(transfereeHeld)) },
@@ -146,6 +153,7 @@ export const transferMachine = setup({
         HoldRefused: [
           // RFC 3261 §14.1: a 491 is tried again after a back-off, as the reconnect's is.
           { guard: ({ context, event }) => retriesGlare(context, event), actions: run(holdGlare) },
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
           { target: 'inviting', actions: run(settleHold(transfereeHeld)) },
@@ -187,6 +195,7 @@ export const transferMachine = setup({
             guard: ({ context, event }) => event.authorization !== undefined && !context.targetAuthorized,
             actions: run(authenticateTarget),
           },
+          { guard: ({ context, event }) => targetFailsOver(context, event), actions: run(failOverTarget) },
           { guard: ({ context }) => context.transferorGone, target: 'failed', actions: run(targetFailed) },
           { target: 'resuming', actions: run(targetFailed) },
         ],
@@ -211,6 +220,7 @@ export const transferMachine = setup({
       on: {
         ...common,
         TransfereeReconnected: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
           // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
           { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
           {
@@ -236,7 +246,10 @@ export const transferMachine = setup({
     resuming: {
       on: {
         ...common,
-        TransfereeResumed: { target: 'failed', actions: run(transfereeResumed) },
+        TransfereeResumed: [
+          { guard: 'farChallenged', actions: run(authenticateFar) },
+          { target: 'failed', actions: run(transfereeResumed) },
+        ],
         TargetAnswered: { guard: 'isLateAnswer', actions: run(lateAnswer) },
         TransfereeHungUp: { target: 'failed', actions: run(transfereeHungUp('resuming')) },
       },

@@ -41,7 +41,8 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
                   properties: {
                     Name: { type: 'string' },
                     Position: { type: 'integer' },
-                    Lag: { type: 'integer' },
+                    Lag: { type: 'integer', description: 'events stored after Position, on every backend' },
+                    LagSeconds: { type: 'number', description: 'age of the oldest event not projected yet' },
                     Error: { type: ['string', 'null'] },
                   },
                 },
@@ -77,6 +78,7 @@ export function healthRoutes(context: ApiContext): RouteSpec[] {
               Name: s.name,
               Position: s.position,
               Lag: s.lag,
+              LagSeconds: s.lagSeconds,
               Error: error,
             })),
           };

@@ -134,6 +134,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
           for (const status of await runner.status()) this.set({ projection: status.name }, status.lag);
         },
       });
+      new Gauge({
+        name: 'pivot_projection_lag_seconds',
+        help: 'Age of the oldest event each projection has not folded yet (0 when current)',
+        labelNames: ['projection'],
+        registers: [registry],
+        async collect() {
+          for (const status of await runner.status())
+            this.set({ projection: status.name }, status.lagSeconds);
+        },
+      });
     },
   };
 }

@@ -89,12 +89,13 @@ export function registerProjectionCommands(program: Command): void {
         process.stdout.write(`views: ${views}\n`);
         process.stdout.write(
           `${table(
-            ['projection', 'version', 'position', 'lag', 'updated'],
+            ['projection', 'version', 'position', 'lag (events)', 'lag (s)', 'updated'],
             statuses.map((s) => [
               s.name,
               String(s.version),
               String(s.position),
               String(s.lag),
+              s.lagSeconds.toFixed(1),
               s.updatedAt ?? '-',
             ]),
           )}\n`,

@@ -283,6 +283,29 @@ export const pivotConfigSchema = z.strictObject({
         certificate: z.string().min(1, { error: 'expected a PEM file path' }),
         key: z.string().min(1, { error: 'expected a PEM file path' }),
         ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+        /**
+         * Peers (a carrier gateway, a trunk's PBX) verified against their own CA instead of `ca`, or
+         * pinned to one certificate by its SHA-256 fingerprint.
+         */
+        peers: z
+          .array(
+            z
+              .strictObject({
+                host: z.string().min(1, { error: 'expected the host name or address the pivot connects to' }),
+                port: port.optional(),
+                ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+                fingerprint: z
+                  .string()
+                  .regex(/^(?:[0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, {
+                    error: 'expected a SHA-256 fingerprint: 64 hex digits, colons optional',
+                  })
+                  .optional(),
+              })
+              .refine((peer) => peer.ca !== undefined || peer.fingerprint !== undefined, {
+                error: 'expected ca or fingerprint',
+              }),
+          )
+          .optional(),
       })
       .optional(),
   }),

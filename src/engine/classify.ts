@@ -5,10 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
-import { type LegDialog, type LegName, nextRequest, outOfOrder, parseBranch } from '../../machines/dialog.ts';
+import type { CallContext } from '../../machines/call/steps.ts';
+import {
+  type LegDialog,
+  type LegName,
+  nextRequest,
+  outOfOrder,
+  parseBranch,
+  reInviteChallengeable,
+} from '../../machines/dialog.ts';
 import type {
   Alternate,
   CallReceived,
+  PeerAuthorization,
   ReferReceived,
   ReplacedCall,
   ReplacesDialog,
@@ -34,7 +43,7 @@ import {
 } from '../shared/messages.ts';
 import { pivotCallId, routingKeyOf } from '../shared/sessionKeys.ts';
 import { trunkSidOf } from '../shared/sids.ts';
-import { challenges, parseDigest, verifyDigest } from './digest.ts';
+import { type Credential, challenges, parseDigest, verifyDigest } from './digest.ts';
 import { answerChallenge } from './digestClient.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
@@ -360,12 +369,14 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
 /** What the engine found for a target named by a host name (RFC 3263), as the REFER's event records it. */
 function locatedTarget(
   located: Located | undefined,
-): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetUnreachable'> {
+): Pick<ReferReceived, 'targetDestination' | 'targetAddresses' | 'targetAlternates' | 'targetUnreachable'> {
   if (!located) return {};
   if (!located.ok) return { targetUnreachable: { status: located.status, reason: located.reason } };
+  const [first, ...alternates] = located.targets;
   return {
-    targetDestination: located.targets[0]!,
+    targetDestination: first!,
     targetAddresses: located.targets.map(({ host, port }) => ({ host, port })),
+    ...(alternates.length > 0 ? { targetAlternates: alternates } : {}),
   };
 }
 
@@ -906,6 +917,7 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     if (ctx.far?.legId === legId && method === 'invite') {
       if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a re-INVITE' };
       const ok = input.status < 300;
+      const authorization = reInviteAuthorization(ctx.far, input, env.config.carrier.credentials);
       const type =
         state === 'holding'
           ? ok
@@ -914,7 +926,10 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
           : state === 'reconnecting'
             ? 'TransfereeReconnected'
             : 'TransfereeResumed';
-      return { kind: 'input', event: { type, ...ids, ...base, ...answer } };
+      return {
+        kind: 'input',
+        event: { type, ...ids, ...base, ...answer, ...(authorization ? { authorization } : {}) },
+      };
     }
     if (ctx.customer?.legId === legId && method === 'notify') {
       return { kind: 'input', event: { type: 'NotifyAnswered', ...ids, ...base } };
@@ -930,9 +945,20 @@ function response(session: SessionState, input: SipResponseInput, env: ClassifyE
     const relay = call.value === 'relaying' || call.value === 'replacing' ? call.context.relay : undefined;
     if (!relay || call.context.legs[relay.to]?.legId !== legId) continue;
     if (input.status < 200) return { kind: 'ignore', why: 'provisional response to a relayed re-INVITE' };
+    const authorization = reInviteAuthorization(
+      call.context.legs[relay.to]!,
+      input,
+      legCredential(call.context, relay.to, env),
+    );
     return {
       kind: 'input',
-      event: { type: 'ReInviteAnswered', callSid, ...base, ...(input.body ? { sdp: input.body } : {}) },
+      event: {
+        type: 'ReInviteAnswered',
+        callSid,
+        ...base,
+        ...(input.body ? { sdp: input.body } : {}),
+        ...(authorization ? { authorization } : {}),
+      },
     };
   }
   for (const [callSid, call] of Object.entries(session.calls)) {
@@ -1003,12 +1029,7 @@ function byeChallenged(
       if (dialog?.legId !== legId) continue;
       if (input.cseq.seq > dialog.localCseq)
         return { kind: 'ignore', why: 'BYE with credentials challenged again' };
-      const credential =
-        name === 'far'
-          ? env.config.carrier.credentials
-          : call.context.direction === 'trunking-originating'
-            ? env.config.originationCredentials?.[call.context.trunkName]
-            : undefined;
+      const credential = legCredential(call.context, name, env);
       if (!credential) return { kind: 'ignore', why: `BYE challenged (${input.status}), no credentials` };
       const [, bye] = nextRequest(dialog, 'BYE');
       const authorization = answerChallenge(input.status, input.headers, 'BYE', bye.uri, credential);
@@ -1022,6 +1043,28 @@ function byeChallenged(
     }
   }
   return { kind: 'ignore', why: 'response to BYE for an unknown leg' };
+}
+
+/**
+ * What the pivot answers a challenge on a call's leg with: the far leg is the carrier's; the customer leg
+ * of an origination call is the trunk's origination PBX; other peers get no credentials.
+ */
+function legCredential(context: CallContext, name: string, env: ClassifyEnv): Credential | undefined {
+  if (name === 'far') return env.config.carrier.credentials;
+  return context.direction === 'trunking-originating'
+    ? env.config.originationCredentials?.[context.trunkName]
+    : undefined;
+}
+
+/** Credentials for the first 401/407 to a leg's last re-INVITE, when the pivot has some for that peer. */
+function reInviteAuthorization(
+  dialog: LegDialog,
+  input: SipResponseInput,
+  credential: Credential | undefined,
+): PeerAuthorization | undefined {
+  if ((input.status !== 401 && input.status !== 407) || !credential) return undefined;
+  if (!reInviteChallengeable(dialog, input.cseq.seq)) return undefined;
+  return answerChallenge(input.status, input.headers, 'INVITE', dialog.remoteTarget, credential);
 }
 
 /** The Reason header (RFC 3326) of a BYE, CANCEL or final response, to relay to the other leg. */

@@ -52,6 +52,9 @@ export function guardStore(store: EventStore): EventStore {
     readStream: guard('read', (...args: Parameters<EventStore['readStream']>) => store.readStream(...args)),
     readAll: guard('read', (...args: Parameters<EventStore['readAll']>) => store.readAll(...args)),
     headPosition: guard('read', () => store.headPosition()),
+    ...(store.countEvents && {
+      countEvents: guard('read', (after: number, upTo: number) => store.countEvents!(after, upTo)),
+    }),
     subscribeToAll: (options) => store.subscribeToAll(options),
     close: () => store.close(),
   };

@@ -33,6 +33,24 @@ export interface TlsOptions {
   key: string;
   /** Absent: the system's CAs. */
   ca?: string;
+  /**
+   * Peers trusted through their own CA (a PEM file) instead of `ca`: a carrier or a trunk's PBX whose
+   * certificates chain to a private CA, matched by the host (name or address) and, when given, port
+   * the pivot connects to.
+   */
+  peers?: TlsPeer[];
+}
+
+export interface TlsPeer {
+  host: string;
+  port?: number;
+  /** A PEM file: the peer's own CA. */
+  ca?: string;
+  /**
+   * The SHA-256 fingerprint of the peer's certificate (hex, colons optional): that certificate is
+   * trusted whoever signed it (a self-signed one too), and no other.
+   */
+  fingerprint?: string;
 }
 
 const DEFAULT_TCP_IDLE_MS = 5 * 60_000;
@@ -121,15 +139,19 @@ export function createTransport(options: TransportOptions): SipTransport {
       if (!tcp) return onError?.(new Error('transport not started'));
       if (destination.transport === 'tls') {
         if (!credentials) return onError?.(new Error('no TLS configured (sip.tls)'));
-        // RFC 5922: the peer's certificate must name the host we meant to reach.
-        socket = tls.connect({
+        const peer = peerOf(credentials, destination);
+        // RFC 5922: the peer's certificate must name the host we meant to reach, unless it is pinned.
+        const secure = tls.connect({
           host: destination.host,
           port: destination.port,
           ...(net.isIP(destination.host) ? {} : { servername: destination.host }),
           cert: credentials.cert,
           key: credentials.key,
-          ...(credentials.ca ? { ca: credentials.ca } : {}),
+          ...((peer?.ca ?? credentials.ca) ? { ca: peer?.ca ?? credentials.ca } : {}),
+          ...(peer?.fingerprint ? { rejectUnauthorized: false } : {}),
         });
+        if (peer?.fingerprint) pin(secure, peer.fingerprint);
+        socket = secure;
       } else {
         socket = net.connect({ host: destination.host, port: destination.port });
       }
@@ -224,12 +246,50 @@ function endpointKey(endpoint: SipEndpoint): string {
   return `${secure}${normalizeHost(endpoint.host)}|${endpoint.port}`;
 }
 
-function readCredentials(options: TlsOptions): { cert: Buffer; key: Buffer; ca?: Buffer } {
+interface TlsCredentials {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  peers: { host: string; port?: number; ca?: Buffer; fingerprint?: string }[];
+}
+
+/** Hex digits only, upper case: fingerprints compare whatever their spelling. */
+function fingerprintDigits(text: string): string {
+  return text.replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+/**
+ * Holds what is written to a pinned peer until its certificate is seen to be the pinned one; any other
+ * certificate ends the connection before a byte of SIP is sent.
+ */
+function pin(socket: tls.TLSSocket, fingerprint: string): void {
+  socket.cork();
+  socket.once('secureConnect', () => {
+    const seen = fingerprintDigits(socket.getPeerCertificate().fingerprint256 ?? '');
+    if (seen === fingerprint) socket.uncork();
+    else socket.destroy(new Error(`peer certificate ${seen} is not the pinned ${fingerprint}`));
+  });
+}
+
+function readCredentials(options: TlsOptions): TlsCredentials {
   return {
     cert: readFileSync(options.certificate),
     key: readFileSync(options.key),
     ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+    peers: (options.peers ?? []).map(({ ca, fingerprint, ...at }) => ({
+      ...at,
+      ...(ca ? { ca: readFileSync(ca) } : {}),
+      ...(fingerprint ? { fingerprint: fingerprintDigits(fingerprint) } : {}),
+    })),
   };
+}
+
+/** The trust configured for the peer at `destination`: its own CA or pinned certificate, if any. */
+function peerOf(credentials: TlsCredentials, destination: SipEndpoint) {
+  const host = normalizeHost(destination.host).toLowerCase();
+  return credentials.peers.find(
+    (p) => p.host.toLowerCase() === host && (p.port === undefined || p.port === destination.port),
+  );
 }
 
 /** `::ffff:127.0.0.1` (a dual-stack socket's view of IPv4) -> `127.0.0.1`. */

@@ -92,6 +92,13 @@ export interface EventStore {
   subscribeToAll(options?: SubscribeToAllOptions): AllSubscription;
   /** Position of the newest event, 0 when the store is empty. */
   headPosition(): Promise<number>;
+  /**
+   * Number of events whose position is in (`after`, `upTo`]. Backends whose positions are not
+   * consecutive event numbers (PostgreSQL sequences skip values a rolled-back append took; EventStoreDB
+   * positions are byte offsets in its log) implement it; elsewhere the difference of positions is the
+   * count (see `eventsBetween`).
+   */
+  countEvents?(after: number, upTo: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -113,4 +120,10 @@ export function revisionMatches(expected: ExpectedRevision, actual: number | 'no
   if (expected === 'no-stream') return actual === 'no-stream';
   if (expected === 'stream-exists') return actual !== 'no-stream';
   return actual === expected;
+}
+
+/** Events stored in (`after`, `upTo`]: counted by the backend when its positions are not event numbers. */
+export function eventsBetween(store: EventStore, after: number, upTo: number): Promise<number> {
+  if (upTo <= after) return Promise.resolve(0);
+  return store.countEvents ? store.countEvents(after, upTo) : Promise.resolve(upTo - after);
 }

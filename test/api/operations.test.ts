@@ -30,11 +30,16 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
         Name,
         Position: 1,
         Lag: 6,
+        LagSeconds: expect.any(Number),
         Error: null,
       })),
     });
     await w.sync();
-    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({ Position: 7, Lag: 0 });
+    expect((await w.get('/healthz')).body.Projections[0]).toMatchObject({
+      Position: 7,
+      Lag: 0,
+      LagSeconds: 0,
+    });
   });
 
   it('/metrics: calls by status, transfers by outcome, REFER->202, append latency, projection lag', async () => {

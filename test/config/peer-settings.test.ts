@@ -50,3 +50,36 @@ describe('peer credentials and DNS settings', () => {
     expect(problems(raw)[0]).toMatch(/^config: dns\.servers\[0\]: expected an IP address/);
   });
 });
+
+describe('per-peer TLS trust', () => {
+  const withPeers = (peers: unknown[]) => {
+    const raw = sample();
+    return { ...raw, sip: { ...raw.sip, tls: { certificate: 'pivot.pem', key: 'pivot.key', peers } } };
+  };
+
+  it('takes a peer with its own CA, and one pinned by fingerprint with or without colons', () => {
+    const hex = 'ab'.repeat(32);
+    const colons = hex.match(/../g)!.join(':');
+    const config = parseConfig(
+      withPeers([
+        { host: 'gw.carrier.example', ca: 'carrier-ca.pem' },
+        { host: '192.0.2.10', port: 5061, fingerprint: colons },
+        { host: '192.0.2.11', fingerprint: hex },
+      ]),
+    );
+    expect(config.sip.tls?.peers).toEqual([
+      { host: 'gw.carrier.example', ca: 'carrier-ca.pem' },
+      { host: '192.0.2.10', port: 5061, fingerprint: colons },
+      { host: '192.0.2.11', fingerprint: hex },
+    ]);
+  });
+
+  it('a peer with neither CA nor fingerprint, or a short fingerprint, is a problem naming the field', () => {
+    expect(problems(withPeers([{ host: '192.0.2.10' }])).join('\n')).toMatch(
+      /sip\.tls\.peers\[0\].*ca or fingerprint/,
+    );
+    expect(problems(withPeers([{ host: '192.0.2.10', fingerprint: 'AB:CD' }])).join('\n')).toMatch(
+      /sip\.tls\.peers\[0\]\.fingerprint.*SHA-256/,
+    );
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allPassed, escapeRegExp, received, renderScenario } from '../e2e/parties.ts';
+import { allPassed, escapeRegExp, pbx, received, renderScenario, target } from '../e2e/parties.ts';
 import { CARRIER_IP, type PivotUnderTest, startTestPivot, the } from '../e2e/pivot.ts';
 import { freePort, runSipp } from '../helpers/sipp.ts';
 
@@ -194,7 +194,93 @@ describe('digest authentication toward the carrier', () => {
     expect(failed[0]!.data.authorization).toMatchObject({ header: 'Authorization' });
     expect(events.map((e) => e.type)).toContain('TransferCompleted');
   });
+
+  it("a transfer's hold re-INVITE, challenged 401 by the carrier, is sent again with credentials", async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({
+      carrierPort,
+      carrierCredentials: { username: 'pivot', password: PASSWORD },
+    });
+    const far = runSipp({ scenario: challengingHold(), localIp: CARRIER_IP, localPort: carrierPort });
+    const bob = target({ outcome: 'answer', childEnd: 'hung_up' });
+    await Promise.all([far.ready, bob.ready]);
+    const agent = pbx(pivot.address, { flow: 'transfer', target: `target@127.0.0.1:${bob.port}` });
+    const [farResult] = await allPassed(far, agent, bob);
+    const invites = receivedInvites(farResult!.messages);
+    // The call's INVITE, the challenged hold, the hold with credentials, the reconnect.
+    expect(invites).toHaveLength(4);
+    expect(invites[1]).not.toMatch(/^Authorization:/m);
+    expect(invites[2]).toMatch(
+      /^Authorization: Digest username="pivot", realm="carrier\.pivot\.test", nonce="h0ld-n0nce"/m,
+    );
+    expect(invites[3]).not.toMatch(/^Authorization:/m);
+    const cseqs = invites.map((text) => Number(/^CSeq: (\d+) INVITE/m.exec(text)?.[1]));
+    expect(cseqs.slice(1)).toEqual([cseqs[1]!, cseqs[1]! + 1, cseqs[1]! + 2]);
+    // The same offer both times: the challenged one was never answered.
+    const sdpOf = (text: string) => text.slice(text.search(/^v=0/m));
+    expect(sdpOf(invites[2]!)).toBe(sdpOf(invites[1]!));
+    const events = await pivot.events();
+    expect(events.filter((e) => e.type === 'TransfereeHeld')).toHaveLength(1);
+    expect(events.map((e) => e.type)).toContain('TransferCompleted');
+  });
 });
+
+/**
+ * test/sipp/e2e-carrier.xml (parties.ts' carrier, hold then reconnect) with the hold re-INVITE
+ * challenged once and the second one's credentials checked by SIPp's verifyauth.
+ */
+function challengingHold(): string {
+  const file = renderScenario('e2e-carrier.xml', {
+    FLOW: 'hold_then_reconnect',
+    HOLD_DELAY_MS: 0,
+    RECONNECT_DELAY_MS: 0,
+    CHILD_END: 'hangs_up',
+    AFTER_RESUME: 'hung_up',
+    HANGUP_DELAY_MS: 300,
+    HOLD_DIRECTION: 'sendonly',
+    RECONNECT: 'accept_reconnect',
+    INVITE_BODY: 'o=sip-pivot [0-9]+ 1 IN IP4 127\\.0\\.0\\.1',
+    INVITE_MEDIA: 'm=audio 10000 ',
+    INVITE_BODY_IN: 'body',
+    ACK_BODY: 'Content-Length: *0',
+    ACK_BODY_IN: 'msg',
+  });
+  const hold = `<label id="hold_then_reconnect"/>
+  <recv request="INVITE">`;
+  const challenged = `<label id="hold_then_reconnect"/>
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="carrier.pivot.test", nonce="h0ld-n0nce", algorithm=MD5, qop="auth"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE">`;
+  const checked = `<nop next="hold_authenticated" test="hold_auth"/>
+  <recv request="HOLD_CREDENTIALS_FAILED" timeout="10"/>
+  <label id="hold_authenticated"/>`;
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf(hold);
+  if (at < 0) throw new Error('e2e-carrier.xml changed');
+  // The hold's own checks of its SDP stay, on the INVITE with credentials, whose check comes first.
+  const rest = text
+    .slice(at + hold.length)
+    .replace(
+      '<action>',
+      `<action>\n      <verifyauth assign_to="hold_auth" username="pivot" password="${PASSWORD}"/>`,
+    )
+    .replace('</recv>', `</recv>\n  ${checked}`);
+  writeFileSync(file, text.slice(0, at) + challenged + rest);
+  return file;
+}
 
 /**
  * test/sipp/e2e-carrier-pstn.xml (the far leg and the PSTN target leg at one carrier address, from

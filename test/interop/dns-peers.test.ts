@@ -2,7 +2,8 @@
  * Peers reached by name, located by RFC 3263 against a real DNS server (dnsmasq) and SIPp peers on
  * 127.0.0.x: the carrier named by SRV records fails over from its first gateway to the next; a trunk's
  * origination URI named by SRV reaches the PBX at the address found; a SIP
- * transfer target named by SRV is INVITEd at the address found (the Request-URI keeps the name); a
+ * transfer target named by SRV is INVITEd at the address found (the Request-URI keeps the name), and at
+ * its next address when the first answers 503 or refuses a TCP connection; a
  * target whose name does not resolve gets 202 then a final NOTIFY 404; a name that resolves to the
  * carrier is a PSTN target (refused under sip-only); a carrier name that does not resolve fails that
  * call with 503, not the pivot.
@@ -32,7 +33,7 @@ async function withDns(records: DnsRecords): Promise<string[]> {
 }
 
 /** parties.ts' target (answers, the carrier ends the child call), expecting `uri` as Request-URI. */
-function namedTarget(port: number, uri: string) {
+function namedTarget(port: number, uri: string, transport: 'udp' | 'tcp' = 'udp') {
   const file = renderScenario('e2e-target.xml', {
     USER: 'target',
     FROM: escapeRegExp('+15550200000'),
@@ -44,7 +45,7 @@ function namedTarget(port: number, uri: string) {
     .replace('^INVITE sip:target@127\\.0\\.0\\.1:[0-9]+ SIP/2\\.0', `^INVITE ${escapeRegExp(uri)} SIP/2\\.0`)
     .replace('&lt;sip:target@127\\.0\\.0\\.1:[0-9]+>', `&lt;${escapeRegExp(uri)}>`);
   writeFileSync(file, text);
-  return runSipp({ scenario: file, localIp: '127.0.0.1', localPort: port, timeoutMs: 20_000 });
+  return runSipp({ scenario: file, localIp: '127.0.0.1', localPort: port, timeoutMs: 20_000, transport });
 }
 
 /**
@@ -208,6 +209,69 @@ describe('peers located by DNS (RFC 3263)', () => {
       targetAddresses: [{ host: '127.0.0.1', port: targetPort }],
     });
     expect(the(events, 'ReferAccepted').data).toMatchObject({ targetKind: 'sip' });
+  });
+
+  it('a SIP target name with two addresses: a 503 from the first, the INVITE goes to the second', async () => {
+    const [carrierPort, busyPort, targetPort] = [await freePort(), await freePort(), await freePort()];
+    const servers = await withDns({
+      hosts: { 'full.pivot.test': [SECOND_GATEWAY], 'desk.pivot.test': ['127.0.0.1'] },
+      srv: {
+        '_sip._udp.agents.pivot.test': [
+          { target: 'full.pivot.test', port: busyPort, priority: 1, weight: 1 },
+          { target: 'desk.pivot.test', port: targetPort, priority: 2, weight: 1 },
+        ],
+      },
+    });
+    pivot = await startTestPivot({ carrierPort, dnsServers: servers });
+    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
+    const overloaded = runSipp({
+      scenario: 'vendors/carrier-overloaded.xml',
+      localIp: SECOND_GATEWAY,
+      localPort: busyPort,
+    });
+    const bob = namedTarget(targetPort, 'sip:target@agents.pivot.test');
+    await Promise.all([far.ready, overloaded.ready, bob.ready]);
+    const agent = pbx(pivot.address, { flow: 'transfer', target: 'target@agents.pivot.test' });
+    const [overloadedResult, bobResult] = await allPassed(overloaded, bob, agent, far);
+    expect(received(overloadedResult!).map((line) => line.split(' ')[0])).toEqual(['INVITE', 'ACK']);
+    // One INVITE in two transactions of the same dialog: same Call-ID, next CSeq.
+    const callIdOf = (messages: string) => messages.match(/^Call-ID: (.+)$/im)?.[1]?.trim();
+    expect(callIdOf(bobResult!.messages)).toBe(callIdOf(overloadedResult!.messages));
+    expect(overloadedResult!.messages).toMatch(/^CSeq: 1 INVITE$/m);
+    expect(bobResult!.messages).toMatch(/^CSeq: 2 INVITE$/m);
+    const events = await pivot.events();
+    expect(the(events, 'ReferReceived').data).toMatchObject({
+      targetDestination: { transport: 'udp', host: SECOND_GATEWAY, port: busyPort },
+      targetAlternates: [{ transport: 'udp', host: '127.0.0.1', port: targetPort }],
+    });
+    expect(events.map((e) => e.type)).toContain('TransferCompleted');
+    expect(events.map((e) => e.type)).not.toContain('TransferFailed');
+  });
+
+  it('a SIP target name over TCP whose first address refuses the connection: the INVITE goes to the next', async () => {
+    const [carrierPort, closedPort, targetPort] = [await freePort(), await freePort(), await freePort()];
+    const servers = await withDns({
+      hosts: { 'gone.pivot.test': [SECOND_GATEWAY], 'desk.pivot.test': ['127.0.0.1'] },
+      srv: {
+        '_sip._tcp.agents.pivot.test': [
+          { target: 'gone.pivot.test', port: closedPort, priority: 1, weight: 1 },
+          { target: 'desk.pivot.test', port: targetPort, priority: 2, weight: 1 },
+        ],
+      },
+    });
+    pivot = await startTestPivot({ carrierPort, dnsServers: servers });
+    const far = carrier({ port: carrierPort, flow: 'hold_then_reconnect', childEnd: 'hangs_up' });
+    const uri = 'sip:target@agents.pivot.test;transport=tcp';
+    const bob = namedTarget(targetPort, uri, 'tcp');
+    await Promise.all([far.ready, bob.ready]);
+    const agent = pbx(pivot.address, { flow: 'transfer', target: 'target@agents.pivot.test;transport=tcp' });
+    await allPassed(bob, agent, far);
+    const events = await pivot.events();
+    expect(the(events, 'ReferReceived').data).toMatchObject({
+      targetDestination: { transport: 'tcp', host: SECOND_GATEWAY, port: closedPort },
+      targetAlternates: [{ transport: 'tcp', host: '127.0.0.1', port: targetPort }],
+    });
+    expect(events.map((e) => e.type)).toContain('TransferCompleted');
   });
 
   it('a target name that does not resolve: 202, then a final NOTIFY 404, and the carrier is resumed', async () => {

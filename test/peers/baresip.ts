@@ -40,6 +40,8 @@ export interface BaresipOptions {
   sipPort?: number;
   /** More accounts on the same agent (one party answering several called users). */
   extraAors?: (sipPort: number) => string[];
+  /** A PEM file with certificate and key: baresip then also listens for TLS, on `sipPort + 1`. */
+  certificate?: string;
 }
 
 export interface Baresip {
@@ -88,6 +90,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     [
       'poll_method epoll',
       `sip_listen ${options.ip}:${sipPort}`,
+      ...(options.certificate ? [`sip_certificate ${options.certificate}`] : []),
       // Without it baresip takes the default route's interface for Contact and SDP.
       `net_interface ${options.ip}`,
       `rtp_ports ${rtp.first}-${rtp.last}`,

@@ -11,12 +11,12 @@ export interface SipTraceEntry {
 }
 
 /**
- * baresip prints each message as `#`, then `UDP a:p -> b:p`, then the message, whose lines (and only
+ * baresip prints each message as `#`, then `UDP a:p -> b:p` (or TCP, TLS), then the message, whose lines (and only
  * those) end in CRLF: the message ends at the first line that does not.
  */
 export function parseSipTrace(output: string): SipTraceEntry[] {
   const entries: SipTraceEntry[] = [];
-  for (const match of output.matchAll(/^#\n(?:UDP|TCP) (\S+) -> (\S+)\n((?:[^\n]*\r\n)*)/gm)) {
+  for (const match of output.matchAll(/^#\n(?:UDP|TCP|TLS) (\S+) -> (\S+)\n((?:[^\n]*\r\n)*)/gm)) {
     const text = match[3] ?? '';
     entries.push({
       source: match[1] ?? '',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openViews, projectionsFor } from '../../projections/index.ts';
+import { lagBehind } from '../../projections/lag.ts';
 import { createProjectionRunner } from '../../projections/runner.ts';
 import type { Projection } from '../../projections/types.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
@@ -228,6 +229,7 @@ describe('projection runner', () => {
         version,
         position: 0,
         lag: head,
+        lagSeconds: expect.any(Number),
         updatedAt: expect.any(String),
       })),
     );
@@ -235,8 +237,23 @@ describe('projection runner', () => {
     await runner.waitFor(head);
     expect(failures).toBe(3);
     expect(runner.lastError()).toBeUndefined();
-    expect((await runner.status()).every((s) => s.position === head && s.lag === 0)).toBe(true);
+    expect(
+      (await runner.status()).every((s) => s.position === head && s.lag === 0 && s.lagSeconds === 0),
+    ).toBe(true);
     await runner.stop();
     db.close();
+  });
+});
+
+describe('lag', () => {
+  it('is the number of events after the checkpoint and the age of the oldest one not folded', async () => {
+    const { w } = await trafficWorld(2);
+    const head = await w.store.headPosition();
+    const [, second, third] = await w.store.readAll({ maxCount: 3 });
+    const later = Date.parse(third!.recordedAt) + 7_000;
+    const behind = await lagBehind(w.store, second!.position, head, later);
+    expect(behind.events).toBe((await w.store.readAll({ after: second!.position })).length);
+    expect(behind.seconds).toBeCloseTo(7, 3);
+    expect(await lagBehind(w.store, head, head, later)).toEqual({ events: 0, seconds: 0 });
   });
 });

@@ -7,6 +7,7 @@ import {
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
+  eventsBetween,
   type RecordedEvent,
   WrongExpectedVersionError,
 } from '../../src/store/port.ts';
@@ -22,17 +23,23 @@ import {
 export interface OpenedEventStore {
   store: EventStore;
   cleanup: () => Promise<void>;
+  /**
+   * Makes reads of `$all` fail behind the store's back, as an outage would, and returns what mends
+   * them. Backends that cannot fail (in memory) leave it out and skip the case that needs it.
+   */
+  breakReads?: () => Promise<() => Promise<void>>;
 }
 
 export function describeEventStoreContract(name: string, open: () => Promise<OpenedEventStore>): void {
   describe(`event store contract: ${name}`, () => {
     let store: EventStore;
     let cleanup: () => Promise<void>;
+    let breakReads: OpenedEventStore['breakReads'];
     /** Head position when the test started: `$all` after it holds only this test's events. */
     let start: number;
 
     beforeEach(async () => {
-      ({ store, cleanup } = await open());
+      ({ store, cleanup, breakReads } = await open());
       start = await store.headPosition();
     });
 
@@ -285,6 +292,21 @@ export function describeEventStoreContract(name: string, open: () => Promise<Ope
       });
     });
 
+    describe('eventsBetween', () => {
+      it('counts events, whatever positions measure, across a refused append', async () => {
+        const stream = newCallStream();
+        const first = await store.appendToStream(stream, [newEvent()], { expectedRevision: 'no-stream' });
+        await expect(
+          store.appendToStream(stream, newEvents(2), { expectedRevision: 'no-stream' }),
+        ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+        await store.appendToStream(newCallStream(), newEvents(3), { expectedRevision: 'no-stream' });
+        const head = await store.headPosition();
+        expect(await eventsBetween(store, start, head)).toBe(4);
+        expect(await eventsBetween(store, first.position, head)).toBe(3);
+        expect(await eventsBetween(store, head, head)).toBe(0);
+      });
+    });
+
     it('keeps a long stream in order (2,000 events appended in batches)', async () => {
       const stream = newCallStream();
       const appended = newEvents(2_000);
@@ -467,6 +489,44 @@ export function describeEventStoreContract(name: string, open: () => Promise<Ope
         expect(all).toHaveLength(40);
         expect(received.events.map((event) => [event.position, event.id])).toEqual(
           all.map((event) => [event.position, event.id]),
+        );
+      });
+
+      it('fails when dropped mid-stream; resubscribing from its checkpoint misses and repeats nothing', async (context) => {
+        if (!breakReads) return context.skip();
+        // More than one page of catch-up, so the drop lands between two reads of `$all`.
+        const before = newEvents(1_200);
+        for (let offset = 0; offset < before.length; offset += 300) {
+          await store.appendToStream(newCallStream(), before.slice(offset, offset + 300), {
+            expectedRevision: 'no-stream',
+          });
+        }
+        const delivered: RecordedEvent[] = [];
+        let mend: (() => Promise<void>) | undefined;
+        const dropped = (async () => {
+          for await (const event of store.subscribeToAll({ after: start })) {
+            delivered.push(event);
+            if (!mend) mend = await breakReads();
+          }
+        })();
+        await expect(dropped).rejects.toThrow();
+        expect(delivered.length).toBeGreaterThan(0);
+        expect(delivered.length).toBeLessThan(before.length);
+        await mend!();
+
+        const after = newEvents(2);
+        await store.appendToStream(newCallStream(), after, { expectedRevision: 'no-stream' });
+        const resumed = store.subscribeToAll({ after: delivered.at(-1)!.position });
+        const received = collect(resumed);
+        await received.until(before.length + after.length - delivered.length);
+        const marker = newEvent('Marker');
+        await store.appendToStream(newCallStream(), [marker], { expectedRevision: 'no-stream' });
+        await received.until(before.length + after.length - delivered.length + 1);
+        await resumed.close();
+        await received.done;
+
+        expect([...delivered, ...received.events].map((event) => event.id)).toEqual(
+          [...before, ...after, marker].map((event) => event.id),
         );
       });
 

@@ -31,7 +31,7 @@ import {
   toReadPosition,
   toWrongExpectedVersion,
 } from '../../src/store/eventstoredb/mapping.ts';
-import { headPosition, readAll, readStream } from '../../src/store/eventstoredb/read.ts';
+import { countEvents, headPosition, readAll, readStream } from '../../src/store/eventstoredb/read.ts';
 import { adaptSubscription, type EsdbSubscriptionSource } from '../../src/store/eventstoredb/subscription.ts';
 import { type EventData, type RecordedEvent, WrongExpectedVersionError } from '../../src/store/port.ts';
 import { describeEventStoreContract } from './contract.ts';
@@ -314,6 +314,18 @@ describe('EventStoreDB reads (fake client)', () => {
     log.add('a', 2);
     log.add('$stats', 2, '$statsCollected');
     expect(await headPosition(log.client())).toBe(300);
+  });
+
+  it('counts the application events between two positions (byte offsets), not their difference', async () => {
+    const log = new FakeLog();
+    log.add('a', 2); // positions 100, 200
+    log.add('$stats', 1, '$statsCollected'); // 300
+    log.add('c', 3); // 400, 500, 600
+    const client = log.client();
+    expect(await countEvents(client, 0, 600)).toBe(5);
+    expect(await countEvents(client, 200, 600)).toBe(3);
+    expect(await countEvents(client, 100, 400)).toBe(2);
+    expect(await countEvents(client, 600, 600)).toBe(0);
   });
 });
 

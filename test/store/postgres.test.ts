@@ -103,6 +103,13 @@ describeEventStoreContract('PostgreSQL', async () => {
   const store = openStore();
   return {
     store,
+    // Moved away behind the store's back, so its reads fail until the table is back.
+    breakReads: async () => {
+      await db.query(`ALTER TABLE ${store.schema}.events RENAME TO events_away`);
+      return async () => {
+        await db.query(`ALTER TABLE ${store.schema}.events_away RENAME TO events`);
+      };
+    },
     cleanup: async () => {
       await store.close();
       await db.query(`DROP SCHEMA IF EXISTS ${store.schema} CASCADE`);

@@ -13,11 +13,22 @@ import { describeEventStoreContract } from './contract.ts';
 
 const newTempDir = () => mkdtemp(join(tmpdir(), 'sip-pivot-store-'));
 
+/** Moves the events table away through a second connection, so the store's reads fail until it is back. */
+async function renameEvents(path: string): Promise<() => Promise<void>> {
+  const other = new Database(path);
+  other.exec('ALTER TABLE events RENAME TO events_away');
+  return async () => {
+    other.exec('ALTER TABLE events_away RENAME TO events');
+    other.close();
+  };
+}
+
 describeEventStoreContract('sqlite', async () => {
   const dir = await newTempDir();
   const store = createSqliteEventStore({ path: join(dir, 'events.db') });
   return {
     store,
+    breakReads: () => renameEvents(join(dir, 'events.db')),
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -30,6 +41,7 @@ describeEventStoreContract('sqlite, writer thread', async () => {
   const store = createSqliteEventStore({ path: join(dir, 'events.db'), writerThread: true });
   return {
     store,
+    breakReads: () => renameEvents(join(dir, 'events.db')),
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });

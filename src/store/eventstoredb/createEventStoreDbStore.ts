@@ -1,7 +1,7 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import type { AllSubscription, EventStore } from '../port.ts';
 import { appendToStream } from './append.ts';
-import { headPosition, readAll, readStream } from './read.ts';
+import { countEvents, headPosition, readAll, readStream } from './read.ts';
 import { subscribeToAll } from './subscription.ts';
 
 export interface EventStoreDbOptions {
@@ -60,6 +60,11 @@ export function createEventStoreDbStore(options: EventStoreDbOptions): EventStor
     async headPosition() {
       assertOpen();
       return headPosition(client);
+    },
+
+    async countEvents(after, upTo) {
+      assertOpen();
+      return countEvents(client, after, upTo);
     },
 
     async close() {

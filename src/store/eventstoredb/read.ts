@@ -80,3 +80,16 @@ export async function headPosition(client: EsdbReader): Promise<number> {
   });
   return head;
 }
+
+/** Application events of `$all` in (`after`, `upTo`]: positions are byte offsets, so they are counted. */
+export async function countEvents(client: EsdbReader, after: number, upTo: number): Promise<number> {
+  let count = 0;
+  await scan(client.readAll({ direction: FORWARDS, fromPosition: toReadPosition(after) }), ({ event }) => {
+    if (!event || isSystemEvent(event)) return true;
+    const position = positionToNumber(event.position);
+    if (position > upTo) return false;
+    if (position > after) count++;
+    return true;
+  });
+  return count;
+}

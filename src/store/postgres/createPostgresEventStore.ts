@@ -5,7 +5,7 @@ import type { AllSubscription, EventStore } from '../port.ts';
 import { appendBatch } from './appendBatch.ts';
 import { createNotificationListener } from './listener.ts';
 import { migrate } from './migrate.ts';
-import { headPosition, readAll, readStream } from './read.ts';
+import { countEvents, headPosition, readAll, readStream } from './read.ts';
 import { schemaNames } from './schema.ts';
 
 export interface PostgresEventStoreOptions {
@@ -115,6 +115,10 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     async headPosition() {
       await whenReady();
       return headPosition(pool, names);
+    },
+    async countEvents(after, upTo) {
+      await whenReady();
+      return countEvents(pool, names, after, upTo);
     },
     async close() {
       if (closed) return;

@@ -93,3 +93,17 @@ export async function headPosition(pool: pg.Pool, names: SchemaNames): Promise<n
   });
   return head;
 }
+
+/** Events in (`after`, `upTo`]: the position sequence skips the values of rolled-back appends. */
+export async function countEvents(
+  pool: pg.Pool,
+  names: SchemaNames,
+  after: number,
+  upTo: number,
+): Promise<number> {
+  const { rows } = await pool.query<{ count: string }>(
+    `SELECT COUNT(*) AS count FROM ${names.events} WHERE position > $1 AND position <= $2`,
+    [after, upTo],
+  );
+  return Number(rows[0]?.count ?? 0);
+}
