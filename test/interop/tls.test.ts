@@ -298,6 +298,7 @@ describe('SIP over TLS', () => {
         'CallReceived',
         'CallProgress',
         'CallAnswered',
+        'CallAcked',
         'HangupReceived',
         'CallEnded',
       ]);
