@@ -137,6 +137,12 @@ export interface ChildCallStarted extends Base {
   targetKind: 'sip' | 'pstn';
   /** The call whose far party this child call joined (attended transfer); absent for a blind transfer. */
   joinedCallSid?: string;
+  /**
+   * The trunk's longest call (its parent's `reapers.maxCallSeconds`), counted from this child call's
+   * start: then both legs are BYEd. Absent when the parent had no limit, and in events stored before
+   * child calls had one: such child calls schedule nothing and replay as they were decided.
+   */
+  maxCallSeconds?: number;
 }
 
 export interface CallProgress extends Base {

@@ -247,6 +247,7 @@ function childCallStarted(
   parentFar: LegDialog | undefined,
 ): ChildCallStarted {
   const parent = session.calls[completed.callSid]?.context;
+  const maxCallSeconds = parent?.reapers?.limits.maxCallSeconds;
   return {
     type: 'ChildCallStarted',
     callSid: completed.childCallSid,
@@ -262,6 +263,7 @@ function childCallStarted(
     targetLeg: completed.targetLeg,
     targetKind: completed.targetKind,
     ...(completed.joinedCallSid ? { joinedCallSid: completed.joinedCallSid } : {}),
+    ...(maxCallSeconds !== undefined ? { maxCallSeconds } : {}),
   };
 }
 

@@ -33,6 +33,7 @@ import {
   ackTimedOut,
   answered,
   armAckTimeout,
+  armChildLimit,
   armTimerC,
   callOver,
   deferAckTimeout,
@@ -174,7 +175,7 @@ export const callMachine = setup({
     idle: {
       on: {
         CallReceived: { target: 'ringing', actions: run(followedBy(receiveCall, armTimerC)) },
-        ChildCallStarted: { target: 'inProgress', actions: run(startChildCall) },
+        ChildCallStarted: { target: 'inProgress', actions: run(followedBy(startChildCall, armChildLimit)) },
       },
     },
     ringing: {

@@ -14,6 +14,10 @@
  * - The trunk's `maxCallSeconds` from the answer: both legs are BYEd. A transfer or a re-INVITE in
  *   flight owns the legs, so the limit waits for it, a short while at a time.
  *
+ * A child call (the far party bridged to the transfer target) gets only the call limit, its parent's
+ * `maxCallSeconds` counted afresh from the child call's start (the parent's own limit was canceled when
+ * it handed its legs off); it is carried in the ChildCallStarted.
+ *
  * Calls stored without `reapers` (before the pivot had them) schedule nothing and fold as they did.
  * Every timer is canceled when what it waits for happens, so no pending timer outlives its call.
  */
@@ -27,13 +31,14 @@ import {
   response,
 } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
-import type { CallAcked, CallReceived, Reapers, TimerFired } from '../events.ts';
+import type { CallAcked, CallReceived, ChildCallStarted, Reapers, TimerFired } from '../events.ts';
 import { rejectingAnswer } from '../sdp.ts';
 import type { CallContext } from './steps.ts';
 
 /** The limits of a call and the ids of its reaper timers while they are scheduled. */
 export interface ReaperState {
-  limits: Reapers;
+  /** A child call has only `maxCallSeconds`. */
+  limits: Partial<Reapers>;
   timerC?: string;
   ackTimeout?: string;
   maxCall?: string;
@@ -113,7 +118,8 @@ export const armAckTimeout: Adjust<{ at: string }> = (context, event) => {
   const waiting = context.awaitingAck
     ? { leg: context.awaitingAck.from, cseq: context.awaitingAck.cseq }
     : context.unacked;
-  if (!context.reapers || !waiting) return [context, []];
+  const seconds = context.reapers?.limits.ackTimeoutSeconds;
+  if (seconds === undefined || !waiting) return [context, []];
   const [previous, cancels] = context.awaitingAck
     ? cancelSlots({ ...context, unacked: undefined }, event.at, ['ackTimeout'])
     : [context, []];
@@ -121,7 +127,7 @@ export const armAckTimeout: Adjust<{ at: string }> = (context, event) => {
   const ackTimeout = `${context.callSid}:ack-timeout:${waiting.leg}:${waiting.cseq ?? event.at}`;
   return [
     { ...previous, reapers: { ...reapers, ackTimeout } },
-    [...cancels, scheduled(context, event.at, 'ack-timeout', ackTimeout, reapers.limits.ackTimeoutSeconds)],
+    [...cancels, scheduled(context, event.at, 'ack-timeout', ackTimeout, seconds)],
   ];
 };
 
@@ -146,6 +152,16 @@ export const answered: Adjust<{ at: string }> = (context, event) => {
   return [
     { ...waiting, reapers: { ...waiting.reapers, maxCall } },
     [...cancels, ...ackTimer, scheduled(context, event.at, 'max-call', maxCall, limit)],
+  ];
+};
+
+/** A child call started with a limit: it ends when that limit is reached, like its parent would have. */
+export const armChildLimit: Adjust<ChildCallStarted> = (context, event) => {
+  if (event.maxCallSeconds === undefined) return [context, []];
+  const maxCall = `${context.callSid}:max-call`;
+  return [
+    { ...context, reapers: { limits: { maxCallSeconds: event.maxCallSeconds }, maxCall } },
+    [scheduled(context, event.at, 'max-call', maxCall, event.maxCallSeconds)],
   ];
 };
 
