@@ -13,6 +13,7 @@ import {
   TARGET,
   TRANSFER,
   TRUNK,
+  timerFired,
 } from '../../test/helpers/fixtures.ts';
 import { given, spec } from '../../test/helpers/sessionSpec.ts';
 import type { LegDialog } from '../dialog.ts';
@@ -108,6 +109,60 @@ describe('child call', () => {
       destination: CARRIER,
       callId: farLeg.callId,
       cseq: { seq: 4, method: 'BYE' },
+    });
+    expect(given([childCallStarted]).callState(CHILD)).toBe('inProgress');
+  });
+});
+
+describe("child call: the trunk limit (maxCallSeconds from the child call's start)", () => {
+  const limited: ChildCallStarted = { ...childCallStarted, maxCallSeconds: 60 };
+  const limitTimer = `${CHILD}:max-call`;
+
+  it('a child call started with a limit schedules it from its start', () => {
+    spec({
+      given: [],
+      when: limited,
+      thenEvents: [
+        'ChildCallStarted',
+        {
+          type: 'TimerScheduled',
+          callSid: CHILD,
+          name: 'max-call',
+          timerId: limitTimer,
+          dueAt: new Date(Date.parse(at(41)) + 60_000).toISOString(),
+        },
+      ],
+      thenCommands: [],
+    });
+  });
+
+  it('when the limit is reached both legs are BYEd and the child call ends saying why', () => {
+    const then = spec({
+      given: [limited],
+      when: timerFired('max-call', limitTimer, { callSid: CHILD }),
+      thenEvents: ['TimerFired', { type: 'CallEnded', callSid: CHILD, status: 'completed' }],
+      thenState: { calls: { [CHILD]: 'ended' } },
+    });
+    expect(then.wire).toEqual(['BYE', 'BYE']);
+    expect(then.commands.map((c) => (c as { callId?: string }).callId)).toEqual([
+      farLeg.callId,
+      targetLeg.callId,
+    ]);
+    expect(then.event('CallEnded').why).toBe("the call reached its trunk's limit of 60 s (maxCallSeconds)");
+  });
+
+  it('a hang-up cancels the limit', () => {
+    const then = spec({ given: [limited], when: hangup('far', { callSid: CHILD }) });
+    expect(then.events.filter((e) => e.type === 'TimerCanceled')).toMatchObject([{ timerId: limitTimer }]);
+  });
+
+  it('a child call stored without a limit schedules nothing and ignores a stray limit timer', () => {
+    const then = spec({ given: [], when: childCallStarted, thenEvents: ['ChildCallStarted'] });
+    expect(then.events.filter((e) => e.type === 'TimerScheduled')).toEqual([]);
+    spec({
+      given: [childCallStarted],
+      when: timerFired('max-call', limitTimer, { callSid: CHILD }),
+      thenAccepted: false,
     });
     expect(given([childCallStarted]).callState(CHILD)).toBe('inProgress');
   });
