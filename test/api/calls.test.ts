@@ -165,10 +165,13 @@ describe('API: /v1/Calls', () => {
 
     const child = (await w.get(`/v1/Calls?ParentCallSid=${call.sid}`)).body.Calls[0].Sid;
     const childEvents = await w.get(`/v1/Calls/${child}/Events`);
+    // The child call's limit (its trunk's maxCallSeconds) is scheduled at its start, canceled by the hang-up.
     expect(childEvents.body.Events.map((e: { Type: string }) => e.Type)).toEqual([
       'ChildCallStarted',
+      'TimerScheduled',
       'HangupReceived',
       'CallEnded',
+      'TimerCanceled',
     ]);
 
     const replay = await w.get(`/v1/Calls/${child}/Replay`);

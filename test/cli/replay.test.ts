@@ -64,9 +64,9 @@ describe('pivot replay', () => {
     expect(refer).toContain('send 202 Accepted');
     expect(refer).toContain('send NOTIFY');
     expect(lines.find((l) => l.includes('HangupReceived'))).toContain('"handedOff" -> "ended"');
-    // 17 steps of the transfer, the PBX's ACK, and the reapers' six: Timer C, the ACK timeout and the
-    // call limit, each scheduled and canceled.
-    expect(lines).toHaveLength(2 + 24);
+    // 17 steps of the transfer, the PBX's ACK, the reapers' six (Timer C, the ACK timeout and the call
+    // limit, each scheduled and canceled) and the child call's limit, scheduled (it is still up).
+    expect(lines).toHaveLength(2 + 25);
   });
 
   it('--json gives the steps as data and --until stops at a revision', async () => {
@@ -111,7 +111,7 @@ describe('pivot replay', () => {
   it('--check replays every call and reports recorded states that differ', async () => {
     const clean = await pivot('replay', '--check', '--config', configPath);
     expect(clean.code).toBe(0);
-    expect(clean.stdout).toContain('1 sessions, 24 events, 0 mismatches');
+    expect(clean.stdout).toContain('1 sessions, 25 events, 0 mismatches');
 
     // A recorded state today's machines would not reach (as after a behaviour change).
     const store = createSqliteEventStore({ path: db });
