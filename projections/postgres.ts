@@ -19,8 +19,7 @@ import {
   type ProjectedEvent,
   sessionSidOf,
 } from './api.ts';
-import { lagBehind } from './lag.ts';
-import { positionWaiters, timedRebuild } from './progress.ts';
+import { positionWaiters, statusOf, timedRebuild } from './progress.ts';
 import type { ProjectionRunner, RunnerStats } from './runner.ts';
 
 export interface PostgresProjectionRunnerOptions {
@@ -245,23 +244,11 @@ export async function createPostgresProjectionRunner(
       return timedRebuild(chosen, catchUp);
     },
     async status() {
-      const head = await store.headPosition();
       const now = await stored();
-      return Promise.all(
-        projections.map(async (p) => {
-          const s = now.get(p.name);
-          const position = s?.position ?? 0;
-          const lag = await lagBehind(store, position, head);
-          return {
-            name: p.name,
-            version: p.version,
-            position,
-            lag: lag.events,
-            lagSeconds: lag.seconds,
-            updatedAt: s?.updatedAt.toISOString(),
-          };
-        }),
-      );
+      return statusOf(store, projections, (name) => {
+        const s = now.get(name);
+        return s && { position: s.position, updatedAt: s.updatedAt.toISOString() };
+      });
     },
     waitFor: waiters.waitFor,
     lastError: () => error,

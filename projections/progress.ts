@@ -1,8 +1,10 @@
 /**
  * What every projection runner (SQLite, PostgreSQL, several combined) reports the same way: callers
- * waiting for a position of `$all`, and how long a rebuild took.
+ * waiting for a position of `$all`, how long a rebuild took, and each projection's status.
  */
-import type { RebuildResult } from './runner.ts';
+import type { EventStore } from '../src/store/port.ts';
+import { lagBehind } from './lag.ts';
+import type { ProjectionStatus, RebuildResult } from './runner.ts';
 
 export interface PositionWaiters {
   /** Resolves once `reached()` is at `position` or past it; rejects after `timeoutMs`. */
@@ -53,4 +55,28 @@ export async function timedRebuild(
   const events = await fold();
   const seconds = (performance.now() - started) / 1000;
   return { projections, events, seconds, eventsPerSecond: seconds > 0 ? events / seconds : events };
+}
+
+/** Each projection's checkpoint and lag behind `$all`'s head; `checkpointOf` reads its stored checkpoint. */
+export async function statusOf(
+  store: EventStore,
+  projections: readonly { name: string; version: number }[],
+  checkpointOf: (name: string) => { position: number; updatedAt?: string } | undefined,
+): Promise<ProjectionStatus[]> {
+  const head = await store.headPosition();
+  return Promise.all(
+    projections.map(async ({ name, version }) => {
+      const stored = checkpointOf(name);
+      const position = stored?.position ?? 0;
+      const lag = await lagBehind(store, position, head);
+      return {
+        name,
+        version,
+        position,
+        lag: lag.events,
+        lagSeconds: lag.seconds,
+        updatedAt: stored?.updatedAt,
+      };
+    }),
+  );
 }

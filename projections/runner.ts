@@ -14,8 +14,7 @@ import { type Logger, silentLogger } from '../src/log.ts';
 import { retryLoop } from '../src/shared/retryLoop.ts';
 import type { AllSubscription, EventStore, RecordedEvent } from '../src/store/port.ts';
 import { type ProjectedEvent, type Projection, sessionSidOf } from './api.ts';
-import { lagBehind } from './lag.ts';
-import { positionWaiters, timedRebuild } from './progress.ts';
+import { positionWaiters, statusOf, timedRebuild } from './progress.ts';
 
 export interface ProjectionStatus {
   name: string;
@@ -289,23 +288,11 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       return timedRebuild(chosen, catchUp);
     },
 
-    async status() {
-      const head = await store.headPosition();
-      return Promise.all(
-        projections.map(async (projection) => {
-          const stored = selectCheckpoint.get(projection.name);
-          const position = stored?.position ?? 0;
-          const lag = await lagBehind(store, position, head);
-          return {
-            name: projection.name,
-            version: projection.version,
-            position,
-            lag: lag.events,
-            lagSeconds: lag.seconds,
-            updatedAt: stored?.updated_at,
-          };
-        }),
-      );
+    status() {
+      return statusOf(store, projections, (name) => {
+        const stored = selectCheckpoint.get(name);
+        return stored && { position: stored.position, updatedAt: stored.updated_at };
+      });
     },
 
     waitFor: waiters.waitFor,
