@@ -11,7 +11,7 @@ import type { RecordedEvent } from '../store/port.ts';
 import { badRequest } from './errors.ts';
 import { feedEventOf, isFeedable } from './feed.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
-import { query } from './schemas.ts';
+import { feedEventSchema, query } from './schemas.ts';
 
 /** Events read from the store per page request at most, so a rare type cannot make one request scan all. */
 const SCAN_LIMIT = 10_000;
@@ -27,21 +27,6 @@ const types = {
   type: 'string',
   pattern: '^[A-Za-z]+(,[A-Za-z]+)*$',
   description: 'comma-separated event types (GET /v1/Events/Schema lists them); all when absent',
-};
-
-export const feedEventSchema = {
-  type: 'object',
-  properties: {
-    Position: { type: 'integer' },
-    Stream: { type: 'string' },
-    Revision: { type: 'integer' },
-    Id: { type: 'string' },
-    Type: { type: 'string' },
-    Version: { type: 'integer' },
-    RecordedAt: { type: 'string' },
-    Data: { type: 'object' },
-    Metadata: { type: 'object' },
-  },
 };
 
 /** The `Types` filter: undefined for every type; a 400 naming Types for a type that does not exist. */

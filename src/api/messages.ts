@@ -7,25 +7,7 @@ import { toPcap } from '../trace/pcap.ts';
 import type { TracedMessage } from '../trace/store.ts';
 import { sessionOf } from './calls.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
-import { callSid, query, sidParams } from './schemas.ts';
-
-const messageSchema = {
-  type: 'object',
-  properties: {
-    Index: { type: 'integer' },
-    At: { type: 'string', format: 'date-time' },
-    Direction: { type: 'string', enum: ['in', 'out'], description: 'in: received by the pivot; out: sent' },
-    Transport: { type: 'string' },
-    RemoteHost: { type: 'string' },
-    RemotePort: { type: 'integer' },
-    CallId: { type: 'string' },
-    CSeq: { type: 'string' },
-    Method: { type: ['string', 'null'] },
-    Status: { type: ['integer', 'null'] },
-    FirstLine: { type: 'string' },
-    Text: { type: 'string' },
-  },
-};
+import { callSid, query, sidParams, tracedMessageSchema } from './schemas.ts';
 
 function resource(message: TracedMessage, index: number) {
   return {
@@ -83,7 +65,7 @@ export function messageRoutes(context: ApiContext): RouteSpec[] {
                 type: 'boolean',
                 description: 'the per-call cap was reached: later messages were not kept',
               },
-              Messages: { type: 'array', items: messageSchema },
+              Messages: { type: 'array', items: tracedMessageSchema },
             },
           },
         },

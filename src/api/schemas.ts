@@ -306,3 +306,58 @@ const AuditEntry = z.object({
   Details: JsonObject,
 });
 export const auditPage = pageEnvelope('Entries', AuditEntry);
+
+/** An event as the feeds serve it (src/api/feed.ts). */
+export const feedEventSchema = jsonSchemaOf(
+  z.object({
+    Position: int,
+    Stream: str,
+    Revision: int,
+    Id: str,
+    Type: str,
+    Version: int,
+    RecordedAt: str,
+    Data: JsonObject,
+    Metadata: JsonObject,
+  }),
+);
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed', 'expired'] as const;
+
+/** One status callback delivery (projections/webhooks). */
+export const deliverySchema = jsonSchemaOf(
+  z.object({
+    Sid: int,
+    Position: int,
+    Event: str,
+    TrunkSid: str,
+    CallSid: str,
+    State: z.enum(DELIVERY_STATES),
+    Attempts: int,
+    LastStatus: int.nullable(),
+    LastError: nullableStr,
+    EventAt: str,
+    QueuedAt: str,
+    NextAttemptAt: nullableStr,
+    DeliveredAt: nullableStr,
+    Body: JsonObject,
+  }),
+);
+
+/** One SIP message of a call's trace (src/trace). */
+export const tracedMessageSchema = jsonSchemaOf(
+  z.object({
+    Index: int,
+    At: z.iso.datetime(),
+    Direction: z.enum(['in', 'out']).describe('in: received by the pivot; out: sent'),
+    Transport: str,
+    RemoteHost: str,
+    RemotePort: int,
+    CallId: str,
+    CSeq: str,
+    Method: nullableStr,
+    Status: int.nullable(),
+    FirstLine: str,
+    Text: str,
+  }),
+);

@@ -1,9 +1,7 @@
 /** /v1/StatusCallbacks/Deliveries: the status callback delivery log (projections/webhooks/dispatcher.ts). */
 import { type PageQuery, pageOf, pagingOf } from './paging.ts';
 import type { ApiContext, RouteSpec } from './routes.ts';
-import { callSid, paging, query, trunkSid } from './schemas.ts';
-
-const STATES = ['pending', 'delivered', 'failed', 'expired'];
+import { callSid, DELIVERY_STATES, deliverySchema, paging, query, trunkSid } from './schemas.ts';
 
 interface Row {
   sid: number;
@@ -22,26 +20,6 @@ interface Row {
   delivered_at: string | null;
 }
 
-const deliverySchema = {
-  type: 'object',
-  properties: {
-    Sid: { type: 'integer' },
-    Position: { type: 'integer' },
-    Event: { type: 'string' },
-    TrunkSid: { type: 'string' },
-    CallSid: { type: 'string' },
-    State: { type: 'string', enum: STATES },
-    Attempts: { type: 'integer' },
-    LastStatus: { type: ['integer', 'null'] },
-    LastError: { type: ['string', 'null'] },
-    EventAt: { type: 'string' },
-    QueuedAt: { type: 'string' },
-    NextAttemptAt: { type: ['string', 'null'] },
-    DeliveredAt: { type: ['string', 'null'] },
-    Body: { type: 'object' },
-  },
-};
-
 export function statusCallbackRoutes(context: ApiContext): RouteSpec[] {
   return [
     {
@@ -52,7 +30,7 @@ export function statusCallbackRoutes(context: ApiContext): RouteSpec[] {
       querystring: query({
         TrunkSid: trunkSid,
         CallSid: callSid,
-        State: { type: 'string', enum: STATES },
+        State: { type: 'string', enum: [...DELIVERY_STATES] },
         ...paging,
       }),
       responses: {
