@@ -30,7 +30,7 @@ import { createCpsLimiter } from './cpsLimiter.ts';
 import { guardStore, PoisonInputError, StoreUnavailableError } from './errors.ts';
 import { extraForkAnswer } from './extraAnswer.ts';
 import { type Delivery, deliveriesOf, refusal } from './handOver.ts';
-import { catchUp, decidedAt, decidedFrom, loadSession, stateBefore } from './load.ts';
+import { catchUp, decidedAt, decidedFrom, foldedUpTo, loadSession } from './load.ts';
 import type { PeerHealth } from './peerHealth.ts';
 import { withReapers } from './reapers.ts';
 import { unsettledSessions } from './recovery.ts';
@@ -218,7 +218,7 @@ export function createEngine(options: EngineOptions): Engine {
     log,
     fire: (sessionSid, input) => fireDue(sessionSid, input, 1),
     resend: (sessionSid, revision) => {
-      if (!stopped) void resendTimerDecision(sessionSid, revision, 1);
+      if (!stopped) void redrive(sessionSid, revision, 1, 'timer decision');
     },
   });
 
@@ -258,8 +258,7 @@ export function createEngine(options: EngineOptions): Engine {
         const commands = await decidedAt(store, sessionSid, revision);
         for (const command of commands) send(command, undefined);
         // Inputs owed to another session (attended transfer) may not have reached it either.
-        const facts = await store.readStream(streamOf(sessionSid), { fromRevision: revision + 1 });
-        deliverAll(deliveriesOf(facts.map(fromRecorded)));
+        deliverAll(deliveriesOf(since.map(fromRecorded)));
         log('info', `${what} re-sent (its sending may have been lost)`, {
           sessionSid,
           revision,
@@ -276,10 +275,6 @@ export function createEngine(options: EngineOptions): Engine {
         log('warn', `${what} not re-sent, trying again`, { sessionSid, revision, delayMs });
         later(() => void redrive(sessionSid, revision, tries + 1, what), delayMs);
       });
-  }
-
-  function resendTimerDecision(sessionSid: string, revision: number, tries: number): Promise<void> {
-    return redrive(sessionSid, revision, tries, 'timer decision');
   }
 
   /** After a restart: re-drives every session whose last input may never have been acted on. */
@@ -315,12 +310,14 @@ export function createEngine(options: EngineOptions): Engine {
     }
     if ('repeat' in classified) {
       // An input older than the recent ones is folded up to once, then remembered like a recent one.
-      let before = current.before.get(classified.repeat);
-      if (!before) {
-        before = await stateBefore(store, sessionSid, classified.repeat);
-        remember(current.before, classified.repeat, before, RECENT_INPUTS);
+      const before = current.before.get(classified.repeat);
+      let commands: SipCommand[];
+      if (before) commands = await decidedFrom(store, sessionSid, classified.repeat, before);
+      else {
+        const folded = await foldedUpTo(store, sessionSid, classified.repeat);
+        remember(current.before, classified.repeat, folded.before, RECENT_INPUTS);
+        commands = folded.input ? decide(folded.before, folded.input).commands : [];
       }
-      const commands = await decidedFrom(store, sessionSid, classified.repeat, before);
       for (const command of commands) send(command, sip?.adapterId);
       log('info', 'repeated input: re-sent its decisions', { sessionSid, revision: classified.repeat });
       return { kind: 'repeated', sessionSid, why: `stored at revision ${classified.repeat}`, commands };

@@ -1,4 +1,5 @@
 /** Loads a session by folding its stream through the machines: state is derived, never stored. */
+import type { SessionEvent } from '../../machines/events.ts';
 import { decide, emptySession, evolveAll, foldFrom, type SessionState } from '../../machines/session.ts';
 import type { SipCommand } from '../shared/messages.ts';
 import { streamOf } from '../shared/sids.ts';
@@ -28,11 +29,15 @@ export async function catchUp(
   const recorded = await store.readStream(streamOf(sessionSid), { fromRevision: loaded.revision + 1 });
   if (recorded.length === 0) return loaded;
   const fold = foldFrom(loaded.session);
+  // Only the last RECENT_INPUTS states would stay remembered, and taking a state from the fold costs
+  // it a copy of its records: take just those, so a long stream is still folded with one copy.
+  const inputs = recorded.filter((event) => typeof event.metadata.inputKey === 'string');
+  const kept = new Set(inputs.slice(-RECENT_INPUTS));
   for (const event of recorded) {
     const key = event.metadata.inputKey;
     if (typeof key === 'string') {
       loaded.seen.set(key, event.revision);
-      remember(loaded.before, event.revision, fold.state, RECENT_INPUTS);
+      if (kept.has(event)) remember(loaded.before, event.revision, fold.state, RECENT_INPUTS);
     }
     fold.add(fromRecorded(event));
   }
@@ -54,6 +59,21 @@ export async function decidedFrom(
 }
 
 /**
+ * The state the stored input at `revision` was decided on, folded from the start of the stream, and
+ * that input: one read of the stream up to it.
+ */
+export async function foldedUpTo(
+  store: EventStore,
+  sessionSid: string,
+  revision: number,
+): Promise<{ before: SessionState; input: SessionEvent | undefined }> {
+  const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision + 1 });
+  const before = evolveAll(emptySession(sessionSid), recorded.slice(0, revision).map(fromRecorded));
+  const input = recorded[revision];
+  return { before, input: input ? fromRecorded(input) : undefined };
+}
+
+/**
  * The SIP commands that were decided for the stored input at `revision`, decided again by folding the
  * stream up to it (for inputs older than what a loaded session remembers, see `decidedFrom`). Machines are
  * deterministic and every identifier comes from the stored events, so these are the same messages
@@ -65,20 +85,6 @@ export async function decidedAt(
   sessionSid: string,
   revision: number,
 ): Promise<SipCommand[]> {
-  const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision + 1 });
-  const session = evolveAll(emptySession(sessionSid), recorded.slice(0, revision).map(fromRecorded));
-  const input = recorded[revision];
-  return input ? decide(session, fromRecorded(input)).commands : [];
-}
-
-/** The state the stored input at `revision` was decided on, folded from the start of the stream. */
-export async function stateBefore(
-  store: EventStore,
-  sessionSid: string,
-  revision: number,
-): Promise<SessionState> {
-  const session = emptySession(sessionSid);
-  if (revision <= 0) return session;
-  const recorded = await store.readStream(streamOf(sessionSid), { maxCount: revision });
-  return evolveAll(session, recorded.map(fromRecorded));
+  const { before, input } = await foldedUpTo(store, sessionSid, revision);
+  return input ? decide(before, input).commands : [];
 }
