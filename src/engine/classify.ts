@@ -4,6 +4,7 @@
  * (from the deterministic branch). Messages that need no machine get a direct answer or are dropped.
  */
 import { createHash } from 'node:crypto';
+import { isPlainAck } from '../../machines/call/reapers.ts';
 import { MIN_SESSION_EXPIRES, requestedSessionExpires } from '../../machines/call/session-timer.ts';
 import type { CallContext } from '../../machines/call/steps.ts';
 import {
@@ -16,6 +17,7 @@ import {
 } from '../../machines/dialog.ts';
 import type {
   Alternate,
+  CallAcked,
   CallReceived,
   PeerAuthorization,
   ReferReceived,
@@ -628,27 +630,20 @@ function markDelayedOffer(classified: Classification, input: SipRequestInput): C
 function ack(session: SessionState, input: SipRequestInput, env: ClassifyEnv): Classification {
   const found = ownerOfDialog(session, input);
   if (!found || 'mismatch' in found) return { kind: 'ignore', why: 'ACK outside a dialog' };
-  const unacked = found.call.context.unacked;
-  if (unacked?.leg === found.leg && (unacked.cseq === undefined || unacked.cseq === input.cseq.seq)) {
-    const event = { type: 'CallAcked', callSid: found.callSid, at: env.now, leg: found.leg } as const;
-    return { kind: 'input', event: { ...event, cseq: input.cseq.seq } };
-  }
+  const acked: CallAcked = {
+    type: 'CallAcked',
+    callSid: found.callSid,
+    at: env.now,
+    leg: found.leg,
+    cseq: input.cseq.seq,
+  };
+  if (isPlainAck(found.call.context, acked)) return { kind: 'input', event: acked };
   const waiting = found.call.value === 'confirming' ? found.call.context.awaitingAck : undefined;
   if (waiting?.from !== found.leg) return { kind: 'ignore', why: 'ACK' };
   if (waiting.cseq !== undefined && waiting.cseq !== input.cseq.seq) {
     return { kind: 'ignore', why: `ACK for CSeq ${input.cseq.seq}, not the INVITE awaiting it` };
   }
-  return {
-    kind: 'input',
-    event: {
-      type: 'CallAcked',
-      callSid: found.callSid,
-      at: env.now,
-      leg: found.leg,
-      cseq: input.cseq.seq,
-      ...(hasSdp(input.body) ? { sdp: input.body } : {}),
-    },
-  };
+  return { kind: 'input', event: { ...acked, ...(hasSdp(input.body) ? { sdp: input.body } : {}) } };
 }
 
 /** Whether a message's Require names `tag` (option tags compare case-insensitively, RFC 3261 §19.2). */
