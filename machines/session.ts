@@ -282,8 +282,11 @@ export interface Decision {
   snapshots: Array<CallSnapshot | TransferSnapshot | undefined>;
 }
 
-function snapshotOf(session: SessionState, event: SessionEvent): CallSnapshot | TransferSnapshot | undefined {
-  const owner = machineOf(event);
+/** The snapshot of the machine `owner` names (see machineOf), if the session has it. */
+export function snapshotOf(
+  session: SessionState,
+  owner: ReturnType<typeof machineOf>,
+): CallSnapshot | TransferSnapshot | undefined {
   if (!owner) return undefined;
   return owner.kind === 'call' ? session.calls[owner.sid] : session.transfers[owner.sid];
 }
@@ -293,7 +296,7 @@ export function decide(session: SessionState, input: SessionEvent): Decision {
   const first = apply(session, input, false);
   if (!first.accepted) return { accepted: false, events: [], commands: [], session, snapshots: [] };
   const events: SessionEvent[] = [input];
-  const snapshots = [snapshotOf(first.session, input)];
+  const snapshots = [snapshotOf(first.session, machineOf(input))];
   const commands: SipCommand[] = [];
   // The first apply copied the records (or changed nothing): what follows may update them in place.
   let state = first.session;
@@ -311,7 +314,7 @@ export function decide(session: SessionState, input: SessionEvent): Decision {
     if (applied.session !== state) owned = true;
     state = applied.session;
     events.push(factEvent);
-    snapshots.push(snapshotOf(state, factEvent));
+    snapshots.push(snapshotOf(state, machineOf(factEvent)));
     for (const more of applied.effects) pending.push(more);
     if (factEvent.type === 'TransferCompleted') {
       const child = childCallStarted(state, factEvent, parentFar);

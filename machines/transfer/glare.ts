@@ -12,7 +12,7 @@ import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type { TimerFired, TransferResponse } from '../events.ts';
 import { directionOf, holdDirection, withDirection } from '../sdp.ts';
 import type { TransferContext } from './context.ts';
-import { must } from './steps.ts';
+import { must, offerWithdrawn } from './steps.ts';
 
 /** Re-INVITEs tried again after a 491 before the transfer gives up as for any refusal. */
 export const MAX_GLARE_RETRIES = 3;
@@ -67,8 +67,7 @@ function schedule(
 
 /** The far party answered the reconnect 491: the offer never took effect, and is made again later. */
 export const reconnectGlare: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
-  const refused = must(context.far, 'far leg');
-  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  const far = offerWithdrawn(context);
   return schedule({ ...context, far }, event.at, far.callId);
 };
 
@@ -94,8 +93,7 @@ export const retryJoin: Step<TransferContext, TimerFired> = ({ outbox: _, ...con
 
 /** The far party answered the hold 491: the hold offer never took effect, and is made again later. */
 export const holdGlare: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
-  const refused = must(context.far, 'far leg');
-  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  const far = offerWithdrawn(context);
   return schedule({ ...context, far }, event.at, far.callId, 'hold');
 };
 

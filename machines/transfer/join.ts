@@ -24,7 +24,7 @@ import type {
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
 import type { TransferContext } from './context.ts';
-import { failed, must, notify, numberFor, transfereeReconnected } from './steps.ts';
+import { failed, must, notify, numberFor, offerWithdrawn, transfereeReconnected } from './steps.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
@@ -173,8 +173,7 @@ export const joinReconnectRefused: Step<TransferContext, TransferResponse> = (
   { outbox: _, ...context },
   event,
 ) => {
-  const refused = must(context.far, 'far leg');
-  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  const far = offerWithdrawn(context);
   return fail({ ...context, far }, event.at, event.status, event.reason, []);
 };
 

@@ -43,6 +43,15 @@ export function must<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/**
+ * The far leg after it refused a re-INVITE: the refused offer never took effect, so the next offer is
+ * one version above the session's SDP (RFC 3264 §8).
+ */
+export function offerWithdrawn(context: Pick<TransferContext, 'far'>): LegDialog {
+  const refused = must(context.far, 'far leg');
+  return { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+}
+
 export type ReferVerdict = { ok: true; target: ReferTarget } | { ok: false; status: number; reason: string };
 
 /** Whether a REFER may start a transfer, and why not: every refusal is recorded with its reason. */
@@ -547,9 +556,7 @@ export const reconnectRefused: Step<TransferContext, TransferResponse> = (
   { outbox: _, ...context },
   event,
 ) => {
-  const refused = must(context.far, 'far leg');
-  // The refused offer never took effect: the next offer is one version above the session's SDP.
-  const far = { ...refused, origin: { ...refused.origin, version: refused.origin.version - 1 } };
+  const far = offerWithdrawn(context);
   const [unanswered, ack] = ackUnanswered({ ...context, far });
   const [next, release] = releaseTarget(unanswered, event.at, 'reconnect-refused');
   const bye = [...ack, ...release];

@@ -5,7 +5,7 @@
  * differ from what today's machines would do.
  */
 import type { Effect } from '../../machines/effects.ts';
-import { emptySession, foldFrom, machineOf, type SessionState } from '../../machines/session.ts';
+import { emptySession, foldFrom, machineOf, type SessionState, snapshotOf } from '../../machines/session.ts';
 import { streamOf } from '../shared/sids.ts';
 import type { EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';
@@ -23,11 +23,6 @@ export interface ReplayStep {
   recorded?: unknown;
   /** SIP commands and facts the machine decided on this event. */
   actions: string[];
-}
-
-function snapshotOf(session: SessionState, owner: ReturnType<typeof machineOf>) {
-  if (!owner) return undefined;
-  return (owner.kind === 'call' ? session.calls : session.transfers)[owner.sid];
 }
 
 export function describeEffect(effect: Effect): string {
