@@ -4,6 +4,7 @@
  * share one, so a flood spread over many spoofed addresses cannot crowd out the trunks' calls.
  */
 import { isIP } from 'node:net';
+import { createLru } from '../shared/lru.ts';
 import type { TrunkDirectory } from './trunks.ts';
 
 /** Answers remembered per directory; a directory changes whenever a trunk does. */
@@ -11,7 +12,9 @@ const CACHED_ANSWERS = 10_000;
 
 export function knownPeers(current: () => TrunkDirectory): (address: string) => boolean {
   let directory: TrunkDirectory | undefined;
-  const answers = new Map<string, boolean>();
+  // Bounded, least recently asked first out: spoofed floods bring ever new addresses, while the
+  // peers' own addresses, asked all the time, stay answered from here.
+  const answers = createLru<boolean>(CACHED_ANSWERS);
   return (address) => {
     const now = current();
     if (now !== directory) {
@@ -23,8 +26,6 @@ export function knownPeers(current: () => TrunkDirectory): (address: string) => 
     const known =
       isIP(address) !== 0 &&
       (now.isCarrier(address) || now.trunks.some((trunk) => now.admits(trunk, address)));
-    // Spoofed floods bring ever new addresses: start over rather than grow.
-    if (answers.size >= CACHED_ANSWERS) answers.clear();
     answers.set(address, known);
     return known;
   };

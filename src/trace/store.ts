@@ -2,7 +2,8 @@
  * The SIP trace store: the messages the adapter received and sent, filed by session, in a SQLite file
  * of their own (read side, not events: they are evidence for people, never input to a machine).
  * Bounded: at most `maxMessagesPerCall` per session, rows older than `retentionDays` are deleted.
- * Writes are queued and flushed in one transaction per tick so the SIP path only pushes to an array.
+ * The SIP path reads a message's first line, Call-ID and CSeq and queues it; the writes are flushed in
+ * one transaction per tick, off the path of the message.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

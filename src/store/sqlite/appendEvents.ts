@@ -4,8 +4,6 @@ import { type AppendResult, revisionMatches, WrongExpectedVersionError } from '.
 import { toInsertValues } from './rows.ts';
 import type { Statements } from './statements.ts';
 
-export type { AppendRequest };
-
 /**
  * One append, checked and written inside the caller's transaction (a savepoint of a group commit).
  * Throws WrongExpectedVersionError on a revision mismatch; the caller rolls back to the savepoint.
