@@ -290,9 +290,17 @@ export function createEngine(options: EngineOptions): Engine {
     );
   }
 
-  async function loaded(sessionSid: string): Promise<LoadedSession> {
-    const cached = cache.get(sessionSid);
-    return cached ? catchUp(store, sessionSid, cached) : loadSession(store, sessionSid);
+  /** What an input comes to on a loaded session, before anything is sent or stored. */
+  function plan(current: LoadedSession, toInput: (current: LoadedSession) => Classified) {
+    const classified = pure(() => toInput(current));
+    const decision =
+      'event' in classified ? pure(() => decide(current.session, classified.event)) : undefined;
+    return { current, classified, decision };
+  }
+
+  /** Whether the plan ends in an append (and so in a revision check), unless a trunk's cpsLimit refuses it. */
+  function appends({ current, decision }: ReturnType<typeof plan>): boolean {
+    return decision?.accepted === true && !pure(() => unstoredRefusal(current.session, decision.events));
   }
 
   /** One attempt: decide against the state we have and append; a conflict is thrown to the caller. */
@@ -302,8 +310,16 @@ export function createEngine(options: EngineOptions): Engine {
     sip: SipInput | undefined,
     charge: CpsCharge,
   ): Promise<Outcome> {
-    const current = await loaded(sessionSid);
-    const classified = pure(() => toInput(current));
+    // A cached session is decided on without reading the store: an append names the revision it was
+    // decided on, so a stream another writer moved meanwhile fails it as a conflict (reloaded and decided
+    // again). Only an outcome that stores nothing escapes that check: before one, the store is read.
+    const cached = cache.get(sessionSid);
+    let planned = plan(cached ?? (await loadSession(store, sessionSid)), toInput);
+    if (cached && !appends(planned)) {
+      const stored = await catchUp(store, sessionSid, cached);
+      if (stored !== cached) planned = plan(stored, toInput);
+    }
+    const { current, classified, decision } = planned;
     if ('resend' in classified) {
       for (const command of classified.resend) send(command, sip?.adapterId);
       return { kind: 'replied', sessionSid, why: 'repeated refusal: answered again' };
@@ -322,11 +338,11 @@ export function createEngine(options: EngineOptions): Engine {
       log('info', 'repeated input: re-sent its decisions', { sessionSid, revision: classified.repeat });
       return { kind: 'repeated', sessionSid, why: `stored at revision ${classified.repeat}`, commands };
     }
-    if (!('event' in classified)) {
-      return classified.kind === 'ignored' ? (answerExtraFork(current, sip) ?? classified) : classified;
+    if (!('event' in classified) || !decision) {
+      const outcome = classified as Outcome;
+      return outcome.kind === 'ignored' ? (answerExtraFork(current, sip) ?? outcome) : outcome;
     }
     const event = classified.event;
-    const decision = pure(() => decide(current.session, event));
     if (!decision.accepted) {
       const extra = answerExtraFork(current, sip);
       if (extra) return extra;
@@ -343,6 +359,14 @@ export function createEngine(options: EngineOptions): Engine {
         `REFER refused ${refusal.status}: ${refusal.reason}`,
       );
     const limited = overCpsLimit(current, decision.events, charge);
+    if (limited && current === cached) {
+      // A refusal stores nothing, so it must not rest on a copy another writer may have moved on from.
+      const stored = await catchUp(store, sessionSid, cached);
+      if (stored !== cached) {
+        cache.set(sessionSid, stored);
+        return attempt(sessionSid, toInput, sip, charge);
+      }
+    }
     if (limited) {
       log('warn', "over the trunk's cpsLimit: refused with 503", {
         sessionSid,

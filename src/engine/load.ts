@@ -19,7 +19,8 @@ export async function loadSession(store: EventStore, sessionSid: string): Promis
 
 /**
  * Folds whatever the stream gained since `loaded` (written by another engine, or by us before a
- * restart). One short read per input keeps a cached session from deciding on stale state.
+ * restart). The engine reads it only before an outcome that stores nothing: an append is checked
+ * against the revision it was decided on anyway (engine.ts `attempt`).
  */
 export async function catchUp(
   store: EventStore,

@@ -5,7 +5,7 @@
  * differ from what today's machines would do.
  */
 import type { Effect } from '../../machines/effects.ts';
-import { emptySession, foldFrom, machineOf, type SessionState, snapshotOf } from '../../machines/session.ts';
+import { emptySession, foldFrom, machineOf, snapshotOf } from '../../machines/session.ts';
 import { streamOf } from '../shared/sids.ts';
 import type { EventStore, RecordedEvent } from '../store/port.ts';
 import { fromRecorded } from './codec.ts';

@@ -98,3 +98,29 @@ export function createCatchUpSubscription(options: CatchUpSubscriptionOptions): 
     close,
   };
 }
+
+/**
+ * Lets the live subscriptions of one store share a page read. Subscriptions at the head (the timer
+ * follower, the registries, the projections) are woken by the same append and each asks for the page
+ * after the same checkpoint: without sharing, every event would be read and decoded once per
+ * subscription. A page is handed out again only for the same request and only until the next append
+ * is announced, so a subscription never sleeps on a page older than the append that woke it.
+ */
+export function sharedPageReader(
+  readPage: (after: number, maxCount: number) => RecordedEvent[],
+  notifier: AppendNotifier,
+): (after: number, maxCount: number) => RecordedEvent[] {
+  let generation = 0;
+  notifier.listen(() => {
+    generation++;
+  });
+  let last: { after: number; maxCount: number; generation: number; page: RecordedEvent[] } | undefined;
+  return (after, maxCount) => {
+    if (last && last.after === after && last.maxCount === maxCount && last.generation === generation) {
+      return last.page;
+    }
+    const page = readPage(after, maxCount);
+    last = { after, maxCount, generation, page };
+    return page;
+  };
+}

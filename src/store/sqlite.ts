@@ -1,4 +1,4 @@
-import { createAppendNotifier, createCatchUpSubscription } from './catchUpSubscription.ts';
+import { createAppendNotifier, createCatchUpSubscription, sharedPageReader } from './catchUpSubscription.ts';
 import { createGroupCommit, type GroupCommitStats } from './groupCommit.ts';
 import type { AllSubscription, EventStore } from './port.ts';
 import { appendEvents } from './sqlite/appendEvents.ts';
@@ -49,6 +49,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     onCommitted: notifier.notify,
   });
   const subscriptions = new Set<AllSubscription>();
+  const livePage = sharedPageReader(
+    (after, maxCount) => statements.readAll.all(after, maxCount).map(toRecordedEvent),
+    notifier,
+  );
   let closed = false;
 
   const assertOpen = () => {
@@ -83,8 +87,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       const subscription = createCatchUpSubscription({
         after: subscribeOptions.after ?? 0,
         // Checked here because the store may close while a subscriber is between pages.
-        readPage: async (after, maxCount) =>
-          closed ? [] : statements.readAll.all(after, maxCount).map(toRecordedEvent),
+        readPage: async (after, maxCount) => (closed ? [] : livePage(after, maxCount)),
         notifier,
         pollIntervalMs: options.pollIntervalMs ?? 200,
         onClose: () => subscriptions.delete(subscription),

@@ -136,6 +136,54 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     expect(types).toEqual(['CallReceived', 'CallAnswered', 'HangupReceived', 'CallEnded']);
   });
 
+  it('a cached session that would store its input decides without reading the store', async () => {
+    const store = createInMemoryEventStore();
+    let streamReads = 0;
+    const counting = {
+      ...store,
+      readStream(...args: Parameters<typeof store.readStream>) {
+        streamReads++;
+        return store.readStream(...args);
+      },
+    };
+    const sent: SipCommand[] = [];
+    const engine = createEngine({ store: counting, config: testConfig(), send: (c) => sent.push(c) });
+    const invite = pbxInvite();
+    await engine.handle(invite);
+    const loads = streamReads;
+    expect(
+      await engine.handle(answer(lastRequest(sent, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw')),
+    ).toMatchObject({
+      kind: 'stored',
+    });
+    expect(streamReads).toBe(loads);
+  });
+
+  it('a cached session another engine moved on from: the append conflicts and the input is decided again', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const logs: string[] = [];
+    const sent: SipCommand[] = [];
+    const a = createEngine({
+      store,
+      config,
+      send: (c) => sent.push(c),
+      log: (_l, message) => logs.push(message),
+    });
+    const b = createEngine({ store, config, send: (c) => sent.push(c) });
+    const invite = pbxInvite();
+    await a.handle(invite);
+    const carrierInvite = lastRequest(sent, 'INVITE');
+    // Engine b stores the answer; engine a's cached session still rings, where the same answer is
+    // acceptable too: only the append's revision check can tell.
+    await b.handle(answer(carrierInvite, 200, 'OK', SDP_CARRIER, 'gw'));
+    const outcome = await a.handle(answer(carrierInvite, 200, 'OK', SDP_CARRIER, 'gw'));
+    expect(outcome.kind).toBe('repeated');
+    expect(logs).toContain('stream moved, reloading');
+    const types = withoutReaperTimers(await store.readAll()).map((e) => e.type);
+    expect(types).toEqual(['CallReceived', 'CallAnswered']);
+  });
+
   it('retries on a conflict: the stream moved during the append, so it reloads and decides again', async () => {
     const store = createInMemoryEventStore();
     const config = testConfig();
