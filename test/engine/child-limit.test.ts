@@ -1,26 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine.ts';
-import type { TimerHost } from '../../src/engine/timers.ts';
 import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
+import { lastRequest as lastSent, manualTimers } from '../helpers/engineHarness.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_TARGET, testConfig } from '../helpers/sipInputs.ts';
-
-/** Timers the test fires itself: what is due stays listed until fired or cleared. */
-function manualTimers() {
-  const due: { callback: () => void; delayMs: number }[] = [];
-  const host: TimerHost = {
-    set: (callback, delayMs) => {
-      const entry = { callback, delayMs };
-      due.push(entry);
-      return entry;
-    },
-    clear: (handle) => {
-      const index = due.indexOf(handle as (typeof due)[number]);
-      if (index >= 0) due.splice(index, 1);
-    },
-  };
-  return { host, due };
-}
 
 /** A blind transfer carried out up to the child call bridging the far party and the target. */
 async function childCallUp(maxCallSeconds: number | false) {
@@ -33,13 +16,7 @@ async function childCallUp(maxCallSeconds: number | false) {
     send: (c) => sent.push(c),
     timers: timers.host,
   });
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
+  const lastRequest = (method: string) => lastSent(sent, method);
   const invite = pbxInvite();
   await engine.handle(invite);
   const farInvite = lastRequest('INVITE');

@@ -4,9 +4,10 @@
  */
 import { expect } from 'vitest';
 import { createEngine } from '../../src/engine/engine.ts';
-import type { SendRequestCommand, SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
+import type { SipCommand, SipRequestInput } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
+import { lastRequest as lastSent } from '../helpers/engineHarness.ts';
 import {
   answer,
   pbxInDialog,
@@ -31,13 +32,7 @@ export function harness(store: EventStore = createInMemoryEventStore(), config =
     send: (command) => sent.push(command),
     log: (level, message, fields) => logs.push({ level, message, ...(fields ? { fields } : {}) }),
   });
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
+  const lastRequest = (method: string) => lastSent(sent, method);
   // Every call schedules and cancels reaper timers (Timer C, ACK timeout, call limit); they have their
   // own tests (reapers.test.ts), so the event lists here leave them out.
   const types = async () => withoutReaperTimers(await store.readAll()).map((e) => e.type);

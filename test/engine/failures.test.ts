@@ -6,38 +6,16 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
-import type { TimerHost } from '../../src/engine/timers.ts';
 import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { inputKey } from '../../src/shared/sessionKeys.ts';
 import { createAppendNotifier, createCatchUpSubscription } from '../../src/store/catchUpSubscription.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
+import { lastRequest, manualTimers } from '../helpers/engineHarness.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_TARGET, testConfig } from '../helpers/sipInputs.ts';
-
-function manualTimers() {
-  const due: { callback: () => void; delayMs: number }[] = [];
-  const host: TimerHost = {
-    set: (callback, delayMs) => {
-      const entry = { callback, delayMs };
-      due.push(entry);
-      return entry;
-    },
-    clear: (handle) => {
-      const index = due.indexOf(handle as (typeof due)[number]);
-      if (index >= 0) due.splice(index, 1);
-    },
-  };
-  return { host, due };
-}
 
 function requests(sent: SipCommand[], method: string): SendRequestCommand[] {
   return sent.filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method);
-}
-
-function lastRequest(sent: SipCommand[], method: string): SendRequestCommand {
-  const found = requests(sent, method).at(-1);
-  if (!found) throw new Error(`no ${method}`);
-  return found;
 }
 
 const describeCommand = (c: SipCommand) => (c.kind === 'request' ? c.method : c.status);

@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine.ts';
-import type { TimerHost } from '../../src/engine/timers.ts';
 import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
+import { type ManualTimers, manualTimers } from '../helpers/engineHarness.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, testConfig } from '../helpers/sipInputs.ts';
-
-function manualTimers() {
-  const due: { callback: () => void; delayMs: number }[] = [];
-  const host: TimerHost = {
-    set: (callback, delayMs) => {
-      const entry = { callback, delayMs };
-      due.push(entry);
-      return entry;
-    },
-    clear: (handle) => {
-      const index = due.indexOf(handle as (typeof due)[number]);
-      if (index >= 0) due.splice(index, 1);
-    },
-  };
-  return { host, due };
-}
 
 const withTimerC = (seconds: number) => {
   const config = testConfig();
@@ -91,7 +75,7 @@ describe('engine: the ACK timeout of an ordinary call (sip.ackTimeoutSeconds)', 
     return { ...config, sip: { ...config.sip, ackTimeoutSeconds: seconds } };
   };
 
-  async function answeredWithoutAck(sent: SipCommand[], timers: ReturnType<typeof manualTimers>) {
+  async function answeredWithoutAck(sent: SipCommand[], timers: ManualTimers) {
     const store = createInMemoryEventStore();
     const engine = createEngine({
       store,

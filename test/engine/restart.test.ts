@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../src/engine/engine.ts';
-import type { TimerHost } from '../../src/engine/timers.ts';
 import type { LogLevel } from '../../src/log.ts';
-import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
+import type { SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import { createSqliteEventStore } from '../../src/store/sqlite.ts';
+import { lastRequest, manualTimers } from '../helpers/engineHarness.ts';
 import {
   answer,
   pbxInDialog,
@@ -16,31 +16,6 @@ import {
   testConfig,
   withoutReaperTimers,
 } from '../helpers/sipInputs.ts';
-
-/** Timers fired by the test, not by the wall clock. */
-function manualTimers() {
-  const due: { callback: () => void; delayMs: number }[] = [];
-  const host: TimerHost = {
-    set: (callback, delayMs) => {
-      const entry = { callback, delayMs };
-      due.push(entry);
-      return entry;
-    },
-    clear: (handle) => {
-      const index = due.indexOf(handle as (typeof due)[number]);
-      if (index >= 0) due.splice(index, 1);
-    },
-  };
-  return { host, due };
-}
-
-function lastRequest(sent: SipCommand[], method: string): SendRequestCommand {
-  const found = sent
-    .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-    .at(-1);
-  if (!found) throw new Error(`no ${method}`);
-  return found;
-}
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
-import type { SendRequestCommand, SipCommand } from '../../src/shared/messages.ts';
+import type { SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
 import type { EventStore } from '../../src/store/port.ts';
+import { lastRequest as lastSent } from '../helpers/engineHarness.ts';
 import {
   answer,
   pbxInDialog,
@@ -19,13 +20,7 @@ function harness(
 ) {
   const sent: SipCommand[] = [];
   const engine = createEngine({ store, config, send: (command) => sent.push(command) });
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
+  const lastRequest = (method: string) => lastSent(sent, method);
   return { store, engine, sent, lastRequest };
 }
 

@@ -5,8 +5,9 @@
  */
 
 import type { Engine } from '../../src/engine/engine.ts';
-import type { SendRequestCommand, SendResponseCommand, SipCommand } from '../../src/shared/messages.ts';
+import type { SendResponseCommand, SipCommand } from '../../src/shared/messages.ts';
 import { sessionOf } from '../../src/shared/sessionKeys.ts';
+import { lastRequest as lastSent } from './engineHarness.ts';
 import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_TARGET } from './sipInputs.ts';
 
 export interface DrivenTransfer {
@@ -15,13 +16,7 @@ export interface DrivenTransfer {
 }
 
 export async function driveTransfer(engine: Engine, sent: SipCommand[]): Promise<DrivenTransfer> {
-  const lastRequest = (method: string): SendRequestCommand => {
-    const found = sent
-      .filter((c): c is SendRequestCommand => c.kind === 'request' && c.method === method)
-      .at(-1);
-    if (!found) throw new Error(`no ${method} sent`);
-    return found;
-  };
+  const lastRequest = (method: string) => lastSent(sent, method);
   const invite = pbxInvite();
   const rootCallSid = sessionOf(invite);
   await engine.handle(invite);
