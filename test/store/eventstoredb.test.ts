@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import {
   type AllStreamResolvedEvent,
   ANY,
+  DeadlineExceededError,
   type AppendResult as EsdbAppendResult,
   EventStoreDBClient as EsdbClient,
   type RecordedEvent as EsdbRecordedEvent,
@@ -13,9 +14,10 @@ import {
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
+  UnavailableError,
 } from '@eventstore/db-client';
 import { describe, expect, it, vi } from 'vitest';
-import { appendToStream } from '../../src/store/eventstoredb/append.ts';
+import { appendToStream, createSentIds } from '../../src/store/eventstoredb/append.ts';
 import { createEventStoreDbStore } from '../../src/store/eventstoredb/index.ts';
 import {
   fromEsdbCurrentRevision,
@@ -423,6 +425,115 @@ describe('EventStoreDB append (fake client)', () => {
   });
 });
 
+describe('EventStoreDB append: retries of batches the store sent (fake client, server rules)', () => {
+  const batch = (count: number) => Array.from({ length: count }, () => newEvent());
+  const ids = (events: { id: string }[]) => events.map((event) => event.id);
+
+  it('the server alone stores a batch twice when it is sent again at the revision it produced', async () => {
+    // Why the store remembers what it sent: without that, nothing stops this on a live server.
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const first = batch(2);
+    await appendToStream(client, 's', first, 'no-stream');
+    await appendToStream(client, 's', first, 1);
+    expect(ids(log.stored('s'))).toEqual([...ids(first), ...ids(first)]);
+  });
+
+  it('writes nothing when a stored batch, or its last part, is sent again at the revision it produced', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const [a, b] = batch(2);
+    const original = await appendToStream(client, 's', [a!, b!], 'no-stream', sent);
+
+    expect(await appendToStream(client, 's', [a!, b!], original.nextExpectedRevision, sent)).toEqual(
+      original,
+    );
+    expect(await appendToStream(client, 's', [b!], 1, sent)).toEqual(original);
+    expect(await appendToStream(client, 's', [a!, b!], 'no-stream', sent)).toEqual(original);
+    expect(ids(log.stored('s'))).toEqual([a!.id, b!.id]);
+    expect(log.appendCalls).toHaveLength(1);
+  });
+
+  it('after a lost reply, a retry at the revision the first try produced writes nothing', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const first = batch(2);
+    log.failNextAppend = 'after-writing';
+    await expect(appendToStream(client, 's', first, 'no-stream', sent)).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    expect(log.stored('s')).toHaveLength(2);
+
+    // A writer that reloads the stream sees revision 1; one that does not retries with 'no-stream'.
+    const original = { nextExpectedRevision: 1, position: 200 };
+    expect(await appendToStream(client, 's', first, 1, sent)).toEqual(original);
+    expect(await appendToStream(client, 's', first, 'no-stream', sent)).toEqual(original);
+    const next = batch(1);
+    expect(await appendToStream(client, 's', next, 1, sent)).toEqual({
+      nextExpectedRevision: 2,
+      position: 300,
+    });
+    expect(ids(log.stored('s'))).toEqual([...ids(first), ...ids(next)]);
+  });
+
+  it('appends a sent batch the server never stored, reading back no further than its first try could reach', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    log.add('s', 5);
+    const client = log.client();
+    const sent = createSentIds();
+    const retried = batch(1);
+    log.failNextAppend = 'before-writing';
+    await expect(appendToStream(client, 's', retried, 4, sent)).rejects.toBeInstanceOf(UnavailableError);
+    const cancelled = log.cancelled;
+
+    expect(await appendToStream(client, 's', retried, 4, sent)).toEqual({
+      nextExpectedRevision: 5,
+      position: 600,
+    });
+    expect(log.streamReads).toBe(1);
+    // The backwards read stopped below revision 5 instead of running through the stream.
+    expect(log.cancelled).toBe(cancelled + 1);
+    expect(log.stored('s').at(-1)!.id).toBe(retried[0]!.id);
+  });
+
+  it('sends new ids at once: one round trip, no read', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    await appendToStream(client, 's', batch(2), 'no-stream', sent);
+    await appendToStream(client, 's', batch(3), 1, sent);
+    expect(await appendToStream(client, 's', batch(1), 4, sent)).toEqual({
+      nextExpectedRevision: 5,
+      position: 600,
+    });
+    expect(log.streamReads).toBe(0);
+    expect(log.appendCalls).toHaveLength(3);
+  });
+
+  it('refuses a batch whose ids are partly stored, and writes nothing', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const [a, b] = batch(2);
+    await appendToStream(client, 's', [a!, b!], 'no-stream', sent);
+    await expect(appendToStream(client, 's', [b!, newEvent()], 1, sent)).rejects.toThrow(/already stored/);
+    expect(ids(log.stored('s'))).toEqual([a!.id, b!.id]);
+  });
+
+  it('keeps streams apart: an id sent to another stream is no retry here', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const shared = batch(1);
+    await appendToStream(client, 'a', shared, 'no-stream', sent);
+    await appendToStream(client, 'b', shared, 'no-stream', sent);
+    expect(ids(log.stored('b'))).toEqual(ids(shared));
+    expect(log.streamReads).toBe(0);
+  });
+});
+
 describe('EventStoreDB subscription adapter (fake source)', () => {
   it('delivers application events after the checkpoint once each, in order', async () => {
     const source = new FakeSubscription();
@@ -538,6 +649,9 @@ class FakeLog {
   lastAppendResult: EsdbAppendResult | undefined;
   lastReadAllFrom: unknown;
   cancelled = 0;
+  streamReads = 0;
+  /** The next append fails with a transport error, before or after the server wrote it. */
+  failNextAppend: 'before-writing' | 'after-writing' | undefined;
 
   constructor(
     private readonly options: {
@@ -575,6 +689,9 @@ class FakeLog {
         { expectedRevision }: { expectedRevision: unknown },
       ): Promise<EsdbAppendResult> => {
         this.appendCalls.push({ stream, expectedRevision, events });
+        const failure = this.failNextAppend;
+        this.failNextAppend = undefined;
+        if (failure === 'before-writing') throw new UnavailableError(undefined, 'connection refused');
         const stored = this.stored(stream);
         const current = stored.length === 0 ? NO_STREAM : BigInt(stored.length - 1);
         const matches =
@@ -607,6 +724,7 @@ class FakeLog {
         }
         let last!: EsdbRecordedEvent;
         for (const event of events) last = this.write(stream, event.id);
+        if (failure === 'after-writing') throw new DeadlineExceededError(undefined, 'deadline exceeded');
         this.lastAppendResult = {
           success: true,
           nextExpectedRevision: last.revision,
@@ -619,6 +737,7 @@ class FakeLog {
         stream: string,
         options: { fromRevision?: bigint | 'start' | 'end'; maxCount?: number; direction?: string } = {},
       ) => {
+        this.streamReads++;
         let stored = this.stored(stream);
         if (stored.length === 0) return failingRead(new StreamNotFoundError(undefined, stream));
         if (options.direction === 'backwards') stored = [...stored].reverse();
