@@ -25,7 +25,17 @@ export interface EventStoreDbOptions {
  * subscriptions and disposes of the client.
  */
 export function createEventStoreDbStore(options: EventStoreDbOptions): EventStore {
-  const client = EventStoreDBClient.connectionString(options.url);
+  return eventStoreOn(EventStoreDBClient.connectionString(options.url));
+}
+
+/** The parts of the client the store uses; tests pass a fake. */
+export type EsdbStoreClient = Pick<
+  EventStoreDBClient,
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'
+>;
+
+/** The store over a client it owns from then on (`close()` disposes of it). */
+export function eventStoreOn(client: EsdbStoreClient): EventStore {
   const subscriptions = new Set<AllSubscription>();
   const sent = createSentIds();
   let closed = false;
