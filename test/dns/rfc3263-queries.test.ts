@@ -134,7 +134,7 @@ describe('RFC 3263 lookup: the queries it makes', () => {
     expect(dns.mostInFlight).toBe(2 * hosts.length);
   });
 
-  it('a host DNS cannot answer for fails the lookup with 503, as before', async () => {
+  it('a host DNS cannot answer for fails the whole lookup with 503', async () => {
     const dns = countingResolver({
       srv: {
         '_sip._udp.carrier.test': [
