@@ -86,6 +86,23 @@ describe('transfer: 491 to the reconnect re-INVITE', () => {
       expect(glareBackoffMs(ours, `TR${attempt}`, attempt)).toBe(owner);
     }
   });
+
+  it('draws what it always drew, so stored timers replay alike', () => {
+    const ours = `pv-CA0123456789abcdef0123456789abcdef-1f@203.0.113.5`;
+    const peer = 'b7e1c0de@192.0.2.50';
+    const draws = (
+      [
+        ['TR0123456789abcdef0123456789abcdef', 1],
+        ['TR0123456789abcdef0123456789abcdef', 2],
+        ['TRfedcba9876543210fedcba9876543210', 3],
+      ] as const
+    ).map(([seed, attempt]) => [glareBackoffMs(ours, seed, attempt), glareBackoffMs(peer, seed, attempt)]);
+    expect(draws).toEqual([
+      [3490, 1670],
+      [3610, 180],
+      [3460, 60],
+    ]);
+  });
 });
 
 describe('transfer: 491 to the hold re-INVITE', () => {

@@ -6,6 +6,7 @@
  * transfer's sid (drawn by the engine), so a replay decides alike.
  */
 
+import { fnv1a32 } from '../../src/shared/fnv1a.ts';
 import { routingKeyOf } from '../../src/shared/sessionKeys.ts';
 import { nextRequest, reInvite } from '../dialog.ts';
 import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
@@ -30,8 +31,7 @@ export function isGlareTimer(context: TransferContext, event: TimerFired): boole
 
 /** The §14.1 back-off in milliseconds for the dialog with Call-ID `callId`. */
 export function glareBackoffMs(callId: string, seed: string, attempt: number): number {
-  let hash = 0x811c9dc5;
-  for (const char of `${seed}:${attempt}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  const hash = fnv1a32(`${seed}:${attempt}`);
   const owner = routingKeyOf(callId) !== undefined;
   return owner ? 2100 + (hash % 191) * 10 : (hash % 201) * 10;
 }

@@ -6,6 +6,9 @@
  * `maddr` replaces the host (RFC 3261 §19.1.1). A `sips:` URI is located over TLS only (SIPS+D2T,
  * `_sips._tcp`, port 5061); a `sip:` one over UDP, TCP or TLS as the records say.
  *
+ * An SRV set's hosts are asked for their A/AAAA records side by side, and a lookup asks each name
+ * once, however many SRV records name it: an SRV set costs one round of queries, not one per host.
+ *
  * node:dns gives no TTL for NAPTR and SRV records, so an answer lives as long as the shortest of its
  * A/AAAA records, bounded by the caller's floor and ceiling.
  */
@@ -119,6 +122,26 @@ interface Addresses {
   ttl: number;
 }
 
+/**
+ * The queries of one lookup: A/AAAA of each name asked once, however many SRV records (of however many
+ * transports) name it. Names are compared without regard to case, as DNS compares them.
+ */
+interface Lookup {
+  dns: DnsQueries;
+  random: () => number;
+  addresses: Map<string, Promise<Addresses>>;
+}
+
+function addressesOnce(lookup: Lookup, name: string): Promise<Addresses> {
+  const key = name.toLowerCase();
+  let found = lookup.addresses.get(key);
+  if (!found) {
+    found = addressesOf(lookup.dns, name);
+    lookup.addresses.set(key, found);
+  }
+  return found;
+}
+
 /** A and AAAA of a name, IPv4 first; the shortest TTL. */
 async function addressesOf(dns: DnsQueries, name: string): Promise<Addresses> {
   const [v4, v6] = await Promise.all([
@@ -133,21 +156,23 @@ async function addressesOf(dns: DnsQueries, name: string): Promise<Addresses> {
   return { addresses: all.map((record) => record.address), ttl: Math.min(...all.map((r) => r.ttl)) };
 }
 
+/** The SRV set's hosts in SRV order; their A/AAAA queries run side by side. */
 async function srvTargets(
-  dns: DnsQueries,
+  lookup: Lookup,
   name: string,
   transport: Transport,
-  random: () => number,
 ): Promise<{ targets: SipEndpoint[]; ttl: number; found: boolean }> {
-  const srv = (await records(() => dns.resolveSrv(name))).filter((record) => record.name !== '.');
+  const srv = (await records(() => lookup.dns.resolveSrv(name))).filter((record) => record.name !== '.');
   if (srv.length === 0) return { targets: [], ttl: Infinity, found: false };
+  const ordered = orderSrv(srv, lookup.random);
+  const answers = await Promise.all(ordered.map((record) => addressesOnce(lookup, record.name)));
   const targets: SipEndpoint[] = [];
   let ttl = Infinity;
-  for (const record of orderSrv(srv, random)) {
-    const found = await addressesOf(dns, record.name);
+  ordered.forEach((record, index) => {
+    const found = answers[index]!;
     ttl = Math.min(ttl, found.ttl);
     for (const host of found.addresses) targets.push({ transport, host, port: record.port });
-  }
+  });
   return { targets, ttl, found: true };
 }
 
@@ -187,7 +212,8 @@ export async function locate(
     return { ok: false, status: 404, reason: `${uri}: ${target} is neither an IP address nor a name` };
   }
   try {
-    const found = await locateName(target, hostPort.port, named as Transport | undefined, dns, random);
+    const lookup: Lookup = { dns, random, addresses: new Map() };
+    const found = await locateName(target, hostPort.port, named as Transport | undefined, lookup);
     if (found.targets.length === 0) {
       return { ok: false, status: 404, reason: `${target} does not resolve to any address` };
     }
@@ -202,18 +228,18 @@ async function locateName(
   name: string,
   port: number | undefined,
   transport: Transport | undefined,
-  dns: DnsQueries,
-  random: () => number,
+  lookup: Lookup,
 ): Promise<{ targets: SipEndpoint[]; ttl: number }> {
+  const { dns } = lookup;
   // §4.2: a port in the URI means A/AAAA records, no SRV.
   if (port !== undefined) {
-    const found = await addressesOf(dns, name);
+    const found = await addressesOnce(lookup, name);
     return { targets: addressTargets(found, transport ?? 'udp', port), ttl: found.ttl };
   }
   if (transport !== undefined) {
-    const srv = await srvTargets(dns, `${SRV_PREFIX[transport]}.${name}`, transport, random);
+    const srv = await srvTargets(lookup, `${SRV_PREFIX[transport]}.${name}`, transport);
     if (srv.found) return srv;
-    const found = await addressesOf(dns, name);
+    const found = await addressesOnce(lookup, name);
     return { targets: addressTargets(found, transport, defaultPort(transport)), ttl: found.ttl };
   }
   // §4.1: NAPTR chooses the transports; records for services we do not speak are skipped.
@@ -230,12 +256,12 @@ async function locateName(
         }))
       : TRANSPORTS.map((each) => ({ srvName: `${SRV_PREFIX[each]}.${name}`, transport: each }));
   for (const service of services) {
-    const srv = await srvTargets(dns, service.srvName, service.transport, random);
+    const srv = await srvTargets(lookup, service.srvName, service.transport);
     targets.push(...srv.targets);
     ttl = Math.min(ttl, srv.ttl);
   }
   if (targets.length > 0 || naptr.length > 0) return { targets, ttl };
-  const found = await addressesOf(dns, name);
+  const found = await addressesOnce(lookup, name);
   return { targets: addressTargets(found, 'udp', defaultPort('udp')), ttl: found.ttl };
 }
 

@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import {
-  type AllStreamResolvedEvent,
   ANY,
-  type AppendResult as EsdbAppendResult,
+  DeadlineExceededError,
   EventStoreDBClient as EsdbClient,
-  type RecordedEvent as EsdbRecordedEvent,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
-  type EventStoreDBClient,
   jsonEvent,
   NO_STREAM,
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
+  UnavailableError,
 } from '@eventstore/db-client';
 import { describe, expect, it, vi } from 'vitest';
-import { appendToStream } from '../../src/store/eventstoredb/append.ts';
+import { appendToStream, createSentIds } from '../../src/store/eventstoredb/append.ts';
+import { eventStoreOn } from '../../src/store/eventstoredb/createEventStoreDbStore.ts';
 import { createEventStoreDbStore } from '../../src/store/eventstoredb/index.ts';
 import {
   fromEsdbCurrentRevision,
@@ -32,16 +30,17 @@ import {
   toWrongExpectedVersion,
 } from '../../src/store/eventstoredb/mapping.ts';
 import { countEvents, headPosition, readAll, readStream } from '../../src/store/eventstoredb/read.ts';
-import { adaptSubscription, type EsdbSubscriptionSource } from '../../src/store/eventstoredb/subscription.ts';
+import { adaptSubscription } from '../../src/store/eventstoredb/subscription.ts';
 import { type EventData, type RecordedEvent, WrongExpectedVersionError } from '../../src/store/port.ts';
 import { describeEventStoreContract } from './contract.ts';
+import { esdbEvent, FakeLog, FakeSubscription, newEvent, resolved } from './eventstoredb-fakes.ts';
 
 /*
- * The contract suite and the server tests need a running EventStoreDB:
+ * The contract suite against a server and the server tests need a running EventStoreDB:
  *   docker compose up -d eventstore
  *   EVENTSTORE_URL='esdb://localhost:2113?tls=false' npx vitest run test/store/eventstoredb.test.ts
- * Without EVENTSTORE_URL they are skipped; the mapping, read, append and subscription tests below run
- * everywhere against fakes of the client.
+ * Without EVENTSTORE_URL they are skipped; the contract over a fake client and the mapping, read,
+ * append and subscription tests below run everywhere.
  */
 const url = process.env.EVENTSTORE_URL;
 
@@ -123,6 +122,13 @@ describe.skipIf(!url)('EventStoreDB server', () => {
     await expect(done).resolves.toBeUndefined();
     await expect(store.readAll()).rejects.toThrow(/closed/);
   });
+});
+
+// The whole contract, re-appends included, through the store as the CLI builds it, over a fake client
+// that applies the server's idempotency rules: it runs everywhere, without a server.
+describeEventStoreContract('EventStoreDB over a fake client', async () => {
+  const store = eventStoreOn(new FakeLog({ serverIdempotency: true }).client());
+  return { store, cleanup: () => store.close() };
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -423,6 +429,115 @@ describe('EventStoreDB append (fake client)', () => {
   });
 });
 
+describe('EventStoreDB append: retries of batches the store sent (fake client, server rules)', () => {
+  const batch = (count: number) => Array.from({ length: count }, () => newEvent());
+  const ids = (events: { id: string }[]) => events.map((event) => event.id);
+
+  it('the server alone stores a batch twice when it is sent again at the revision it produced', async () => {
+    // Why the store remembers what it sent: without that, nothing stops this on a live server.
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const first = batch(2);
+    await appendToStream(client, 's', first, 'no-stream');
+    await appendToStream(client, 's', first, 1);
+    expect(ids(log.stored('s'))).toEqual([...ids(first), ...ids(first)]);
+  });
+
+  it('writes nothing when a stored batch, or its last part, is sent again at the revision it produced', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const [a, b] = batch(2);
+    const original = await appendToStream(client, 's', [a!, b!], 'no-stream', sent);
+
+    expect(await appendToStream(client, 's', [a!, b!], original.nextExpectedRevision, sent)).toEqual(
+      original,
+    );
+    expect(await appendToStream(client, 's', [b!], 1, sent)).toEqual(original);
+    expect(await appendToStream(client, 's', [a!, b!], 'no-stream', sent)).toEqual(original);
+    expect(ids(log.stored('s'))).toEqual([a!.id, b!.id]);
+    expect(log.appendCalls).toHaveLength(1);
+  });
+
+  it('after a lost reply, a retry at the revision the first try produced writes nothing', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const first = batch(2);
+    log.failNextAppend = 'after-writing';
+    await expect(appendToStream(client, 's', first, 'no-stream', sent)).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    expect(log.stored('s')).toHaveLength(2);
+
+    // A writer that reloads the stream sees revision 1; one that does not retries with 'no-stream'.
+    const original = { nextExpectedRevision: 1, position: 200 };
+    expect(await appendToStream(client, 's', first, 1, sent)).toEqual(original);
+    expect(await appendToStream(client, 's', first, 'no-stream', sent)).toEqual(original);
+    const next = batch(1);
+    expect(await appendToStream(client, 's', next, 1, sent)).toEqual({
+      nextExpectedRevision: 2,
+      position: 300,
+    });
+    expect(ids(log.stored('s'))).toEqual([...ids(first), ...ids(next)]);
+  });
+
+  it('appends a sent batch the server never stored, reading back no further than its first try could reach', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    log.add('s', 5);
+    const client = log.client();
+    const sent = createSentIds();
+    const retried = batch(1);
+    log.failNextAppend = 'before-writing';
+    await expect(appendToStream(client, 's', retried, 4, sent)).rejects.toBeInstanceOf(UnavailableError);
+    const cancelled = log.cancelled;
+
+    expect(await appendToStream(client, 's', retried, 4, sent)).toEqual({
+      nextExpectedRevision: 5,
+      position: 600,
+    });
+    expect(log.streamReads).toBe(1);
+    // The backwards read stopped below revision 5 instead of running through the stream.
+    expect(log.cancelled).toBe(cancelled + 1);
+    expect(log.stored('s').at(-1)!.id).toBe(retried[0]!.id);
+  });
+
+  it('sends new ids at once: one round trip, no read', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    await appendToStream(client, 's', batch(2), 'no-stream', sent);
+    await appendToStream(client, 's', batch(3), 1, sent);
+    expect(await appendToStream(client, 's', batch(1), 4, sent)).toEqual({
+      nextExpectedRevision: 5,
+      position: 600,
+    });
+    expect(log.streamReads).toBe(0);
+    expect(log.appendCalls).toHaveLength(3);
+  });
+
+  it('refuses a batch whose ids are partly stored, and writes nothing', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const [a, b] = batch(2);
+    await appendToStream(client, 's', [a!, b!], 'no-stream', sent);
+    await expect(appendToStream(client, 's', [b!, newEvent()], 1, sent)).rejects.toThrow(/already stored/);
+    expect(ids(log.stored('s'))).toEqual([a!.id, b!.id]);
+  });
+
+  it('keeps streams apart: an id sent to another stream is no retry here', async () => {
+    const log = new FakeLog({ serverIdempotency: true });
+    const client = log.client();
+    const sent = createSentIds();
+    const shared = batch(1);
+    await appendToStream(client, 'a', shared, 'no-stream', sent);
+    await appendToStream(client, 'b', shared, 'no-stream', sent);
+    expect(ids(log.stored('b'))).toEqual(ids(shared));
+    expect(log.streamReads).toBe(0);
+  });
+});
+
 describe('EventStoreDB subscription adapter (fake source)', () => {
   it('delivers application events after the checkpoint once each, in order', async () => {
     const source = new FakeSubscription();
@@ -475,213 +590,3 @@ describe('EventStoreDB subscription adapter (fake source)', () => {
     expect(source.unsubscribed).toBe(1);
   });
 });
-
-// ---------------------------------------------------------------------------------------------------
-// Fakes.
-
-function newEvent(): EventData {
-  return { id: randomUUID(), type: 'Tested', data: {}, metadata: {} };
-}
-
-function esdbEvent(options: {
-  stream: string;
-  revision: number;
-  position: number;
-  type?: string;
-  id?: string;
-}): EsdbRecordedEvent {
-  const position = BigInt(options.position);
-  return {
-    streamId: options.stream,
-    id: options.id ?? randomUUID(),
-    revision: BigInt(options.revision),
-    type: options.type ?? 'Tested',
-    isJson: true,
-    created: new Date('2025-01-02T03:04:05.678Z'),
-    data: { n: options.revision },
-    metadata: { $correlationId: 'corr', machineVersion: 'v1' },
-    position: { commit: position, prepare: position },
-  } as EsdbRecordedEvent;
-}
-
-function resolved(stream: string, revision: number, position: number, type?: string): AllStreamResolvedEvent {
-  return { event: esdbEvent({ stream, revision, position, type }) } as AllStreamResolvedEvent;
-}
-
-/** A readable of resolved events with the client's `cancel()`. */
-function streamingRead<T>(items: T[], counter: { cancelled: number }) {
-  return Object.assign(Readable.from(items, { objectMode: true }), {
-    cancel: async () => {
-      counter.cancelled++;
-    },
-  });
-}
-
-function failingRead(error: Error) {
-  const read = new Readable({
-    objectMode: true,
-    read() {
-      this.destroy(error);
-    },
-  });
-  return Object.assign(read, { cancel: async () => {} });
-}
-
-/**
- * A transaction log in memory that answers like the client: positions 100, 200, ... per event,
- * conflicts as the client's WrongExpectedVersionError, and (optionally) EventStoreDB's own idempotency
- * for the same ids at the same expected revision, answered without a position.
- */
-class FakeLog {
-  readonly events: EsdbRecordedEvent[] = [];
-  readonly appendCalls: { stream: string; expectedRevision: unknown; events: { id: string }[] }[] = [];
-  lastAppendResult: EsdbAppendResult | undefined;
-  lastReadAllFrom: unknown;
-  cancelled = 0;
-
-  constructor(
-    private readonly options: {
-      serverIdempotency?: boolean;
-      /** What an idempotent write reports as its position: none (the gRPC default) or -1 as uint64. */
-      idempotentPosition?: 'none' | 'minus-one';
-    } = {},
-  ) {}
-
-  add(stream: string, count: number, type?: string): void {
-    for (let i = 0; i < count; i++) this.write(stream, randomUUID(), type);
-  }
-
-  stored(stream: string): EsdbRecordedEvent[] {
-    return this.events.filter((event) => event.streamId === stream);
-  }
-
-  private write(stream: string, id: string, type = 'Tested'): EsdbRecordedEvent {
-    const recorded = esdbEvent({
-      stream,
-      revision: this.stored(stream).length,
-      position: (this.events.length + 1) * 100,
-      type,
-      id,
-    });
-    this.events.push(recorded);
-    return recorded;
-  }
-
-  client(): EventStoreDBClient {
-    const fake = {
-      appendToStream: async (
-        stream: string,
-        events: { id: string }[],
-        { expectedRevision }: { expectedRevision: unknown },
-      ): Promise<EsdbAppendResult> => {
-        this.appendCalls.push({ stream, expectedRevision, events });
-        const stored = this.stored(stream);
-        const current = stored.length === 0 ? NO_STREAM : BigInt(stored.length - 1);
-        const matches =
-          expectedRevision === ANY ||
-          (expectedRevision === NO_STREAM && current === NO_STREAM) ||
-          (expectedRevision === STREAM_EXISTS && current !== NO_STREAM) ||
-          expectedRevision === current;
-        if (!matches) {
-          const exact = expectedRevision === NO_STREAM || typeof expectedRevision === 'bigint';
-          if (this.options.serverIdempotency && exact) {
-            const from = expectedRevision === NO_STREAM ? 0 : Number(expectedRevision) + 1;
-            const at = stored.slice(from, from + events.length);
-            if (at.length === events.length && at.every((event, index) => event.id === events[index]!.id)) {
-              this.lastAppendResult = {
-                success: true,
-                nextExpectedRevision: at.at(-1)!.revision,
-                position:
-                  this.options.idempotentPosition === 'minus-one'
-                    ? { commit: 2n ** 64n - 1n, prepare: 2n ** 64n - 1n }
-                    : undefined,
-              };
-              return this.lastAppendResult;
-            }
-          }
-          throw new EsdbWrongExpectedVersionError(undefined, {
-            streamName: stream,
-            expected: expectedRevision as bigint,
-            current,
-          });
-        }
-        let last!: EsdbRecordedEvent;
-        for (const event of events) last = this.write(stream, event.id);
-        this.lastAppendResult = {
-          success: true,
-          nextExpectedRevision: last.revision,
-          position: last.position,
-        };
-        return this.lastAppendResult;
-      },
-
-      readStream: (
-        stream: string,
-        options: { fromRevision?: bigint | 'start' | 'end'; maxCount?: number; direction?: string } = {},
-      ) => {
-        let stored = this.stored(stream);
-        if (stored.length === 0) return failingRead(new StreamNotFoundError(undefined, stream));
-        if (options.direction === 'backwards') stored = [...stored].reverse();
-        else if (typeof options.fromRevision === 'bigint') {
-          stored = stored.filter((event) => event.revision >= (options.fromRevision as bigint));
-        }
-        return streamingRead(
-          stored.slice(0, options.maxCount ?? stored.length).map((event) => ({ event })),
-          this,
-        );
-      },
-
-      readAll: (options: { fromPosition?: unknown; direction?: string } = {}) => {
-        this.lastReadAllFrom = options.fromPosition;
-        let all = [...this.events];
-        if (options.direction === 'backwards') all.reverse();
-        else if (typeof options.fromPosition === 'object') {
-          // Inclusive, like the server.
-          const from = (options.fromPosition as { commit: bigint }).commit;
-          all = all.filter((event) => event.position!.commit >= from);
-        }
-        return streamingRead(
-          all.map((event) => ({ event })),
-          this,
-        );
-      },
-    };
-    return fake as unknown as EventStoreDBClient;
-  }
-}
-
-/** A subscription source fed by the test; iteration waits for `push` until unsubscribed. */
-class FakeSubscription implements EsdbSubscriptionSource {
-  unsubscribed = 0;
-  private readonly queue: AllStreamResolvedEvent[] = [];
-  private failure: Error | undefined;
-  private wake: (() => void) | undefined;
-
-  push(event: AllStreamResolvedEvent): void {
-    this.queue.push(event);
-    this.wake?.();
-  }
-
-  fail(error: Error): void {
-    this.failure = error;
-    this.wake?.();
-  }
-
-  async unsubscribe(): Promise<void> {
-    this.unsubscribed++;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<AllStreamResolvedEvent> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const next = this.queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-}

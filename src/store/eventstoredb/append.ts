@@ -3,18 +3,27 @@
  * already in the stream (a retry of an append whose reply was lost), nothing is written and the original
  * result is returned.
  *
- * How the rule holds:
- * - Exact expected revision (a number or 'no-stream'): EventStoreDB itself treats the same event ids at
- *   the same expected revision as an idempotent write and answers success with the original revision,
- *   but without a position (or with -1), so the position is read back from the stream. Should the server
- *   answer a conflict instead, a committed first try can only sit right after the revision it expected
- *   (appends are contiguous), so exactly those revisions are read back and compared.
- * - 'any' and 'stream-exists': the server's duplicate check for these is best effort (a bounded cache of
- *   recent ids), so the stream is read backwards first, stopping once every id is found. This costs a
- *   read of the stream per such append; the engine appends with exact revisions and never pays it.
- * Some but not all ids already stored is a caller bug: refused, nothing written, when the read above
- * sees it ('any', 'stream-exists') and for one id twice in a batch. With an exact revision that matches,
- * EventStoreDB does not look for older copies of the ids, so such a batch would be written.
+ * What the server does by itself (its commit check, before it writes):
+ * - Expected revision below the stream's revision: the ids are compared with the events right after the
+ *   expected revision. All the same: success with the original revision, but without a position (or
+ *   with -1), so the position is read back here. The first one different: a conflict.
+ * - Expected revision equal to the stream's revision: the batch is written, whatever ids the stream
+ *   already holds. A writer that reloaded the stream after a lost reply, saw its own first try stored
+ *   and sent the same ids again at that revision would store every event twice.
+ * - 'any' and 'stream-exists': a bounded cache of recent ids, best effort.
+ *
+ * So this adapter decides itself whenever the ids may already be stored, and leaves the common case (new
+ * ids at an exact revision) at one round trip:
+ * - 'any' and 'stream-exists': the stream is read backwards first, stopping once every id is found. The
+ *   engine appends with exact revisions and never pays this read.
+ * - An exact revision: the store remembers the ids it has sent (`SentIds`, bounded), whether the reply
+ *   came or not. A batch with any of them is looked up the same way before it is sent, no further back
+ *   than the revision its ids' first try could have reached. New ids are sent at once.
+ * - A conflict at an exact revision: a committed first try can only sit right after the revision it
+ *   expected (appends are contiguous), so exactly those revisions are read back and compared.
+ * Some but not all ids already stored is a caller bug: refused, nothing written, whenever a read above
+ * sees it, and for one id twice in a batch. What this store has not sent (ids of another client,
+ * or sent longer ago than `SentIds` remembers) and sent again at the stream's revision is written again.
  */
 import {
   BACKWARDS,
@@ -22,6 +31,7 @@ import {
   type AppendResult as EsdbAppendResult,
   type EventStoreDBClient,
 } from '@eventstore/db-client';
+import { createLru, type Lru } from '../../shared/lru.ts';
 import type { AppendResult, EventData, ExpectedRevision, RecordedEvent } from '../port.ts';
 import {
   fromEsdbRecordedEvent,
@@ -39,22 +49,38 @@ import { readStream, scan } from './read.ts';
 /** The part of the client an append uses; tests pass a fake. */
 export type EsdbAppender = Pick<EventStoreDBClient, 'appendToStream' | 'readStream'>;
 
+/**
+ * Event ids (lower case) a store has sent in appends, each with its stream and the lowest revision that
+ * append could have stored it at. A retry comes soon after its first try, so a bounded memory covers it.
+ */
+export type SentIds = Lru<{ stream: string; from: number }>;
+
+export const createSentIds = (maxIds = 16_384): SentIds => createLru(maxIds);
+
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Appends `events`. Without `sent` (tests, one-off clients) an exact revision relies on the server alone,
+ * so a re-append at the stream's revision is written again; the store always passes its own.
+ */
 export async function appendToStream(
   client: EsdbAppender,
   stream: string,
   events: EventData[],
   expected: ExpectedRevision,
+  sent?: SentIds,
 ): Promise<AppendResult> {
   if (events.length === 0) throw new TypeError(`stream ${stream}: an append needs at least one event`);
   const expectedRevision = toEsdbExpectedRevision(expected);
   assertDistinctIds(stream, events);
 
-  if (expected === 'any' || expected === 'stream-exists') {
-    const retried = await findStoredBatch(client, stream, events);
+  const lookBackTo =
+    expected === 'any' || expected === 'stream-exists' ? 0 : sent && sentBefore(sent, stream, events);
+  if (lookBackTo !== undefined) {
+    const retried = await findStoredBatch(client, stream, events, lookBackTo);
     if (retried) return retried;
   }
+  if (sent) remember(sent, stream, events, expected);
 
   let result: EsdbAppendResult;
   try {
@@ -62,8 +88,7 @@ export async function appendToStream(
   } catch (error) {
     if (!isEsdbWrongExpectedVersion(error)) throw error;
     if (expected === 'no-stream' || typeof expected === 'number') {
-      const from = expected === 'no-stream' ? 0 : expected + 1;
-      const retried = await findBatchAt(client, stream, events, from);
+      const retried = await findBatchAt(client, stream, events, firstRevisionAfter(expected));
       if (retried) return retried;
     }
     throw toWrongExpectedVersion(stream, expected, error);
@@ -83,6 +108,40 @@ export async function appendToStream(
   return { nextExpectedRevision, position };
 }
 
+/** The first revision an append at `expected` writes; 0 when it could be anywhere ('any', ...). */
+function firstRevisionAfter(expected: ExpectedRevision): number {
+  if (expected === 'no-stream' || expected === 'any' || expected === 'stream-exists') return 0;
+  return expected + 1;
+}
+
+/**
+ * How far back a read must look for the batch when this store has sent some of its ids to this stream
+ * before: the lowest revision those sends could have reached (0 unless every id was sent); undefined
+ * when none was sent, so the batch goes straight to the server.
+ */
+function sentBefore(sent: SentIds, stream: string, events: EventData[]): number | undefined {
+  let lowest: number | undefined;
+  let all = true;
+  for (const event of events) {
+    const entry = sent.get(event.id.toLowerCase());
+    if (entry?.stream !== stream) {
+      all = false;
+      continue;
+    }
+    lowest = Math.min(lowest ?? entry.from, entry.from);
+  }
+  return lowest === undefined ? undefined : all ? lowest : 0;
+}
+
+function remember(sent: SentIds, stream: string, events: EventData[], expected: ExpectedRevision): void {
+  const from = firstRevisionAfter(expected);
+  for (const event of events) {
+    const id = event.id.toLowerCase();
+    const earlier = sent.get(id);
+    sent.set(id, { stream, from: earlier?.stream === stream ? Math.min(earlier.from, from) : from });
+  }
+}
+
 /** The result an append of `events` got if all of them sit at `from`, `from + 1`, ... in that order. */
 async function findBatchAt(
   client: EsdbAppender,
@@ -96,11 +155,15 @@ async function findBatchAt(
   return resultOf(stored.at(-1)!);
 }
 
-/** Looks for the batch's ids anywhere in the stream, newest first; the original result if all are there. */
+/**
+ * Looks for the batch's ids in the stream, newest first, down to revision `lookBackTo`; the original
+ * result if all are there.
+ */
 async function findStoredBatch(
   client: EsdbAppender,
   stream: string,
   events: EventData[],
+  lookBackTo: number,
 ): Promise<AppendResult | undefined> {
   const wanted = new Set(events.map((event) => event.id.toLowerCase()));
   let newest: RecordedEvent | undefined;
@@ -108,7 +171,9 @@ async function findStoredBatch(
   try {
     const read = client.readStream(stream, { direction: BACKWARDS, fromRevision: END });
     await scan(read, ({ event }) => {
-      if (!event || !wanted.has(event.id.toLowerCase())) return true;
+      if (!event) return true;
+      if (event.revision < lookBackTo) return false;
+      if (!wanted.has(event.id.toLowerCase())) return true;
       found++;
       newest ??= fromEsdbRecordedEvent(event);
       return found < wanted.size;

@@ -1,6 +1,6 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import type { AllSubscription, EventStore } from '../port.ts';
-import { appendToStream } from './append.ts';
+import { appendToStream, createSentIds } from './append.ts';
 import { countEvents, headPosition, readAll, readStream } from './read.ts';
 import { subscribeToAll } from './subscription.ts';
 
@@ -17,15 +17,27 @@ export interface EventStoreDbOptions {
  * - Positions are commit offsets in the transaction log (mapping.ts): increasing but not contiguous,
  *   exact as numbers up to 2^53 - 1.
  * - `$all` holds only the application's events: system events (`$` types, `$` streams) are skipped.
- * - Idempotent re-append as the port requires: append.ts.
+ * - Idempotent re-append as the port requires: append.ts (the store remembers the ids it sent, so a
+ *   retry is looked up before it is sent, and new ids cost one round trip).
  * - Event ids must be UUIDs; `correlationId`/`causationId` are stored as `$correlationId`/`$causationId`.
  *
  * One client (one gRPC channel) per store; the client connects on first use. `close()` ends the open
  * subscriptions and disposes of the client.
  */
 export function createEventStoreDbStore(options: EventStoreDbOptions): EventStore {
-  const client = EventStoreDBClient.connectionString(options.url);
+  return eventStoreOn(EventStoreDBClient.connectionString(options.url));
+}
+
+/** The parts of the client the store uses; tests pass a fake. */
+export type EsdbStoreClient = Pick<
+  EventStoreDBClient,
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'
+>;
+
+/** The store over a client it owns from then on (`close()` disposes of it). */
+export function eventStoreOn(client: EsdbStoreClient): EventStore {
   const subscriptions = new Set<AllSubscription>();
+  const sent = createSentIds();
   let closed = false;
 
   const assertOpen = () => {
@@ -35,7 +47,7 @@ export function createEventStoreDbStore(options: EventStoreDbOptions): EventStor
   return {
     async appendToStream(stream, events, { expectedRevision }) {
       assertOpen();
-      return appendToStream(client, stream, events, expectedRevision);
+      return appendToStream(client, stream, events, expectedRevision, sent);
     },
 
     async readStream(stream, options) {
