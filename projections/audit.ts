@@ -1,6 +1,6 @@
 /**
- * The audit view: every trunk change and every transfer decision, with what, when and why (and who,
- * when an API caller said). One row per event that is such a change or decision, keyed by its `$all`
+ * The audit view: every trunk change, transfer decision and API key created or revoked, with what,
+ * when and why (and who: the API key or operating-system user that made a change). One row per event that is such a change or decision, keyed by its `$all`
  * position, so the view reads in the order things happened.
  */
 import type { Database } from 'better-sqlite3';
@@ -14,7 +14,7 @@ const audit = `
 CREATE TABLE IF NOT EXISTS audit (
   position     INTEGER PRIMARY KEY,
   at           TEXT    NOT NULL,
-  kind         TEXT    NOT NULL,  -- trunk | transfer
+  kind         TEXT    NOT NULL,  -- trunk | transfer | key
   action       TEXT    NOT NULL,  -- the event type: TrunkCreated, ReferAccepted, TransferFailed, ...
   trunk_sid    TEXT,
   call_sid     TEXT,
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS audit_refers (
 interface Row {
   position: number;
   at: string;
-  kind: 'trunk' | 'transfer';
+  kind: 'trunk' | 'transfer' | 'key';
   action: string;
   trunk_sid: string | null;
   call_sid: string | null;
@@ -175,11 +175,29 @@ const trunkChange = (event: RecordedEvent, s: Statements) => {
   s.insert.run(trunkRow(event));
 };
 
+/** An API key created or revoked: never its secret or its hash, only who holds which role. */
+function keyRow(event: HandledEvent<'ApiKeyCreated' | 'ApiKeyRevoked'>, what: string, details: object): Row {
+  const e = event.data;
+  return {
+    position: event.position,
+    at: e.at,
+    kind: 'key',
+    action: event.type,
+    trunk_sid: null,
+    call_sid: null,
+    transfer_sid: null,
+    what,
+    why: 'no reason given',
+    by: e.by ?? null,
+    details: JSON.stringify(details),
+  };
+}
+
 export const auditDefinition = defineProjection({
   name: 'audit',
-  // 2: target legs released after a failed or broken transfer are listed.
-  version: 2,
-  description: 'every trunk change and transfer decision: what, when, why and who',
+  // 2: target legs released after a failed or broken transfer are listed. 3: API keys are listed.
+  version: 3,
+  description: 'every trunk change, transfer decision and API key change: what, when, why and who',
   tables: { audit, audit_call_trunks: trunks.table, audit_refers: refers },
   prepare,
   handlers: {
@@ -189,6 +207,21 @@ export const auditDefinition = defineProjection({
     TrunkAclChanged: trunkChange,
     TrunkTransferLimitChanged: trunkChange,
     TrunkCpsLimitChanged: trunkChange,
+    ApiKeyCreated(event, s) {
+      const e = event.data;
+      const named = e.name ? ` (${e.name})` : '';
+      s.insert.run(
+        keyRow(event, `API key ${e.keySid} created, role ${e.role}${named}`, {
+          keySid: e.keySid,
+          role: e.role,
+          name: e.name ?? null,
+        }),
+      );
+    },
+    ApiKeyRevoked(event, s) {
+      const e = event.data;
+      s.insert.run(keyRow(event, `API key ${e.keySid} revoked`, { keySid: e.keySid }));
+    },
     ...trunks.handlers,
     ReferReceived({ data: e }, s) {
       const { transferMode, transferCallerId, maxTransfersPerCall } = e.policy;

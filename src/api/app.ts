@@ -14,6 +14,7 @@ import { registerConsole } from './console.ts';
 import { installErrorHandling } from './errors.ts';
 import { eventFeeds } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { keyRoutes } from './keys.ts';
 import { machineRoutes } from './machines.ts';
 import { messageRoutes } from './messages.ts';
 import { createMetrics } from './metrics.ts';
@@ -65,6 +66,7 @@ export function buildApi(options: BuildApiOptions): FastifyInstance {
     ...transferRoutes(context),
     ...billingRoutes(context),
     ...auditRoutes(context),
+    ...keyRoutes({ ...context, apiKeys: options.apiKeys }),
     ...feeds.routes,
     ...statusCallbackRoutes(context),
     ...healthRoutes(context),

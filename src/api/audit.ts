@@ -11,11 +11,11 @@ export function auditRoutes(context: ApiContext): RouteSpec[] {
       method: 'GET',
       url: '/v1/Audit',
       tag: 'Audit',
-      summary: 'Trunk changes and transfer decisions, newest first',
+      summary: 'Trunk changes, transfer decisions and API key changes, newest first',
       querystring: query({
         TrunkSid: trunkSid,
         CallSid: callSid,
-        Kind: { type: 'string', enum: ['trunk', 'transfer'] },
+        Kind: { type: 'string', enum: ['trunk', 'transfer', 'key'] },
         After: { ...instant, description: 'entries at or after this time' },
         Before: { ...instant, description: 'entries before this time' },
         ...paging,

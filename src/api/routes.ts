@@ -7,6 +7,7 @@
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProjectionRunner } from '../../projections/runner.ts';
+import type { ApiKeyRegistry } from '../apikeys/registry.ts';
 import type { PeerHealth } from '../engine/peerHealth.ts';
 import type { EventStore } from '../store/port.ts';
 import type { TraceStore } from '../trace/store.ts';
@@ -27,6 +28,8 @@ export interface ApiContext {
   trace?: Pick<TraceStore, 'messages' | 'maxMessagesPerCall'>;
   /** The SIP peers' health checks, when this process runs them (`pivot serve` with `healthChecks`). */
   peerHealth?: PeerHealth;
+  /** The API's keys (/v1/Keys); absent in a bare API built for a test of other routes. */
+  apiKeys?: ApiKeyRegistry;
 }
 
 export interface RouteSpec {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CALL_STATUSES, TRANSFER_CALLER_IDS, TRANSFER_MODES } from '../../machines/events.ts';
+import { API_KEY_ROLES } from '../apikeys/events.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -293,7 +294,7 @@ export const billingLinePage = pageEnvelope('Lines', BillingLine);
 const AuditEntry = z.object({
   Position: int,
   At: str,
-  Kind: z.enum(['trunk', 'transfer']),
+  Kind: z.enum(['trunk', 'transfer', 'key']),
   Action: str,
   TrunkSid: nullableStr,
   CallSid: nullableStr,
@@ -361,3 +362,32 @@ export const tracedMessageSchema = jsonSchemaOf(
     Text: str,
   }),
 );
+
+// ---- API keys -------------------------------------------------------------------------------------
+
+export const keySid = jsonSchemaOf(sidOf('SK'));
+
+const ApiKey = z.object({
+  Sid: str,
+  Role: z.enum(API_KEY_ROLES),
+  Name: nullableStr,
+  DateCreated: str,
+  DateRevoked: nullableStr,
+  Uri: str,
+});
+export const apiKeySchema = jsonSchemaOf(ApiKey);
+export const createdApiKeySchema = jsonSchemaOf(
+  ApiKey.extend({ Secret: str.describe('the key secret: shown in this answer only, never stored') }),
+);
+
+export const KeyCreateBody = z.strictObject({
+  Role: z.enum(API_KEY_ROLES).describe('admin (everything) or read (GET only)'),
+  Name: z.string().min(1).max(200).optional().describe('what the key is for'),
+});
+export type KeyCreateBody = z.input<typeof KeyCreateBody>;
+export const keyCreateBody = jsonSchemaOf(KeyCreateBody);
+
+export const KeyUpdateBody = z.strictObject({
+  Revoked: z.literal(true).describe('revoke the key: every request made with it is refused from now on'),
+});
+export const keyUpdateBody = jsonSchemaOf(KeyUpdateBody);

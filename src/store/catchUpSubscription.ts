@@ -103,24 +103,26 @@ export function createCatchUpSubscription(options: CatchUpSubscriptionOptions): 
  * Lets the live subscriptions of one store share a page read. Subscriptions at the head (the timer
  * follower, the registries, the projections) are woken by the same append and each asks for the page
  * after the same checkpoint: without sharing, every event would be read and decoded once per
- * subscription. A page is handed out again only for the same request and only until the next append
- * is announced, so a subscription never sleeps on a page older than the append that woke it.
+ * subscription. A page is handed out again only for the same request, within the turn of the event
+ * loop it was read in, and only until the next append is announced: a subscription never sleeps on a
+ * page older than the append that woke it, nor on one read before another process's appends.
  */
 export function sharedPageReader(
   readPage: (after: number, maxCount: number) => RecordedEvent[],
   notifier: AppendNotifier,
 ): (after: number, maxCount: number) => RecordedEvent[] {
-  let generation = 0;
+  let last: { after: number; maxCount: number; page: RecordedEvent[] } | undefined;
   notifier.listen(() => {
-    generation++;
+    last = undefined;
   });
-  let last: { after: number; maxCount: number; generation: number; page: RecordedEvent[] } | undefined;
   return (after, maxCount) => {
-    if (last && last.after === after && last.maxCount === maxCount && last.generation === generation) {
-      return last.page;
-    }
+    if (last && last.after === after && last.maxCount === maxCount) return last.page;
     const page = readPage(after, maxCount);
-    last = { after, maxCount, generation, page };
+    const read = { after, maxCount, page };
+    last = read;
+    setImmediate(() => {
+      if (last === read) last = undefined;
+    });
     return page;
   };
 }

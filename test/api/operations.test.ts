@@ -133,6 +133,8 @@ describe('API: /healthz, /metrics, /openapi.json, /v1/Audit', () => {
       '/v1/Events',
       '/v1/Events/Schema',
       '/v1/Events/Stream',
+      '/v1/Keys',
+      '/v1/Keys/{Sid}',
       '/v1/Machines',
       '/v1/StatusCallbacks/Deliveries',
       '/v1/Transfers',

@@ -54,6 +54,17 @@ describe('subscriptions at the head share a page read', () => {
     expect(log.reads).toBe(2);
   });
 
+  it('reads again in a later turn, so appends by another process are seen when polled', async () => {
+    const notifier = createAppendNotifier();
+    const { log, read } = countedLog();
+    const page = sharedPageReader(read, notifier);
+    expect(page(0, 500)).toEqual([]);
+    log.head = 1;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(page(0, 500).map((e) => e.position)).toEqual([1]);
+    expect(log.reads).toBe(2);
+  });
+
   it('reads again for another checkpoint or page size', () => {
     const notifier = createAppendNotifier();
     const { log, read } = countedLog();

@@ -29,6 +29,7 @@ export function AuditPage({ route }: { route: Route }) {
           options: [
             { value: 'trunk', label: 'trunk changes' },
             { value: 'transfer', label: 'transfer decisions' },
+            { value: 'key', label: 'API key changes' },
           ],
         },
         trunkField(trunks),
