@@ -7,7 +7,7 @@ import { openStore } from '../store/open.ts';
 import { startTrunkRegistry } from '../trunks/registry.ts';
 import { runDemo } from './demo.ts';
 import { registerKeyCommands } from './keys.ts';
-import { followPeerHealth, startEdgeHealthChecks } from './peerChecks.ts';
+import { followPeerHealthOnBus, startEdgeHealthChecks } from './peerChecks.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { openBus, startEngineRole, startSipRole } from './roles.ts';
 import { startPivot } from './serve.ts';
@@ -115,8 +115,7 @@ program
     const log = consoleLogger();
     const store = openStore(settings.store, { serving: true });
     const bus = await openBus(settings.bus, log);
-    const peers =
-      settings.healthChecks && bus.peerStates ? await followPeerHealth(await bus.peerStates()) : undefined;
+    const peers = await followPeerHealthOnBus(settings, bus, log);
     const engine = await startEngineRole({
       config: settings,
       bus: bus.engine,

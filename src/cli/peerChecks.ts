@@ -55,6 +55,7 @@ export async function startEdgeHealthChecks(options: {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let queue: Promise<void> = Promise.resolve();
+  let failing = false;
 
   const checker = createHealthChecker({
     targets: () => healthTargets(directory()),
@@ -99,10 +100,20 @@ export async function startEdgeHealthChecks(options: {
   }
 
   // Turns and writes one after the other, so our own writes do not race each other's sequence.
+  // A NATS outage is logged once, not every interval.
   function inTurn(task: () => Promise<void>): void {
     queue = queue
       .then(() => (stopped ? undefined : task()))
-      .catch((error: unknown) => log('warn', 'sip peer health not shared', { error: String(error) }));
+      .then(
+        () => {
+          if (failing) log('info', 'sip peer health shared again');
+          failing = false;
+        },
+        (error: unknown) => {
+          if (!failing) log('warn', 'sip peer health not shared', { error: String(error) });
+          failing = true;
+        },
+      );
   }
 
   return {
@@ -121,6 +132,24 @@ export async function startEdgeHealthChecks(options: {
       peers.stop();
     },
   };
+}
+
+/**
+ * For `pivot engine`: the peers' health the edge shares, when the config checks peers and the bus is
+ * NATS. An engine that cannot follow it still runs, with every gateway in rotation.
+ */
+export async function followPeerHealthOnBus(
+  config: PivotConfig,
+  bus: { peerStates?: () => Promise<PeerStateBus> },
+  log: Logger,
+): Promise<({ health: PeerHealth } & Closable) | undefined> {
+  if (!config.healthChecks || !bus.peerStates) return undefined;
+  try {
+    return await followPeerHealth(await bus.peerStates());
+  } catch (error) {
+    log('error', 'sip peer health is not followed', { error: String(error) });
+    return undefined;
+  }
 }
 
 /** The peers' health as the pinging edge shares it, for an engine or an API process. */
