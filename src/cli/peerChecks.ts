@@ -101,9 +101,9 @@ export async function startEdgeHealthChecks(options: {
 
   // Turns and writes one after the other, so our own writes do not race each other's sequence.
   // A NATS outage is logged once, not every interval.
-  function inTurn(task: () => Promise<void>): void {
+  function inTurn(step: () => Promise<void>): void {
     queue = queue
-      .then(() => (stopped ? undefined : task()))
+      .then(() => (stopped ? undefined : step()))
       .then(
         () => {
           if (failing) log('info', 'sip peer health shared again');
