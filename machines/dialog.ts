@@ -53,10 +53,11 @@ export interface LegDialog {
   /** The server transaction of the peer's INVITE while it is unanswered (inbound legs only). */
   pendingInvite?: { adapterId: string; transactionKey: string };
   /**
-   * The pivot's last re-INVITE offer on this leg, at its CSeq: a peer that challenges it (401/407) gets
-   * it once more with credentials (`authorized` then). Absent on legs stored before challenges were met.
+   * The pivot's last re-INVITE on this leg, at its CSeq, with its offer (none when it relays an
+   * offer-less re-INVITE): a peer that challenges it (401/407) gets it once more with credentials
+   * (`authorized` then). Absent on legs stored before challenges were met.
    */
-  sentReInvite?: { cseq: number; body: string; authorized?: true };
+  sentReInvite?: { cseq: number; body?: string; authorized?: true };
 }
 
 /**
@@ -153,9 +154,16 @@ export function reInvite(dialog: LegDialog, sdp: string): [LegDialog, SendReques
   return [{ ...next, sentReInvite: { cseq: next.localCseq, body } }, request];
 }
 
+/** Re-INVITE without an offer (RFC 3261 §14.1), asking the peer for one: relaying an offer-less re-INVITE. */
+export function offerlessReInvite(dialog: LegDialog): [LegDialog, SendRequestCommand] {
+  const [next, request] = nextRequest(dialog, 'INVITE');
+  return [{ ...next, sentReInvite: { cseq: next.localCseq } }, request];
+}
+
 /**
  * The last re-INVITE again, in a new transaction (next CSeq) with the credentials answering the peer's
- * challenge (RFC 3261 §22.2); the offer is the same, as the challenged one was never answered.
+ * challenge (RFC 3261 §22.2); the offer is the same (or again none), as the challenged one was never
+ * answered.
  */
 export function reInviteWithCredentials(
   dialog: LegDialog,
@@ -164,10 +172,11 @@ export function reInviteWithCredentials(
   const sent = dialog.sentReInvite;
   if (!sent) throw new Error(`leg ${dialog.legId} has no re-INVITE to send again`);
   const [next, request] = nextRequest(dialog, 'INVITE', {
-    body: sent.body,
+    ...(sent.body !== undefined ? { body: sent.body } : {}),
     headers: { [authorization.header]: authorization.value },
   });
-  return [{ ...next, sentReInvite: { cseq: next.localCseq, body: sent.body, authorized: true } }, request];
+  const again = { cseq: next.localCseq, ...(sent.body !== undefined ? { body: sent.body } : {}) };
+  return [{ ...next, sentReInvite: { ...again, authorized: true } }, request];
 }
 
 /** Whether a 401/407 to the re-INVITE at `cseq` is the first challenge to the leg's last re-INVITE. */

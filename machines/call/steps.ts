@@ -10,6 +10,7 @@ import {
   type LegDialog,
   type LegName,
   nextRequest,
+  offerlessReInvite,
   outgoingSdp,
   reasonPhrase,
   reInvite,
@@ -791,8 +792,9 @@ export const byeFallback: Step<CallContext, TimerFired> = ({ outbox: _, ...conte
 export const relayReInvite: Step<CallContext, ReInviteReceived> = ({ outbox: _, ...context }, event) => {
   const to = event.leg === context.inbound ? context.outbound : context.inbound;
   // A re-INVITE without SDP asks the other leg for an offer (RFC 3261 §14.1): relayed without one too.
+  // Either way the request is remembered, so a challenge to it is met with credentials.
   const [other, request] = event.offerless
-    ? nextRequest(leg(context, to), 'INVITE')
+    ? offerlessReInvite(leg(context, to))
     : reInvite(leg(context, to), event.sdp);
   return [
     {

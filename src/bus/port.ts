@@ -4,6 +4,7 @@
  * session's inputs stay in order) and the commands go back to the adapter that holds the transaction.
  */
 import type { SipCommand, SipInput } from '../shared/messages.ts';
+import type { PeerSnapshot } from '../shared/peerStatus.ts';
 
 export interface Closable {
   close(): Promise<void>;
@@ -41,4 +42,20 @@ export interface EngineBus extends Closable {
    * any adapter when the cause was a timer (`undefined`).
    */
   sendCommand(command: SipCommand, adapterId: string | undefined): void;
+}
+
+/**
+ * The SIP peers' health between processes (NATS): one adapter pings and writes snapshots, the others
+ * follow them. A write replaces a known sequence, so only one writer wins each turn.
+ */
+export interface PeerStateBus {
+  /** The last snapshot written, with its sequence; undefined when none was. */
+  latest(): Promise<{ snapshot: PeerSnapshot; sequence: number } | undefined>;
+  /**
+   * Writes `snapshot` over the one at `sequence` (0: over none). Resolves with the new sequence, or
+   * undefined when another writer wrote since (nothing is written then).
+   */
+  publish(snapshot: PeerSnapshot, sequence: number): Promise<number | undefined>;
+  /** The last snapshot (`live` false), then every one written (`live` true), until closed. */
+  follow(handler: (snapshot: PeerSnapshot, live: boolean) => void): Promise<Closable>;
 }

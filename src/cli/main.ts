@@ -7,6 +7,7 @@ import { openStore } from '../store/open.ts';
 import { startTrunkRegistry } from '../trunks/registry.ts';
 import { runDemo } from './demo.ts';
 import { registerKeyCommands } from './keys.ts';
+import { followPeerHealthOnBus, startEdgeHealthChecks } from './peerChecks.ts';
 import { registerProjectionCommands } from './projections.ts';
 import { openBus, startEngineRole, startSipRole } from './roles.ts';
 import { startPivot } from './serve.ts';
@@ -74,15 +75,28 @@ program
     const shared = settings.store.kind === 'postgres' || settings.store.kind === 'eventstoredb';
     const store = shared ? openStore(settings.store) : undefined;
     const trunks = store ? await startTrunkRegistry({ store, config: settings, log }) : undefined;
+    const { healthChecks } = settings;
+    const checks =
+      healthChecks && bus.peerStates
+        ? await startEdgeHealthChecks({
+            config: { ...settings, healthChecks },
+            bus: await bus.peerStates(),
+            log,
+            ...(trunks ? { trunks: trunks.current } : {}),
+          })
+        : undefined;
     const sip = await startSipRole({
       config: settings,
       bus: bus.adapter,
       log,
       ...(trunks ? { trunks: trunks.current } : {}),
+      ...(checks ? { pings: checks.pings } : {}),
     });
+    checks?.start(sip);
     log('info', 'sip adapter serving', { sip: `${sip.sip.host}:${sip.sip.port}`, adapterId: sip.adapterId });
     stopOnSignal({
       stop: async () => {
+        await checks?.stop();
         await sip.stop();
         await bus.close();
         await trunks?.stop();
@@ -101,11 +115,19 @@ program
     const log = consoleLogger();
     const store = openStore(settings.store, { serving: true });
     const bus = await openBus(settings.bus, log);
-    const engine = await startEngineRole({ config: settings, bus: bus.engine, store, log });
+    const peers = await followPeerHealthOnBus(settings, bus, log);
+    const engine = await startEngineRole({
+      config: settings,
+      bus: bus.engine,
+      store,
+      log,
+      ...(peers ? { peerHealth: peers.health } : {}),
+    });
     stopOnSignal({
       stop: () =>
         engine
           .stop()
+          .then(() => peers?.close())
           .then(() => bus.close())
           .then(() => store.close()),
     });

@@ -10,11 +10,13 @@ import {
   type ProjectionRunner,
 } from '../../projections/index.ts';
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
+import { registerPeerMetrics } from '../api/peerMetrics.ts';
 import { startReadSide } from '../api/start.ts';
 import { ConfigError, loadConfig, type PivotConfig } from '../config/index.ts';
 import { viewsPathOf } from '../config/schema.ts';
 import { consoleLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { followPeerHealthOverNats } from './peerChecks.ts';
 
 const DEFAULT_CONFIG = 'config/pivot.sample.yaml';
 
@@ -153,12 +155,15 @@ export function registerProjectionCommands(program: Command): void {
       const log = consoleLogger();
       const metrics = createMetrics({ processMetrics: true });
       const store = instrumentStore(openStore(config.store), metrics);
+      const peers = await followPeerHealthOverNats(config, log);
+      if (peers) registerPeerMetrics(metrics.registry, peers.health);
       const running = await startReadSide({
         config,
         store,
         log,
         metrics,
         publishEvents: true,
+        ...(peers ? { peerHealth: peers.health } : {}),
         ...(options.host !== undefined ? { host: options.host } : {}),
         ...(options.port !== undefined ? { port: options.port } : {}),
       });
@@ -169,6 +174,7 @@ export function registerProjectionCommands(program: Command): void {
         stopping = true;
         void running
           .stop()
+          .then(() => peers?.close())
           .then(() => store.close())
           .then(() => process.exit(0));
       };

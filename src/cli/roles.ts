@@ -9,15 +9,15 @@ import { randomUUID } from 'node:crypto';
 import type { Metrics } from '../api/metrics.ts';
 import { createInProcessBus } from '../bus/inprocess.ts';
 import { createNatsBus } from '../bus/nats/index.ts';
-import type { AdapterBus, EngineBus } from '../bus/port.ts';
+import type { AdapterBus, EngineBus, PeerStateBus } from '../bus/port.ts';
 import { type BusConfig, carrierUris, type PivotConfig } from '../config/index.ts';
 import { createPeerLocator, type PeerLocator, watchName } from '../dns/peers.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { knownPeers } from '../engine/knownPeers.ts';
-import { createHealthChecker, type PeerHealth } from '../engine/peerHealth.ts';
+import { createHealthChecker, type HealthChecker, type PeerHealth } from '../engine/peerHealth.ts';
 import { type TrunkDirectory, trunkDirectory } from '../engine/trunks.ts';
 import type { Logger } from '../log.ts';
-import type { SipEndpoint } from '../shared/messages.ts';
+import type { SipCommand, SipEndpoint } from '../shared/messages.ts';
 import { createSipAdapter, type SipAdapter } from '../sip/index.ts';
 import type { EventStore } from '../store/port.ts';
 import { openTrace } from '../trace/open.ts';
@@ -27,6 +27,8 @@ import { startTrunkRegistry, type TrunkRegistry } from '../trunks/registry.ts';
 export interface OpenBus {
   adapter: AdapterBus;
   engine: EngineBus;
+  /** The peers' health between processes (NATS only). */
+  peerStates?: () => Promise<PeerStateBus>;
   close(): Promise<void>;
 }
 
@@ -36,13 +38,20 @@ export async function openBus(config: BusConfig, log: Logger): Promise<OpenBus> 
     return { ...bus, close: async () => {} };
   }
   const bus = await createNatsBus({ servers: config.url, log });
-  return { adapter: bus.adapter(), engine: bus.engine(), close: () => bus.close() };
+  return {
+    adapter: bus.adapter(),
+    engine: bus.engine(),
+    peerStates: () => bus.peerStates(),
+    close: () => bus.close(),
+  };
 }
 
 export interface RunningSip {
   adapterId: string;
   sip: { host: string; port: number };
   stats: SipAdapter['stats'];
+  /** Sends a request or response from this adapter directly (the health checks' pings). */
+  execute(command: SipCommand): void;
   stop(): Promise<void>;
 }
 
@@ -54,6 +63,8 @@ export async function startSipRole(options: {
   trace?: TraceStore;
   /** The live trunks, so the adapter knows its peers as trunks change; the config's trunks otherwise. */
   trunks?: () => TrunkDirectory;
+  /** Health checks pinging from this adapter: the answers to their pings are theirs, not the engines'. */
+  pings?: Pick<HealthChecker, 'owns' | 'onResponse'>;
 }): Promise<RunningSip> {
   const { config, bus, log } = options;
   const ownTrace = options.trace === undefined ? openTrace(config, log) : undefined;
@@ -80,6 +91,7 @@ export async function startSipRole(options: {
   });
   await bus.onCommand(adapterId, (command) => adapter.execute(command));
   adapter.onInput((input) => {
+    if (options.pings?.owns(input)) return Promise.resolve(options.pings.onResponse(input));
     // The bus retries a publish for a while (NATS: publishTimeoutMs); the in-process bus rejects when
     // the engine could not handle the input (the store failed). Either way, a request is published
     // again on the peer's next retransmission (src/sip/serverSide.ts), and a new INVITE gets no 100
@@ -109,6 +121,7 @@ export async function startSipRole(options: {
     adapterId,
     sip,
     stats: () => adapter.stats(),
+    execute: (command) => adapter.execute(command),
     async stop() {
       await adapter.stop();
       ownTrace?.close();
@@ -117,7 +130,7 @@ export async function startSipRole(options: {
 }
 
 /** What the health checks ping: every carrier gateway, answering or not, and each trunk's origination. */
-function healthTargets(directory: TrunkDirectory): { uri: string; destination: SipEndpoint }[] {
+export function healthTargets(directory: TrunkDirectory): { uri: string; destination: SipEndpoint }[] {
   const gateways = directory.carrierGateways.map(({ host, destination }) => {
     // A name stays the Request-URI (RFC 3263); an address is written with its port and transport.
     const literal = /^\[|^[\d.]+$/.test(host);
@@ -137,7 +150,7 @@ function healthTargets(directory: TrunkDirectory): { uri: string; destination: S
  * The locator of the carrier's and the trunks' host names (RFC 3263), with a first answer for each
  * before calls are taken. A name that does not resolve is logged and fails its calls, not the start.
  */
-async function startPeerLocator(config: PivotConfig, log: Logger): Promise<PeerLocator> {
+export async function startPeerLocator(config: PivotConfig, log: Logger): Promise<PeerLocator> {
   const peers = createPeerLocator({
     log,
     ...(config.dns?.servers ? { servers: config.dns.servers } : {}),
@@ -167,12 +180,14 @@ export async function startEngineRole(options: {
   store: EventStore;
   log: Logger;
   metrics?: Metrics;
+  /** The peers' health as the SIP edge checks it, when the roles run apart (src/cli/peerChecks.ts). */
+  peerHealth?: PeerHealth;
 }): Promise<RunningEngine> {
   const { config, bus, store, log, metrics } = options;
   const peers = await startPeerLocator(config, log);
-  // With several engines over NATS a ping's answer may reach another engine: checks need one process.
+  // Over NATS a ping's answer could reach any engine: there the SIP edge pings, and engines follow it.
   let directory: (() => TrunkDirectory) | undefined;
-  const health =
+  const checker =
     config.healthChecks && config.bus.kind === 'inprocess'
       ? createHealthChecker({
           targets: () => (directory ? healthTargets(directory()) : []),
@@ -182,6 +197,7 @@ export async function startEngineRole(options: {
           log,
         })
       : undefined;
+  const health = checker ?? options.peerHealth;
   const trunks = await startTrunkRegistry({ store, config, log, peers, ...(health ? { health } : {}) });
   directory = trunks.current;
   const engine = createEngine({
@@ -198,7 +214,7 @@ export async function startEngineRole(options: {
     try {
       // Handled first, then observed: `metrics?.observeOutcome(input, await ...)` would skip the handling
       // itself when there are no metrics (optional chaining drops the arguments too).
-      if (health?.owns(input)) return health.onResponse(input);
+      if (checker?.owns(input)) return checker.onResponse(input);
       const outcome = await engine.handle(input);
       metrics?.observeOutcome(input, outcome);
     } catch (error) {
@@ -207,13 +223,13 @@ export async function startEngineRole(options: {
     }
   });
   log('info', 'engine consuming inputs', { rearmedTimers: rearmed });
-  health?.start();
+  checker?.start();
   return {
     engine,
     trunks,
     ...(health ? { health } : {}),
     async stop() {
-      health?.stop();
+      checker?.stop();
       await engine.stop();
       await trunks.stop();
       peers.stop();

@@ -363,7 +363,8 @@ export const pivotConfigSchema = z.strictObject({
   /**
    * OPTIONS to every carrier gateway and trunk origination address this often; one that does not
    * answer (or answers 503) leaves the rotation until it answers again (src/engine/peerHealth.ts).
-   * Off when absent. Runs with the in-process bus (`pivot serve`) only.
+   * Off when absent. With the roles apart the SIP adapter pings and shares what it finds over NATS
+   * (src/cli/peerChecks.ts).
    */
   healthChecks: z.strictObject({ intervalSeconds: positiveSeconds }).optional(),
   /** Named digest credential lists that trunks reference with `credentialList`. */

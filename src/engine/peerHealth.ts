@@ -8,18 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { SendRequestCommand, SipEndpoint, SipInput, SipResponseInput } from '../shared/messages.ts';
-
-export type PeerState = 'up' | 'down' | 'unknown';
-
-export interface PeerStatus {
-  /** The configured URI the address belongs to. */
-  uri: string;
-  destination: SipEndpoint;
-  state: PeerState;
-  /** ISO time of the last state change, and the status of the last answer (ours on a timeout). */
-  since?: string;
-  lastStatus?: number;
-}
+import type { PeerSnapshot, PeerState, PeerStatus } from '../shared/peerStatus.ts';
 
 export interface PeerHealth {
   isDown(destination: SipEndpoint): boolean;
@@ -30,6 +19,8 @@ export interface HealthChecker extends PeerHealth {
   /** Whether `input` answers one of our pings (then give it to onResponse, not to the engine). */
   owns(input: SipInput): input is SipResponseInput;
   onResponse(input: SipResponseInput): void;
+  /** Pings every target once (a round); `start` does this every interval. */
+  ping(): void;
   start(): void;
   stop(): void;
 }
@@ -42,6 +33,8 @@ export interface HealthCheckerOptions {
   publicHost: string;
   log?: Logger;
   now?: () => Date;
+  /** Called after a peer's state changed. */
+  onChange?: () => void;
 }
 
 const CALL_ID_PREFIX = 'pv-ping-';
@@ -98,6 +91,7 @@ export function createHealthChecker(options: HealthCheckerOptions): HealthChecke
     });
     peer.state = state;
     peer.since = now().toISOString();
+    options.onChange?.();
   };
 
   return {
@@ -113,6 +107,7 @@ export function createHealthChecker(options: HealthCheckerOptions): HealthChecke
     },
     isDown: (destination) => peers.get(keyOf(destination))?.state === 'down',
     statuses: () => [...peers.values()].map((peer) => ({ ...peer })),
+    ping,
     start() {
       // The first round after one interval: the SIP adapter starts after the engine.
       timer = setInterval(ping, options.intervalMs);
@@ -121,5 +116,42 @@ export function createHealthChecker(options: HealthCheckerOptions): HealthChecke
     stop() {
       clearInterval(timer);
     },
+  };
+}
+
+/** A snapshot not renewed within this many of its intervals is stale: its writer stopped pinging. */
+export const STALE_AFTER_INTERVALS = 3;
+
+export interface PeerHealthMirror extends PeerHealth {
+  /** The pinging edge's latest snapshot; `heardAt` when it arrived (its own `at` when read back). */
+  update(snapshot: PeerSnapshot, heardAt?: Date): void;
+}
+
+/**
+ * The peers' health as another process checks it (the SIP edge, when the roles run apart). A stale
+ * snapshot (the edge stopped pinging, or cannot publish) shows every peer unknown and takes none out of
+ * rotation: calls are better tried than refused on old news.
+ */
+export function createPeerHealthMirror(options: { now?: () => Date } = {}): PeerHealthMirror {
+  const now = options.now ?? (() => new Date());
+  let latest: { snapshot: PeerSnapshot; heardAt: number } | undefined;
+  const current = (): PeerStatus[] => {
+    if (!latest) return [];
+    const { snapshot, heardAt } = latest;
+    const stale = now().getTime() - heardAt > STALE_AFTER_INTERVALS * snapshot.intervalMs;
+    return snapshot.peers.map((peer) => (stale ? { ...peer, state: 'unknown' } : { ...peer }));
+  };
+  return {
+    update(snapshot, heardAt) {
+      const at = (heardAt ?? new Date(snapshot.at)).getTime();
+      // A snapshot read back at start may arrive after a newer live one.
+      if (latest && Date.parse(latest.snapshot.at) > Date.parse(snapshot.at)) return;
+      latest = { snapshot, heardAt: at };
+    },
+    isDown: (destination) => {
+      const key = keyOf(destination);
+      return current().some((peer) => peer.state === 'down' && keyOf(peer.destination) === key);
+    },
+    statuses: current,
   };
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAll } from '../../src/engine/replay.ts';
 import type { SendRequestCommand, SendResponseCommand, SipRequestInput } from '../../src/shared/messages.ts';
-import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_PBX } from '../helpers/sipInputs.ts';
+import { answer, pbxInDialog, pbxInvite, SDP_CARRIER, SDP_PBX, testConfig } from '../helpers/sipInputs.ts';
 import { answeredCall, type H, harness } from './dialogSetup.ts';
 
 function mediaOf(body: string | undefined): string[] {
@@ -143,5 +143,62 @@ describe('an offer-less re-INVITE relayed in an established call', () => {
       'CallAcked',
     ]);
     expect((await checkAll(h.store)).mismatches).toEqual([]);
+  });
+});
+
+describe('an offer-less re-INVITE relayed to a carrier that challenges it', () => {
+  const challenge = {
+    'www-authenticate': ['Digest realm="carrier.pivot.test", nonce="r3-n0nce", algorithm=MD5, qop="auth"'],
+  };
+  const withCredentials = () => {
+    const config = testConfig();
+    return harness(undefined, {
+      ...config,
+      carrier: { ...config.carrier, credentials: { username: 'pivot', password: 'secret' } },
+    });
+  };
+
+  async function challenged(h: H) {
+    const { invite, pivotTag } = await answeredCall(h);
+    const reinvite = pbxInDialog(invite, pivotTag, 'INVITE', 2);
+    await h.engine.handle(reinvite);
+    const relayed = h.lastRequest('INVITE');
+    const mark = h.sent.length;
+    await h.engine.handle({ ...answer(relayed, 401, 'Unauthorized', '', 'gw'), headers: challenge });
+    return { reinvite, relayed, mark };
+  }
+
+  it('is sent once more with credentials and still no offer; the answer then goes to the PBX', async () => {
+    const h = withCredentials();
+    const { reinvite, relayed, mark } = await challenged(h);
+    const [again, ...others] = requestsSince(h, mark);
+    expect(others).toEqual([]);
+    expect(responsesSince(h, mark)).toEqual([]);
+    expect(again).toMatchObject({
+      method: 'INVITE',
+      callId: relayed.callId,
+      cseq: { seq: relayed.cseq.seq + 1 },
+    });
+    expect(again?.body).toBeUndefined();
+    expect(again?.headers?.Authorization).toMatch(/^Digest username="pivot", realm="carrier\.pivot\.test"/);
+
+    const answered = h.sent.length;
+    await h.engine.handle(answer(again!, 200, 'OK', SDP_CARRIER, 'gw'));
+    const [ok] = responsesSince(h, answered);
+    expect(ok).toMatchObject({ transactionKey: reinvite.transactionKey, status: 200 });
+    expect(mediaOf(ok?.body)).toEqual(mediaOf(SDP_CARRIER));
+    expect((await checkAll(h.store)).mismatches).toEqual([]);
+  });
+
+  it('a second challenge is relayed to the PBX as the answer', async () => {
+    const h = withCredentials();
+    const { reinvite, mark } = await challenged(h);
+    const again = requestsSince(h, mark)[0]!;
+    const refused = h.sent.length;
+    await h.engine.handle({ ...answer(again, 401, 'Unauthorized', '', 'gw'), headers: challenge });
+    expect(requestsSince(h, refused)).toEqual([]);
+    expect(responsesSince(h, refused)).toMatchObject([
+      { transactionKey: reinvite.transactionKey, status: 401 },
+    ]);
   });
 });

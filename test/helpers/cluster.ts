@@ -252,6 +252,9 @@ function terminate(launched: Launched, signal: NodeJS.Signals = 'SIGTERM', grace
   return launched.exited.then(() => clearTimeout(killer));
 }
 
+/** The bus's inputs stream; the peers' health (PIVOT_PEERS) keeps its last message for good. */
+const isInputStream = (stream: { config: { name: string } }) => stream.config.name === 'PIVOT_INPUTS';
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
@@ -347,7 +350,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       try {
         const jsm = await jetstreamManager(nc);
         const streams = await jsm.streams.list().next();
-        for (const stream of streams) {
+        for (const stream of streams.filter(isInputStream)) {
           if (stream.state.messages > 0) return false;
           const consumers = await jsm.consumers.list(stream.config.name).next();
           if (consumers.some((c) => c.num_ack_pending > 0 || c.num_pending > 0)) return false;
@@ -364,7 +367,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const nc = await connect({ servers: nats.url, reconnect: false, timeout: 2_000 });
       try {
         const jsm = await jetstreamManager(nc);
-        for (const stream of await jsm.streams.list().next()) {
+        for (const stream of (await jsm.streams.list().next()).filter(isInputStream)) {
           stats.published += stream.state.last_seq;
           for (const c of await jsm.consumers.list(stream.config.name).next()) {
             stats.delivered += c.delivered.consumer_seq;

@@ -6,7 +6,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allPassed, escapeRegExp, pbx, received, renderScenario, target } from '../e2e/parties.ts';
+import {
+  allPassed,
+  delayedCaller,
+  escapeRegExp,
+  pbx,
+  received,
+  renderScenario,
+  target,
+} from '../e2e/parties.ts';
 import { CARRIER_IP, type PivotUnderTest, startTestPivot, the } from '../e2e/pivot.ts';
 import { freePort, runSipp } from '../helpers/sipp.ts';
 
@@ -223,6 +231,45 @@ describe('digest authentication toward the carrier', () => {
     expect(events.filter((e) => e.type === 'TransfereeHeld')).toHaveLength(1);
     expect(events.map((e) => e.type)).toContain('TransferCompleted');
   });
+
+  it.each(['answered', 'challenged again'] as const)(
+    'an offer-less re-INVITE relayed to the carrier and challenged 401 goes again with credentials (%s)',
+    async (outcome) => {
+      const carrierPort = await freePort();
+      pivot = await startTestPivot({
+        carrierPort,
+        carrierCredentials: { username: 'pivot', password: PASSWORD },
+      });
+      const twice = outcome === 'challenged again';
+      const far = runSipp({
+        scenario: challengingOfferlessCallee(twice),
+        localIp: CARRIER_IP,
+        localPort: carrierPort,
+        timeoutMs: 15_000,
+      });
+      await far.ready;
+      const caller = twice
+        ? runSipp({ scenario: callerRefusedReInvite(), remote: pivot.address, timeoutMs: 15_000 })
+        : delayedCaller(pivot.address, { next: 'reinvite' });
+      const [farResult] = await allPassed(far, caller);
+      const reInvites = receivedInvites(farResult!.messages).slice(1);
+      expect(reInvites).toHaveLength(2);
+      // Neither carries an offer: the second is the first again, with credentials, at the next CSeq.
+      for (const text of reInvites) expect(text).toMatch(/^Content-Length: *0\r?$/m);
+      expect(reInvites[0]).not.toMatch(/^Authorization:/m);
+      expect(reInvites[1]).toMatch(
+        /^Authorization: Digest username="pivot", realm="carrier\.pivot\.test", nonce="r3-n0nce", uri="sip:callee@127\.0\.0\.2:\d+"/m,
+      );
+      const cseqs = reInvites.map((text) => Number(/^CSeq: (\d+) INVITE/m.exec(text)?.[1]));
+      expect(cseqs[1]).toBe(cseqs[0]! + 1);
+      const events = await pivot.events();
+      const answers = events.filter((e) => e.type === 'ReInviteAnswered');
+      expect(answers.map((e) => e.data.status)).toEqual(twice ? [401, 401] : [401, 200]);
+      expect(answers[0]!.data.authorization).toMatchObject({ header: 'Authorization' });
+      expect(answers[1]!.data.authorization).toBeUndefined();
+      expect(the(events, 'CallEnded').data.status).toBe('completed');
+    },
+  );
 });
 
 /**
@@ -320,5 +367,101 @@ function challengingPstnLeg(): string {
   const text = readFileSync(file, 'utf8');
   if (!text.includes('<label id="target_checked"/>')) throw new Error('e2e-carrier-pstn.xml changed');
   writeFileSync(file, text.replace('<label id="target_checked"/>', challenge));
+  return file;
+}
+
+/**
+ * test/sipp/e2e-delayed-uas.xml (the carrier of a delayed-offer call, then an offer-less re-INVITE) with
+ * that re-INVITE challenged 401 and the credentials of the second checked by SIPp's verifyauth; `twice`:
+ * the second challenged too, and the caller then hangs up.
+ */
+function challengingOfferlessCallee(twice: boolean): string {
+  const file = renderScenario('e2e-delayed-uas.xml', {
+    ADDRESS: CARRIER_IP,
+    OFFER_PORT: 20000,
+    ANSWER_PORT: 10000,
+    THEN: 'reinvite',
+  });
+  const challenge = (nonce: string) => `<send>
+    <![CDATA[
+      SIP/2.0 401 Unauthorized
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      WWW-Authenticate: Digest realm="carrier.pivot.test", nonce="${nonce}", algorithm=MD5, qop="auth"
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>`;
+  const reInvite = `<label id="reinvite"/>
+  <recv request="INVITE">`;
+  const challenged = `<label id="reinvite"/>
+  <recv request="INVITE"/>
+  ${challenge('r3-n0nce')}
+  <recv request="INVITE">
+    <action>
+      <verifyauth assign_to="reinvite_auth" username="pivot" password="${PASSWORD}"/>
+      <ereg regexp="^ *0 *$" search_in="hdr" header="Content-Length:" check_it="true" assign_to="no_reinvite_body"/>
+    </action>
+  </recv>
+  <nop next="reinvite_authenticated" test="reinvite_auth"/>
+  <recv request="REINVITE_CREDENTIALS_FAILED" timeout="10"/>
+  <label id="reinvite_authenticated"/>
+  ${
+    twice
+      ? `${challenge('r3-n0nce-2')}
+  <nop next="hung_up"/>`
+      : ''
+  }
+`;
+  const text = readFileSync(file, 'utf8');
+  const at = text.indexOf(reInvite);
+  if (at < 0) throw new Error('e2e-delayed-uas.xml changed');
+  const rest = text.slice(text.indexOf('</recv>', at) + '</recv>'.length);
+  writeFileSync(file, text.slice(0, at) + challenged + rest);
+  return file;
+}
+
+/** test/sipp/e2e-delayed-uac.xml whose offer-less re-INVITE gets the carrier's second 401, ACKed; then it hangs up. */
+function callerRefusedReInvite(): string {
+  const file = renderScenario('e2e-delayed-uac.xml', {
+    RURI: 'sip:+15550200000@acme.pstn.pivot.test',
+    FROM: '+15550100000',
+    ADDRESS: '127.0.0.1',
+    OFFER_PORT: 20000,
+    ANSWER_PORT: 10000,
+    ACK_DELAY_MS: 0,
+    ACK: 'ack_with_answer',
+    THEN: 'reinvite',
+  });
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf('<recv response="200">', text.indexOf('<label id="reinvite"/>'));
+  const end = text.indexOf('<nop next="hangs_up"/>', start);
+  if (start < 0 || end < 0) throw new Error('e2e-delayed-uac.xml changed');
+  const refused = `<recv response="401"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-3]
+      Max-Forwards: 70
+      From: <sip:+15550100000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: [$pivot_to]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+  `;
+  writeFileSync(
+    file,
+    (text.slice(0, start) + refused + text.slice(end)).replace(
+      '<Reference variables="offer_origin,offer_media,reoffer_origin,reoffer_media"/>',
+      '<Reference variables="offer_origin,offer_media"/>',
+    ),
+  );
   return file;
 }

@@ -12,11 +12,12 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipCommand } from '../../shared/messages.ts';
-import type { AdapterBus, Closable, EngineBus } from '../port.ts';
+import type { AdapterBus, Closable, EngineBus, PeerStateBus } from '../port.ts';
 import { createCommandSender, subscribeCommands } from './commands.ts';
 import { connectNats } from './connect.ts';
 import { consumeInputs, type InputConsumer } from './consumeInputs.ts';
 import { type NatsBusOptions, resolveOptions } from './options.ts';
+import { createPeerStateBus } from './peerState.ts';
 import { createInputPublisher } from './publishInput.ts';
 import { ensureStream } from './stream.ts';
 
@@ -25,6 +26,8 @@ export type { NatsBusOptions } from './options.ts';
 export interface NatsBus extends Closable {
   adapter(): AdapterBus;
   engine(): EngineBus;
+  /** The SIP peers' health checks, written by the adapter that pings and followed by the others. */
+  peerStates(): Promise<PeerStateBus>;
   /** The underlying connection (status, diagnostics; tests close it to simulate a crash). */
   readonly connection: NatsConnection;
 }
@@ -77,10 +80,19 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
     return engineView;
   }
 
+  let peerStates: Promise<PeerStateBus> | undefined;
+
   let closing: Promise<void> | undefined;
   return {
     adapter,
     engine,
+    peerStates() {
+      peerStates ??= createPeerStateBus(nc, resolved, { jsm, js }).catch((error: unknown) => {
+        peerStates = undefined;
+        throw error;
+      });
+      return peerStates;
+    },
     connection: nc,
     close() {
       closing ??= (async () => {
