@@ -419,6 +419,12 @@ export interface TransferPolicy {
    */
   pivotNetworks?: string[];
   pivotPort?: number;
+  /**
+   * `retry`: a 491 to the hold re-INVITE is sent again after the RFC 3261 §14.1 back-off
+   * (machines/transfer/glare.ts). Absent in events stored before: a 491 to the hold was a refused hold,
+   * skipped as any other.
+   */
+  holdGlare?: 'retry';
 }
 
 export interface ReferReceived extends TransferBase {

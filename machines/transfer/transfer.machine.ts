@@ -25,6 +25,7 @@ import {
   joinGlare,
   reconnectGlare,
   retriesGlare,
+  retriesHoldGlare,
   retryHold,
   retryJoin,
   retryReconnect,
@@ -71,7 +72,13 @@ import {
   transferorHungUp,
 } from './steps.ts';
 
-export const TRANSFER_MACHINE_VERSION = 'transfer@1';
+/**
+ * Recorded with every transfer event (metadata `machineVersion`). A change of what the machine decides
+ * for stored inputs bumps it, and the events it decides differently for carry a new optional field, so
+ * streams stored before fold as they ran. `transfer@2`: a hold answered 491 is retried
+ * (`policy.holdGlare`).
+ */
+export const TRANSFER_MACHINE_VERSION = 'transfer@2';
 
 function run<E extends TransferInput>(step: Step<TransferContext, E>) {
   return assign<TransferContext, E, undefined, TransferInput, never>(({ context, event }) => {
@@ -152,7 +159,7 @@ export const transferMachine = setup({
         ],
         HoldRefused: [
           // RFC 3261 §14.1: a 491 is tried again after a back-off, as the reconnect's is.
-          { guard: ({ context, event }) => retriesGlare(context, event), actions: run(holdGlare) },
+          { guard: ({ context, event }) => retriesHoldGlare(context, event), actions: run(holdGlare) },
           { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },

@@ -364,6 +364,7 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     contact: contactOf(env.config),
     tcpContact: contactOf(env.config, 'tcp'),
     presentIdentity: true,
+    holdGlare: 'retry',
     ...targetGuards(env.config, env.trunks),
   };
 }
