@@ -147,4 +147,54 @@ describe('engine: attended transfer across two sessions', () => {
     expect(lent).toHaveLength(1);
     await next.stop();
   });
+
+  it("judges the REFER on B as B's mailbox leaves it: a BYE B is deciding is stored first, and seen", async () => {
+    const memory = createInMemoryEventStore();
+    let streamB = '';
+    let releaseBye: () => void = () => {};
+    const byeHeld = new Promise<void>((resolve) => {
+      releaseBye = resolve;
+    });
+    let byeAppending = false;
+    // B's PBX hangs up and B's mailbox is busy storing it when the REFER on A arrives.
+    const store: EventStore = {
+      ...memory,
+      appendToStream: async (stream, events, options) => {
+        if (stream === streamB && events[0]?.type === 'HangupReceived') {
+          byeAppending = true;
+          await byeHeld;
+        }
+        return memory.appendToStream(stream, events, options);
+      },
+    };
+    const sent: SipCommand[] = [];
+    const engine = createEngine({
+      store,
+      config: testConfig(),
+      timers: heldTimers,
+      send: (c) => sent.push(c),
+    });
+    const { a, b } = await twoCalls(engine, sent);
+    streamB = `call-${sessionOf(b)}`;
+
+    const hangup = engine.handle(pbxInDialog(b, `pv${shortId(sessionOf(b))}c`, 'BYE', 2));
+    await until(() => (byeAppending ? true : undefined));
+    const refer = referWithReplaces(a, b);
+    const judged = engine.handle(refer);
+    // Whatever the REFER's handling could do without B's mailbox, it has done by the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    releaseBye();
+    await hangup;
+    await judged;
+
+    const answers = sent.filter((c) => c.kind === 'response' && c.transactionKey === refer.transactionKey);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({ status: 403 });
+    expect(JSON.stringify(answers[0])).toContain('the replaced call has ended');
+    const streamA = (await memory.readStream(`call-${sessionOf(a)}`)).map((e) => e.type);
+    expect(streamA).toContain('ReferRejected');
+    expect(streamA).not.toContain('JoinRequested');
+    expect((await memory.readStream(streamB)).map((e) => e.type)).not.toContain('HandOverRequested');
+    await engine.stop();
+  });
 });
