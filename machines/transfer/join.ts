@@ -9,6 +9,7 @@ import {
   type LegDialog,
   nextRequest,
   outgoingSdp,
+  reasonPhrase,
   reInvite,
   requestAt,
   requestReceived,
@@ -19,6 +20,7 @@ import type {
   ReferReceived,
   ReplacedCallHandedOver,
   ReplacedCallRefused,
+  TargetHungUp,
   TransfereeHungUp,
   TransferResponse,
 } from '../events.ts';
@@ -230,6 +232,7 @@ function returned(context: Ctx, at: string, status: number, reason: string): Eff
       farLeg: context.target,
       status,
       reason,
+      ...(context.targetGone ? { farPartyGone: true as const } : {}),
     }),
   ];
 }
@@ -275,4 +278,53 @@ export const joinAnsweredUnusable: Step<TransferContext, TransferResponse> = (
   };
   const [status, reason] = context.transfereeGone ? [487, 'Request Terminated'] : [502, 'Bad Gateway'];
   return fail({ ...context, target, targetAnswered: true }, event.at, status, reason, []);
+};
+
+/** The BYE of the replaced far party, answered; its dialog's remote CSeq recorded. */
+function targetLeft(context: Ctx, event: TargetHungUp): [Ctx, Effect] {
+  const target = context.target ? requestReceived(context.target, event.cseq) : context.target;
+  return [{ ...context, target, targetGone: true }, sip(response(event.bye, 200, 'OK'))];
+}
+
+/**
+ * The replaced far party hung up before answering the join's re-INVITE (RFC 3261 §15.1.2: that re-INVITE
+ * gets 487). Nothing was changed on our far party (the PBX still holds it): the PBX is told 487 and gets
+ * its call back, and the replaced call gets its leg back, to end for its PBX (`farPartyGone`).
+ */
+export const joinTargetHungUp: Step<TransferContext, TargetHungUp> = ({ outbox: _, ...context }, event) => {
+  const [left, ok] = targetLeft(context, event);
+  return fail(left, event.at, 487, reasonPhrase(487), [ok]);
+};
+
+/**
+ * The replaced far party hung up after answering, while our far party is being offered its SDP: the BYE
+ * is answered, and what becomes of our far party is decided when it answers (joinTargetGoneAnswered).
+ * The final NOTIFY (200) has gone already, so the PBX is told nothing more (RFC 6665).
+ */
+export const markTargetGone: Step<TransferContext, TargetHungUp> = ({ outbox: _, ...context }, event) => {
+  const [left, ok] = targetLeft(context, event);
+  return [left, [ok]];
+};
+
+/**
+ * Our far party accepted the offer of a far party that has hung up meanwhile: its 2xx is ACKed, and there
+ * is nobody to join it to. With the PBX still there it is re-INVITEd with the PBX's SDP, back on hold
+ * with the PBX as before the REFER (`resuming`, then the call goes on with the PBX); with the PBX gone,
+ * the call hangs it up when the transfer hands the legs back. Either way the replaced call gets its leg
+ * back, to end for its PBX.
+ */
+export const joinTargetGoneAnswered: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const reconnected = must(context.far, 'far leg');
+  const far = event.sdp ? { ...reconnected, remoteSdp: event.sdp } : reconnected;
+  const ack = sip(requestAt(far, 'ACK', far.localCseq));
+  const [acked, restored] = ackRestoring({ ...context, far });
+  const status = 487;
+  const next: Ctx = { ...acked, failure: { status, reason: reasonPhrase(status) } };
+  const back = returned(next, event.at, status, reasonPhrase(status));
+  if (context.transferorGone) return [next, [ack, ...restored, failed(next, event.at), ...back]];
+  const [resumed, resume] = reInvite(far, must(context.customerSdp, 'customer SDP'));
+  return [{ ...next, far: resumed }, [ack, ...restored, sip(resume), ...back]];
 };

@@ -42,7 +42,10 @@ import {
   joined,
   joinReconnectRefused,
   joinRefused,
+  joinTargetGoneAnswered,
+  joinTargetHungUp,
   joinTransfereeHungUp,
+  markTargetGone,
   markTransfereeGone,
 } from './join.ts';
 import { asksJoin } from './join-rules.ts';
@@ -79,6 +82,11 @@ import {
  * (`policy.holdGlare`).
  */
 export const TRANSFER_MACHINE_VERSION = 'transfer@2';
+
+/** A join whose replaced far party hung up while its leg was lent (TargetHungUp). */
+function targetLeftJoin(context: TransferContext): boolean {
+  return context.join !== undefined && context.targetGone === true;
+}
 
 function run<E extends TransferInput>(step: Step<TransferContext, E>) {
   return assign<TransferContext, E, undefined, TransferInput, never>(({ context, event }) => {
@@ -221,6 +229,8 @@ export const transferMachine = setup({
           { guard: 'isJoin', actions: run(markTransfereeGone) },
           { target: 'failed', actions: run(transfereeHungUp('inviting')) },
         ],
+        // The replaced far party hung up before answering the join's re-INVITE.
+        TargetHungUp: { guard: 'isJoin', target: 'failed', actions: run(joinTargetHungUp) },
       },
     },
     reconnecting: {
@@ -228,6 +238,23 @@ export const transferMachine = setup({
         ...common,
         TransfereeReconnected: [
           { guard: 'farChallenged', actions: run(authenticateFar) },
+          // The replaced far party hung up meanwhile: nobody to join our far party to.
+          {
+            guard: ({ context, event }) =>
+              targetLeftJoin(context) && event.status < 300 && context.transferorGone,
+            target: 'failed',
+            actions: run(joinTargetGoneAnswered),
+          },
+          {
+            guard: ({ context, event }) => targetLeftJoin(context) && event.status < 300,
+            target: 'resuming',
+            actions: run(joinTargetGoneAnswered),
+          },
+          {
+            guard: ({ context }) => targetLeftJoin(context),
+            target: 'failed',
+            actions: run(joinReconnectRefused),
+          },
           // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
           { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
           {
@@ -244,6 +271,8 @@ export const transferMachine = setup({
           { guard: 'isJoin', target: 'failed', actions: run(joinTransfereeHungUp) },
           { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
         ],
+        // The replaced far party hung up after answering: decided when our far party answers its offer.
+        TargetHungUp: { guard: 'isJoin', actions: run(markTargetGone) },
         TimerFired: {
           guard: ({ context, event }) => isGlareTimer(context, event),
           actions: run(retryReconnect),
