@@ -166,6 +166,32 @@ describe('attended transfer: the replaced far party hangs up during the join', (
   });
 });
 
+describe("attended transfer: the replaced far party never answers the join's re-INVITE", () => {
+  it('waits no longer than a target may ring: CANCEL, NOTIFY 408, call A goes on, the leg goes back', () => {
+    const lent = given(history(...heldCall(), attended())).when(handedOver);
+    const timer = lent.event('TimerScheduled');
+    expect(timer).toMatchObject({ name: 'no-answer', timerId: `${TRANSFER}:no-answer` });
+    expect(Date.parse(timer.dueAt) - Date.parse(timer.at)).toBe(30_000);
+
+    const then = given(history(...heldCall(), attended(), handedOver)).when(
+      timerFired('no-answer', timer.timerId, { transferSid: TRANSFER, at: at(51) }),
+    );
+    expect(then.wire).toEqual(['CANCEL', 'NOTIFY']);
+    expect(then.request('CANCEL').callId).toBe(colleagueLeg.callId);
+    expect(then.request('NOTIFY').body).toBe('SIP/2.0 408 Request Timeout\r\n');
+    expect(then.callState()).toBe('inProgress');
+    expect(then.event('JoinEnded')).toMatchObject({ outcome: 'returned', status: 408 });
+    expect(then.event('JoinEnded').farPartyGone).toBeUndefined();
+  });
+
+  it('its answer stops the wait', () => {
+    const then = given(history(...heldCall(), attended(), handedOver)).when(colleagueAnswered());
+    expect(then.events.filter((e) => e.type === 'TimerCanceled')).toMatchObject([
+      { timerId: `${TRANSFER}:no-answer` },
+    ]);
+  });
+});
+
 const limits: Reapers = { timerCSeconds: 10, ackTimeoutSeconds: 32, maxCallSeconds: 3600 };
 const ask: HandOverRequested = {
   type: 'HandOverRequested',

@@ -15,18 +15,27 @@ import {
   requestReceived,
   response,
 } from '../dialog.ts';
-import { type Effect, fact, type Step, sip } from '../effects.ts';
+import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
   ReplacedCallHandedOver,
   ReplacedCallRefused,
   TargetHungUp,
+  TimerFired,
   TransfereeHungUp,
   TransferResponse,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
 import type { TransferContext } from './context.ts';
-import { failed, must, notify, numberFor, offerWithdrawn, transfereeReconnected } from './steps.ts';
+import {
+  cancelTimer,
+  failed,
+  must,
+  notify,
+  numberFor,
+  offerWithdrawn,
+  transfereeReconnected,
+} from './steps.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
@@ -79,22 +88,47 @@ export const acceptJoin: Step<TransferContext, ReferReceived> = ({ outbox: _, ..
   ];
 };
 
-/** The replaced call lent its far leg: it is re-INVITEd without SDP, so its 200 brings a fresh offer. */
+/**
+ * The replaced call lent its far leg: it is re-INVITEd without SDP, so its 200 brings a fresh offer. The
+ * join waits for that answer no longer than a target may ring (`no-answer`): both calls are held while it
+ * waits, and a far party that never answers must not keep them so.
+ */
 export const handedOver: Step<TransferContext, ReplacedCallHandedOver> = (
   { outbox: _, ...context },
   event,
 ) => {
   const join = must(context.join, 'join');
   const [target, reinvite] = nextRequest(event.farLeg, 'INVITE');
+  const timerId = `${context.transferSid}:no-answer`;
+  const seconds = must(context.policy, 'policy').noAnswerTimeoutSeconds;
   return [
     {
       ...context,
       target,
       targetNumber: event.farNumber,
+      noAnswerTimerId: timerId,
       join: { ...join, handedOver: true, ...(event.customerSdp ? { customerSdp: event.customerSdp } : {}) },
     },
-    [sip(reinvite)],
+    [
+      sip(reinvite),
+      fact({
+        type: 'TimerScheduled',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        timerId,
+        name: 'no-answer',
+        dueAt: addSeconds(event.at, seconds),
+      }),
+    ],
   ];
+};
+
+/** The replaced far party did not answer the join's re-INVITE in time: CANCELed, and the join fails 408. */
+export const joinNoAnswer: Step<TransferContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const target = must(context.target, 'target leg');
+  const cancel = sip(requestAt(target, 'CANCEL', target.localCseq));
+  return fail({ ...context, noAnswerTimerId: undefined }, event.at, 408, reasonPhrase(408), [cancel]);
 };
 
 /** The replaced call kept its far leg: the PBX is told why; this call was not touched and goes on. */
@@ -121,8 +155,11 @@ export const joinAnswered: Step<TransferContext, TransferResponse> = ({ outbox: 
     'SIP/2.0 200 OK',
     true,
   );
-  const next = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
-  return [next, [sip(reconnect), ...notifyEffects]];
+  const answeredAt = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
+  return [
+    { ...answeredAt, noAnswerTimerId: undefined },
+    [...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects],
+  ];
 };
 
 /** Whether the replaced far party's 2xx lacks the offer our re-INVITE without SDP asked for. */
@@ -204,7 +241,8 @@ function ackRestoring(context: Ctx): [Ctx, Effect[]] {
 
 /** The join failed: the PBX is told (while subscribed), the legs go back to the call, the far leg home. */
 function fail(context: Ctx, at: string, status: number, reason: string, extra: Effect[]): [Ctx, Effect[]] {
-  const [acked, ack] = ackRestoring(context);
+  const stopped = cancelTimer(context, at);
+  const [acked, ack] = ackRestoring({ ...context, noAnswerTimerId: undefined });
   const [notified, notifyEffects] = notify(
     { ...acked, failure: { status, reason } },
     `SIP/2.0 ${status} ${reason}`,
@@ -212,7 +250,14 @@ function fail(context: Ctx, at: string, status: number, reason: string, extra: E
   );
   return [
     notified,
-    [...extra, ...ack, ...notifyEffects, failed(notified, at), ...returned(notified, at, status, reason)],
+    [
+      ...extra,
+      ...stopped,
+      ...ack,
+      ...notifyEffects,
+      failed(notified, at),
+      ...returned(notified, at, status, reason),
+    ],
   ];
 }
 

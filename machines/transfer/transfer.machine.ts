@@ -40,6 +40,7 @@ import {
   joinAnsweredUnusable,
   joinAnsweredWithoutOffer,
   joined,
+  joinNoAnswer,
   joinReconnectRefused,
   joinRefused,
   joinTargetGoneAnswered,
@@ -79,7 +80,8 @@ import {
  * Recorded with every transfer event (metadata `machineVersion`). A change of what the machine decides
  * for stored inputs bumps it, and the events it decides differently for carry a new optional field, so
  * streams stored before fold as they ran. `transfer@2`: a hold answered 491 is retried
- * (`policy.holdGlare`).
+ * (`policy.holdGlare`); a join waits for the replaced far party's answer no longer than `no-answer` and
+ * takes its BYE (TargetHungUp); states stored before are reached as they were.
  */
 export const TRANSFER_MACHINE_VERSION = 'transfer@2';
 
@@ -216,6 +218,12 @@ export const transferMachine = setup({
         ],
         TimerFired: [
           { guard: ({ context, event }) => isGlareTimer(context, event), actions: run(retryJoin) },
+          {
+            guard: ({ context, event }) =>
+              context.join !== undefined && event.timerId === context.noAnswerTimerId,
+            target: 'failed',
+            actions: run(joinNoAnswer),
+          },
           {
             guard: ({ context, event }) =>
               event.timerId === context.noAnswerTimerId && context.transferorGone,
