@@ -197,4 +197,55 @@ describe('engine: attended transfer across two sessions', () => {
     expect((await memory.readStream(streamB)).map((e) => e.type)).not.toContain('HandOverRequested');
     await engine.stop();
   });
+
+  it("B's call limit, due while its far leg is lent, waits; the join gives up on a far party that never answers; then the limit ends B", async () => {
+    const store = createInMemoryEventStore();
+    const sent: SipCommand[] = [];
+    const engine = createEngine({
+      store,
+      config: testConfig({ maxCallSeconds: 60 }),
+      timers: heldTimers,
+      send: (c) => sent.push(c),
+    });
+    const { a, b, bFar } = await twoCalls(engine, sent);
+    const [sessionA, sessionB] = [sessionOf(a), sessionOf(b)];
+    await engine.handle(referWithReplaces(a, b));
+    // The colleague never answers the join's re-INVITE.
+    await until(() => requests(sent, 'INVITE').find((r) => r.callId === bFar.callId && r.cseq.seq > 1));
+    const pending = (session: string, name: string, not?: string) =>
+      engine
+        .pendingTimers()
+        .find((t) => t.sessionSid === session && t.timer.name === name && t.timer.timerId !== not)?.timer;
+    const fire = (session: string, timer: NonNullable<ReturnType<typeof pending>>) =>
+      engine.fireTimer(session, {
+        type: 'TimerFired',
+        callSid: timer.callSid,
+        at: timer.dueAt,
+        timerId: timer.timerId,
+        name: timer.name,
+        ...(timer.transferSid ? { transferSid: timer.transferSid } : {}),
+      });
+
+    const limit = pending(sessionB, 'max-call')!;
+    expect(await fire(sessionB, limit)).toMatchObject({ kind: 'stored' });
+    expect(requests(sent, 'BYE')).toEqual([]);
+    const again = pending(sessionB, 'max-call', limit.timerId)!;
+    expect(Date.parse(again.dueAt) - Date.parse(limit.dueAt)).toBe(30_000);
+
+    await fire(sessionA, pending(sessionA, 'no-answer')!);
+    expect(requests(sent, 'CANCEL').map((r) => r.callId)).toEqual([bFar.callId]);
+    expect(requests(sent, 'NOTIFY').at(-1)?.body).toBe('SIP/2.0 408 Request Timeout\r\n');
+    // The leg goes back to B through B's mailbox.
+    const streamB = () => store.readStream(`call-${sessionB}`);
+    while (!(await streamB()).some((e) => e.type === 'FarLegReturned')) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+
+    await fire(sessionB, again);
+    const byes = requests(sent, 'BYE').map((r) => r.callId);
+    expect(byes.sort()).toEqual([b.callId, bFar.callId].sort());
+    const ended = (await streamB()).find((e) => e.type === 'CallEnded');
+    expect((ended?.data as { why?: string }).why).toContain('maxCallSeconds');
+    await engine.stop();
+  });
 });
