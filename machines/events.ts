@@ -333,6 +333,8 @@ export interface FarLegReturned extends Base {
   farLeg: LegDialog;
   status: number;
   reason: string;
+  /** The far party hung up during the join (its BYE was answered there): there is nothing to take back. */
+  farPartyGone?: true;
 }
 
 /**
@@ -419,6 +421,12 @@ export interface TransferPolicy {
    */
   pivotNetworks?: string[];
   pivotPort?: number;
+  /**
+   * `retry`: a 491 to the hold re-INVITE is sent again after the RFC 3261 §14.1 back-off
+   * (machines/transfer/glare.ts). Absent in events stored before: a 491 to the hold was a refused hold,
+   * skipped as any other.
+   */
+  holdGlare?: 'retry';
 }
 
 export interface ReferReceived extends TransferBase {
@@ -555,6 +563,17 @@ export interface TransfereeHungUp extends TransferBase {
   cseq?: number;
 }
 
+/**
+ * A BYE on the target leg while the transfer holds it: the replaced call's far party hanging up while
+ * its leg is lent to a join (attended transfer), before the join completed.
+ */
+export interface TargetHungUp extends TransferBase {
+  type: 'TargetHungUp';
+  bye: Transaction;
+  /** The BYE's CSeq number on the target leg. */
+  cseq: number;
+}
+
 // ---- facts (emitted by machines, stored after the input that caused them) -----------------------
 
 export interface ReferAccepted extends TransferBase {
@@ -666,6 +685,8 @@ export interface JoinEnded extends TransferBase {
   farLeg?: LegDialog;
   status: number;
   reason: string;
+  /** `returned` because the far party hung up during the join: the replaced call ends, its PBX BYEd. */
+  farPartyGone?: true;
 }
 
 export interface TimerScheduled extends Base {
@@ -721,6 +742,7 @@ export type TransferInput =
   | TransferResponse
   | TransferorHungUp
   | TransfereeHungUp
+  | TargetHungUp
   | ReplacedCallHandedOver
   | ReplacedCallRefused
   | TimerFired;

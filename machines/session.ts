@@ -70,6 +70,7 @@ const TRANSFER_INPUTS = new Set<string>([
   'NotifyAnswered',
   'TransferorHungUp',
   'TransfereeHungUp',
+  'TargetHungUp',
   'ReplacedCallHandedOver',
   'ReplacedCallRefused',
 ]);

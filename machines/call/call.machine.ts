@@ -90,7 +90,12 @@ import {
   updateHasOffer,
 } from './steps.ts';
 
-export const CALL_MACHINE_VERSION = 'call@1';
+/**
+ * Recorded with every call event (metadata `machineVersion`). `call@2`: a lending call defers its call
+ * limit instead of dropping it, re-arms its session timer when its far leg comes back, and ends when the
+ * far party hung up during the join; the states stored streams recorded are reached as before.
+ */
+export const CALL_MACHINE_VERSION = 'call@2';
 
 function run<E extends CallInput>(step: Step<CallContext, E>) {
   return assign<CallContext, E, undefined, CallInput, never>(({ context, event }) => {
@@ -251,13 +256,15 @@ export const callMachine = setup({
       on: {
         ...refusedRefer,
         ...plainAcks,
-        TimerFired: ackTimeoutWaits,
+        // The transfer holding the far leg ends the join in bounded time; the limits look again after it.
+        TimerFired: [ackTimeoutWaits, maxCallWaits],
         HandOverRequested: [{ guard: 'lentToIt', actions: run(lentAgain) }, { actions: run(refuseHandOver) }],
         HangupReceived: { guard: 'fromCustomer', actions: run(customerLeftWhileLent) },
         ReplacedCallJoined: { guard: 'lentToIt', target: 'ended', actions: run(joinedElsewhere) },
         FarLegReturned: [
           {
-            guard: ({ context, event }) => lentToIt(context, event) && context.customerGone === true,
+            guard: ({ context, event }) =>
+              lentToIt(context, event) && (context.customerGone === true || event.farPartyGone === true),
             target: 'ended',
             actions: run(farLegBack),
           },

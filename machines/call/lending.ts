@@ -7,6 +7,8 @@ import { keepRemoteCseq, type LegDialog, nextRequest, requestReceived, response 
 import { type Effect, fact, type Step, sip } from '../effects.ts';
 import type { FarLegReturned, HandOverRequested, HangupReceived, ReplacedCallJoined } from '../events.ts';
 import { namesDialog } from '../replaces.ts';
+import { callOver } from './reapers.ts';
+import { scheduleSessionTimer } from './session-timer.ts';
 import { type CallContext, ended, leg, stopSessionTimer } from './steps.ts';
 
 type Ctx = Omit<CallContext, 'outbox'>;
@@ -110,7 +112,10 @@ export const customerLeftWhileLent: Step<CallContext, HangupReceived> = (
   ];
 };
 
-/** The far parties were joined: this call ends for its PBX, whose leg is BYEd unless it left already. */
+/**
+ * The far parties were joined: this call ends for its PBX, whose leg is BYEd unless it left already. Its
+ * timers go with it (the joined call has its own limit).
+ */
 export const joinedElsewhere: Step<CallContext, ReplacedCallJoined> = ({ outbox: _, ...context }, event) => {
   const effects: Effect[] = [...stopSessionTimer(context, event.at)];
   let next: Ctx = { ...context, status: 'completed', sessionTimer: undefined };
@@ -119,20 +124,47 @@ export const joinedElsewhere: Step<CallContext, ReplacedCallJoined> = ({ outbox:
     next = { ...next, legs: { ...next.legs, customer } };
     effects.push(sip(bye));
   }
-  return [next, [...effects, ended(context, event.at, 'completed')]];
+  const [over, cancels] = callOver(next, event);
+  return [over, [...effects, ...cancels, ended(context, event.at, 'completed')]];
 };
 
 /**
- * The join failed and the far leg comes back with the CSeqs the transfer used. With the PBX still
- * there the call goes on as it was; with the PBX gone the far party is hung up.
+ * The join failed and the far leg comes back with the CSeqs the transfer used. With both parties still
+ * there the call goes on as it was; the session timer, whose refreshes the call could not take while the
+ * leg was lent (nor its firing end the call), gives the refresher a whole interval again from now, as
+ * after a failed transfer. With the PBX gone the far party is hung up; with the far party gone (it hung
+ * up during the join, its BYE answered there) the PBX is. The call then ends and its timers with it.
  */
 export const farLegBack: Step<CallContext, FarLegReturned> = ({ outbox: _, ...context }, event) => {
   const far = keepRemoteCseq(event.farLeg, context.legs.far);
   const back: Ctx = { ...context, lent: undefined, legs: { ...context.legs, far } };
-  if (!context.customerGone) return [back, []];
-  const [byed, bye] = nextRequest(far, 'BYE');
+  if (!context.customerGone && !event.farPartyGone) {
+    if (!context.sessionTimer) return [back, []];
+    const { leg: refresher, seconds } = context.sessionTimer;
+    const [sessionTimer, rearmed] = scheduleSessionTimer(
+      context.callSid,
+      context.sessionTimer,
+      refresher,
+      seconds,
+      event.at,
+    );
+    return [{ ...back, sessionTimer }, rearmed];
+  }
+  let legs = back.legs;
+  const byes: Effect[] = [];
+  if (!event.farPartyGone) {
+    const [byed, bye] = nextRequest(far, 'BYE');
+    legs = { ...legs, far: byed };
+    byes.push(sip(bye));
+  }
+  if (!context.customerGone) {
+    const [customer, bye] = nextRequest(leg(context, 'customer'), 'BYE');
+    legs = { ...legs, customer };
+    byes.push(sip(bye));
+  }
+  const [over, cancels] = callOver({ ...back, status: 'completed', sessionTimer: undefined, legs }, event);
   return [
-    { ...back, status: 'completed', legs: { ...back.legs, far: byed } },
-    [sip(bye), ...stopSessionTimer(context, event.at), ended(context, event.at, 'completed')],
+    over,
+    [...byes, ...stopSessionTimer(context, event.at), ...cancels, ended(context, event.at, 'completed')],
   ];
 };

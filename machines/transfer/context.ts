@@ -56,6 +56,8 @@ export interface TransferContext extends WithOutbox, TransferStart {
   offerlessTarget?: boolean;
   transferorGone: boolean;
   transfereeGone: boolean;
+  /** The target hung up while the transfer held its leg (a join's replaced far party, TargetHungUp). */
+  targetGone?: true;
   /**
    * An attended transfer joining the far party of another call (RFC 3891 Replaces): that call, its
    * session, and its PBX's SDP (the answer that restores its far party if the join fails). The target

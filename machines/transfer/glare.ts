@@ -25,6 +25,14 @@ export function retriesGlare(context: TransferContext, event: TransferResponse):
   return event.status === 491 && (context.glare?.attempts ?? 0) < MAX_GLARE_RETRIES;
 }
 
+/**
+ * Whether a hold answered 491 is tried again: only for REFERs whose policy says so, so a transfer stored
+ * before the hold was retried replays as it ran (the hold skipped).
+ */
+export function retriesHoldGlare(context: TransferContext, event: TransferResponse): boolean {
+  return context.policy?.holdGlare === 'retry' && retriesGlare(context, event);
+}
+
 export function isGlareTimer(context: TransferContext, event: TimerFired): boolean {
   return event.name === 'reinvite-retry' && event.timerId === context.glare?.timerId;
 }

@@ -9,22 +9,33 @@ import {
   type LegDialog,
   nextRequest,
   outgoingSdp,
+  reasonPhrase,
   reInvite,
   requestAt,
   requestReceived,
   response,
 } from '../dialog.ts';
-import { type Effect, fact, type Step, sip } from '../effects.ts';
+import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
   ReplacedCallHandedOver,
   ReplacedCallRefused,
+  TargetHungUp,
+  TimerFired,
   TransfereeHungUp,
   TransferResponse,
 } from '../events.ts';
 import { hasSdp, rejectingAnswer } from '../sdp.ts';
 import type { TransferContext } from './context.ts';
-import { failed, must, notify, numberFor, offerWithdrawn, transfereeReconnected } from './steps.ts';
+import {
+  cancelTimer,
+  failed,
+  must,
+  notify,
+  numberFor,
+  offerWithdrawn,
+  transfereeReconnected,
+} from './steps.ts';
 
 type Ctx = Omit<TransferContext, 'outbox'>;
 
@@ -77,22 +88,47 @@ export const acceptJoin: Step<TransferContext, ReferReceived> = ({ outbox: _, ..
   ];
 };
 
-/** The replaced call lent its far leg: it is re-INVITEd without SDP, so its 200 brings a fresh offer. */
+/**
+ * The replaced call lent its far leg: it is re-INVITEd without SDP, so its 200 brings a fresh offer. The
+ * join waits for that answer no longer than a target may ring (`no-answer`): both calls are held while it
+ * waits, and a far party that never answers must not keep them so.
+ */
 export const handedOver: Step<TransferContext, ReplacedCallHandedOver> = (
   { outbox: _, ...context },
   event,
 ) => {
   const join = must(context.join, 'join');
   const [target, reinvite] = nextRequest(event.farLeg, 'INVITE');
+  const timerId = `${context.transferSid}:no-answer`;
+  const seconds = must(context.policy, 'policy').noAnswerTimeoutSeconds;
   return [
     {
       ...context,
       target,
       targetNumber: event.farNumber,
+      noAnswerTimerId: timerId,
       join: { ...join, handedOver: true, ...(event.customerSdp ? { customerSdp: event.customerSdp } : {}) },
     },
-    [sip(reinvite)],
+    [
+      sip(reinvite),
+      fact({
+        type: 'TimerScheduled',
+        callSid: context.callSid,
+        transferSid: context.transferSid,
+        at: event.at,
+        timerId,
+        name: 'no-answer',
+        dueAt: addSeconds(event.at, seconds),
+      }),
+    ],
   ];
+};
+
+/** The replaced far party did not answer the join's re-INVITE in time: CANCELed, and the join fails 408. */
+export const joinNoAnswer: Step<TransferContext, TimerFired> = ({ outbox: _, ...context }, event) => {
+  const target = must(context.target, 'target leg');
+  const cancel = sip(requestAt(target, 'CANCEL', target.localCseq));
+  return fail({ ...context, noAnswerTimerId: undefined }, event.at, 408, reasonPhrase(408), [cancel]);
 };
 
 /** The replaced call kept its far leg: the PBX is told why; this call was not touched and goes on. */
@@ -119,8 +155,11 @@ export const joinAnswered: Step<TransferContext, TransferResponse> = ({ outbox: 
     'SIP/2.0 200 OK',
     true,
   );
-  const next = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
-  return [next, [sip(reconnect), ...notifyEffects]];
+  const answeredAt = notifyEffects.length > 0 ? { ...notified, finalNotifyAt: event.at } : notified;
+  return [
+    { ...answeredAt, noAnswerTimerId: undefined },
+    [...cancelTimer(context, event.at), sip(reconnect), ...notifyEffects],
+  ];
 };
 
 /** Whether the replaced far party's 2xx lacks the offer our re-INVITE without SDP asked for. */
@@ -202,7 +241,8 @@ function ackRestoring(context: Ctx): [Ctx, Effect[]] {
 
 /** The join failed: the PBX is told (while subscribed), the legs go back to the call, the far leg home. */
 function fail(context: Ctx, at: string, status: number, reason: string, extra: Effect[]): [Ctx, Effect[]] {
-  const [acked, ack] = ackRestoring(context);
+  const stopped = cancelTimer(context, at);
+  const [acked, ack] = ackRestoring({ ...context, noAnswerTimerId: undefined });
   const [notified, notifyEffects] = notify(
     { ...acked, failure: { status, reason } },
     `SIP/2.0 ${status} ${reason}`,
@@ -210,7 +250,14 @@ function fail(context: Ctx, at: string, status: number, reason: string, extra: E
   );
   return [
     notified,
-    [...extra, ...ack, ...notifyEffects, failed(notified, at), ...returned(notified, at, status, reason)],
+    [
+      ...extra,
+      ...stopped,
+      ...ack,
+      ...notifyEffects,
+      failed(notified, at),
+      ...returned(notified, at, status, reason),
+    ],
   ];
 }
 
@@ -230,6 +277,7 @@ function returned(context: Ctx, at: string, status: number, reason: string): Eff
       farLeg: context.target,
       status,
       reason,
+      ...(context.targetGone ? { farPartyGone: true as const } : {}),
     }),
   ];
 }
@@ -275,4 +323,53 @@ export const joinAnsweredUnusable: Step<TransferContext, TransferResponse> = (
   };
   const [status, reason] = context.transfereeGone ? [487, 'Request Terminated'] : [502, 'Bad Gateway'];
   return fail({ ...context, target, targetAnswered: true }, event.at, status, reason, []);
+};
+
+/** The BYE of the replaced far party, answered; its dialog's remote CSeq recorded. */
+function targetLeft(context: Ctx, event: TargetHungUp): [Ctx, Effect] {
+  const target = context.target ? requestReceived(context.target, event.cseq) : context.target;
+  return [{ ...context, target, targetGone: true }, sip(response(event.bye, 200, 'OK'))];
+}
+
+/**
+ * The replaced far party hung up before answering the join's re-INVITE (RFC 3261 §15.1.2: that re-INVITE
+ * gets 487). Nothing was changed on our far party (the PBX still holds it): the PBX is told 487 and gets
+ * its call back, and the replaced call gets its leg back, to end for its PBX (`farPartyGone`).
+ */
+export const joinTargetHungUp: Step<TransferContext, TargetHungUp> = ({ outbox: _, ...context }, event) => {
+  const [left, ok] = targetLeft(context, event);
+  return fail(left, event.at, 487, reasonPhrase(487), [ok]);
+};
+
+/**
+ * The replaced far party hung up after answering, while our far party is being offered its SDP: the BYE
+ * is answered, and what becomes of our far party is decided when it answers (joinTargetGoneAnswered).
+ * The final NOTIFY (200) has gone already, so the PBX is told nothing more (RFC 6665).
+ */
+export const markTargetGone: Step<TransferContext, TargetHungUp> = ({ outbox: _, ...context }, event) => {
+  const [left, ok] = targetLeft(context, event);
+  return [left, [ok]];
+};
+
+/**
+ * Our far party accepted the offer of a far party that has hung up meanwhile: its 2xx is ACKed, and there
+ * is nobody to join it to. With the PBX still there it is re-INVITEd with the PBX's SDP, back on hold
+ * with the PBX as before the REFER (`resuming`, then the call goes on with the PBX); with the PBX gone,
+ * the call hangs it up when the transfer hands the legs back. Either way the replaced call gets its leg
+ * back, to end for its PBX.
+ */
+export const joinTargetGoneAnswered: Step<TransferContext, TransferResponse> = (
+  { outbox: _, ...context },
+  event,
+) => {
+  const reconnected = must(context.far, 'far leg');
+  const far = event.sdp ? { ...reconnected, remoteSdp: event.sdp } : reconnected;
+  const ack = sip(requestAt(far, 'ACK', far.localCseq));
+  const [acked, restored] = ackRestoring({ ...context, far });
+  const status = 487;
+  const next: Ctx = { ...acked, failure: { status, reason: reasonPhrase(status) } };
+  const back = returned(next, event.at, status, reasonPhrase(status));
+  if (context.transferorGone) return [next, [ack, ...restored, failed(next, event.at), ...back]];
+  const [resumed, resume] = reInvite(far, must(context.customerSdp, 'customer SDP'));
+  return [{ ...next, far: resumed }, [ack, ...restored, sip(resume), ...back]];
 };

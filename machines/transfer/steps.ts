@@ -389,7 +389,7 @@ export const targetUnreachable: Step<TransferContext, TransferResponse> = (
 export const targetRinging: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) =>
   notify(context, `SIP/2.0 ${event.status} ${event.reason}`, false);
 
-function cancelTimer(context: Ctx, at: string): Effect[] {
+export function cancelTimer(context: Ctx, at: string): Effect[] {
   if (!context.noAnswerTimerId) return [];
   return [
     fact({

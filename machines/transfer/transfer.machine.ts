@@ -25,6 +25,7 @@ import {
   joinGlare,
   reconnectGlare,
   retriesGlare,
+  retriesHoldGlare,
   retryHold,
   retryJoin,
   retryReconnect,
@@ -39,9 +40,13 @@ import {
   joinAnsweredUnusable,
   joinAnsweredWithoutOffer,
   joined,
+  joinNoAnswer,
   joinReconnectRefused,
   joinRefused,
+  joinTargetGoneAnswered,
+  joinTargetHungUp,
   joinTransfereeHungUp,
+  markTargetGone,
   markTransfereeGone,
 } from './join.ts';
 import { asksJoin } from './join-rules.ts';
@@ -71,7 +76,19 @@ import {
   transferorHungUp,
 } from './steps.ts';
 
-export const TRANSFER_MACHINE_VERSION = 'transfer@1';
+/**
+ * Recorded with every transfer event (metadata `machineVersion`). A change of what the machine decides
+ * for stored inputs bumps it, and the events it decides differently for carry a new optional field, so
+ * streams stored before fold as they ran. `transfer@2`: a hold answered 491 is retried
+ * (`policy.holdGlare`); a join waits for the replaced far party's answer no longer than `no-answer` and
+ * takes its BYE (TargetHungUp); states stored before are reached as they were.
+ */
+export const TRANSFER_MACHINE_VERSION = 'transfer@2';
+
+/** A join whose replaced far party hung up while its leg was lent (TargetHungUp). */
+function targetLeftJoin(context: TransferContext): boolean {
+  return context.join !== undefined && context.targetGone === true;
+}
 
 function run<E extends TransferInput>(step: Step<TransferContext, E>) {
   return assign<TransferContext, E, undefined, TransferInput, never>(({ context, event }) => {
@@ -152,7 +169,7 @@ export const transferMachine = setup({
         ],
         HoldRefused: [
           // RFC 3261 §14.1: a 491 is tried again after a back-off, as the reconnect's is.
-          { guard: ({ context, event }) => retriesGlare(context, event), actions: run(holdGlare) },
+          { guard: ({ context, event }) => retriesHoldGlare(context, event), actions: run(holdGlare) },
           { guard: 'farChallenged', actions: run(authenticateFar) },
           { guard: 'nobodyToInvite', target: 'failed', actions: run(targetUnreachable) },
           { guard: 'targetUnreachable', target: 'resuming', actions: run(targetUnreachable) },
@@ -203,6 +220,12 @@ export const transferMachine = setup({
           { guard: ({ context, event }) => isGlareTimer(context, event), actions: run(retryJoin) },
           {
             guard: ({ context, event }) =>
+              context.join !== undefined && event.timerId === context.noAnswerTimerId,
+            target: 'failed',
+            actions: run(joinNoAnswer),
+          },
+          {
+            guard: ({ context, event }) =>
               event.timerId === context.noAnswerTimerId && context.transferorGone,
             target: 'failed',
             actions: run(noAnswer),
@@ -214,6 +237,8 @@ export const transferMachine = setup({
           { guard: 'isJoin', actions: run(markTransfereeGone) },
           { target: 'failed', actions: run(transfereeHungUp('inviting')) },
         ],
+        // The replaced far party hung up before answering the join's re-INVITE.
+        TargetHungUp: { guard: 'isJoin', target: 'failed', actions: run(joinTargetHungUp) },
       },
     },
     reconnecting: {
@@ -221,6 +246,23 @@ export const transferMachine = setup({
         ...common,
         TransfereeReconnected: [
           { guard: 'farChallenged', actions: run(authenticateFar) },
+          // The replaced far party hung up meanwhile: nobody to join our far party to.
+          {
+            guard: ({ context, event }) =>
+              targetLeftJoin(context) && event.status < 300 && context.transferorGone,
+            target: 'failed',
+            actions: run(joinTargetGoneAnswered),
+          },
+          {
+            guard: ({ context, event }) => targetLeftJoin(context) && event.status < 300,
+            target: 'resuming',
+            actions: run(joinTargetGoneAnswered),
+          },
+          {
+            guard: ({ context }) => targetLeftJoin(context),
+            target: 'failed',
+            actions: run(joinReconnectRefused),
+          },
           // RFC 3261 §14.1: a 491 is tried again after a back-off, not taken as a refusal.
           { guard: ({ context, event }) => retriesGlare(context, event), actions: run(reconnectGlare) },
           {
@@ -237,6 +279,8 @@ export const transferMachine = setup({
           { guard: 'isJoin', target: 'failed', actions: run(joinTransfereeHungUp) },
           { target: 'failed', actions: run(transfereeHungUp('reconnecting')) },
         ],
+        // The replaced far party hung up after answering: decided when our far party answers its offer.
+        TargetHungUp: { guard: 'isJoin', actions: run(markTargetGone) },
         TimerFired: {
           guard: ({ context, event }) => isGlareTimer(context, event),
           actions: run(retryReconnect),

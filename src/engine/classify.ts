@@ -336,6 +336,46 @@ function ownerOfDialog(
 }
 
 /**
+ * A BYE from the far party of another call whose leg is lent to a join of this session (forwarded here
+ * by that call's session): the join's target leg is no call's leg until the join completes, so the
+ * transfer takes it. Only while the transfer holds the leg (inviting or reconnecting); a BYE out of
+ * order (§12.2.2) gets 500 like any other.
+ */
+function joinTargetHungUp(
+  session: SessionState,
+  input: SipRequestInput,
+  env: ClassifyEnv,
+): Classification | undefined {
+  for (const transfer of Object.values(session.transfers)) {
+    const ctx = transfer.context;
+    const target = ctx.target;
+    if (!isLive(transfer) || !ctx.join?.handedOver || !target) continue;
+    if (transfer.value !== 'inviting' && transfer.value !== 'reconnecting') continue;
+    if (
+      target.callId !== input.callId ||
+      input.to.params.tag !== target.local.params.tag ||
+      !target.remote.params.tag ||
+      input.from.params.tag !== target.remote.params.tag
+    )
+      continue;
+    const disorder = outOfOrder(target.remoteCseq, input.cseq.seq, input.method);
+    if (disorder) return reply(input, 500, 'Server Internal Error', disorder);
+    return {
+      kind: 'input',
+      event: {
+        type: 'TargetHungUp',
+        callSid: ctx.callSid,
+        transferSid: ctx.transferSid,
+        at: env.now,
+        bye: { adapterId: input.adapterId, transactionKey: input.transactionKey },
+        cseq: input.cseq.seq,
+      },
+    };
+  }
+  return undefined;
+}
+
+/**
  * The remote CSeq of the owner's dialog (RFC 3261 §12.2.2). While a transfer runs it holds its own copy
  * of the customer and far legs and records the requests it takes there; the call's copy records refused
  * REFERs meanwhile. The remote CSeq only grows, so the dialog's is the higher of the two.
@@ -364,6 +404,7 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     contact: contactOf(env.config),
     tcpContact: contactOf(env.config, 'tcp'),
     presentIdentity: true,
+    holdGlare: 'retry',
     ...targetGuards(env.config, env.trunks),
   };
 }
@@ -782,6 +823,10 @@ function request(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   if (input.method === 'ACK') return ack(session, input, env);
   if (input.method === 'CANCEL') return cancel(session, input, env);
   const found = ownerOfDialog(session, input);
+  if (!found || 'mismatch' in found) {
+    const hungUp = input.method === 'BYE' ? joinTargetHungUp(session, input, env) : undefined;
+    if (hungUp) return hungUp;
+  }
   if (!found) return reply(input, 481, 'Call/Transaction Does Not Exist', 'no such dialog');
   // §12.2.2: the Call-ID is known but the tags are not this dialog's: 481, nothing changes.
   if ('mismatch' in found)

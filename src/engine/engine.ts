@@ -544,14 +544,25 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  /** Reads the session a REFER's Replaces dialog maps to (attended transfer), for classify to judge. */
+  /**
+   * Reads the session a REFER's Replaces dialog maps to (attended transfer), for classify to judge. The
+   * read runs in that session's mailbox, through its cached fold: an input it is deciding meanwhile (its
+   * PBX's BYE, a re-INVITE) is stored first and seen, and the cached entry, whose maps are updated in
+   * place, is never caught up by two tasks at once. Called outside any mailbox (never awaiting one
+   * mailbox from inside another).
+   */
   async function replacedSessionFor(input: SipInput): Promise<SessionState | undefined> {
     if (input.kind !== 'request' || input.method !== 'REFER') return undefined;
     const replaces = replacesOf(input.headers['refer-to'] ?? []);
     if (replaces.kind !== 'replaces') return undefined;
     const callId = replaces.dialog.callId;
     const sid = sessionOfCallId(callId);
-    return (await loadSession(store, sid)).session;
+    return mailboxes.post(sid, async () => {
+      const current = await loaded(sid);
+      // A Replaces naming no stored session must not push live calls out of the cache.
+      if (current.revision >= 0) cache.set(sid, current);
+      return current.session;
+    });
   }
 
   /**

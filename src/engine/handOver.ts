@@ -72,6 +72,7 @@ export function deliveriesOf(events: SessionEvent[]): Delivery[] {
                   farLeg: event.farLeg!,
                   status: event.status,
                   reason: event.reason,
+                  ...(event.farPartyGone ? { farPartyGone: true } : {}),
                 },
         });
         break;

@@ -91,7 +91,7 @@ export function attendedCall(
   });
 }
 
-type Join = 'join' | 'glare_join' | 'refuse_join' | 'answer_offer' | 'none';
+type Join = 'join' | 'glare_join' | 'refuse_join' | 'answer_offer' | 'hangs_up_join' | 'none';
 
 export function joinedCarrier(options: {
   port: number;

@@ -17,6 +17,7 @@ import {
 } from './attendedParties.ts';
 import { allPassed, carrier, escapeRegExp, pbx, received, renderScenario } from './parties.ts';
 import { type PivotUnderTest, type StoredEvent, startTestPivot } from './pivot.ts';
+import { readModel } from './readModel.ts';
 
 let pivot: PivotUnderTest | undefined;
 afterEach(async () => {
@@ -183,6 +184,53 @@ describe('attended transfer failures', () => {
     );
     expect(only(events, 'TransferFailed').data.status).toBe(488);
     expect(only(events, 'JoinEnded').data).toMatchObject({ outcome: 'returned', status: 488 });
+    expect(events.map((e) => e.type)).not.toContain('TransferCompleted');
+  });
+
+  it('the colleague hangs up during the join: its BYE gets 200, NOTIFY 487, B ends for its PBX, A goes on', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = joinedCarrier({
+      port: carrierPort,
+      customerJoin: 'none',
+      colleagueJoin: 'hangs_up_join',
+      customerEnd: 'stays',
+    });
+    await far.ready;
+    const b = consultation('colleague-bye');
+    const agentB = consultCall(pivot.address, b, 'hung_up');
+    await storedEventually(pivot.dbPath, (e) => e.type === 'CallAnswered' && e.data.callSid === b.callSid);
+    const agentA = attendedCall(pivot.address, {
+      replaces: b.replaces,
+      flow: 'accepted',
+      final: '487 Request Terminated',
+    });
+    // The colleague's scenario requires the 200 to its BYE; B's PBX is BYEd by the pivot; A's PBX
+    // hears NOTIFY 487 and hangs up, and the customer, never re-INVITEd, is BYEd then.
+    const [resultA, resultB, resultFar] = await allPassed(agentA, agentB, far);
+    expect(received(resultA!).filter((line) => line.startsWith('NOTIFY'))).toHaveLength(2);
+    expect(received(resultB!).filter((line) => line.startsWith('BYE'))).toHaveLength(1);
+    expect(received(resultFar!).filter((line) => line.startsWith('SIP/2.0 481'))).toEqual([]);
+
+    // Both calls close in the call log, billed up to their end.
+    const api = readModel(pivot.httpUrl);
+    await api.untilEndedAndBilled({ calls: 2, billingLines: 2 });
+    const { Calls } = await api.get('/v1/Calls');
+    expect(Calls.map((c: { Status: string }) => c.Status)).toEqual(['completed', 'completed']);
+    expect(Calls.filter((c: { ParentCallSid?: string }) => c.ParentCallSid)).toEqual([]);
+    const { Transfers } = await api.get('/v1/Transfers');
+    expect(Transfers).toEqual([expect.objectContaining({ Kind: 'attended', Outcome: 'failed' })]);
+
+    const events = await pivot.events();
+    const streamB = `call-${b.callSid}`;
+    const hungUp = only(events, 'TargetHungUp');
+    expect(hungUp.stream).not.toBe(streamB);
+    expect(only(events, 'TransferFailed').data).toMatchObject({ status: 487, transferorGone: false });
+    expect(only(events, 'JoinEnded').data).toMatchObject({ outcome: 'returned', farPartyGone: true });
+    expect(only(events, 'FarLegReturned').data.farPartyGone).toBe(true);
+    const bTypes = typesIn(events, streamB);
+    expect(bTypes.slice(bTypes.indexOf('FarLegReturned'))).toEqual(['FarLegReturned', 'CallEnded']);
+    expect(bTypes).not.toContain('HangupReceived');
     expect(events.map((e) => e.type)).not.toContain('TransferCompleted');
   });
 

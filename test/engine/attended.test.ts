@@ -147,4 +147,107 @@ describe('engine: attended transfer across two sessions', () => {
     expect(lent).toHaveLength(1);
     await next.stop();
   });
+
+  it("judges the REFER on B as B's mailbox leaves it: a BYE B is deciding is stored first, and seen", async () => {
+    const memory = createInMemoryEventStore();
+    let streamB = '';
+    let releaseBye: () => void = () => {};
+    const byeHeld = new Promise<void>((resolve) => {
+      releaseBye = resolve;
+    });
+    let byeAppending = false;
+    // B's PBX hangs up and B's mailbox is busy storing it when the REFER on A arrives.
+    const store: EventStore = {
+      ...memory,
+      appendToStream: async (stream, events, options) => {
+        if (stream === streamB && events[0]?.type === 'HangupReceived') {
+          byeAppending = true;
+          await byeHeld;
+        }
+        return memory.appendToStream(stream, events, options);
+      },
+    };
+    const sent: SipCommand[] = [];
+    const engine = createEngine({
+      store,
+      config: testConfig(),
+      timers: heldTimers,
+      send: (c) => sent.push(c),
+    });
+    const { a, b } = await twoCalls(engine, sent);
+    streamB = `call-${sessionOf(b)}`;
+
+    const hangup = engine.handle(pbxInDialog(b, `pv${shortId(sessionOf(b))}c`, 'BYE', 2));
+    await until(() => (byeAppending ? true : undefined));
+    const refer = referWithReplaces(a, b);
+    const judged = engine.handle(refer);
+    // Whatever the REFER's handling could do without B's mailbox, it has done by the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    releaseBye();
+    await hangup;
+    await judged;
+
+    const answers = sent.filter((c) => c.kind === 'response' && c.transactionKey === refer.transactionKey);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]).toMatchObject({ status: 403 });
+    expect(JSON.stringify(answers[0])).toContain('the replaced call has ended');
+    const streamA = (await memory.readStream(`call-${sessionOf(a)}`)).map((e) => e.type);
+    expect(streamA).toContain('ReferRejected');
+    expect(streamA).not.toContain('JoinRequested');
+    expect((await memory.readStream(streamB)).map((e) => e.type)).not.toContain('HandOverRequested');
+    await engine.stop();
+  });
+
+  it("B's call limit, due while its far leg is lent, waits; the join gives up on a far party that never answers; then the limit ends B", async () => {
+    const store = createInMemoryEventStore();
+    const sent: SipCommand[] = [];
+    const engine = createEngine({
+      store,
+      config: testConfig({ maxCallSeconds: 60 }),
+      timers: heldTimers,
+      send: (c) => sent.push(c),
+    });
+    const { a, b, bFar } = await twoCalls(engine, sent);
+    const [sessionA, sessionB] = [sessionOf(a), sessionOf(b)];
+    await engine.handle(referWithReplaces(a, b));
+    // The colleague never answers the join's re-INVITE.
+    await until(() => requests(sent, 'INVITE').find((r) => r.callId === bFar.callId && r.cseq.seq > 1));
+    const pending = (session: string, name: string, not?: string) =>
+      engine
+        .pendingTimers()
+        .find((t) => t.sessionSid === session && t.timer.name === name && t.timer.timerId !== not)?.timer;
+    const fire = (session: string, timer: NonNullable<ReturnType<typeof pending>>) =>
+      engine.fireTimer(session, {
+        type: 'TimerFired',
+        callSid: timer.callSid,
+        at: timer.dueAt,
+        timerId: timer.timerId,
+        name: timer.name,
+        ...(timer.transferSid ? { transferSid: timer.transferSid } : {}),
+      });
+
+    const limit = pending(sessionB, 'max-call')!;
+    expect(await fire(sessionB, limit)).toMatchObject({ kind: 'stored' });
+    expect(requests(sent, 'BYE')).toEqual([]);
+    const again = pending(sessionB, 'max-call', limit.timerId)!;
+    expect(Date.parse(again.dueAt) - Date.parse(limit.dueAt)).toBe(30_000);
+
+    await fire(sessionA, pending(sessionA, 'no-answer')!);
+    expect(requests(sent, 'CANCEL').map((r) => r.callId)).toEqual([bFar.callId]);
+    expect(requests(sent, 'NOTIFY').at(-1)?.body).toBe('SIP/2.0 408 Request Timeout\r\n');
+    // The leg goes back to B through B's mailbox.
+    const streamB = () => store.readStream(`call-${sessionB}`);
+    while (!(await streamB()).some((e) => e.type === 'FarLegReturned')) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+
+    await fire(sessionB, again);
+    const byes = requests(sent, 'BYE').map((r) => r.callId);
+    expect(byes.sort()).toEqual([b.callId, bFar.callId].sort());
+    const ended = (await streamB()).filter((e) => e.type === 'CallEnded');
+    expect(ended.map((e) => (e.data as { why?: string }).why)).toEqual([
+      expect.stringContaining('maxCallSeconds'),
+    ]);
+    await engine.stop();
+  });
 });

@@ -1,8 +1,8 @@
 /**
- * Streams stored before delayed offers, offer-less re-INVITEs and the RFC 3725 reconnect fold to the
- * states they recorded (`pivot replay --check`): their events lack the new optional fields
- * (`delayedOffer`, `offerless`, `policy.reconnect`), so the machines take the paths those events took
- * then. The recorded states are written out here as the machines of that time stored them.
+ * Streams stored before delayed offers, offer-less re-INVITEs, the RFC 3725 reconnect and the retried
+ * hold 491 fold to the states they recorded (`pivot replay --check`): their events lack the new optional
+ * fields (`delayedOffer`, `offerless`, `policy.reconnect`, `policy.holdGlare`), so the machines take the
+ * paths those events took then. The recorded states are written out here as the machines of that time stored them.
  */
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../machines/events.ts';
@@ -16,6 +16,7 @@ import {
   callProgress,
   callReceived,
   hangup,
+  policy,
   ROOT,
   referReceived,
   SDP,
@@ -123,5 +124,40 @@ describe('streams stored before the new fields fold as they did', () => {
     expect(answered?.events.map((e) => e.type)).toEqual(['CallAnswered']);
     const ack = answered?.commands.find((c) => c.kind === 'request' && c.method === 'ACK');
     expect(ack?.kind === 'request' && ack.cseq.seq).toBe(1);
+  });
+
+  it('a transfer whose hold got 491 before a hold was retried: the hold skipped, the target INVITEd at once', async () => {
+    // Its REFER policy has no `holdGlare`: the 491 was taken as a refused hold, as any other status.
+    const { holdGlare: _, ...before } = policy();
+    const inputs = [
+      callReceived(),
+      callAnswered(),
+      referReceived({ policy: before }),
+      transferResponse('HoldRefused', { status: 491, reason: 'Request Pending', at: at(21) }),
+      transferResponse('TargetAnswered', { at: at(30) }),
+      transferResponse('TransfereeReconnected', { at: at(31) }),
+    ];
+    const events = history(...inputs);
+    const store = await stored(events, {
+      CallReceived: 'ringing',
+      CallAnswered: 'inProgress',
+      ReferReceived: 'holding',
+      ReferAccepted: 'transferring',
+      HoldRefused: 'inviting',
+      TargetAnswered: 'reconnecting',
+      TransfereeReconnected: 'completed',
+      TransferCompleted: 'handedOff',
+      ChildCallStarted: 'inProgress',
+    });
+    expect((await checkAll(store)).mismatches).toEqual([]);
+    // Decided again, the 491 INVITEs the target, as it did then; no back-off timer.
+    const refused = live(inputs)[3]!;
+    expect(refused.events.map((e) => e.type)).toContain('TargetInvited');
+    expect(refused.events.some((e) => e.type === 'TimerScheduled' && e.name === 'reinvite-retry')).toBe(
+      false,
+    );
+    // Today's REFERs record the retry: the same 491 keeps the transfer holding for its back-off.
+    const today = live([...inputs.slice(0, 2), referReceived(), inputs[3]!])[3]!;
+    expect(today.events.map((e) => e.type)).toEqual(['HoldRefused', 'TimerScheduled']);
   });
 });

@@ -246,6 +246,7 @@ export function policy(overrides: Partial<TransferPolicy> = {}): TransferPolicy 
     carrierDestination: CARRIER,
     publicHost: PUBLIC_HOST,
     contact: PIVOT_CONTACT,
+    holdGlare: 'retry',
     ...overrides,
   };
 }
