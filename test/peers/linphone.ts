@@ -126,9 +126,10 @@ function linphonerc(options: {
 }
 
 /**
- * belle-sip logs each message it sends as `message sent to [UDP://host:port], size: [n] bytes` and each
- * datagram (or stream read) it receives as `received [n] new bytes from [UDP://host:port]:`, then the
- * message, whose lines (and only those) end in CRLF.
+ * belle-sip logs each message it sends as `message sent to [UDP://host:port], size: [n] bytes` and what
+ * it reads as `received [n] new bytes from [UDP://host:port]:`, then the bytes, whose lines (and only
+ * those) end in CRLF. A read from a TCP stream may hold more than one message: they are told apart by
+ * their Content-Length.
  */
 export function parseLinphoneTrace(log: string, local: string): SipTraceEntry[] {
   const entries: SipTraceEntry[] = [];
@@ -137,15 +138,32 @@ export function parseLinphoneTrace(log: string, local: string): SipTraceEntry[] 
   for (const match of log.matchAll(pattern)) {
     const sent = match[1] === 'message sent to';
     const peer = match[2] ?? '';
-    const text = match[3] ?? '';
-    entries.push({
-      source: sent ? local : peer,
-      destination: sent ? peer : local,
-      firstLine: text.split('\r\n')[0] ?? '',
-      text,
-    });
+    for (const text of splitMessages(match[3] ?? '')) {
+      entries.push({
+        source: sent ? local : peer,
+        destination: sent ? peer : local,
+        firstLine: text.split('\r\n')[0] ?? '',
+        text,
+      });
+    }
   }
   return entries;
+}
+
+function splitMessages(bytes: string): string[] {
+  const messages: string[] = [];
+  let rest = bytes;
+  while (rest.trim() !== '') {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) {
+      messages.push(rest);
+      break;
+    }
+    const length = Number(/\r\n(?:Content-Length|l): *(\d+)/i.exec(rest.slice(0, end))?.[1] ?? 0);
+    messages.push(rest.slice(0, end + 4 + length));
+    rest = rest.slice(end + 4 + length);
+  }
+  return messages;
 }
 
 export async function startLinphone(options: LinphoneOptions): Promise<Linphone> {
