@@ -1,15 +1,21 @@
 /**
- * An attended transfer made by a real phone: Linphone (linphonec) is the agent's PBX phone, registered
- * nowhere and sending everything to the pivot. It calls the customer (call A), holds it, calls the
- * colleague (call B) and transfers A to B with its own command: a REFER on A whose Refer-To carries B's
- * dialog in `?Replaces=` (belle-sip %-escapes it in lower case: `%3b`, `%3d`). Both far parties are one
- * baresip on 127.0.0.2 (two accounts). Checked: the phone's SIP trace (REFER, 202, NOTIFYs, BYEs), the
- * far parties' trace (each gets the other's SDP, RFC 3725), the stored events of both sessions and the
- * call log. Over UDP, and over TCP, where the phone's Contact names its end of the one connection it
- * opened, so the pivot's NOTIFYs and its BYE must go back on that connection.
+ * Attended transfers made by a real phone: Linphone (linphonec) is the agent's PBX phone, registered
+ * nowhere and sending everything to the pivot. It holds the customer's call, calls the colleague and
+ * transfers with its own command (`transfer <id1> --to-call <id2>`): a REFER on one call whose Refer-To
+ * carries the other call's dialog in `?Replaces=` (belle-sip %-escapes it in lower case: `%3b`, `%3d`).
+ * Both far parties are one baresip on 127.0.0.2 (two accounts). Checked: the phone's SIP trace (REFER,
+ * 202, NOTIFYs, BYEs), the far parties' trace (each gets the other's SDP, RFC 3725), the stored events of
+ * both sessions and the call log.
+ *
+ * - The agent calls the customer (A), then the colleague (B), and REFERs A with B in Replaces; over
+ *   UDP, and over TCP, where the phone's Contact names its end of the one connection it opened, so the
+ *   pivot's NOTIFYs and its BYE must go back on that connection.
+ * - The customer calls in (A, an origination call: the pivot's INVITE opened the phone's dialog) and
+ *   the agent REFERs its consultation call B with A in Replaces: the tags the phone puts in Replaces are
+ *   its own (from-tag) and the pivot's (to-tag) whichever side opened the dialog (RFC 3891 §3).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { callSidForCallId } from '../../src/shared/sids.ts';
+import { sessionOfCallId } from '../../src/shared/sessionKeys.ts';
 import {
   CARRIER_IP,
   type PivotUnderTest,
@@ -18,10 +24,12 @@ import {
   TRUNK_DOMAIN,
 } from '../e2e/pivot.ts';
 import { readModel } from '../e2e/readModel.ts';
+import { freePort } from '../helpers/sipp.ts';
 import { type Baresip, type SipTraceEntry, startBaresip } from './baresip.ts';
 import { type Linphone, startLinphone } from './linphone.ts';
 import { freeSipPort } from './ports.ts';
 
+const AGENT = '+15550100000';
 const CUSTOMER = '+15550200000';
 const COLLEAGUE = '+15550300000';
 
@@ -52,25 +60,211 @@ function typesIn(events: StoredEvent[], stream: string): string[] {
   return events.filter((e) => e.stream === stream).map((e) => e.type);
 }
 
+async function startParties(options: { transport?: 'udp' | 'tcp'; customerCallsIn?: boolean }) {
+  const carrierPort = await freeSipPort(CARRIER_IP);
+  // A call to the trunk's number goes to the phone: its port is chosen before the pivot starts.
+  const pbxPort = await freePort();
+  pivot = await startTestPivot({ carrierPort, pbxPort });
+  farParties = await startBaresip({
+    ip: CARRIER_IP,
+    name: 'far-parties',
+    sipPort: carrierPort,
+    aor: (port) => `sip:${CUSTOMER}@${CARRIER_IP}:${port}`,
+    extraAors: (port) => [`sip:${COLLEAGUE}@${CARRIER_IP}:${port}`],
+  });
+  agent = await startLinphone({
+    name: 'agent',
+    identity: `sip:${AGENT}@${TRUNK_DOMAIN}`,
+    outbound: pivot.address,
+    sipPort: pbxPort,
+    autoAnswer: options.customerCallsIn,
+    ...(options.transport ? { transport: options.transport } : {}),
+  });
+  return { pivot, farParties, agent };
+}
+
+/** The phone's dialog of a call, from its trace: the Call-ID, its own tag and the pivot's. */
+function phoneDialog(trace: SipTraceEntry[], pivotAddress: string, user: string) {
+  const sent = (m: SipTraceEntry) => m.destination === pivotAddress;
+  const outgoing = trace.find((m) => sent(m) && m.firstLine.startsWith(`INVITE sip:${user}@`));
+  if (outgoing) {
+    const callId = callIdOf(outgoing)!;
+    const answer = trace.find((m) => !sent(m) && isResponse(m, 200, 'INVITE') && callIdOf(m) === callId)!;
+    return { callId, phoneTag: tagOf(header(outgoing, 'From')), pivotTag: tagOf(header(answer, 'To')) };
+  }
+  const incoming = trace.find(
+    (m) =>
+      !sent(m) && isRequest(m, 'INVITE') && new RegExp(`^<?sip:\\${user}@`).test(header(m, 'From') ?? ''),
+  )!;
+  const callId = callIdOf(incoming)!;
+  const answer = trace.find((m) => sent(m) && isResponse(m, 200, 'INVITE') && callIdOf(m) === callId)!;
+  return { callId, phoneTag: tagOf(header(answer, 'To')), pivotTag: tagOf(header(incoming, 'From')) };
+}
+
+/**
+ * What the phone saw of its transfer: the REFER on the referred call names the replaced call's party
+ * with that dialog in Replaces; 202, NOTIFY 100 then 200 (terminated), both answered; then both of its
+ * calls released: it hangs up the referred call on the final NOTIFY, the pivot BYEs the replaced one.
+ */
+async function expectPhoneTransferred(
+  phone: Linphone,
+  pivotAddress: string,
+  calls: { referred: string; replaced: { callId: string; phoneTag?: string; pivotTag?: string } },
+  replacedUser: string,
+): Promise<void> {
+  const sent = (m: SipTraceEntry) => m.destination === pivotAddress;
+  const { referred, replaced } = calls;
+  const trace = phone.sipTrace();
+  const refers = trace.filter((m) => sent(m) && isRequest(m, 'REFER'));
+  expect(refers.map(callIdOf)).toEqual([referred]);
+  const referTo = header(refers[0]!, 'Refer-To')!;
+  const target = /^<sip:([^@]+)@([^?>]+)\?Replaces=([^>]+)>$/.exec(referTo);
+  expect(target, referTo).not.toBeNull();
+  expect(target![1]).toBe(replacedUser);
+  const replaces = decodeURIComponent(target![3]!).split(';');
+  expect(replaces[0]).toBe(replaced.callId);
+  expect(replaces.slice(1).sort()).toEqual([`from-tag=${replaced.phoneTag}`, `to-tag=${replaced.pivotTag}`]);
+
+  const onReferred = (m: SipTraceEntry) => !sent(m) && callIdOf(m) === referred;
+  expect(trace.filter((m) => onReferred(m) && isResponse(m, 202, 'REFER'))).toHaveLength(1);
+  const notifies = trace.filter((m) => onReferred(m) && isRequest(m, 'NOTIFY'));
+  expect(notifies.map((m) => body(m).split('\r\n')[0])).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
+  expect(header(notifies[1]!, 'Subscription-State')).toMatch(/^terminated/);
+  expect(
+    trace.filter((m) => sent(m) && isResponse(m, 200, 'NOTIFY') && callIdOf(m) === referred),
+  ).toHaveLength(2);
+  // (linphonec says a call ended when it sends its BYE: the 200 may come after.)
+  expect(trace.some((m) => sent(m) && isRequest(m, 'BYE') && callIdOf(m) === referred)).toBe(true);
+  await phone.waitForSip('200 to its BYE', (m) => onReferred(m) && isResponse(m, 200, 'BYE'));
+  expect(trace.some((m) => !sent(m) && isRequest(m, 'BYE') && callIdOf(m) === replaced.callId)).toBe(true);
+  await phone.waitForSip(
+    "its 200 to the pivot's BYE",
+    (m) => sent(m) && isResponse(m, 200, 'BYE') && callIdOf(m) === replaced.callId,
+  );
+}
+
+/**
+ * The far parties joined (RFC 3725): the replaced call's far party is re-INVITEd without SDP and offers
+ * in its 200; that offer reaches the referred call's far party in a re-INVITE; its answer reaches the
+ * first in the ACK. Call-IDs are the far parties' dialogs with the pivot.
+ */
+async function expectFarPartiesJoined(
+  phones: Baresip,
+  dialogs: { referred: string; replaced: string },
+): Promise<void> {
+  const toPhones = (m: SipTraceEntry) => m.destination.startsWith(`${CARRIER_IP}:`);
+  const offerless = await phones.waitForSip(
+    'the offer-less re-INVITE',
+    (m) => toPhones(m) && isRequest(m, 'INVITE') && callIdOf(m) === dialogs.replaced && body(m) === '',
+  );
+  // The ACK ends the exchange: everything before it is in the trace.
+  const ack = await phones.waitForSip(
+    'the ACK with the answer',
+    (m) => toPhones(m) && isRequest(m, 'ACK') && callIdOf(m) === dialogs.replaced && body(m) !== '',
+  );
+  const trace = phones.sipTrace();
+  const offer = trace.find(
+    (m) =>
+      !toPhones(m) &&
+      isResponse(m, 200, 'INVITE') &&
+      callIdOf(m) === dialogs.replaced &&
+      header(m, 'CSeq') === header(offerless, 'CSeq'),
+  )!;
+  expect(audioPort(body(offer))).toMatch(/^\d+$/);
+  const relayed = trace
+    .filter((m) => toPhones(m) && isRequest(m, 'INVITE') && callIdOf(m) === dialogs.referred)
+    .at(-1)!;
+  expect(audioPort(body(relayed))).toBe(audioPort(body(offer)));
+  expect(body(relayed)).not.toMatch(/^a=(sendonly|inactive)\r$/m);
+  const answer = trace.find(
+    (m) =>
+      !toPhones(m) &&
+      isResponse(m, 200, 'INVITE') &&
+      callIdOf(m) === dialogs.referred &&
+      header(m, 'CSeq') === header(relayed, 'CSeq'),
+  )!;
+  expect(audioPort(body(ack))).toBe(audioPort(body(answer)));
+  expect(audioPort(body(answer))).not.toBe(audioPort(body(offer)));
+}
+
+/** The store and the read side: the joined call is a child of the referred call, linked to the replaced. */
+async function expectJoinedInStoreAndCallLog(
+  under: PivotUnderTest,
+  sids: { referred: string; replaced: string },
+  replaces: { callId: string; phoneTag?: string; pivotTag?: string },
+): Promise<void> {
+  const api = readModel(under.httpUrl);
+  await api.untilEndedAndBilled({ calls: 3, billingLines: 4 });
+  const { Calls } = await api.get('/v1/Calls');
+  const joined = Calls.find((c: { ParentCallSid?: string }) => c.ParentCallSid === sids.referred);
+  const byColleague = (c: { From: string; To: string }) => c.To === COLLEAGUE || c.From === COLLEAGUE;
+  for (const sid of [sids.referred, sids.replaced]) {
+    expect(Calls.find((c: { Sid: string }) => c.Sid === sid)).toMatchObject({ Status: 'completed' });
+  }
+  expect(joined).toMatchObject({ JoinedCallSid: sids.replaced, Status: 'completed' });
+  expect([joined.From, joined.To].sort()).toEqual([CUSTOMER, COLLEAGUE].sort());
+  expect(byColleague(joined)).toBe(true);
+  const { Transfers } = await api.get(`/v1/Transfers?CallSid=${sids.referred}`);
+  expect(Transfers).toEqual([
+    expect.objectContaining({
+      Kind: 'attended',
+      ReplacedCallSid: sids.replaced,
+      ChildCallSid: joined.Sid,
+      Outcome: 'completed',
+    }),
+  ]);
+
+  const events = await under.events();
+  const [referredStream, replacedStream] = [`call-${sids.referred}`, `call-${sids.replaced}`];
+  const referReceived = events.filter((e) => e.type === 'ReferReceived');
+  expect(referReceived.map((e) => e.stream)).toEqual([referredStream]);
+  expect(referReceived[0]!.data.replaces).toMatchObject({
+    callId: replaces.callId,
+    toTag: replaces.pivotTag,
+    fromTag: replaces.phoneTag,
+  });
+  expect(referReceived[0]!.data.replaced).toMatchObject({
+    callSid: sids.replaced,
+    state: 'inProgress',
+    sameCustomer: true,
+  });
+  expect(typesIn(events, referredStream)).toEqual(
+    expect.arrayContaining([
+      'ReferAccepted',
+      'JoinRequested',
+      'ReplacedCallHandedOver',
+      'TransferCompleted',
+      'JoinEnded',
+    ]),
+  );
+  expect(typesIn(events, replacedStream)).toEqual(
+    expect.arrayContaining(['HandOverRequested', 'FarLegHandedOver', 'ReplacedCallJoined', 'CallEnded']),
+  );
+  expect(events.find((e) => e.type === 'TransferCompleted')!.data.joinedCallSid).toBe(sids.replaced);
+  expect(events.find((e) => e.type === 'ChildCallStarted')!.data).toMatchObject({
+    callSid: joined.Sid,
+    parentCallSid: sids.referred,
+    joinedCallSid: sids.replaced,
+  });
+}
+
+/** The far parties' dialogs with the pivot: the one each opened or was called in. */
+function farDialogs(phones: Baresip): { customer: string; colleague: string } {
+  const trace = phones.sipTrace();
+  const initial = (user: string) =>
+    trace.find(
+      (m) =>
+        isRequest(m, 'INVITE') &&
+        (m.firstLine.startsWith(`INVITE sip:${user}@`) || (header(m, 'From') ?? '').includes(`sip:${user}@`)),
+    )!;
+  return { customer: callIdOf(initial(CUSTOMER))!, colleague: callIdOf(initial(COLLEAGUE))! };
+}
+
 describe('an attended transfer made by a Linphone phone', () => {
   it.each(['udp', 'tcp'] as const)(
-    "over %s, linphonec's own transfer command joins the customer and the colleague and frees both of its calls",
+    'over %s: the agent calls the customer and the colleague, and REFERs the customer with the colleague in Replaces',
     async (transport) => {
-      const carrierPort = await freeSipPort(CARRIER_IP);
-      pivot = await startTestPivot({ carrierPort });
-      farParties = await startBaresip({
-        ip: CARRIER_IP,
-        name: 'far-parties',
-        sipPort: carrierPort,
-        aor: (port) => `sip:${CUSTOMER}@${CARRIER_IP}:${port}`,
-        extraAors: (port) => [`sip:${COLLEAGUE}@${CARRIER_IP}:${port}`],
-      });
-      agent = await startLinphone({
-        name: 'agent',
-        identity: `sip:+15550100000@${TRUNK_DOMAIN}`,
-        outbound: pivot.address,
-        transport,
-      });
+      const { pivot, farParties, agent } = await startParties({ transport });
 
       const a = await agent.call(`sip:${CUSTOMER}@${TRUNK_DOMAIN}`);
       await agent.pause(a);
@@ -79,164 +273,62 @@ describe('an attended transfer made by a Linphone phone', () => {
       await agent.waitForOutput('transfer reported done', new RegExp(`of call ${a} has been transfered`));
       await Promise.all([agent.ended(a), agent.ended(b)]);
 
-      // The phone's side, from its own trace.
-      const sent = (m: SipTraceEntry) => m.destination === pivot!.address;
       const trace = agent.sipTrace();
-      const invites = trace.filter((m) => sent(m) && isRequest(m, 'INVITE'));
-      const inviteA = invites.find((m) => m.firstLine.startsWith(`INVITE sip:${CUSTOMER}@`))!;
-      const inviteB = invites.find((m) => m.firstLine.startsWith(`INVITE sip:${COLLEAGUE}@`))!;
-      const [callIdA, callIdB] = [callIdOf(inviteA)!, callIdOf(inviteB)!];
-      const answerB = trace.find((m) => !sent(m) && isResponse(m, 200, 'INVITE') && callIdOf(m) === callIdB)!;
-      // B's dialog as the phone knows it: its own tag (From) and the pivot's (To of the 200).
-      const [phoneTagB, pivotTagB] = [tagOf(header(inviteB, 'From')), tagOf(header(answerB, 'To'))];
-
-      const refer = trace.find((m) => sent(m) && isRequest(m, 'REFER'))!;
-      expect(callIdOf(refer)).toBe(callIdA);
-      const referTo = header(refer, 'Refer-To')!;
-      const target = /^<sip:([^@]+)@([^?>]+)\?Replaces=([^>]+)>$/.exec(referTo);
-      expect(target, referTo).not.toBeNull();
-      expect(target![1]).toBe(COLLEAGUE);
-      const replaces = decodeURIComponent(target![3]!).split(';');
-      expect(replaces[0]).toBe(callIdB);
-      expect(replaces.slice(1).sort()).toEqual([`from-tag=${phoneTagB}`, `to-tag=${pivotTagB}`]);
-
-      const toReferA = (m: SipTraceEntry) => !sent(m) && callIdOf(m) === callIdA;
-      expect(trace.filter((m) => toReferA(m) && isResponse(m, 202, 'REFER'))).toHaveLength(1);
-      const notifies = trace.filter((m) => toReferA(m) && isRequest(m, 'NOTIFY'));
-      expect(notifies.map((m) => body(m).split('\r\n')[0])).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
-      expect(header(notifies[1]!, 'Subscription-State')).toMatch(/^terminated/);
+      const callA = phoneDialog(trace, pivot.address, CUSTOMER);
+      const callB = phoneDialog(trace, pivot.address, COLLEAGUE);
+      await expectPhoneTransferred(
+        agent,
+        pivot.address,
+        { referred: callA.callId, replaced: callB },
+        COLLEAGUE,
+      );
+      // The phone's hold reached the customer before the join.
+      const far = farDialogs(farParties);
       expect(
-        trace.filter((m) => sent(m) && isResponse(m, 200, 'NOTIFY') && callIdOf(m) === callIdA),
-      ).toHaveLength(2);
-      // Both PBX legs released: the phone hangs A up on the final NOTIFY, the pivot BYEs B (RFC 3891 §3).
-      // (linphonec says a call ended when it sends its BYE: the 200 may come after.)
-      expect(trace.some((m) => sent(m) && isRequest(m, 'BYE') && callIdOf(m) === callIdA)).toBe(true);
-      await agent.waitForSip('200 to its BYE on A', (m) => toReferA(m) && isResponse(m, 200, 'BYE'));
-      expect(trace.some((m) => !sent(m) && isRequest(m, 'BYE') && callIdOf(m) === callIdB)).toBe(true);
-      await agent.waitForSip(
-        "its 200 to the pivot's BYE on B",
-        (m) => sent(m) && isResponse(m, 200, 'BYE') && callIdOf(m) === callIdB,
-      );
-
-      // The far parties: the colleague is re-INVITEd without SDP and offers in its 200; that offer reaches
-      // the customer in a re-INVITE; the customer's answer reaches the colleague in the ACK.
-      const phones = farParties;
-      const toPhones = (m: SipTraceEntry) => m.destination.startsWith(`${CARRIER_IP}:`);
-      const callIdAt = (user: string) =>
-        callIdOf(
-          phones.sipTrace().find((m) => toPhones(m) && m.firstLine.startsWith(`INVITE sip:${user}@`))!,
-        );
-      const [customerCallId, colleagueCallId] = [callIdAt(CUSTOMER), callIdAt(COLLEAGUE)];
-      const customerInvites = () =>
-        phones
+        farParties
           .sipTrace()
-          .filter((m) => toPhones(m) && isRequest(m, 'INVITE') && callIdOf(m) === customerCallId);
-      const offerless = await phones.waitForSip(
-        "the colleague's offer-less re-INVITE",
-        (m) => toPhones(m) && isRequest(m, 'INVITE') && callIdOf(m) === colleagueCallId && body(m) === '',
-      );
-      const colleagueOffer = await phones.waitForSip(
-        "the colleague's offer",
-        (m) =>
-          !toPhones(m) &&
-          isResponse(m, 200, 'INVITE') &&
-          header(m, 'CSeq') === header(offerless, 'CSeq') &&
-          callIdOf(m) === colleagueCallId,
-      );
-      const join = await phones.waitForSip(
-        'the join re-INVITE to the customer',
-        (m) =>
-          toPhones(m) &&
-          isRequest(m, 'INVITE') &&
-          callIdOf(m) === customerCallId &&
-          header(m, 'CSeq') !== header(customerInvites()[0]!, 'CSeq') &&
-          !/^a=sendonly\r$/m.test(body(m)),
-      );
-      // The initial INVITE, the phone's hold (relayed), the join.
-      expect(customerInvites()).toHaveLength(3);
-      expect(body(customerInvites()[1]!)).toMatch(/^a=sendonly\r$/m);
-      expect(customerInvites()[2]).toEqual(join);
-      expect(audioPort(body(join))).toBe(audioPort(body(colleagueOffer)));
-      expect(body(join)).not.toMatch(/^a=(sendonly|inactive)\r$/m);
-      const customerAnswer = await phones.waitForSip(
-        "the customer's answer",
-        (m) =>
-          !toPhones(m) &&
-          isResponse(m, 200, 'INVITE') &&
-          header(m, 'CSeq') === header(join, 'CSeq') &&
-          callIdOf(m) === customerCallId,
-      );
-      const ack = await phones.waitForSip(
-        "the colleague's ACK with the answer",
-        (m) => toPhones(m) && isRequest(m, 'ACK') && callIdOf(m) === colleagueCallId && body(m) !== '',
-      );
-      expect(audioPort(body(ack))).toBe(audioPort(body(customerAnswer)));
+          .some(
+            (m) => isRequest(m, 'INVITE') && callIdOf(m) === far.customer && /^a=sendonly\r$/m.test(body(m)),
+          ),
+      ).toBe(true);
+      await expectFarPartiesJoined(farParties, { referred: far.customer, replaced: far.colleague });
 
       // The customer hangs up the joined call: the pivot BYEs the colleague.
-      await phones.command('hangup');
-
-      const [sidA, sidB] = [callSidForCallId(callIdA), callSidForCallId(callIdB)];
-      const api = readModel(pivot.httpUrl);
-      await api.untilEndedAndBilled({ calls: 3, billingLines: 4 });
-      const { Calls } = await api.get('/v1/Calls');
-      const joined = Calls.find((c: { ParentCallSid?: string }) => c.ParentCallSid === sidA);
-      expect(Calls.find((c: { Sid: string }) => c.Sid === sidA)).toMatchObject({
-        To: CUSTOMER,
-        Status: 'completed',
-      });
-      expect(Calls.find((c: { Sid: string }) => c.Sid === sidB)).toMatchObject({
-        To: COLLEAGUE,
-        Status: 'completed',
-      });
-      expect(joined).toMatchObject({
-        JoinedCallSid: sidB,
-        From: CUSTOMER,
-        To: COLLEAGUE,
-        Status: 'completed',
-      });
-      const { Transfers } = await api.get(`/v1/Transfers?CallSid=${sidA}`);
-      expect(Transfers).toEqual([
-        expect.objectContaining({
-          Kind: 'attended',
-          ReplacedCallSid: sidB,
-          ChildCallSid: joined.Sid,
-          Outcome: 'completed',
-        }),
-      ]);
-
-      const events = await pivot.events();
-      const [streamA, streamB] = [`call-${sidA}`, `call-${sidB}`];
-      const referReceived = events.find((e) => e.type === 'ReferReceived')!;
-      expect(referReceived.stream).toBe(streamA);
-      expect(referReceived.data.replaces).toMatchObject({
-        callId: callIdB,
-        toTag: pivotTagB,
-        fromTag: phoneTagB,
-      });
-      expect(referReceived.data.replaced).toMatchObject({
-        callSid: sidB,
-        state: 'inProgress',
-        sameCustomer: true,
-      });
-      expect(typesIn(events, streamA)).toEqual(
-        expect.arrayContaining([
-          'ReferAccepted',
-          'JoinRequested',
-          'ReplacedCallHandedOver',
-          'TransferCompleted',
-          'JoinEnded',
-        ]),
+      await farParties.command('hangup');
+      await expectJoinedInStoreAndCallLog(
+        pivot,
+        { referred: sessionOfCallId(callA.callId), replaced: sessionOfCallId(callB.callId) },
+        callB,
       );
-      expect(typesIn(events, streamB)).toEqual(
-        expect.arrayContaining(['HandOverRequested', 'FarLegHandedOver', 'ReplacedCallJoined', 'CallEnded']),
-      );
-      const completed = events.find((e) => e.type === 'TransferCompleted')!.data;
-      expect(completed.joinedCallSid).toBe(sidB);
-      expect(events.find((e) => e.type === 'ChildCallStarted')!.data).toMatchObject({
-        callSid: joined.Sid,
-        parentCallSid: sidA,
-        joinedCallSid: sidB,
-      });
     },
   );
+
+  it('the customer calls in; the agent REFERs its consultation call with the customer call in Replaces', async () => {
+    const { pivot, farParties, agent } = await startParties({ customerCallsIn: true });
+
+    await farParties.command('dial', `sip:${AGENT}@${pivot.address}`);
+    const { id: a, from } = await agent.incoming();
+    expect(from).toContain(`sip:${CUSTOMER}@`);
+    await agent.pause(a);
+    const b = await agent.call(`sip:${COLLEAGUE}@${TRUNK_DOMAIN}`);
+    agent.attendedTransfer(b, a);
+    await agent.waitForOutput('transfer reported done', new RegExp(`of call ${b} has been transfered`));
+    await Promise.all([agent.ended(a), agent.ended(b)]);
+
+    const trace = agent.sipTrace();
+    const callA = phoneDialog(trace, pivot.address, CUSTOMER);
+    const callB = phoneDialog(trace, pivot.address, COLLEAGUE);
+    // The pivot opened the phone's dialog of A: its Call-ID, its From tag.
+    expect(callA.callId).toMatch(/^pv-CA[0-9a-f]{32}-/);
+    await expectPhoneTransferred(agent, pivot.address, { referred: callB.callId, replaced: callA }, CUSTOMER);
+    const far = farDialogs(farParties);
+    await expectFarPartiesJoined(farParties, { referred: far.colleague, replaced: far.customer });
+
+    await farParties.command('hangup');
+    await expectJoinedInStoreAndCallLog(
+      pivot,
+      { referred: sessionOfCallId(callB.callId), replaced: sessionOfCallId(callA.callId) },
+      callA,
+    );
+  });
 });

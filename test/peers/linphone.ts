@@ -31,11 +31,17 @@ export interface LinphoneOptions {
   outbound: string;
   /** UDP by default; over TCP the phone opens one connection to the outbound proxy and keeps it. */
   transport?: 'udp' | 'tcp';
+  /** The SIP port to listen on (a free one by default): known before the pivot that calls it starts. */
+  sipPort?: number;
+  /** Answers incoming calls at once (`linphonec -a`). */
+  autoAnswer?: boolean;
 }
 
 export interface Linphone {
   name: string;
   sipPort: number;
+  /** Resolves with the id and caller of the first incoming call, once it is connected. */
+  incoming(): Promise<{ id: number; from: string }>;
   /** Dials `uri` and resolves with linphonec's id for the call once it is connected (a 2xx, ACKed). */
   call(uri: string): Promise<number>;
   /** Puts a call on hold (a re-INVITE with `a=sendonly`) and resolves once the hold is answered. */
@@ -171,7 +177,7 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
   // The core opens its SIP ports only once its database is open; it will not create the directory.
   mkdirSync(path.join(home, '.local', 'share', 'linphone'), { recursive: true });
   const transport = options.transport ?? 'udp';
-  const sipPort = await freePort();
+  const sipPort = options.sipPort ?? (await freePort());
   const rtp = await freeRtpRange(IP);
   const rc = path.join(home, 'linphonerc');
   const logFile = path.join(home, 'linphonec.log');
@@ -180,7 +186,8 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
     linphonerc({ sipPort, transport, rtp, identity: options.identity, outbound: options.outbound }),
   );
 
-  const child: ChildProcess = spawn(LINPHONEC, ['-c', rc, '-d', '6', '-l', logFile], {
+  const args = ['-c', rc, '-d', '6', '-l', logFile, ...(options.autoAnswer ? ['-a'] : [])];
+  const child: ChildProcess = spawn(LINPHONEC, args, {
     env: { ...process.env, HOME: home },
     // Its console reads commands from stdin: kept open, since at end of input it spins.
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -251,10 +258,19 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
 
   // A report may follow the prompt on its line (`linphonec> Call 1 with … is now paused.`).
   const sentence = (id: number, rest: string) =>
-    new RegExp(`^(?:linphonec> )?Call ${id} (?:with|to) \\S+ ${rest}$`, 'm');
+    new RegExp(`^(?:linphonec> )?Call ${id} (?:with|to) .+? ${rest}$`, 'm');
   return {
     name: options.name,
     sipPort,
+    async incoming() {
+      const received = await waitForOutput(
+        'an incoming call',
+        /^(?:linphonec> )?Receiving new incoming call from (.+), assigned id (\d+)$/m,
+      );
+      const id = Number(received[2]);
+      await waitForOutput(`call ${id} connected`, sentence(id, 'connected\\.'));
+      return { id, from: received[1] ?? '' };
+    },
     async call(uri) {
       command(`call ${uri}`);
       const escaped = uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
