@@ -13,9 +13,14 @@
  * - The customer calls in (A, an origination call: the pivot's INVITE opened the phone's dialog) and
  *   the agent REFERs its consultation call B with A in Replaces: the tags the phone puts in Replaces are
  *   its own (from-tag) and the pivot's (to-tag) whichever side opened the dialog (RFC 3891 §3).
+ * - The agent transfers while the colleague still rings (semi-attended): the phone names the early
+ *   dialog, without `early-only`; the pivot joins answered calls only, so the REFER is refused 403 before
+ *   anything is touched, and the phone keeps both calls (a SIPp carrier here, whose colleague rings).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionOfCallId } from '../../src/shared/sessionKeys.ts';
+import { joinedCarrier } from '../e2e/attendedParties.ts';
+import { allPassed } from '../e2e/parties.ts';
 import {
   CARRIER_IP,
   type PivotUnderTest,
@@ -330,5 +335,77 @@ describe('an attended transfer made by a Linphone phone', () => {
       { referred: sessionOfCallId(callB.callId), replaced: sessionOfCallId(callA.callId) },
       callA,
     );
+  });
+
+  it('a transfer while the colleague rings: the early dialog in Replaces is refused 403, the phone keeps both calls', async () => {
+    const carrierPort = await freePort();
+    pivot = await startTestPivot({ carrierPort });
+    const far = joinedCarrier({
+      port: carrierPort,
+      customerJoin: 'none',
+      customerEnd: 'stays',
+      colleagueRings: true,
+      pbxMedia: '[0-9]+',
+    });
+    await far.ready;
+    agent = await startLinphone({
+      name: 'agent',
+      identity: `sip:${AGENT}@${TRUNK_DOMAIN}`,
+      outbound: pivot.address,
+    });
+    const phone = agent;
+
+    const a = await phone.call(`sip:${CUSTOMER}@${TRUNK_DOMAIN}`);
+    await phone.pause(a);
+    const b = await phone.dial(`sip:${COLLEAGUE}@${TRUNK_DOMAIN}`);
+    await phone.ringing(b);
+    phone.attendedTransfer(a, b);
+    const sent = (m: SipTraceEntry) => m.destination === pivot!.address;
+    const answer = await phone.waitForSip(
+      'the answer to its REFER',
+      (m) =>
+        !sent(m) && /^SIP\/2\.0 [2-6]\d\d /.test(m.firstLine) && /\r\nCSeq: *\d+ REFER\r\n/i.test(m.text),
+    );
+    expect(answer.firstLine).toBe('SIP/2.0 403 Forbidden');
+    expect(header(answer, 'Warning')).toBe(
+      '399 sip-pivot "the Replaces dialog is early: the replaced call is not answered"',
+    );
+    const trace = phone.sipTrace();
+    const callA = phoneDialog(trace, pivot.address, CUSTOMER);
+    const inviteB = trace.find((m) => sent(m) && m.firstLine.startsWith(`INVITE sip:${COLLEAGUE}@`))!;
+    const callIdB = callIdOf(inviteB)!;
+    const refer = trace.find((m) => sent(m) && isRequest(m, 'REFER'))!;
+    expect(callIdOf(refer)).toBe(callA.callId);
+    const replaces = decodeURIComponent(/\?Replaces=([^>]+)>/.exec(header(refer, 'Refer-To')!)![1]!);
+    expect(replaces.split(';')[0]).toBe(callIdB);
+    expect(replaces).not.toContain('early-only');
+
+    // Both calls go on as they were: A held, B ringing; no NOTIFY came.
+    phone.command('calls');
+    await phone.waitForOutput('call A still held', new RegExp(`^${a}\\s+\\|[^|]+\\|\\s*Paused\\s*\\|`, 'm'));
+    await phone.waitForOutput(
+      'call B still ringing',
+      new RegExp(`^${b}\\s+\\|[^|]+\\|\\s*OutgoingRinging\\s*\\|`, 'm'),
+    );
+    expect(phone.sipTrace().filter((m) => isRequest(m, 'NOTIFY'))).toEqual([]);
+
+    // The agent gives up: B is CANCELed, A hung up; the carrier sees exactly that (its scenario).
+    phone.command(`terminate ${b}`);
+    await phone.ended(b);
+    phone.command(`terminate ${a}`);
+    await phone.ended(a);
+    await allPassed(far);
+
+    const events = await pivot.events();
+    const [sidA, sidB] = [sessionOfCallId(callA.callId), sessionOfCallId(callIdB)];
+    expect(events.filter((e) => e.type === 'ReferReceived').map((e) => e.data.replaced)).toEqual([
+      expect.objectContaining({ callSid: sidB, state: 'ringing', sameCustomer: true }),
+    ]);
+    expect(events.find((e) => e.type === 'ReferRejected')!.data).toMatchObject({ status: 403 });
+    expect(events.map((e) => e.type)).not.toContain('JoinRequested');
+    expect(typesIn(events, `call-${sidB}`)).not.toContain('HandOverRequested');
+    const ended = (sid: string) =>
+      events.find((e) => e.type === 'CallEnded' && e.data.callSid === sid)?.data.status;
+    expect([ended(sidA), ended(sidB)]).toEqual(['completed', 'canceled']);
   });
 });

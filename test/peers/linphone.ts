@@ -40,10 +40,16 @@ export interface LinphoneOptions {
 export interface Linphone {
   name: string;
   sipPort: number;
+  /** Writes a line to its console (any linphonec command). */
+  command(line: string): void;
   /** Resolves with the id and caller of the first incoming call, once it is connected. */
   incoming(): Promise<{ id: number; from: string }>;
+  /** Dials `uri` and resolves with linphonec's id for the call at once. */
+  dial(uri: string): Promise<number>;
   /** Dials `uri` and resolves with linphonec's id for the call once it is connected (a 2xx, ACKed). */
   call(uri: string): Promise<number>;
+  /** Resolves once an outgoing call rings (a 180). */
+  ringing(id: number): Promise<void>;
   /** Puts a call on hold (a re-INVITE with `a=sendonly`) and resolves once the hold is answered. */
   pause(id: number): Promise<void>;
   /** `transfer <id> --to-call <consultation>`: REFERs call `id` to the consultation call's party, Replaces. */
@@ -256,12 +262,23 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
     throw error;
   }
 
+  const dial = async (uri: string): Promise<number> => {
+    command(`call ${uri}`);
+    const escaped = uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const assigned = await waitForOutput(
+      `call to ${uri}`,
+      new RegExp(`^(?:linphonec> )?Establishing call id to ${escaped}, assigned id (\\d+)$`, 'm'),
+    );
+    return Number(assigned[1]);
+  };
+
   // A report may follow the prompt on its line (`linphonec> Call 1 with … is now paused.`).
   const sentence = (id: number, rest: string) =>
     new RegExp(`^(?:linphonec> )?Call ${id} (?:with|to) .+? ${rest}$`, 'm');
   return {
     name: options.name,
     sipPort,
+    command,
     async incoming() {
       const received = await waitForOutput(
         'an incoming call',
@@ -271,16 +288,14 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
       await waitForOutput(`call ${id} connected`, sentence(id, 'connected\\.'));
       return { id, from: received[1] ?? '' };
     },
+    dial,
     async call(uri) {
-      command(`call ${uri}`);
-      const escaped = uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      const assigned = await waitForOutput(
-        `call to ${uri}`,
-        new RegExp(`^(?:linphonec> )?Establishing call id to ${escaped}, assigned id (\\d+)$`, 'm'),
-      );
-      const id = Number(assigned[1]);
+      const id = await dial(uri);
       await waitForOutput(`call ${id} connected`, sentence(id, 'connected\\.'));
       return id;
+    },
+    async ringing(id) {
+      await waitForOutput(`call ${id} ringing`, sentence(id, 'ringing\\.'));
     },
     async pause(id) {
       command(`pause ${id}`);
