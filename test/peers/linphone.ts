@@ -44,7 +44,7 @@ export interface Linphone {
   command(line: string): void;
   /** Resolves with the id and caller of the first incoming call, once it is connected. */
   incoming(): Promise<{ id: number; from: string }>;
-  /** Dials `uri` and resolves with linphonec's id for the call at once. */
+  /** Dials `uri` and resolves with linphonec's id for the call as soon as it has one. */
   dial(uri: string): Promise<number>;
   /** Dials `uri` and resolves with linphonec's id for the call once it is connected (a 2xx, ACKed). */
   call(uri: string): Promise<number>;
@@ -54,7 +54,10 @@ export interface Linphone {
   pause(id: number): Promise<void>;
   /** `transfer <id> --to-call <consultation>`: REFERs call `id` to the consultation call's party, Replaces. */
   attendedTransfer(id: number, consultation: number): void;
-  /** Resolves once linphonec reports the call ended (its BYE answered, or the far end's BYE). */
+  /**
+   * Resolves once linphonec reports the call ended: it sent its BYE or CANCEL (the answer may come
+   * later), or it got the far end's BYE.
+   */
   ended(id: number): Promise<void>;
   /** Console output so far (not the log). */
   output(): string;
@@ -198,6 +201,8 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
     // Its console reads commands from stdin: kept open, since at end of input it spins.
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // A command written after it exited is lost, which the next wait reports.
+  child.stdin?.on('error', () => {});
   let out = '';
   const append = (chunk: Buffer) => {
     out = (out + chunk.toString()).slice(-200_000);
@@ -216,6 +221,7 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
     gone = true;
   });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  // Its listening address; over TCP it sends from the connection's own port.
   const local = `${IP}:${sipPort}`;
   const tail = () =>
     `--- ${options.name} console (end)\n${out.slice(-3_000)}\n--- ${options.name} log (end)\n${log().slice(-6_000)}`;
