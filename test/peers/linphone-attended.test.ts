@@ -12,7 +12,9 @@
  *   pivot's NOTIFYs and its BYE must go back on that connection.
  * - The customer calls in (A, an origination call: the pivot's INVITE opened the phone's dialog) and
  *   the agent REFERs its consultation call B with A in Replaces: the tags the phone puts in Replaces are
- *   its own (from-tag) and the pivot's (to-tag) whichever side opened the dialog (RFC 3891 §3).
+ *   its own (from-tag) and the pivot's (to-tag) whichever side opened the dialog (RFC 3891 §3). Over
+ *   TCP the pivot's INVITE comes on a connection of the pivot's, while the phone's 200 gives as Contact
+ *   its end of the connection it opened itself: the ACK, the NOTIFYs and the BYE must go there.
  * - The agent transfers while the colleague still rings (semi-attended): the phone names the early
  *   dialog, without `early-only`; the pivot joins answered calls only, so the REFER is refused 403 before
  *   anything is touched, and the phone keeps both calls (a SIPp carrier here, whose colleague rings).
@@ -69,7 +71,11 @@ async function startParties(options: { transport?: 'udp' | 'tcp'; customerCallsI
   const carrierPort = await freeSipPort(CARRIER_IP);
   // A call to the trunk's number goes to the phone: its port is chosen before the pivot starts.
   const pbxPort = await freePort();
-  pivot = await startTestPivot({ carrierPort, pbxPort });
+  pivot = await startTestPivot({
+    carrierPort,
+    pbxPort,
+    trunk: { originationUri: `sip:127.0.0.1:${pbxPort};transport=${options.transport ?? 'udp'}` },
+  });
   farParties = await startBaresip({
     ip: CARRIER_IP,
     name: 'far-parties',
@@ -89,8 +95,8 @@ async function startParties(options: { transport?: 'udp' | 'tcp'; customerCallsI
 }
 
 /** The phone's dialog of a call, from its trace: the Call-ID, its own tag and the pivot's. */
-function phoneDialog(trace: SipTraceEntry[], pivotAddress: string, user: string) {
-  const sent = (m: SipTraceEntry) => m.destination === pivotAddress;
+function phoneDialog(trace: SipTraceEntry[], phoneAddress: string, user: string) {
+  const sent = (m: SipTraceEntry) => m.source === phoneAddress;
   const outgoing = trace.find((m) => sent(m) && m.firstLine.startsWith(`INVITE sip:${user}@`));
   if (outgoing) {
     const callId = callIdOf(outgoing)!;
@@ -113,11 +119,10 @@ function phoneDialog(trace: SipTraceEntry[], pivotAddress: string, user: string)
  */
 async function expectPhoneTransferred(
   phone: Linphone,
-  pivotAddress: string,
   calls: { referred: string; replaced: { callId: string; phoneTag?: string; pivotTag?: string } },
   replacedUser: string,
 ): Promise<void> {
-  const sent = (m: SipTraceEntry) => m.destination === pivotAddress;
+  const sent = (m: SipTraceEntry) => m.source === phone.address;
   const { referred, replaced } = calls;
   const trace = phone.sipTrace();
   const refers = trace.filter((m) => sent(m) && isRequest(m, 'REFER'));
@@ -279,14 +284,9 @@ describe('an attended transfer made by a Linphone phone', () => {
       await Promise.all([agent.ended(a), agent.ended(b)]);
 
       const trace = agent.sipTrace();
-      const callA = phoneDialog(trace, pivot.address, CUSTOMER);
-      const callB = phoneDialog(trace, pivot.address, COLLEAGUE);
-      await expectPhoneTransferred(
-        agent,
-        pivot.address,
-        { referred: callA.callId, replaced: callB },
-        COLLEAGUE,
-      );
+      const callA = phoneDialog(trace, agent.address, CUSTOMER);
+      const callB = phoneDialog(trace, agent.address, COLLEAGUE);
+      await expectPhoneTransferred(agent, { referred: callA.callId, replaced: callB }, COLLEAGUE);
       // The phone's hold reached the customer before the join.
       const far = farDialogs(farParties);
       expect(
@@ -308,34 +308,43 @@ describe('an attended transfer made by a Linphone phone', () => {
     },
   );
 
-  it('the customer calls in; the agent REFERs its consultation call with the customer call in Replaces', async () => {
-    const { pivot, farParties, agent } = await startParties({ customerCallsIn: true });
+  it.each(['udp', 'tcp'] as const)(
+    'over %s: the customer calls in; the agent REFERs its consultation call with the customer call in Replaces',
+    async (transport) => {
+      const { pivot, farParties, agent } = await startParties({ customerCallsIn: true, transport });
 
-    await farParties.command('dial', `sip:${AGENT}@${pivot.address}`);
-    const { id: a, from } = await agent.incoming();
-    expect(from).toContain(`sip:${CUSTOMER}@`);
-    await agent.pause(a);
-    const b = await agent.call(`sip:${COLLEAGUE}@${TRUNK_DOMAIN}`);
-    agent.attendedTransfer(b, a);
-    await agent.waitForOutput('transfer reported done', new RegExp(`of call ${b} has been transfered`));
-    await Promise.all([agent.ended(a), agent.ended(b)]);
+      await farParties.command('dial', `sip:${AGENT}@${pivot.address}`);
+      const { id: a, from } = await agent.incoming();
+      expect(from).toContain(`sip:${CUSTOMER}@`);
+      await agent.pause(a);
+      const b = await agent.call(`sip:${COLLEAGUE}@${TRUNK_DOMAIN}`);
+      agent.attendedTransfer(b, a);
+      await agent.waitForOutput('transfer reported done', new RegExp(`of call ${b} has been transfered`));
+      await Promise.all([agent.ended(a), agent.ended(b)]);
 
-    const trace = agent.sipTrace();
-    const callA = phoneDialog(trace, pivot.address, CUSTOMER);
-    const callB = phoneDialog(trace, pivot.address, COLLEAGUE);
-    // The pivot opened the phone's dialog of A: its Call-ID, its From tag.
-    expect(callA.callId).toMatch(/^pv-CA[0-9a-f]{32}-/);
-    await expectPhoneTransferred(agent, pivot.address, { referred: callB.callId, replaced: callA }, CUSTOMER);
-    const far = farDialogs(farParties);
-    await expectFarPartiesJoined(farParties, { referred: far.colleague, replaced: far.customer });
+      const trace = agent.sipTrace();
+      const callA = phoneDialog(trace, agent.address, CUSTOMER);
+      const callB = phoneDialog(trace, agent.address, COLLEAGUE);
+      // The pivot opened the phone's dialog of A: its Call-ID, its From tag.
+      expect(callA.callId).toMatch(/^pv-CA[0-9a-f]{32}-/);
+      const answerA = trace.find(
+        (m) => m.source === agent.address && isResponse(m, 200, 'INVITE') && callIdOf(m) === callA.callId,
+      )!;
+      const contactPort = Number(/^<sip:[^>]*:(\d+)[;>]/.exec(header(answerA, 'Contact') ?? '')?.[1]);
+      // Over TCP the Contact is not where the pivot's INVITE came in (the phone's listening port).
+      expect(contactPort === agent.sipPort).toBe(transport === 'udp');
+      await expectPhoneTransferred(agent, { referred: callB.callId, replaced: callA }, CUSTOMER);
+      const far = farDialogs(farParties);
+      await expectFarPartiesJoined(farParties, { referred: far.colleague, replaced: far.customer });
 
-    await farParties.command('hangup');
-    await expectJoinedInStoreAndCallLog(
-      pivot,
-      { referred: sessionOfCallId(callB.callId), replaced: sessionOfCallId(callA.callId) },
-      callA,
-    );
-  });
+      await farParties.command('hangup');
+      await expectJoinedInStoreAndCallLog(
+        pivot,
+        { referred: sessionOfCallId(callB.callId), replaced: sessionOfCallId(callA.callId) },
+        callA,
+      );
+    },
+  );
 
   it('a transfer while the colleague rings: the early dialog in Replaces is refused 403, the phone keeps both calls', async () => {
     const carrierPort = await freePort();
@@ -360,7 +369,7 @@ describe('an attended transfer made by a Linphone phone', () => {
     const b = await phone.dial(`sip:${COLLEAGUE}@${TRUNK_DOMAIN}`);
     await phone.ringing(b);
     phone.attendedTransfer(a, b);
-    const sent = (m: SipTraceEntry) => m.destination === pivot!.address;
+    const sent = (m: SipTraceEntry) => m.source === phone.address;
     const answer = await phone.waitForSip(
       'the answer to its REFER',
       (m) =>
@@ -371,7 +380,7 @@ describe('an attended transfer made by a Linphone phone', () => {
       '399 sip-pivot "the Replaces dialog is early: the replaced call is not answered"',
     );
     const trace = phone.sipTrace();
-    const callA = phoneDialog(trace, pivot.address, CUSTOMER);
+    const callA = phoneDialog(trace, agent.address, CUSTOMER);
     const inviteB = trace.find((m) => sent(m) && m.firstLine.startsWith(`INVITE sip:${COLLEAGUE}@`))!;
     const callIdB = callIdOf(inviteB)!;
     const refer = trace.find((m) => sent(m) && isRequest(m, 'REFER'))!;

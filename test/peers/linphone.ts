@@ -40,6 +40,8 @@ export interface LinphoneOptions {
 export interface Linphone {
   name: string;
   sipPort: number;
+  /** `127.0.0.1:<sipPort>`: the source of every message it sent, in its trace (whatever port it used). */
+  address: string;
   /** Writes a line to its console (any linphonec command). */
   command(line: string): void;
   /** Resolves with the id and caller of the first incoming call, once it is connected. */
@@ -221,7 +223,7 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
     gone = true;
   });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
-  // Its listening address; over TCP it sends from the connection's own port.
+  // Its listening address, though over TCP it sends from a connection's own port.
   const local = `${IP}:${sipPort}`;
   const tail = () =>
     `--- ${options.name} console (end)\n${out.slice(-3_000)}\n--- ${options.name} log (end)\n${log().slice(-6_000)}`;
@@ -284,6 +286,7 @@ export async function startLinphone(options: LinphoneOptions): Promise<Linphone>
   return {
     name: options.name,
     sipPort,
+    address: local,
     command,
     async incoming() {
       const received = await waitForOutput(
