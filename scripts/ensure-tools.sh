@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the external tools the tests drive are installed: SIPp (Debian package sip-tester),
-# nats-server, and the independent SIP stacks test/peers runs against the pivot: baresip (baresip-core)
-# and Kamailio (kamailio), the chromium browser the console tests (test/console) drive, dnsmasq, the DNS
+# nats-server, and the independent SIP stacks test/peers runs against the pivot: baresip (baresip-core),
+# Linphone's console phone linphonec (linphone-cli) and Kamailio (kamailio), the chromium browser the console tests (test/console) drive, dnsmasq, the DNS
 # server the RFC 3263 tests (test/dns, test/interop/dns-peers) query, and openssl, which makes the TLS
 # tests' certificates. Installs them when running as root on Debian; otherwise says exactly what to run.
 set -eu
@@ -24,6 +24,7 @@ check() { # check <command> <debian package>
 check sipp sip-tester
 check nats-server nats-server
 check baresip baresip-core
+check linphonec linphone-cli
 check kamailio kamailio
 check chromium chromium
 check dnsmasq dnsmasq

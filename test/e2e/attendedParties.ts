@@ -105,6 +105,8 @@ export function joinedCarrier(options: {
   calls?: number;
   /** The colleague rings and never answers: the consultation call stays early until it is CANCELed. */
   colleagueRings?: boolean;
+  /** The media port (regexp) of the PBX's offer in its hold: the SIPp PBX's 10000 by default. */
+  pbxMedia?: string;
 }): SippProcess {
   return runSipp({
     scenario: renderScenario('e2e-carrier-joined.xml', {
@@ -114,6 +116,7 @@ export function joinedCarrier(options: {
       COLLEAGUE_END: options.colleagueEnd ?? 'hung_up',
       COLLEAGUE_ACK_MEDIA: options.colleagueAckMedia ?? 20000,
       COLLEAGUE_ANSWER: options.colleagueRings ? 'colleague_rings' : 'colleague_answers',
+      PBX_MEDIA: options.pbxMedia ?? '10000',
     }),
     localIp: CARRIER_IP,
     localPort: options.port,
