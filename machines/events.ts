@@ -120,6 +120,11 @@ export interface Reapers {
 export interface Alternate {
   uri: string;
   destination: LegDialog['destination'];
+  /**
+   * Our Contact toward that gateway, when it is not the first gateway's (another transport or scheme:
+   * a `sip:` gateway after a `sips:` one). Absent in events stored before: the first one's was kept.
+   */
+  contact?: string;
 }
 
 /** A child call starts bridged: the transferee's existing leg and the target's answered leg. */

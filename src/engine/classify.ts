@@ -216,7 +216,7 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     to: called,
     inbound: inboundLeg(input, `${id}c`, env, sid),
     outbound: outboundLeg(sid, `${id}f`, uri, caller.from, gateway.destination, env),
-    ...alternatesFor(called, env),
+    ...alternatesFor(called, gateway, env),
     customerLeg: 'inbound',
     outboundUri: uri,
     ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
@@ -251,11 +251,13 @@ function certificateProblem(
 }
 
 /** The carrier's other gateways for a termination call to `called`, in order. */
-function alternatesFor(called: string, env: ClassifyEnv): { alternates?: Alternate[] } {
-  const alternates = env.trunks.carrierAlternates.map((gateway) => ({
-    uri: gatewayUri(gateway, called),
-    destination: gateway.destination,
-  }));
+function alternatesFor(called: string, primary: Gateway, env: ClassifyEnv): { alternates?: Alternate[] } {
+  const first = contactOf(env.config, primary.destination.transport, gatewayUri(primary, called));
+  const alternates = env.trunks.carrierAlternates.map((gateway) => {
+    const uri = gatewayUri(gateway, called);
+    const contact = contactOf(env.config, gateway.destination.transport, uri);
+    return { uri, destination: gateway.destination, ...(contact !== first ? { contact } : {}) };
+  });
   return alternates.length > 0 ? { alternates } : {};
 }
 

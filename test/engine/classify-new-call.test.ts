@@ -295,8 +295,13 @@ describe('sips: on every hop (RFC 3261 §26.2.2)', () => {
       destination: { transport: 'tls', host: '127.0.0.2', port: 5071 },
       contact: '<sips:pivot@192.0.2.10:5061>',
     });
+    // Failing over to a sip: gateway on UDP, the INVITE carries the Contact of that transport.
     expect(call.alternates).toEqual([
-      { uri: 'sip:+15550200000@127.0.0.3', destination: { transport: 'udp', host: '127.0.0.3', port: 5090 } },
+      {
+        uri: 'sip:+15550200000@127.0.0.3',
+        destination: { transport: 'udp', host: '127.0.0.3', port: 5090 },
+        contact: '<sip:pivot@192.0.2.10:5060>',
+      },
     ]);
   });
 

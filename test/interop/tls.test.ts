@@ -323,6 +323,41 @@ describe('SIP over TLS', () => {
     }
   });
 
+  it('a sips: gateway that cannot be reached fails over to a sip: one: that INVITE is sip: with our plain Contact', async () => {
+    let phone: Baresip | undefined;
+    try {
+      phone = await startBaresip({
+        ip: CARRIER_IP,
+        aor: (port) => `sip:+15550200000@${CARRIER_IP}:${port}`,
+        name: 'udp-carrier',
+      });
+      const closed = await freePort();
+      const tlsPort = await freePort();
+      pivot = await startTestPivot({
+        carrierPort: phone.sipPort,
+        carrierUris: [`sips:${CARRIER_IP}:${closed}`, `sip:${CARRIER_IP}:${phone.sipPort}`],
+        tls: { port: tlsPort, ...pivotCert, ca: ca.ca },
+      });
+      const pbx = await pbxConnect(tlsPort);
+      pbx.send(pbxRequest('INVITE', 1, undefined, SDP));
+      const ok = await nextMatching(pbx, /^SIP\/2\.0 [2-6]\d\d /);
+      expect(ok.split('\r\n')[0]).toBe('SIP/2.0 200 OK');
+      const invite = await phone.waitForSip('the INVITE', (e) => e.firstLine.startsWith('INVITE '));
+      expect(invite.transport).toBe('UDP');
+      expect(invite.firstLine).toBe(`INVITE sip:+15550200000@${CARRIER_IP} SIP/2.0`);
+      expect(header(invite.text, 'Contact')).toBe(`<sip:pivot@127.0.0.1:${pivot.port}>`);
+      const toTag = /;tag=([^;\s]+)/.exec(header(ok, 'To')!)![1]!;
+      pbx.send(pbxRequest('ACK', 1, toTag, '', `sip:pivot@127.0.0.1:${tlsPort};transport=tls`));
+      pbx.send(pbxRequest('BYE', 2, toTag, '', `sip:pivot@127.0.0.1:${tlsPort};transport=tls`));
+      await nextMatching(pbx, /^SIP\/2\.0 200 OK[\s\S]*CSeq: 2 BYE/);
+      // The pivot's BYE goes to the carrier's Contact, on UDP.
+      const bye = await phone.waitForSip('the BYE', (e) => e.firstLine.startsWith('BYE '));
+      expect(bye.transport).toBe('UDP');
+    } finally {
+      await phone?.stop();
+    }
+  });
+
   it.each([
     ['the pinned one: the INVITE reaches it, whoever signed it', true],
     ['not the pinned one: 503, nothing reaches it', false],
