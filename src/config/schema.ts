@@ -341,6 +341,10 @@ export const pivotConfigSchema = z.strictObject({
           )
           .optional(),
       })
+      .refine((tls) => tls.clientCa === undefined || tls.clientCertificates !== undefined, {
+        error: 'expected clientCertificates (request or require) with it: no client certificate is asked for',
+        path: ['clientCa'],
+      })
       .optional(),
   }),
   http: z.strictObject({

@@ -123,6 +123,9 @@ describe('client certificates on the TLS listener', () => {
     expect(problems(withClients('request', { names: ['two words'] })).join('\n')).toMatch(
       /trunks\[0\]\.tlsClient\.names\[0\]: expected a name without spaces/,
     );
+    const raw = sample();
+    raw.sip.tls = { certificate: 'pivot.pem', key: 'pivot.key', clientCa: 'pbx-ca.pem' };
+    expect(problems(raw).join('\n')).toMatch(/sip\.tls\.clientCa: expected clientCertificates/);
     // A trunk that takes only certificates the listener never asks for could take no call.
     expect(problems(withClients(undefined, { names: ['pbx'] })).join('\n')).toMatch(
       /trunks\[0\]\.tlsClient: expected sip\.tls\.clientCertificates/,
