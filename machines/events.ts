@@ -120,6 +120,11 @@ export interface Reapers {
 export interface Alternate {
   uri: string;
   destination: LegDialog['destination'];
+  /**
+   * Our Contact toward that gateway, when it is not the first gateway's (another transport or scheme:
+   * a `sip:` gateway after a `sips:` one). Absent in events stored before: the first one's was kept.
+   */
+  contact?: string;
 }
 
 /** A child call starts bridged: the transferee's existing leg and the target's answered leg. */
@@ -398,6 +403,18 @@ export interface TransferPolicy {
    * in-dialog requests come back over TCP. Absent in events stored before: `contact` was used.
    */
   tcpContact?: string;
+  /**
+   * Our Contact for a new leg over TLS (`;transport=tls` on the TLS port), and for one whose
+   * Request-URI is `sips:` (a `sips:` Contact, RFC 3261 §8.1.1.8). Absent in events stored before, or
+   * without `sip.tls`: `contact` (or `tcpContact`) was used.
+   */
+  tlsContact?: string;
+  sipsContact?: string;
+  /**
+   * `sips`: the carrier's gateway is a `sips:` URI, so a PSTN target is INVITEd as `sips:+E164@<carrierHost>`
+   * (RFC 3261 §26.2.2). Absent in events stored before, and for a `sip:` carrier.
+   */
+  carrierScheme?: 'sips';
   /**
    * How the target is bridged. `rfc3725`: the target is INVITEd without SDP, its offer (in its 200) goes
    * to the transferee in the reconnect re-INVITE, and the transferee's answer goes in the ACK to the

@@ -133,7 +133,19 @@ function trunkRow(event: RecordedEvent): Row {
         why,
         details: JSON.stringify({ previous: e.previous, cpsLimit: e.cpsLimit }),
       };
+    case 'TrunkTlsClientChanged':
+      return {
+        ...base,
+        what: `trunk ${e.name}: tlsClient ${clientText(e.previous)} -> ${clientText(e.tlsClient)}`,
+        why,
+        details: JSON.stringify({ previous: e.previous, tlsClient: e.tlsClient }),
+      };
   }
+}
+
+function clientText(client: { fingerprints?: string[]; names?: string[] } | null): string {
+  if (!client) return 'none';
+  return [...(client.fingerprints ?? []), ...(client.names ?? [])].join(',');
 }
 
 const RELEASED_BECAUSE: Record<DataOf<'TargetReleased'>['why'], string> = {
@@ -207,6 +219,7 @@ export const auditDefinition = defineProjection({
     TrunkAclChanged: trunkChange,
     TrunkTransferLimitChanged: trunkChange,
     TrunkCpsLimitChanged: trunkChange,
+    TrunkTlsClientChanged: trunkChange,
     ApiKeyCreated(event, s) {
       const e = event.data;
       const named = e.name ? ` (${e.name})` : '';

@@ -514,6 +514,7 @@ export const failOver: Step<CallContext, CallRejected> = ({ outbox: _, ...contex
     remote: { uri: next.uri, params: {} },
     remoteTarget: next.uri,
     destination: next.destination,
+    ...(next.contact ? { contact: next.contact } : {}),
   };
   const [offered, sdp] = offer ? outgoingSdp(moved, offer) : [moved, undefined];
   const extras = context.inviteExtras ?? {};

@@ -136,6 +136,39 @@ describe('transfer: TransfereeHeld -> INVITE the target', () => {
     expect(then.event('TargetInvited').uri).toBe(`sip:+4930123456@${CARRIER_HOST}`);
   });
 
+  it('a PSTN target at a sips: carrier is INVITEd as sips:+E164@carrierHost over TLS, with our sips: Contact', () => {
+    const sipsContact = `<sips:pivot@${PUBLIC_HOST}:5061>`;
+    const tlsContact = `<sip:pivot@${PUBLIC_HOST}:5061;transport=tls>`;
+    const carrier = { ...CARRIER, transport: 'tls' as const, port: 5061 };
+    const secure = given(
+      history(
+        ...referred({
+          referTo: ['<tel:+4930123456>'],
+          targetDestination: undefined,
+          policy: policy({ carrierScheme: 'sips', carrierDestination: carrier, sipsContact, tlsContact }),
+        }),
+      ),
+    ).when(transferResponse('TransfereeHeld'));
+    expect(secure.request('INVITE')).toMatchObject({
+      uri: `sips:+4930123456@${CARRIER_HOST}`,
+      to: { uri: `sips:+4930123456@${CARRIER_HOST}` },
+      destination: carrier,
+      contact: sipsContact,
+    });
+    // A sip: target reached over TLS (;transport=tls) keeps its scheme and gets the TLS Contact.
+    const uri = 'sip:alice@pbx2.example.com;transport=tls';
+    const overTls = given(
+      history(
+        ...referred({
+          referTo: [`<${uri}>`],
+          targetDestination: { ...TARGET, transport: 'tls' },
+          policy: policy({ sipsContact, tlsContact }),
+        }),
+      ),
+    ).when(transferResponse('TransfereeHeld'));
+    expect(overTls.request('INVITE')).toMatchObject({ uri, contact: tlsContact });
+  });
+
   it.each([
     ['trunking-terminating', 'from-transferee', PSTN_CALLEE],
     ['trunking-terminating', 'from-transferor', PBX_NUMBER],

@@ -3,6 +3,7 @@
  * transfer.machine.ts decides which step runs; each returns the next context and its effects.
  */
 
+import type { Transport } from '../../src/shared/messages.ts';
 import { pivotCallId } from '../../src/shared/sessionKeys.ts';
 import {
   type LegDialog,
@@ -23,6 +24,7 @@ import type {
   TimerFired,
   TransfereeHungUp,
   TransferorHungUp,
+  TransferPolicy,
   TransferResponse,
 } from '../events.ts';
 import { sdpSessionId, shortId } from '../ids.ts';
@@ -176,10 +178,17 @@ function targetDestinationOf(event: ReferReceived): LegDialog['destination'] {
   throw new Error('missing target destination');
 }
 
+/** Our Contact on a target leg: in the leg's scheme and on its transport (absent: as stored before). */
+function contactFor(policy: TransferPolicy, transport: Transport, uri: string): string {
+  if (/^sips:/i.test(uri) && policy.sipsContact) return policy.sipsContact;
+  if (transport === 'tls' && policy.tlsContact) return policy.tlsContact;
+  return transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact;
+}
+
 function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): LegDialog {
   const { policy } = event;
   const pstn = target.kind === 'pstn';
-  const uri = pstn ? `sip:${target.e164}@${policy.carrierHost}` : target.uri;
+  const uri = pstn ? `${policy.carrierScheme ?? 'sip'}:${target.e164}@${policy.carrierHost}` : target.uri;
   const caller = numberFor(
     context,
     policy.transferCallerId === 'from-transferor' ? 'transferor' : 'transferee',
@@ -196,7 +205,7 @@ function targetLeg(context: Ctx, event: ReferReceived, target: ReferTarget): Leg
     routeSet: [],
     destination,
     routed: true,
-    contact: destination.transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact,
+    contact: contactFor(policy, destination.transport, uri),
     origin: { sessionId: sdpSessionId(context.transferSid, 3), version: 0, address: policy.publicHost },
   };
 }
@@ -309,7 +318,7 @@ export const failOverTarget: Step<TransferContext, TransferResponse> = (
 ) => {
   const [next, ...rest] = must(context.targetAlternates, 'target alternates');
   const policy = must(context.policy, 'policy');
-  const contact = next!.transport === 'tcp' ? (policy.tcpContact ?? policy.contact) : policy.contact;
+  const contact = contactFor(policy, next!.transport, must(context.target, 'target leg').remoteTarget);
   const moved = {
     ...context,
     target: { ...must(context.target, 'target leg'), destination: next!, contact },

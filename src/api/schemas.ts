@@ -229,6 +229,7 @@ export const trunkSchema = jsonSchemaOf(
     TransferCallerId: z.enum(TRANSFER_CALLER_IDS),
     MaxTransfersPerCall: int,
     CpsLimit: num.nullable(),
+    TlsClient: z.object({ Fingerprints: z.array(str), Names: z.array(str) }).nullable(),
     Rates: z.object({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
     Source: z.enum(['config', 'api']),
     Revision: int,
@@ -241,6 +242,11 @@ export const trunkSchema = jsonSchemaOf(
 /** Who made a change is the API key that made it, recorded by the server; the caller says only why. */
 /** Calls per second: new calls plus accepted transfers. */
 const CpsLimit = z.number().gt(0).max(100000);
+
+/** The client certificate the trunk's PBX presents over TLS; checked by the config's rules (trunks.ts). */
+const TlsClient = z
+  .strictObject({ Fingerprints: z.array(str).optional(), Names: z.array(str).optional() })
+  .describe('SHA-256 fingerprints and/or names (subject CN or subjectAltName) of the PBX certificate');
 
 const Reason = z.string().min(1).max(500).describe('why (recorded in the audit)');
 
@@ -255,6 +261,7 @@ export const TrunkCreateBody = z.strictObject({
   TransferCallerId: z.enum(TRANSFER_CALLER_IDS).optional(),
   MaxTransfersPerCall: z.int().max(1000).optional(),
   CpsLimit: CpsLimit.optional(),
+  TlsClient: TlsClient.optional(),
   Rates: z.strictObject({ Currency: str, Origination: RateDeck, Termination: RateDeck }),
   Reason: Reason.optional(),
 });
@@ -270,6 +277,7 @@ export const TrunkUpdateBody = z
     CpsLimit: CpsLimit.nullable()
       .optional()
       .describe('new calls plus accepted transfers per second; null for no limit'),
+    TlsClient: TlsClient.nullable().optional().describe('null: no client certificate asked of the PBX'),
     Reason: Reason.optional(),
   })
   .meta({ minProperties: 1 });

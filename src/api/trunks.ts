@@ -1,8 +1,8 @@
 /**
- * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId, Acl and CpsLimit. Every change is
- * an event in the trunk's stream, recording the API key that made it as `by` and the caller's `Reason`,
- * and the engine reads the live trunks on every input, so a change applies to the next REFER without a
- * restart.
+ * /v1/Trunks: list, create, and change a trunk's TransferMode, TransferCallerId, Acl, CpsLimit and
+ * TlsClient. Every change is an event in the trunk's stream, recording the API key that made it as `by`
+ * and the caller's `Reason`, and the engine reads the live trunks on every input, so a change applies to
+ * the next call or REFER without a restart.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type TrunkConfig, trunkSchema as trunkConfigSchema } from '../config/schema.ts';
@@ -32,6 +32,9 @@ function trunkResource(state: TrunkState) {
     TransferCallerId: config.transferCallerId,
     MaxTransfersPerCall: config.maxTransfersPerCall,
     CpsLimit: config.cpsLimit ?? null,
+    TlsClient: config.tlsClient
+      ? { Fingerprints: config.tlsClient.fingerprints ?? [], Names: config.tlsClient.names ?? [] }
+      : null,
     Rates: {
       Currency: config.rates.currency,
       Origination: config.rates.origination,
@@ -56,6 +59,9 @@ const API_NAMES: Record<string, string> = {
   transferCallerId: 'TransferCallerId',
   maxTransfersPerCall: 'MaxTransfersPerCall',
   cpsLimit: 'CpsLimit',
+  tlsClient: 'TlsClient',
+  fingerprints: 'Fingerprints',
+  names: 'Names',
   rates: 'Rates',
   currency: 'Currency',
   origination: 'Origination',
@@ -82,6 +88,7 @@ function trunkConfigOf(body: TrunkCreateBody): TrunkConfig {
     ...(body.TransferCallerId ? { transferCallerId: body.TransferCallerId } : {}),
     ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
     ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
+    ...(body.TlsClient ? { tlsClient: tlsClientOf(body.TlsClient) } : {}),
     rates: {
       currency: body.Rates.Currency,
       origination: body.Rates.Origination,
@@ -92,6 +99,13 @@ function trunkConfigOf(body: TrunkCreateBody): TrunkConfig {
   const issue = parsed.error.issues[0]!;
   const field = apiPath(issue.path) || 'body';
   throw badRequest(field, `${field}: ${issue.message}`);
+}
+
+function tlsClientOf(client: { Fingerprints?: string[]; Names?: string[] }) {
+  return {
+    ...(client.Fingerprints ? { fingerprints: client.Fingerprints } : {}),
+    ...(client.Names ? { names: client.Names } : {}),
+  };
 }
 
 /** Who is the key the request was authenticated with, never what the body claims. */
@@ -113,6 +127,17 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         throw badRequest(field, `${field}: ${acl.error.issues[0]!.message}`);
       }
     }
+    let tlsClient: TrunkConfig['tlsClient'] | null | undefined;
+    if (body.TlsClient) {
+      const parsed = trunkConfigSchema.shape.tlsClient.safeParse(tlsClientOf(body.TlsClient));
+      if (!parsed.success) {
+        const field = apiPath(['tlsClient', ...parsed.error.issues[0]!.path]);
+        throw badRequest(field, `${field}: ${parsed.error.issues[0]!.message}`);
+      }
+      tlsClient = parsed.data;
+    } else if (body.TlsClient === null) {
+      tlsClient = null;
+    }
     const state = await context.trunks.update(
       Sid,
       {
@@ -121,6 +146,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
         ...(body.Acl ? { acl: body.Acl } : {}),
         ...(body.MaxTransfersPerCall !== undefined ? { maxTransfersPerCall: body.MaxTransfersPerCall } : {}),
         ...(body.CpsLimit !== undefined ? { cpsLimit: body.CpsLimit } : {}),
+        ...(tlsClient !== undefined ? { tlsClient } : {}),
       },
       attribution(request),
     );
@@ -131,7 +157,7 @@ export function trunkRoutes(context: ApiContext): RouteSpec[] {
     url: '/v1/Trunks/:Sid',
     tag: 'Trunks',
     summary:
-      'Change TransferMode, TransferCallerId, MaxTransfersPerCall, Acl or CpsLimit; applies to the next call or REFER',
+      'Change TransferMode, TransferCallerId, MaxTransfersPerCall, Acl, CpsLimit or TlsClient; applies to the next call or REFER',
     params: sidParams(trunkSid),
     body: trunkUpdateBody,
     responses: { 200: { description: 'the trunk after the change', schema: trunkSchema } },

@@ -120,6 +120,30 @@ const numbering = z.strictObject({
   nationalNumberLength: z.number().int().min(4).max(14).optional(),
 });
 
+/** The SHA-256 fingerprint of a certificate, as openssl or a browser prints it. */
+const sha256Fingerprint = z.string().regex(/^(?:[0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, {
+  error: 'expected a SHA-256 fingerprint: 64 hex digits, colons optional',
+});
+
+/**
+ * The client certificate a trunk's PBX presents on the TLS listener: any of these SHA-256 fingerprints,
+ * or a certificate naming any of these (its subject CN or a subjectAltName: DNS name, IP address, URI).
+ */
+const tlsClient = z
+  .strictObject({
+    fingerprints: z
+      .array(sha256Fingerprint)
+      .min(1, { error: 'expected at least one fingerprint' })
+      .optional(),
+    names: z
+      .array(z.string().regex(/^[^\s,]{1,255}$/, { error: 'expected a name without spaces or commas' }))
+      .min(1, { error: 'expected at least one name' })
+      .optional(),
+  })
+  .refine((client) => client.fingerprints !== undefined || client.names !== undefined, {
+    error: 'expected fingerprints or names',
+  });
+
 /** Digest credentials (RFC 3261 §22) a trunk's PBX may authenticate with; referenced by name. */
 const credentialList = z
   .array(
@@ -168,6 +192,12 @@ export const trunkSchema = z.strictObject({
    * checked: use 0.0.0.0/0 for credentials alone).
    */
   credentialList: z.string().min(1).optional(),
+  /**
+   * When set, a PBX must also call over TLS presenting this client certificate (verified, see
+   * `sip.tls.clientCertificates`); the ACL is still checked: use 0.0.0.0/0 and ::/0 for the certificate
+   * alone. A certificate that is another trunk's is refused on every trunk but its own.
+   */
+  tlsClient: tlsClient.optional(),
   callerIdRule: z.enum(callerIdRules).optional(),
   /** Presented when the caller is not a number; defaults to the first of `numbers`. */
   mainNumber: e164.optional(),
@@ -284,6 +314,15 @@ export const pivotConfigSchema = z.strictObject({
         key: z.string().min(1, { error: 'expected a PEM file path' }),
         ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
         /**
+         * Client certificates on the listener (mutual TLS): `request` asks every peer that connects for
+         * one, `require` also refuses the handshake of a peer that sends none or one that does not verify.
+         * Only a certificate that verifies (against `clientCa`) names the PBX to the trunks' `tlsClient`.
+         * Not asked when absent.
+         */
+        clientCertificates: z.enum(['request', 'require']).optional(),
+        /** The CAs client certificates must chain to (a PEM file); `ca`, else the system's, when absent. */
+        clientCa: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
+        /**
          * Peers (a carrier gateway, a trunk's PBX) verified against their own CA instead of `ca`, or
          * pinned to one certificate by its SHA-256 fingerprint.
          */
@@ -294,18 +333,17 @@ export const pivotConfigSchema = z.strictObject({
                 host: z.string().min(1, { error: 'expected the host name or address the pivot connects to' }),
                 port: port.optional(),
                 ca: z.string().min(1, { error: 'expected a PEM file path' }).optional(),
-                fingerprint: z
-                  .string()
-                  .regex(/^(?:[0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, {
-                    error: 'expected a SHA-256 fingerprint: 64 hex digits, colons optional',
-                  })
-                  .optional(),
+                fingerprint: sha256Fingerprint.optional(),
               })
               .refine((peer) => peer.ca !== undefined || peer.fingerprint !== undefined, {
                 error: 'expected ca or fingerprint',
               }),
           )
           .optional(),
+      })
+      .refine((tls) => tls.clientCa === undefined || tls.clientCertificates !== undefined, {
+        error: 'expected clientCertificates (request or require) with it: no client certificate is asked for',
+        path: ['clientCa'],
       })
       .optional(),
   }),
@@ -439,6 +477,15 @@ export const checkedConfigSchema = pivotConfigSchema.superRefine((config, contex
     }
   });
   config.trunks.forEach((trunk, index) => {
+    if (trunk.tlsClient !== undefined && config.sip.tls?.clientCertificates === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['trunks', index, 'tlsClient'],
+        message:
+          'expected sip.tls.clientCertificates (request or require): no client certificate is asked for',
+        input: trunk.tlsClient,
+      });
+    }
     if (trunk.credentialList !== undefined && !config.credentialLists?.[trunk.credentialList]) {
       context.addIssue({
         code: 'custom',

@@ -49,7 +49,7 @@ import { type Credential, challenges, parseDigest, verifyDigest } from './digest
 import { answerChallenge } from './digestClient.ts';
 import { originatingCaller, terminatingCaller } from './identity.ts';
 import { screenRefer, targetGuards } from './targetGuards.ts';
-import { e164Of, endpointOf, type Gateway, type TrunkDirectory } from './trunks.ts';
+import { e164Of, endpointOf, type Gateway, gatewayUri, type TrunkDirectory } from './trunks.ts';
 
 export interface ClassifyEnv {
   config: PivotConfig;
@@ -93,10 +93,14 @@ function reply(input: SipRequestInput, status: number, reason: string, why: stri
 
 /**
  * Our Contact; on a TCP or TLS leg it says so, or the peer would send its requests to us over UDP. A TLS
- * leg names the TLS listener's port.
+ * leg names the TLS listener's port. A dialog whose Request-URI is `sips:` gets a `sips:` Contact (RFC
+ * 3261 §12.1.1, §8.1.1.8), so the peer's requests in it come back over TLS too.
  */
-function contactOf(config: PivotConfig, transport: Transport = 'udp'): string {
+function contactOf(config: PivotConfig, transport: Transport = 'udp', uri?: string): string {
   if (transport === 'tls' && config.sip.tls) {
+    if (uri !== undefined && /^sips:/i.test(uri)) {
+      return `<sips:pivot@${config.sip.publicHost}:${config.sip.tls.port}>`;
+    }
     return `<sip:pivot@${config.sip.publicHost}:${config.sip.tls.port};transport=tls>`;
   }
   const suffix = transport === 'udp' ? '' : ';transport=tcp';
@@ -120,7 +124,7 @@ function inboundLeg(input: SipRequestInput, legId: string, env: ClassifyEnv, sid
     destination: input.source,
     flow: input.source,
     routed: true,
-    contact: contactOf(env.config, input.source.transport),
+    contact: contactOf(env.config, input.source.transport, input.uri),
     origin: { sessionId: sdpSessionId(sid, 1), version: 0, address: env.config.sip.publicHost },
     pendingInvite: { adapterId: input.adapterId, transactionKey: input.transactionKey },
   };
@@ -144,7 +148,7 @@ function outboundLeg(
     routeSet: [],
     destination,
     routed: true,
-    contact: contactOf(env.config, destination.transport),
+    contact: contactOf(env.config, destination.transport, uri),
     origin: { sessionId: sdpSessionId(sid, 2), version: 0, address: env.config.sip.publicHost },
   };
 }
@@ -192,12 +196,15 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   if (!env.trunks.admits(trunk, input.source.host)) {
     return reply(input, 403, 'Forbidden', `source address is not in the ACL of trunk ${trunk.name}`);
   }
+  const stranger = certificateProblem(input, trunk, env.trunks);
+  if (stranger) return reply(input, 403, 'Forbidden', stranger);
   const challenge = authenticate(input, trunk, env);
   if (challenge) return challenge;
   if (!called) return reply(input, 404, 'Not Found', `expected sip:+E164@${trunk.domain}`);
   const unavailable = env.trunks.carrierUnavailable;
   if (unavailable) return reply(input, 503, 'Service Unavailable', unavailable);
-  const uri = `sip:${called}@${env.trunks.carrierHost}`;
+  const gateway = env.trunks.carrierGateway;
+  const uri = gatewayUri(gateway, called);
   const caller = terminatingCaller(input, trunk, env.config.sip.publicHost);
   const event: CallReceived = {
     type: 'CallReceived',
@@ -208,8 +215,8 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
     from: caller.number,
     to: called,
     inbound: inboundLeg(input, `${id}c`, env, sid),
-    outbound: outboundLeg(sid, `${id}f`, uri, caller.from, env.trunks.carrierDestination, env),
-    ...alternatesFor(called, env),
+    outbound: outboundLeg(sid, `${id}f`, uri, caller.from, gateway.destination, env),
+    ...alternatesFor(called, gateway, env),
     customerLeg: 'inbound',
     outboundUri: uri,
     ...(Object.keys(caller.headers).length > 0 ? { outboundHeaders: caller.headers } : {}),
@@ -218,12 +225,39 @@ function newCall(session: SessionState, input: SipRequestInput, env: ClassifyEnv
   return { kind: 'input', event };
 }
 
+/**
+ * Why the TLS client certificate (or its absence) does not fit the trunk the Request-URI names, or
+ * undefined when it does. A trunk with `tlsClient` takes only its own certificates; a certificate some
+ * other trunk lists identifies that trunk's PBX, which may not call on this one.
+ */
+function certificateProblem(
+  input: SipRequestInput,
+  trunk: TrunkConfig,
+  trunks: TrunkDirectory,
+): string | undefined {
+  const { certificate } = input;
+  if (trunk.tlsClient) {
+    if (!certificate) return `trunk ${trunk.name} takes calls only over TLS with its client certificate`;
+    if (!trunks.certifies(trunk, certificate)) {
+      return `client certificate ${certificate.fingerprint} is not trunk ${trunk.name}'s`;
+    }
+    return undefined;
+  }
+  if (!certificate) return undefined;
+  const owner = trunks.trunks.find((other) => other !== trunk && trunks.certifies(other, certificate));
+  return owner
+    ? `client certificate ${certificate.fingerprint} is trunk ${owner.name}'s, not ${trunk.name}'s`
+    : undefined;
+}
+
 /** The carrier's other gateways for a termination call to `called`, in order. */
-function alternatesFor(called: string, env: ClassifyEnv): { alternates?: Alternate[] } {
-  const alternates = env.trunks.carrierAlternates.map((gateway) => ({
-    uri: `sip:${called}@${gateway.host}`,
-    destination: gateway.destination,
-  }));
+function alternatesFor(called: string, primary: Gateway, env: ClassifyEnv): { alternates?: Alternate[] } {
+  const first = contactOf(env.config, primary.destination.transport, gatewayUri(primary, called));
+  const alternates = env.trunks.carrierAlternates.map((gateway) => {
+    const uri = gatewayUri(gateway, called);
+    const contact = contactOf(env.config, gateway.destination.transport, uri);
+    return { uri, destination: gateway.destination, ...(contact !== first ? { contact } : {}) };
+  });
   return alternates.length > 0 ? { alternates } : {};
 }
 
@@ -403,6 +437,13 @@ function policyFor(owner: LegOwner, env: ClassifyEnv): TransferPolicy {
     publicHost: env.config.sip.publicHost,
     contact: contactOf(env.config),
     tcpContact: contactOf(env.config, 'tcp'),
+    ...(env.config.sip.tls
+      ? {
+          tlsContact: contactOf(env.config, 'tls'),
+          sipsContact: contactOf(env.config, 'tls', 'sips:'),
+        }
+      : {}),
+    ...(env.trunks.carrierGateway.secure ? { carrierScheme: 'sips' as const } : {}),
     presentIdentity: true,
     holdGlare: 'retry',
     ...targetGuards(env.config, env.trunks),

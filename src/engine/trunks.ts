@@ -11,7 +11,7 @@ import { isE164 } from '../../machines/refer-target.ts';
 import { extractUser, uriHost, uriHostPort, uriParams } from '../../machines/sip-syntax.ts';
 import { carrierUris, type PivotConfig, type TrunkConfig } from '../config/index.ts';
 import type { PeerLocator } from '../dns/peers.ts';
-import type { SipEndpoint, Transport } from '../shared/messages.ts';
+import type { PeerCertificate, SipEndpoint, Transport } from '../shared/messages.ts';
 import type { PeerHealth } from './peerHealth.ts';
 
 export interface TrunkDirectory {
@@ -20,10 +20,14 @@ export interface TrunkDirectory {
   byDomain(domain: string): TrunkConfig | undefined;
   /** Whether the trunk's ACL admits this source address. */
   admits(trunk: TrunkConfig, address: string): boolean;
+  /** Whether this client certificate is one the trunk's `tlsClient` lists (by fingerprint or name). */
+  certifies(trunk: TrunkConfig, certificate: PeerCertificate): boolean;
   byNumber(e164: string): TrunkConfig | undefined;
   isCarrier(address: string): boolean;
   carrierHost: string;
   carrierDestination: SipEndpoint;
+  /** The first carrier gateway in rotation (its host, whether it is `sips:`, where to send). */
+  carrierGateway: Gateway;
   /** The carrier's other gateways, in order: where a termination INVITE fails over to. */
   carrierAlternates: Gateway[];
   /** Every gateway of the carrier, answering or not: its addresses are the carrier's (target guards). */
@@ -44,6 +48,8 @@ export interface TrunkDirectory {
 export interface Gateway {
   /** The host written in the Request-URI (`sip:+E164@<host>`). */
   host: string;
+  /** A `sips:` gateway is called with a `sips:` Request-URI (RFC 3261 §26.2.2: TLS on every hop). */
+  secure?: true;
   destination: SipEndpoint;
 }
 
@@ -58,6 +64,7 @@ function gatewayOf(uri: string): Gateway {
   const transport = uriTransport(uri) ?? 'udp';
   return {
     host: uriHost(uri) ?? hostPort.host,
+    ...secureOf(uri),
     destination: { transport, host: hostPort.host, port: hostPort.port ?? defaultPort(transport) },
   };
 }
@@ -76,7 +83,16 @@ function gatewaysOf(uri: string, peers: PeerLocator | undefined): Gateway[] | { 
   const located = peers.locate(uri);
   if (!located) return { unavailable: `${host} is not resolved yet` };
   if (!located.ok) return { unavailable: located.reason };
-  return located.targets.map((destination) => ({ host, destination }));
+  return located.targets.map((destination) => ({ host, ...secureOf(uri), destination }));
+}
+
+function secureOf(uri: string): { secure?: true } {
+  return /^sips:/i.test(uri) ? { secure: true } : {};
+}
+
+/** The Request-URI toward a gateway for this number: `sips:` when the gateway's URI is. */
+export function gatewayUri(gateway: Gateway, e164: string): string {
+  return `${gateway.secure ? 'sips' : 'sip'}:${e164}@${gateway.host}`;
 }
 
 /** The gateways that answer their health checks, in order; all of them when none does (try anyway). */
@@ -106,6 +122,7 @@ export function trunkDirectory(
   health?: PeerHealth,
 ): TrunkDirectory {
   const acls = new Map(config.trunks.map((trunk) => [trunk, blockListOf(trunk.acl)]));
+  const clients = new Map(config.trunks.map((trunk) => [trunk, clientsOf(trunk)]));
   const byDomain = new Map(config.trunks.map((trunk) => [trunk.domain.toLowerCase(), trunk]));
   const uris = carrierUris(config);
   const carrierSources = blockListOf(config.carrier.sources ?? []);
@@ -121,18 +138,31 @@ export function trunkDirectory(
   };
   const primary = (): Gateway => {
     const { gateways } = carrier();
-    return gateways[0] ?? { host: uriHost(uris[0]!) ?? '127.0.0.1', destination: NOWHERE };
+    return (
+      gateways[0] ?? { host: uriHost(uris[0]!) ?? '127.0.0.1', ...secureOf(uris[0]!), destination: NOWHERE }
+    );
   };
   return {
     trunks: config.trunks,
     byDomain: (domain) => byDomain.get(domain.toLowerCase()),
     admits: (trunk, address) => acls.get(trunk)?.check(address, familyOf(address)) ?? false,
+    certifies: (trunk, certificate) => {
+      const client = clients.get(trunk);
+      return (
+        client !== undefined &&
+        (client.fingerprints.has(fingerprintDigits(certificate.fingerprint)) ||
+          certificate.names.some((name) => client.names.has(name.toLowerCase())))
+      );
+    },
     byNumber: (e164) => config.trunks.find((trunk) => trunk.numbers.includes(e164)),
     isCarrier: (address) =>
       located().gateways.some((g) => g.destination.host === address) ||
       carrierSources.check(address, familyOf(address)),
     get carrierHost() {
       return primary().host;
+    },
+    get carrierGateway() {
+      return primary();
     },
     get carrierDestination() {
       return primary().destination;
@@ -161,6 +191,19 @@ export function trunkDirectory(
         : { unavailable: `origination URI ${uri} is not reachable` };
     },
     domains: config.trunks.map((trunk) => trunk.domain.toLowerCase()),
+  };
+}
+
+/** Hex digits only, upper case: fingerprints compare whatever their spelling. */
+function fingerprintDigits(text: string): string {
+  return text.replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+function clientsOf(trunk: TrunkConfig): { fingerprints: Set<string>; names: Set<string> } | undefined {
+  if (!trunk.tlsClient) return undefined;
+  return {
+    fingerprints: new Set((trunk.tlsClient.fingerprints ?? []).map(fingerprintDigits)),
+    names: new Set((trunk.tlsClient.names ?? []).map((name) => name.toLowerCase())),
   };
 }
 

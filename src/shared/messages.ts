@@ -53,8 +53,19 @@ interface SipMessageInput {
   receivedAt: string;
 }
 
+/**
+ * The certificate a TLS peer presented, when it verified: its SHA-256 fingerprint (`AB:CD:…`) and the
+ * names it carries (subject CN, subjectAltName DNS names, IP addresses, URIs; lower-cased, at most 16).
+ */
+export interface PeerCertificate {
+  fingerprint: string;
+  names: string[];
+}
+
 export interface SipRequestInput extends SipMessageInput {
   kind: 'request';
+  /** The verified certificate of the TLS connection the request came on (mutual TLS); else absent. */
+  certificate?: PeerCertificate;
   /**
    * The server transaction: the top Via branch plus the method (ACK and CANCEL have their own).
    * Retransmissions of a request share this key and are absorbed by the adapter before they reach the

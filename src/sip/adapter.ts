@@ -4,7 +4,13 @@
  * the engine's events. Nothing it does throws into a socket handler or out of execute().
  */
 import { randomBytes } from 'node:crypto';
-import { isStream, type SipCommand, type SipEndpoint, type SipInput } from '../shared/messages.ts';
+import {
+  isStream,
+  type PeerCertificate,
+  type SipCommand,
+  type SipEndpoint,
+  type SipInput,
+} from '../shared/messages.ts';
 import { type ClientSide, createClientSide } from './clientSide.ts';
 import {
   DEFAULT_SOURCE_BURST,
@@ -163,7 +169,7 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
     }
   };
 
-  const receive = (data: Buffer, source: SipEndpoint) => {
+  const receive = (data: Buffer, source: SipEndpoint, certificate?: PeerCertificate) => {
     const parsed = parseMessage(data);
     // Responses answer our own requests and are matched or dropped cheaply; everything else a source
     // sends (requests, retransmissions, garbage) costs it a token.
@@ -186,7 +192,8 @@ export function createSipAdapter(options: SipAdapterOptions): SipAdapter {
       return;
     }
     const message = validation.message;
-    if (message.kind === 'request') server.handleRequest(message, source);
+    if (message.kind === 'request')
+      server.handleRequest(certificate ? { ...message, certificate } : message, source);
     else client.handleResponse(message, source);
   };
 

@@ -18,6 +18,7 @@ export function requestToInput(message: ValidRequest, context: Context): SipRequ
     transactionKey: context.transactionKey,
     method: message.method,
     uri: message.uri,
+    ...(message.certificate ? { certificate: message.certificate } : {}),
     ...(message.maxForwards === undefined ? {} : { maxForwards: message.maxForwards }),
   };
 }

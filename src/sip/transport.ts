@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { SipEndpoint } from '../shared/messages.ts';
+import type { PeerCertificate, SipEndpoint } from '../shared/messages.ts';
 import { MAX_MESSAGE_BYTES } from './constants.ts';
 import { createStreamFramer } from './framer.ts';
 import type { Logger, SendFn } from './types.ts';
@@ -17,7 +17,8 @@ export interface TransportOptions {
   host: string;
   port: number;
   log: Logger;
-  onMessage: (data: Buffer, source: SipEndpoint) => void;
+  /** `certificate`: the peer's, when the message came over TLS and the peer's certificate verified. */
+  onMessage: (data: Buffer, source: SipEndpoint, certificate?: PeerCertificate) => void;
   /** Idle TCP connections are closed after this long (default 5 minutes)... */
   tcpIdleMs?: number;
   /** ...unless this says the connection must stay (it carries a live dialog); asked at every idle period. */
@@ -33,6 +34,10 @@ export interface TlsOptions {
   key: string;
   /** Absent: the system's CAs. */
   ca?: string;
+  /** Ask peers connecting to the listener for a certificate; `require` refuses the handshake without one. */
+  clientCertificates?: 'request' | 'require';
+  /** The CAs client certificates must chain to; `ca` (else the system's) when absent. */
+  clientCa?: string;
   /**
    * Peers trusted through their own CA (a PEM file) instead of `ca`: a carrier or a trunk's PBX whose
    * certificates chain to a private CA, matched by the host (name or address) and, when given, port
@@ -75,9 +80,9 @@ export function createTransport(options: TransportOptions): SipTransport {
   /** Open TCP connections by remote `host:port`, accepted or initiated. */
   const connections = new Map<string, net.Socket>();
 
-  const deliver = (data: Buffer, source: SipEndpoint) => {
+  const deliver = (data: Buffer, source: SipEndpoint, certificate?: PeerCertificate) => {
     try {
-      options.onMessage(data, source);
+      options.onMessage(data, source, certificate);
     } catch (error) {
       log('error', 'sip message handler failed', { error: String(error), source });
     }
@@ -85,6 +90,8 @@ export function createTransport(options: TransportOptions): SipTransport {
 
   const adopt = (socket: net.Socket, remote: SipEndpoint) => {
     const key = endpointKey(remote);
+    // Read once the handshake is done (no message arrives before it), then kept for the connection.
+    let certificate: PeerCertificate | undefined | null = socket instanceof tls.TLSSocket ? undefined : null;
     connections.set(key, socket);
     const idleMs = options.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
     socket.setTimeout(idleMs);
@@ -95,7 +102,10 @@ export function createTransport(options: TransportOptions): SipTransport {
     });
     const frame = createStreamFramer({
       maxMessageBytes: MAX_MESSAGE_BYTES,
-      onMessage: (message) => deliver(message, remote),
+      onMessage: (message) => {
+        if (certificate === undefined) certificate = verifiedCertificate(socket as tls.TLSSocket);
+        deliver(message, remote, certificate ?? undefined);
+      },
       onPing: () => socket.write('\r\n'),
       onFramingLost: (reason) => {
         log('warn', 'sip tcp framing lost, closing connection', { reason, remote });
@@ -195,13 +205,27 @@ export function createTransport(options: TransportOptions): SipTransport {
           deliver(data, { transport: 'udp', host: normalizeHost(rinfo.address), port: rinfo.port }),
         );
         if (!options.tls || !credentials) return { host: options.host, port };
-        tlsServer = tls.createServer({ cert: credentials.cert, key: credentials.key }, (socket) => {
-          adopt(socket, {
-            transport: 'tls',
-            host: normalizeHost(socket.remoteAddress ?? ''),
-            port: socket.remotePort ?? 0,
-          });
-        });
+        const clientCa = credentials.clientCa ?? credentials.ca;
+        tlsServer = tls.createServer(
+          {
+            cert: credentials.cert,
+            key: credentials.key,
+            ...(options.tls.clientCertificates
+              ? {
+                  requestCert: true,
+                  rejectUnauthorized: options.tls.clientCertificates === 'require',
+                  ...(clientCa ? { ca: clientCa } : {}),
+                }
+              : {}),
+          },
+          (socket) => {
+            adopt(socket, {
+              transport: 'tls',
+              host: normalizeHost(socket.remoteAddress ?? ''),
+              port: socket.remotePort ?? 0,
+            });
+          },
+        );
         // A failed handshake (a scanner, a wrong CA) costs a log line, not the listener.
         tlsServer.on('tlsClientError', (error) =>
           log('info', 'sip tls handshake failed', { error: error.message }),
@@ -250,6 +274,7 @@ interface TlsCredentials {
   cert: Buffer;
   key: Buffer;
   ca?: Buffer;
+  clientCa?: Buffer;
   peers: { host: string; port?: number; ca?: Buffer; fingerprint?: string }[];
 }
 
@@ -276,12 +301,34 @@ function readCredentials(options: TlsOptions): TlsCredentials {
     cert: readFileSync(options.certificate),
     key: readFileSync(options.key),
     ...(options.ca ? { ca: readFileSync(options.ca) } : {}),
+    ...(options.clientCa ? { clientCa: readFileSync(options.clientCa) } : {}),
     peers: (options.peers ?? []).map(({ ca, fingerprint, ...at }) => ({
       ...at,
       ...(ca ? { ca: readFileSync(ca) } : {}),
       ...(fingerprint ? { fingerprint: fingerprintDigits(fingerprint) } : {}),
     })),
   };
+}
+
+const MAX_CERTIFICATE_NAMES = 16;
+
+/**
+ * What a TLS peer's certificate says about it, or null when it did not verify (or none was sent): a
+ * certificate that did not chain to a trusted CA names no one.
+ */
+function verifiedCertificate(socket: tls.TLSSocket): PeerCertificate | null {
+  if (!socket.authorized) return null;
+  const peer = socket.getPeerCertificate();
+  if (!peer?.fingerprint256) return null;
+  const common = peer.subject?.CN;
+  const names = [
+    ...(Array.isArray(common) ? common : common ? [common] : []),
+    // `DNS:pbx.example.com, IP Address:192.0.2.1, URI:sip:pbx.example.com`
+    ...(peer.subjectaltname ?? '').split(/,\s*/).map((entry) => entry.slice(entry.indexOf(':') + 1)),
+  ]
+    .map((name) => name.trim().toLowerCase())
+    .filter((name, index, all) => name !== '' && name.length <= 255 && all.indexOf(name) === index);
+  return { fingerprint: peer.fingerprint256, names: names.slice(0, MAX_CERTIFICATE_NAMES) };
 }
 
 /** The trust configured for the peer at `destination`: its own CA or pinned certificate, if any. */

@@ -2,7 +2,7 @@
  * Types shared inside the SIP adapter. Nothing here crosses the bus: the bus types live in
  * src/shared/messages.ts. These describe messages between parsing, validation and the transaction layer.
  */
-import type { NameAddr, SipEndpoint } from '../shared/messages.ts';
+import type { NameAddr, PeerCertificate, SipEndpoint } from '../shared/messages.ts';
 
 export type { Logger } from '../log.ts';
 
@@ -53,6 +53,8 @@ export interface ValidRequest extends ValidCommon {
   kind: 'request';
   method: string;
   uri: string;
+  /** The verified certificate of the TLS peer it came from. */
+  certificate?: PeerCertificate;
   /** Absent when the request had no Max-Forwards header. */
   maxForwards?: number;
 }

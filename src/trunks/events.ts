@@ -6,6 +6,9 @@
  */
 import type { TransferCallerId, TransferMode } from '../../machines/events.ts';
 import type { TrunkConfig } from '../config/index.ts';
+
+type TlsClient = NonNullable<TrunkConfig['tlsClient']>;
+
 import type { RecordedEvent } from '../store/port.ts';
 
 interface TrunkEventBase {
@@ -50,6 +53,13 @@ export interface TrunkTransferLimitChanged extends TrunkEventBase {
   previous: number;
 }
 
+/** The client certificate(s) the trunk's PBX must present over TLS; `null`: none asked for. */
+export interface TrunkTlsClientChanged extends TrunkEventBase {
+  type: 'TrunkTlsClientChanged';
+  tlsClient: TlsClient | null;
+  previous: TlsClient | null;
+}
+
 /** The trunk's calls-per-second limit; `null` is no limit. */
 export interface TrunkCpsLimitChanged extends TrunkEventBase {
   type: 'TrunkCpsLimitChanged';
@@ -63,7 +73,8 @@ export type TrunkEvent =
   | TrunkCallerIdModeChanged
   | TrunkAclChanged
   | TrunkTransferLimitChanged
-  | TrunkCpsLimitChanged;
+  | TrunkCpsLimitChanged
+  | TrunkTlsClientChanged;
 export type TrunkEventType = TrunkEvent['type'];
 
 export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
@@ -73,6 +84,7 @@ export const TRUNK_EVENT_TYPES: ReadonlySet<string> = new Set<TrunkEventType>([
   'TrunkAclChanged',
   'TrunkTransferLimitChanged',
   'TrunkCpsLimitChanged',
+  'TrunkTlsClientChanged',
 ]);
 
 export const TRUNK_STREAM_PREFIX = 'trunk-';
@@ -125,6 +137,13 @@ export function evolveTrunk(
       const { cpsLimit: _, ...rest } = state.config;
       return { ...touched, config: event.cpsLimit === null ? rest : { ...rest, cpsLimit: event.cpsLimit } };
     }
+    case 'TrunkTlsClientChanged': {
+      const { tlsClient: _, ...rest } = state.config;
+      return {
+        ...touched,
+        config: event.tlsClient === null ? rest : { ...rest, tlsClient: event.tlsClient },
+      };
+    }
   }
 }
 
@@ -136,6 +155,8 @@ export interface TrunkChange {
   maxTransfersPerCall?: number;
   /** `null` removes the limit. */
   cpsLimit?: number | null;
+  /** `null`: the PBX need present no certificate. */
+  tlsClient?: TlsClient | null;
 }
 
 export interface Attribution {
@@ -189,6 +210,15 @@ export function decideTrunkChange(
   const previousCps = config.cpsLimit ?? null;
   if (change.cpsLimit !== undefined && change.cpsLimit !== previousCps) {
     events.push({ type: 'TrunkCpsLimitChanged', ...base, cpsLimit: change.cpsLimit, previous: previousCps });
+  }
+  const previousClient = config.tlsClient ?? null;
+  if (change.tlsClient !== undefined && JSON.stringify(change.tlsClient) !== JSON.stringify(previousClient)) {
+    events.push({
+      type: 'TrunkTlsClientChanged',
+      ...base,
+      tlsClient: change.tlsClient,
+      previous: previousClient,
+    });
   }
   return events;
 }

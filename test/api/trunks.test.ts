@@ -46,6 +46,7 @@ describe('API: /v1/Trunks', () => {
         TransferCallerId: 'from-transferee',
         MaxTransfersPerCall: 5,
         CpsLimit: null,
+        TlsClient: null,
         Rates: {
           Currency: 'USD',
           Origination: { '': 0.0034, '+1312': 0.005 },
@@ -326,5 +327,41 @@ describe('trunk registry', () => {
     await restarted.stop();
     await storeA.close();
     await storeB.close();
+  });
+});
+
+describe("API: a trunk's TlsClient", () => {
+  it('is set and removed through the API, audited; while set, a call without the certificate is refused 403', async () => {
+    w = await apiWorld();
+    const bad = await w.send('POST', `/v1/Trunks/${TRUNK}`, { TlsClient: { Fingerprints: ['AB:CD'] } });
+    expect(bad.body.field).toBe('TlsClient.Fingerprints[0]');
+    expect((await w.send('POST', `/v1/Trunks/${TRUNK}`, { TlsClient: {} })).body.field).toBe('TlsClient');
+
+    const set = await w.send('PATCH', `/v1/Trunks/${TRUNK}`, {
+      TlsClient: { Names: ['pbx.acme.example'] },
+      Reason: 'mutual TLS',
+    });
+    expect(set).toMatchObject({
+      status: 200,
+      body: { TlsClient: { Fingerprints: [], Names: ['pbx.acme.example'] }, Revision: 1 },
+    });
+    await w.driver.terminating();
+    const refused = () => w!.driver.sent.filter((c) => c.kind === 'response' && c.status === 403);
+    expect(refused()).toHaveLength(1);
+    const calls = async () => (await w!.store.readAll()).filter((e) => e.type === 'CallReceived').length;
+    expect(await calls()).toBe(0);
+
+    const cleared = await w.send('POST', `/v1/Trunks/${TRUNK}`, { TlsClient: null });
+    expect(cleared).toMatchObject({ status: 200, body: { TlsClient: null, Revision: 2 } });
+    await w.driver.terminating();
+    expect(await calls()).toBe(1);
+
+    await w.sync();
+    const audit = await w.get('/v1/Audit?Kind=trunk');
+    const entries = audit.body.Entries.map((e: { What: string; Why: string }) => [e.What, e.Why]);
+    expect(entries.slice(0, 2)).toEqual([
+      ['trunk acme: tlsClient pbx.acme.example -> none', 'no reason given'],
+      ['trunk acme: tlsClient none -> pbx.acme.example', 'mutual TLS'],
+    ]);
   });
 });

@@ -83,3 +83,52 @@ describe('per-peer TLS trust', () => {
     );
   });
 });
+
+describe('client certificates on the TLS listener', () => {
+  const withClients = (clientCertificates: unknown, tlsClient: unknown) => {
+    const raw = sample();
+    const tls = {
+      certificate: 'pivot.pem',
+      key: 'pivot.key',
+      ...(clientCertificates === undefined ? {} : { clientCertificates, clientCa: 'pbx-ca.pem' }),
+    };
+    return {
+      ...raw,
+      sip: { ...raw.sip, tls },
+      trunks: raw.trunks.map((trunk: object, index: number) =>
+        index === 0 ? { ...trunk, tlsClient } : trunk,
+      ),
+    };
+  };
+
+  it('takes request or require, and a trunk naming its PBX by fingerprints or names', () => {
+    const fingerprint = 'AB'.repeat(32);
+    const config = parseConfig(
+      withClients('require', { fingerprints: [fingerprint], names: ['pbx.acme.example'] }),
+    );
+    expect(config.sip.tls).toMatchObject({ clientCertificates: 'require', clientCa: 'pbx-ca.pem' });
+    expect(config.trunks[0]?.tlsClient).toEqual({ fingerprints: [fingerprint], names: ['pbx.acme.example'] });
+  });
+
+  it('each wrong value is a problem naming its field', () => {
+    expect(problems(withClients('always', { names: ['pbx'] })).join('\n')).toMatch(
+      /sip\.tls\.clientCertificates: .*request.*require/,
+    );
+    expect(problems(withClients('request', {})).join('\n')).toMatch(
+      /trunks\[0\]\.tlsClient: expected fingerprints or names/,
+    );
+    expect(problems(withClients('request', { fingerprints: ['AB:CD'] })).join('\n')).toMatch(
+      /trunks\[0\]\.tlsClient\.fingerprints\[0\]: expected a SHA-256 fingerprint/,
+    );
+    expect(problems(withClients('request', { names: ['two words'] })).join('\n')).toMatch(
+      /trunks\[0\]\.tlsClient\.names\[0\]: expected a name without spaces/,
+    );
+    const raw = sample();
+    raw.sip.tls = { certificate: 'pivot.pem', key: 'pivot.key', clientCa: 'pbx-ca.pem' };
+    expect(problems(raw).join('\n')).toMatch(/sip\.tls\.clientCa: expected clientCertificates/);
+    // A trunk that takes only certificates the listener never asks for could take no call.
+    expect(problems(withClients(undefined, { names: ['pbx'] })).join('\n')).toMatch(
+      /trunks\[0\]\.tlsClient: expected sip\.tls\.clientCertificates/,
+    );
+  });
+});

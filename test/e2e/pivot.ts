@@ -53,13 +53,7 @@ export interface PivotOptions {
   /** `carrier.credentials`: what the pivot answers the carrier's digest challenges with. */
   carrierCredentials?: { username: string; password: string };
   /** `sip.tls`: the TLS listener's port, certificate and key, and the CA peers are verified with. */
-  tls?: {
-    port: number;
-    certificate: string;
-    key: string;
-    ca?: string;
-    peers?: { host: string; port?: number; ca?: string; fingerprint?: string }[];
-  };
+  tls?: NonNullable<PivotConfigInput['sip']['tls']> & { port: number };
   /** `sip.host` and `sip.publicHost` (default 127.0.0.1 both), e.g. `::` and `[::1]` for IPv6. */
   sipHost?: string;
   publicHost?: string;

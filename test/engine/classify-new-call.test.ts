@@ -278,3 +278,105 @@ describe('caller identity toward the carrier', () => {
     expect(received(run(invite(), cfg)).maxForwards).toBeUndefined();
   });
 });
+
+describe('sips: on every hop (RFC 3261 §26.2.2)', () => {
+  const tls = { port: 5061, certificate: 'pivot.pem', key: 'pivot.key' };
+  const overTls = { transport: 'tls' as const, host: '127.0.0.1', port: 40000 };
+
+  it('a sips: carrier is called sips:+E164@<host> over TLS with our sips: Contact, and so are its other gateways', () => {
+    const cfg = config([trunk('acme', 'acme.pstn.pivot.test')], {
+      sip: { host: '127.0.0.1', port: 5060, publicHost: '192.0.2.10', tls },
+      carrier: { uri: ['sips:127.0.0.2:5071', 'sip:127.0.0.3:5090'] },
+    });
+    const call = received(run(invite(), cfg));
+    expect(call.outboundUri).toBe('sips:+15550200000@127.0.0.2');
+    expect(call.outbound).toMatchObject({
+      remoteTarget: 'sips:+15550200000@127.0.0.2',
+      destination: { transport: 'tls', host: '127.0.0.2', port: 5071 },
+      contact: '<sips:pivot@192.0.2.10:5061>',
+    });
+    // Failing over to a sip: gateway on UDP, the INVITE carries the Contact of that transport.
+    expect(call.alternates).toEqual([
+      {
+        uri: 'sip:+15550200000@127.0.0.3',
+        destination: { transport: 'udp', host: '127.0.0.3', port: 5090 },
+        contact: '<sip:pivot@192.0.2.10:5060>',
+      },
+    ]);
+  });
+
+  it('a PBX calling a sips: Request-URI over TLS gets our sips: Contact; a sip: one over TLS ;transport=tls', () => {
+    const cfg = config([trunk('acme', 'acme.pstn.pivot.test')], {
+      sip: { host: '127.0.0.1', port: 5060, publicHost: '192.0.2.10', tls },
+    });
+    const secure = received(
+      run(invite({ uri: 'sips:+15550200000@acme.pstn.pivot.test', source: overTls }), cfg),
+    );
+    expect(secure.inbound.contact).toBe('<sips:pivot@192.0.2.10:5061>');
+    const plain = received(run(invite({ source: overTls }), cfg));
+    expect(plain.inbound.contact).toBe('<sip:pivot@192.0.2.10:5061;transport=tls>');
+  });
+
+  it('a sips: originationUri is called with our sips: Contact', () => {
+    const cfg = config([trunk('acme', 'acme.pstn.pivot.test', { originationUri: 'sips:127.0.0.1:5071' })], {
+      sip: { host: '127.0.0.1', port: 5060, publicHost: '192.0.2.10', tls },
+    });
+    const fromCarrier = invite({
+      uri: 'sip:+15550100000@192.0.2.10',
+      to: { uri: 'sip:+15550100000@192.0.2.10', params: {} },
+      source: { transport: 'udp', host: '127.0.0.2', port: 5090 },
+    });
+    const call = received(run(fromCarrier, cfg));
+    expect(call.outboundUri).toBe('sips:+15550100000@127.0.0.1:5071');
+    expect(call.outbound.contact).toBe('<sips:pivot@192.0.2.10:5061>');
+  });
+});
+
+describe('client certificates (trunk tlsClient)', () => {
+  const FINGERPRINT = `${'AB:'.repeat(31)}AB`;
+  const cfg = config(
+    [
+      trunk('acme', 'acme.pstn.pivot.test', { tlsClient: { fingerprints: [FINGERPRINT.toLowerCase()] } }),
+      trunk('globex', 'globex.pstn.pivot.test', {
+        numbers: ['+15550100001'],
+        tlsClient: { names: ['PBX.Globex.Example'] },
+      }),
+      trunk('plain', 'plain.pstn.pivot.test', { numbers: ['+15550100002'] }),
+    ],
+    {
+      sip: {
+        host: '127.0.0.1',
+        port: 5060,
+        publicHost: '192.0.2.10',
+        tls: { certificate: 'p.pem', key: 'p.key', clientCertificates: 'request' },
+      },
+    },
+  );
+  const source = { transport: 'tls' as const, host: '127.0.0.1', port: 40000 };
+  const acmeCert = { fingerprint: FINGERPRINT, names: ['pbx.acme.example'] };
+  const globexCert = { fingerprint: `${'CD:'.repeat(31)}CD`, names: ['pbx-1', 'pbx.globex.example'] };
+  const call = (domain: string, certificate?: typeof acmeCert) =>
+    run(invite({ uri: `sip:+15550200000@${domain}`, source, ...(certificate ? { certificate } : {}) }), cfg);
+
+  it('a trunk takes its own certificate, by fingerprint whatever its spelling, or by name whatever its case', () => {
+    expect(received(call('acme.pstn.pivot.test', acmeCert)).trunkName).toBe('acme');
+    expect(received(call('globex.pstn.pivot.test', globexCert)).trunkName).toBe('globex');
+    expect(received(call('plain.pstn.pivot.test')).trunkName).toBe('plain');
+  });
+
+  it("no certificate, another trunk's, or one no trunk lists: 403 saying why", () => {
+    expect(refused(call('acme.pstn.pivot.test'))).toMatchObject({
+      status: 403,
+      why: 'trunk acme takes calls only over TLS with its client certificate',
+    });
+    expect(refused(call('acme.pstn.pivot.test', globexCert)).why).toBe(
+      `client certificate ${globexCert.fingerprint} is not trunk acme's`,
+    );
+    expect(refused(call('plain.pstn.pivot.test', globexCert)).why).toBe(
+      `client certificate ${globexCert.fingerprint} is trunk globex's, not plain's`,
+    );
+    const nobody = { fingerprint: `${'EF:'.repeat(31)}EF`, names: ['pbx.nobody.example'] };
+    expect(refused(call('globex.pstn.pivot.test', nobody)).status).toBe(403);
+    expect(received(call('plain.pstn.pivot.test', nobody)).trunkName).toBe('plain');
+  });
+});

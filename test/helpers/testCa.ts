@@ -3,7 +3,7 @@
  * (subjectAltName IP entries, as RFC 5922 verification of an address needs). Files in a temp dir.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -11,8 +11,11 @@ export interface TestCa {
   dir: string;
   /** The CA's certificate (PEM file): what peers verify against. */
   ca: string;
-  /** A certificate and key for these IP addresses, signed by the CA. */
-  issue(name: string, addresses: string[]): { certificate: string; key: string };
+  /**
+   * A certificate and key for these IP addresses, signed by the CA (subject CN = `name`); `bundle` holds
+   * both in one PEM file, as baresip's `sip_certificate` reads them.
+   */
+  issue(name: string, addresses: string[]): { certificate: string; key: string; bundle: string };
   dispose(): void;
 }
 
@@ -88,7 +91,11 @@ export function createTestCa(): TestCa {
         ],
         dir,
       );
-      return { certificate: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
+      const certificate = path.join(dir, `${name}.pem`);
+      const key = path.join(dir, `${name}.key`);
+      const bundle = path.join(dir, `${name}.bundle.pem`);
+      writeFileSync(bundle, readFileSync(certificate, 'utf8') + readFileSync(key, 'utf8'));
+      return { certificate, key, bundle };
     },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -42,6 +42,8 @@ export interface BaresipOptions {
   extraAors?: (sipPort: number) => string[];
   /** A PEM file with certificate and key: baresip then also listens for TLS, on `sipPort + 1`. */
   certificate?: string;
+  /** A PEM file: the CAs it verifies a TLS peer's certificate against (`sip_cafile`). */
+  ca?: string;
 }
 
 export interface Baresip {
@@ -91,6 +93,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
       'poll_method epoll',
       `sip_listen ${options.ip}:${sipPort}`,
       ...(options.certificate ? [`sip_certificate ${options.certificate}`] : []),
+      ...(options.ca ? [`sip_cafile ${options.ca}`] : []),
       // Without it baresip takes the default route's interface for Contact and SDP.
       `net_interface ${options.ip}`,
       `rtp_ports ${rtp.first}-${rtp.last}`,

@@ -2,6 +2,7 @@
 
 /** One message of baresip's SIP trace (`-s`). */
 export interface SipTraceEntry {
+  transport: 'UDP' | 'TCP' | 'TLS';
   source: string;
   destination: string;
   /** Request or status line. */
@@ -16,11 +17,12 @@ export interface SipTraceEntry {
  */
 export function parseSipTrace(output: string): SipTraceEntry[] {
   const entries: SipTraceEntry[] = [];
-  for (const match of output.matchAll(/^#\n(?:UDP|TCP|TLS) (\S+) -> (\S+)\n((?:[^\n]*\r\n)*)/gm)) {
-    const text = match[3] ?? '';
+  for (const match of output.matchAll(/^#\n(UDP|TCP|TLS) (\S+) -> (\S+)\n((?:[^\n]*\r\n)*)/gm)) {
+    const text = match[4] ?? '';
     entries.push({
-      source: match[1] ?? '',
-      destination: match[2] ?? '',
+      transport: match[1] as SipTraceEntry['transport'],
+      source: match[2] ?? '',
+      destination: match[3] ?? '',
       firstLine: text.split('\r\n')[0] ?? '',
       text,
     });

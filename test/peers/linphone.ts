@@ -151,12 +151,14 @@ function linphonerc(options: {
 export function parseLinphoneTrace(log: string, local: string): SipTraceEntry[] {
   const entries: SipTraceEntry[] = [];
   const pattern =
-    /(message sent to|received \[\d+\] new bytes from) \[(?:UDP|TCP|TLS):\/\/([^\]]+)\](?:, size: \[\d+\] bytes|:)\n((?:[^\n]*\r\n)+)/g;
+    /(message sent to|received \[\d+\] new bytes from) \[(UDP|TCP|TLS):\/\/([^\]]+)\](?:, size: \[\d+\] bytes|:)\n((?:[^\n]*\r\n)+)/g;
   for (const match of log.matchAll(pattern)) {
     const sent = match[1] === 'message sent to';
-    const peer = match[2] ?? '';
-    for (const text of splitMessages(match[3] ?? '')) {
+    const transport = match[2] as SipTraceEntry['transport'];
+    const peer = match[3] ?? '';
+    for (const text of splitMessages(match[4] ?? '')) {
       entries.push({
+        transport,
         source: sent ? local : peer,
         destination: sent ? peer : local,
         firstLine: text.split('\r\n')[0] ?? '',
