@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CALL_MACHINE_VERSION } from '../../machines/call/call.machine.ts';
 import { trunkSidOf } from '../../src/shared/sids.ts';
 import { UK_NUMBER, US_NUMBER } from '../projections/drive.ts';
 import { type ApiWorld, apiWorld } from './support.ts';
@@ -160,7 +161,7 @@ describe('API: /v1/Calls', () => {
       Revision: 0,
       At: '2025-03-14T09:00:00.000Z',
       Data: { callSid: call.sid, direction: 'trunking-terminating' },
-      Metadata: { machineVersion: 'call@1', stateAfter: 'ringing' },
+      Metadata: { machineVersion: CALL_MACHINE_VERSION, stateAfter: 'ringing' },
     });
 
     const child = (await w.get(`/v1/Calls?ParentCallSid=${call.sid}`)).body.Calls[0].Sid;
