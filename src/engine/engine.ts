@@ -290,6 +290,15 @@ export function createEngine(options: EngineOptions): Engine {
     );
   }
 
+  /** The cached session with what the stream gained since, remembered as shared when it gained any. */
+  async function caughtUp(sessionSid: string, cached: LoadedSession): Promise<LoadedSession> {
+    const stored = await catchUp(store, sessionSid, cached);
+    if (stored === cached) return cached;
+    const shared = { ...stored, shared: true };
+    cache.set(sessionSid, shared);
+    return shared;
+  }
+
   /** What an input comes to on a loaded session, before anything is sent or stored. */
   function plan(current: LoadedSession, toInput: (current: LoadedSession) => Classified) {
     const classified = pure(() => toInput(current));
@@ -311,13 +320,20 @@ export function createEngine(options: EngineOptions): Engine {
     charge: CpsCharge,
   ): Promise<Outcome> {
     // A cached session is decided on without reading the store: an append names the revision it was
-    // decided on, so a stream another writer moved meanwhile fails it as a conflict (reloaded and decided
-    // again). Only an outcome that stores nothing escapes that check: before one, the store is read.
+    // decided on, so a stream another writer moved meanwhile fails it as a conflict (then caught up and
+    // decided again). Only an outcome that stores nothing escapes that check: before one, the store is
+    // read. A session another writer is seen to share (two engines taking turns on a partition) is read
+    // first every time, which costs less than a failed append.
     const cached = cache.get(sessionSid);
-    let planned = plan(cached ?? (await loadSession(store, sessionSid)), toInput);
-    if (cached && !appends(planned)) {
-      const stored = await catchUp(store, sessionSid, cached);
-      if (stored !== cached) planned = plan(stored, toInput);
+    let planned: ReturnType<typeof plan>;
+    if (!cached) planned = plan(await loadSession(store, sessionSid), toInput);
+    else if (cached.shared) planned = plan(await caughtUp(sessionSid, cached), toInput);
+    else {
+      planned = plan(cached, toInput);
+      if (!appends(planned)) {
+        const stored = await caughtUp(sessionSid, cached);
+        if (stored !== cached) planned = plan(stored, toInput);
+      }
     }
     const { current, classified, decision } = planned;
     if ('resend' in classified) {
@@ -361,11 +377,7 @@ export function createEngine(options: EngineOptions): Engine {
     const limited = overCpsLimit(current, decision.events, charge);
     if (limited && current === cached) {
       // A refusal stores nothing, so it must not rest on a copy another writer may have moved on from.
-      const stored = await catchUp(store, sessionSid, cached);
-      if (stored !== cached) {
-        cache.set(sessionSid, stored);
-        return attempt(sessionSid, toInput, sip, charge);
-      }
+      if ((await caughtUp(sessionSid, cached)) !== cached) return attempt(sessionSid, toInput, sip, charge);
     }
     if (limited) {
       log('warn', "over the trunk's cpsLimit: refused with 503", {
@@ -408,7 +420,11 @@ export function createEngine(options: EngineOptions): Engine {
       }
       cache.set(sessionSid, { ...current, session: decision.session, revision: result.nextExpectedRevision });
     } catch (error) {
-      cache.delete(sessionSid);
+      // A conflict leaves the cached fold a true prefix of the stream: the retry reads only what the
+      // other writer added. Any other failure may mean anything: load afresh.
+      if (error instanceof WrongExpectedVersionError && cache.get(sessionSid) === current) {
+        cache.set(sessionSid, { ...current, shared: true });
+      } else cache.delete(sessionSid);
       throw error;
     }
     // Persist, then act.

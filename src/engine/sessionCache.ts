@@ -32,6 +32,11 @@ export interface LoadedSession {
    * what was sent: a copy of the request delivered again is answered the same way.
    */
   refused: Map<string, SipCommand[]>;
+  /**
+   * Another writer was seen appending to this stream (another engine taking turns on its partition): the
+   * engine then reads the stream before deciding, instead of finding out by a failed append.
+   */
+  shared?: boolean;
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createEngine } from '../../src/engine/engine.ts';
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import type { LogLevel } from '../../src/log.ts';
 import type { SipCommand } from '../../src/shared/messages.ts';
 import { createInMemoryEventStore } from '../../src/store/memory.ts';
@@ -157,6 +157,40 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     expect(logs).toContain('stream moved, reloading');
     const types = withoutReaperTimers(await store.readAll()).map((e) => e.type);
     expect(types).toEqual(['CallReceived', 'CallAnswered']);
+
+  });
+
+  it('two engines taking turns on a session: each finds out it is shared once, then reads before deciding', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const conflicts: string[] = [];
+    const sent: SipCommand[] = [];
+    const engines = ['a', 'b'].map((name) =>
+      createEngine({
+        store,
+        config,
+        send: (c) => sent.push(c),
+        log: (_l, message) => {
+          if (message === 'stream moved, reloading') conflicts.push(name);
+        },
+      }),
+    );
+    const [a, b] = engines as [Engine, Engine];
+    const invite = pbxInvite();
+    await a.handle(invite);
+    await a.handle(answer(lastRequest(sent, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sent.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string }).toTag;
+    await b.handle(pbxInDialog(invite, pivotTag, 'ACK', 1));
+    // DTMF INFOs from the PBX, each stored, handled by the engines in turn.
+    for (let seq = 2; seq < 10; seq++) {
+      const outcome = await [a, b][seq % 2]!.handle(
+        pbxInDialog(invite, pivotTag, 'INFO', seq, { 'content-type': ['application/dtmf-relay'] }),
+      );
+      expect(outcome.kind).toBe('stored');
+    }
+    expect(conflicts.length).toBeLessThanOrEqual(2);
+    const infos = (await store.readAll()).filter((e) => e.type === 'InfoReceived');
+    expect(infos).toHaveLength(8);
   });
 
   it('retries on a conflict: the stream moved during the append, so it reloads and decides again', async () => {
