@@ -6,7 +6,9 @@
  * each a fresh cluster of OS processes (test/helpers/cluster.ts: its own nats-server and database),
  * one after the other in one run, so the figures sit side by side.
  *
- *   npm run bench:distributed [-- --rate 20 --count 200] [--rates 20,50,100] [--only all-in-one,1,2]
+ *   npm run bench:distributed [-- --rate 20 --count 200] [--rates 20,50,100] [--only all-in-one,1,2,1p64]
+ *
+ * A layout `1p64` is one engine over 64 input partitions (`bus.partitions`), `2p64` two engines, ...
  *
  * --rates runs every layout at each rate in turn (the highest rate with zero failures is the figure to
  * report). All processes share this machine's cores with SIPp, so the split layouts pay for their extra
@@ -36,23 +38,30 @@ function flag(name: string, fallback: string): string {
 
 interface Layout {
   name: string;
-  options: Pick<ClusterOptions, 'mode' | 'engines' | 'root'>;
+  options: Pick<ClusterOptions, 'mode' | 'engines' | 'root' | 'partitions'>;
 }
 
-const LAYOUTS: Record<string, Layout> = {
-  'all-in-one': { name: 'all-in-one (pivot serve)', options: { mode: 'all-in-one' } },
-  '1': { name: 'split, 1 engine', options: { mode: 'split', engines: 1 } },
-  '2': { name: 'split, 2 engines', options: { mode: 'split', engines: 2 } },
-};
+/** `all-in-one`, or N engines (`1`, `2`, ...), optionally over P partitions (`1p64`). */
+function layoutOf(key: string): Layout | undefined {
+  if (key === 'all-in-one') return { name: 'all-in-one (pivot serve)', options: { mode: 'all-in-one' } };
+  const match = /^([1-9])(?:p(\d+))?$/.exec(key);
+  if (!match) return undefined;
+  const engines = Number(match[1]);
+  const partitions = match[2] === undefined ? undefined : Number(match[2]);
+  return {
+    name: `split, ${engines} engine${engines > 1 ? 's' : ''}${partitions ? `, ${partitions} partitions` : ''}`,
+    options: { mode: 'split', engines, ...(partitions ? { partitions } : {}) },
+  };
+}
 
 const count = Number(flag('count', '200'));
 const rates = flag('rates', flag('rate', '20')).split(',').map(Number);
 const only = flag('only', 'all-in-one,1,2').split(',');
 const base = flag('base', '');
 const cpuProf = flag('cpu-prof', '');
-if (!(count > 0) || !rates.every((r) => r > 0) || !only.every((k) => k in LAYOUTS)) {
+if (!(count > 0) || !rates.every((r) => r > 0) || !only.every((k) => layoutOf(k) !== undefined)) {
   console.error(
-    'usage: bench/distributed.ts [--rate N | --rates N,M] [--count N] [--only all-in-one,1,2] [--base DIR] [--cpu-prof DIR]',
+    'usage: bench/distributed.ts [--rate N | --rates N,M] [--count N] [--only all-in-one,1,2,1p64] [--base DIR] [--cpu-prof DIR]',
   );
   process.exit(2);
 }
@@ -61,8 +70,9 @@ assertTools();
 /** The layouts of one rate: the previous code's first when --base is given, each next to this code's. */
 function layoutsToRun(): Layout[] {
   return only.flatMap((key) => {
-    const layout = LAYOUTS[key]!;
-    if (!base) return [layout];
+    const layout = layoutOf(key)!;
+    // The previous code may not know every setting this code's layouts use.
+    if (!base || layout.options.partitions) return [layout];
     const root = path.resolve(base);
     return [{ name: `previous: ${layout.name}`, options: { ...layout.options, root } }, layout];
   });

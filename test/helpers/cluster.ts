@@ -67,6 +67,8 @@ export interface ClusterOptions extends Omit<PivotOptions, 'log'> {
   root?: string;
   /** Node options before the script, e.g. `--cpu-prof` (which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
+  /** `bus.partitions` (split mode); the bus's default when absent. */
+  partitions?: number;
 }
 
 /** A stored event of a call session, with what the tests check for duplicates and gaps. */
@@ -318,7 +320,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const config: PivotConfig = {
       ...base,
       store: { kind: 'postgres', url: databaseUrl },
-      bus: nats ? { kind: 'nats', url: nats.url } : { kind: 'inprocess' },
+      bus: nats
+        ? { kind: 'nats', url: nats.url, ...(options.partitions ? { partitions: options.partitions } : {}) }
+        : { kind: 'inprocess' },
       projections: { path: path.join(dir, 'views.db') },
     };
     // JSON is YAML: the file goes through the same loader and validation as any pivot.yaml.
