@@ -37,7 +37,11 @@ export async function openBus(config: BusConfig, log: Logger): Promise<OpenBus> 
     const bus = createInProcessBus({ log });
     return { ...bus, close: async () => {} };
   }
-  const bus = await createNatsBus({ servers: config.url, log });
+  const bus = await createNatsBus({
+    servers: config.url,
+    log,
+    ...(config.partitions ? { partitions: config.partitions } : {}),
+  });
   return {
     adapter: bus.adapter(),
     engine: bus.engine(),

@@ -82,6 +82,12 @@ const bus = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('nats'),
     url: url(['nats:', 'tls:', 'ws:', 'wss:'], 'nats://127.0.0.1:4222'),
+    /**
+     * Input partitions: at most this many inputs are handled at once across all engines (one per
+     * partition, so a session's inputs keep their order). Every process of a deployment must agree; the
+     * stream records it. Default 16.
+     */
+    partitions: z.number().int().min(1, { error: 'expected a whole number >= 1' }).max(1024).optional(),
   }),
 ]);
 

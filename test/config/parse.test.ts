@@ -157,6 +157,12 @@ describe('parseConfig rejects a wrong field, naming it', () => {
       },
     ],
     [
+      'config: bus.partitions: expected a whole number >= 1 (got 0)',
+      (c) => {
+        c.bus = { kind: 'nats', url: 'nats://127.0.0.1:4222', partitions: 0 };
+      },
+    ],
+    [
       'config: carrier.uri: expected a sip: or sips: URI such as "sip:127.0.0.1:5090" (got "tel:+15550100")',
       (c) => {
         c.carrier.uri = 'tel:+15550100';

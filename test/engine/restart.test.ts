@@ -157,7 +157,6 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     expect(logs).toContain('stream moved, reloading');
     const types = withoutReaperTimers(await store.readAll()).map((e) => e.type);
     expect(types).toEqual(['CallReceived', 'CallAnswered']);
-
   });
 
   it('two engines taking turns on a session: each finds out it is shared once, then reads before deciding', async () => {

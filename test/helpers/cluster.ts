@@ -48,7 +48,6 @@ import { type NatsServer, startNatsServer } from './natsServer.ts';
 import { freePort } from './sipp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const INSTALL = 'sudo apt-get update && sudo apt-get install -y sip-tester nats-server';
 const OUTPUT_LIMIT = 1_000_000;
@@ -64,6 +63,12 @@ export interface ClusterOptions extends Omit<PivotOptions, 'log'> {
   readyTimeoutMs?: number;
   /** Extra environment for the pivot processes. */
   env?: Record<string, string>;
+  /** The checkout whose `src/cli/main.ts` the pivot processes run (another version of the code). Default this one. */
+  root?: string;
+  /** Node options before the script, e.g. `--cpu-prof` (which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
+  /** `bus.partitions` (split mode); the bus's default when absent. */
+  partitions?: number;
 }
 
 /** A stored event of a call session, with what the tests check for duplicates and gaps. */
@@ -184,9 +189,13 @@ function launch(
   configPath: string,
   env: Record<string, string>,
   readyTimeoutMs: number,
+  root = ROOT,
+  nodeArgs: string[] = [],
 ): { process: Launched; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role, '--config', configPath], {
-    cwd: ROOT,
+  const main = path.join(root, 'src', 'cli', 'main.ts');
+  const args = [...nodeArgs, '--import', 'tsx', main, role, '--config', configPath];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -314,7 +323,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const config: PivotConfig = {
       ...base,
       store: { kind: 'postgres', url: databaseUrl },
-      bus: nats ? { kind: 'nats', url: nats.url } : { kind: 'inprocess' },
+      bus: nats
+        ? { kind: 'nats', url: nats.url, ...(options.partitions ? { partitions: options.partitions } : {}) }
+        : { kind: 'inprocess' },
       projections: { path: path.join(dir, 'views.db') },
     };
     // JSON is YAML: the file goes through the same loader and validation as any pivot.yaml.
@@ -322,7 +333,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const env = { ...options.env };
 
     const startProcess = async (role: Role, index: number) => {
-      const { process: started, ready } = launch(role, index, configPath, env, readyTimeoutMs);
+      const { process: started, ready } = launch(
+        role,
+        index,
+        configPath,
+        env,
+        readyTimeoutMs,
+        options.root,
+        options.nodeArgs,
+      );
       launched.push(started);
       await ready;
     };

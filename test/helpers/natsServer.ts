@@ -13,6 +13,8 @@ export interface NatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** The running server's process id (a new one after `restart`). */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, SIGKILL after 5 s) and removes the store dir if it made it. */
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port with the same store dir, `downMs` later. */
@@ -110,6 +112,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    get pid() {
+      return child.pid;
+    },
     async stop() {
       await terminate(child);
       if (ownDir) rmSync(storeDir, { recursive: true, force: true });

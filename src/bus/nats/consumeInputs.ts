@@ -9,8 +9,12 @@
  * runs, the input is kept ours with in-progress acks; an engine that dies stops sending them and the
  * input goes to another engine after `ack_wait`.
  *
- * Pulls ask for one message at a time, so the engines take turns and a partition's work spreads across
- * them. The client re-issues pulls after a reconnect; a consumer that disappears is recreated.
+ * A pull asks for up to `PULL_BATCH` inputs and stays open until it has them (or expires): with
+ * `max_ack_pending: 1` the server still hands them out one at a time, each once the previous one is
+ * acknowledged, so a larger pull only saves the pull request the client would otherwise send for every
+ * input, never lets two inputs of a partition run at once. The engines' open pulls are served in turn,
+ * so a partition's work still spreads across them. The client re-issues pulls after a reconnect; a
+ * consumer that disappears is recreated.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
@@ -30,6 +34,9 @@ export interface InputConsumer {
 
 /** Pull requests expire (and are renewed) this often; heartbeats every half of it. */
 const PULL_EXPIRES_MS = 10_000;
+
+/** Inputs one pull asks for; the client asks again when a quarter of them have come. */
+export const PULL_BATCH = 16;
 
 export function nakDelayMs(deliveryCount: number): number {
   return backoffMs(deliveryCount - 1, { first: 250, max: 5_000 });
@@ -130,7 +137,7 @@ export async function consumeInputs(
       try {
         if (failed) await ensureConsumer(jsm, options, partition);
         const consumer = await js.consumers.get(streamName, name);
-        const messages = await consumer.consume({ max_messages: 1, expires: PULL_EXPIRES_MS });
+        const messages = await consumer.consume({ max_messages: PULL_BATCH, expires: PULL_EXPIRES_MS });
         iterators.add(messages);
         void watch(messages, partition).catch(() => {});
         try {
