@@ -202,8 +202,15 @@ export function createEngine(options: EngineOptions): Engine {
   const cps = createCpsLimiter();
   let stopped = false;
 
+  /** While an input is being planned (`plan`), what it would send, held until the plan is the final one. */
+  let held: (() => void)[] | undefined;
+
   /** Sends a command; a failing sender must not turn a stored decision into a failed input. */
   function send(command: SipCommand, adapterId: string | undefined): void {
+    if (held) {
+      held.push(() => send(command, adapterId));
+      return;
+    }
     try {
       options.send(command, adapterId);
     } catch (error) {
@@ -301,10 +308,23 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** What an input comes to on a loaded session, before anything is sent or stored. */
   function plan(current: LoadedSession, toInput: (current: LoadedSession) => Classified) {
-    const classified = pure(() => toInput(current));
+    // Classifying may answer the request itself (a 481, a 491): on a cached copy that turns out stale,
+    // that answer must not go out, so it is held until the plan is known to be final (`sendHeld`).
+    const answers: (() => void)[] = [];
+    held = answers;
+    let classified: Classified;
+    try {
+      classified = pure(() => toInput(current));
+    } finally {
+      held = undefined;
+    }
     const decision =
       'event' in classified ? pure(() => decide(current.session, classified.event)) : undefined;
-    return { current, classified, decision };
+    return { current, classified, decision, answers };
+  }
+
+  function sendHeld({ answers }: ReturnType<typeof plan>): void {
+    for (const answer of answers) answer();
   }
 
   /** Whether the plan ends in an append (and so in a revision check), unless a trunk's cpsLimit refuses it. */
@@ -335,6 +355,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (stored !== cached) planned = plan(stored, toInput);
       }
     }
+    sendHeld(planned);
     const { current, classified, decision } = planned;
     if ('resend' in classified) {
       for (const command of classified.resend) send(command, sip?.adapterId);

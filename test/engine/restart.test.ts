@@ -159,6 +159,27 @@ describe('engine: crash and restart in the middle of a transfer', () => {
     expect(types).toEqual(['CallReceived', 'CallAnswered']);
   });
 
+  it('a cached session another engine moved on from never answers from its stale copy', async () => {
+    const store = createInMemoryEventStore();
+    const config = testConfig();
+    const sentA: SipCommand[] = [];
+    const sentB: SipCommand[] = [];
+    const a = createEngine({ store, config, send: (c) => sentA.push(c) });
+    const b = createEngine({ store, config, send: (c) => sentB.push(c) });
+    const invite = pbxInvite();
+    await a.handle(invite);
+    await b.handle(answer(lastRequest(sentA, 'INVITE'), 200, 'OK', SDP_CARRIER, 'gw'));
+    const pivotTag = (sentB.find((c) => c.kind === 'response' && c.status === 200) as { toTag: string })
+      .toTag;
+    // Engine a's copy still rings, where a re-INVITE gets 491; the stored call is answered, where it is relayed.
+    const before = sentA.length;
+    const outcome = await a.handle({ ...pbxInDialog(invite, pivotTag, 'INVITE', 2), body: SDP_CARRIER });
+    expect(outcome.kind).toBe('stored');
+    const answers = sentA.slice(before).filter((c) => c.kind === 'response');
+    expect(answers.map((c) => (c as { status: number }).status)).not.toContain(491);
+    expect(lastRequest(sentA, 'INVITE').cseq.seq).toBeGreaterThan(1);
+  });
+
   it('two engines taking turns on a session: each finds out it is shared once, then reads before deciding', async () => {
     const store = createInMemoryEventStore();
     const config = testConfig();
