@@ -165,14 +165,19 @@ async function srvTargets(
   const srv = (await records(() => lookup.dns.resolveSrv(name))).filter((record) => record.name !== '.');
   if (srv.length === 0) return { targets: [], ttl: Infinity, found: false };
   const ordered = orderSrv(srv, lookup.random);
-  const answers = await Promise.all(ordered.map((record) => addressesOnce(lookup, record.name)));
+  // A target whose lookup fails is skipped, as one that does not answer would be (RFC 2782): the set
+  // fails only when no target resolved.
+  const answers = await Promise.allSettled(ordered.map((record) => addressesOnce(lookup, record.name)));
   const targets: SipEndpoint[] = [];
   let ttl = Infinity;
   ordered.forEach((record, index) => {
-    const found = answers[index]!;
-    ttl = Math.min(ttl, found.ttl);
-    for (const host of found.addresses) targets.push({ transport, host, port: record.port });
+    const answer = answers[index]!;
+    if (answer.status === 'rejected') return;
+    ttl = Math.min(ttl, answer.value.ttl);
+    for (const host of answer.value.addresses) targets.push({ transport, host, port: record.port });
   });
+  const failed = answers.find((answer) => answer.status === 'rejected');
+  if (targets.length === 0 && failed) throw failed.reason;
   return { targets, ttl, found: true };
 }
 

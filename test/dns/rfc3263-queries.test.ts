@@ -134,27 +134,37 @@ describe('RFC 3263 lookup: the queries it makes', () => {
     expect(dns.mostInFlight).toBe(2 * hosts.length);
   });
 
-  it('a host DNS cannot answer for fails the whole lookup with 503', async () => {
-    const dns = countingResolver({
+  it('a host DNS cannot answer for is skipped; the lookup fails with 503 only when no host resolved', async () => {
+    const zone = {
       srv: {
         '_sip._udp.carrier.test': [
           { name: 'gw1.carrier.test', port: 5090, priority: 10, weight: 0 },
           { name: 'gw2.carrier.test', port: 5091, priority: 20, weight: 0 },
         ],
       },
-      a: { 'gw1.carrier.test': ['192.0.2.1'] },
-    });
-    const failing: DnsQueries = {
-      ...dns.resolver,
-      resolve4: (name, options) =>
-        name === 'gw2.carrier.test'
-          ? Promise.reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' }))
-          : dns.resolver.resolve4(name, options),
+      a: { 'gw2.carrier.test': ['192.0.2.2'] },
     };
-    expect(await locate('sip:carrier.test;transport=udp', failing, first)).toEqual({
-      ok: false,
-      status: 503,
-      reason: 'DNS lookup of carrier.test failed (ETIMEOUT)',
+    const timingOut = (names: string[]): DnsQueries => {
+      const dns = countingResolver(zone);
+      return {
+        ...dns.resolver,
+        resolve4: (name, options) =>
+          names.includes(name)
+            ? Promise.reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' }))
+            : dns.resolver.resolve4(name, options),
+      };
+    };
+    const located = await locate('sip:carrier.test;transport=udp', timingOut(['gw1.carrier.test']), first);
+    expect(located).toMatchObject({
+      ok: true,
+      targets: [{ transport: 'udp', host: '192.0.2.2', port: 5091 }],
     });
+    expect(
+      await locate(
+        'sip:carrier.test;transport=udp',
+        timingOut(['gw1.carrier.test', 'gw2.carrier.test']),
+        first,
+      ),
+    ).toEqual({ ok: false, status: 503, reason: 'DNS lookup of carrier.test failed (ETIMEOUT)' });
   });
 });
