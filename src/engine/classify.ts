@@ -252,11 +252,15 @@ function certificateProblem(
 
 /** The carrier's other gateways for a termination call to `called`, in order. */
 function alternatesFor(called: string, primary: Gateway, env: ClassifyEnv): { alternates?: Alternate[] } {
-  const first = contactOf(env.config, primary.destination.transport, gatewayUri(primary, called));
+  // An alternate without a contact keeps the leg's current one (machines/call/steps.ts), that is the
+  // previous gateway's: name it whenever it differs from that one, not only from the first gateway's.
+  let previous = contactOf(env.config, primary.destination.transport, gatewayUri(primary, called));
   const alternates = env.trunks.carrierAlternates.map((gateway) => {
     const uri = gatewayUri(gateway, called);
     const contact = contactOf(env.config, gateway.destination.transport, uri);
-    return { uri, destination: gateway.destination, ...(contact !== first ? { contact } : {}) };
+    const changed = contact !== previous;
+    previous = contact;
+    return { uri, destination: gateway.destination, ...(changed ? { contact } : {}) };
   });
   return alternates.length > 0 ? { alternates } : {};
 }

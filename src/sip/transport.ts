@@ -88,10 +88,14 @@ export function createTransport(options: TransportOptions): SipTransport {
     }
   };
 
-  const adopt = (socket: net.Socket, remote: SipEndpoint) => {
+  /** `accepted`: the peer connected to our TLS listener, so its certificate is a client certificate. */
+  const adopt = (socket: net.Socket, remote: SipEndpoint, accepted = false) => {
     const key = endpointKey(remote);
-    // Read once the handshake is done (no message arrives before it), then kept for the connection.
-    let certificate: PeerCertificate | undefined | null = socket instanceof tls.TLSSocket ? undefined : null;
+    // Read once the handshake is done (no message arrives before it), then kept for the connection. On
+    // a connection we opened, the peer's certificate is a server certificate, checked against other CAs:
+    // it says nothing about who may place calls.
+    let certificate: PeerCertificate | undefined | null =
+      accepted && socket instanceof tls.TLSSocket ? undefined : null;
     connections.set(key, socket);
     const idleMs = options.tcpIdleMs ?? DEFAULT_TCP_IDLE_MS;
     socket.setTimeout(idleMs);
@@ -219,11 +223,15 @@ export function createTransport(options: TransportOptions): SipTransport {
               : {}),
           },
           (socket) => {
-            adopt(socket, {
-              transport: 'tls',
-              host: normalizeHost(socket.remoteAddress ?? ''),
-              port: socket.remotePort ?? 0,
-            });
+            adopt(
+              socket,
+              {
+                transport: 'tls',
+                host: normalizeHost(socket.remoteAddress ?? ''),
+                port: socket.remotePort ?? 0,
+              },
+              true,
+            );
           },
         );
         // A failed handshake (a scanner, a wrong CA) costs a log line, not the listener.
@@ -321,10 +329,17 @@ function verifiedCertificate(socket: tls.TLSSocket): PeerCertificate | null {
   const peer = socket.getPeerCertificate();
   if (!peer?.fingerprint256) return null;
   const common = peer.subject?.CN;
+  // `DNS:pbx.example.com, IP Address:192.0.2.1, URI:sip:pbx.example.com`; other kinds (email, a
+  // directory name) name no host. The subject's CN counts only when no DNS or URI name is given
+  // (RFC 5922 §7.1), so a CA that checks the alternative names but not the CN cannot be used to claim one.
+  const alternatives = (peer.subjectaltname ?? '')
+    .split(/,\s*/)
+    .map((entry) => ({ kind: entry.slice(0, entry.indexOf(':')), name: entry.slice(entry.indexOf(':') + 1) }))
+    .filter(({ kind }) => kind === 'DNS' || kind === 'URI' || kind === 'IP Address');
+  const byName = alternatives.some(({ kind }) => kind === 'DNS' || kind === 'URI');
   const names = [
-    ...(Array.isArray(common) ? common : common ? [common] : []),
-    // `DNS:pbx.example.com, IP Address:192.0.2.1, URI:sip:pbx.example.com`
-    ...(peer.subjectaltname ?? '').split(/,\s*/).map((entry) => entry.slice(entry.indexOf(':') + 1)),
+    ...(byName ? [] : Array.isArray(common) ? common : common ? [common] : []),
+    ...alternatives.map(({ name }) => name),
   ]
     .map((name) => name.trim().toLowerCase())
     .filter((name, index, all) => name !== '' && name.length <= 255 && all.indexOf(name) === index);

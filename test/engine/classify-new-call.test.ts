@@ -305,6 +305,19 @@ describe('sips: on every hop (RFC 3261 §26.2.2)', () => {
     ]);
   });
 
+  it('failing over sips:, sip: on UDP, sips: again, each gateway gets its own Contact back', () => {
+    const cfg = config([trunk('acme', 'acme.pstn.pivot.test')], {
+      sip: { host: '127.0.0.1', port: 5060, publicHost: '192.0.2.10', tls },
+      carrier: { uri: ['sips:127.0.0.2:5071', 'sip:127.0.0.3:5090', 'sips:127.0.0.4:5071'] },
+    });
+    const call = received(run(invite(), cfg));
+    // An alternate without a contact keeps the previous gateway's: the third must name its own again.
+    expect(call.alternates?.map((alternate) => alternate.contact)).toEqual([
+      '<sip:pivot@192.0.2.10:5060>',
+      '<sips:pivot@192.0.2.10:5061>',
+    ]);
+  });
+
   it('a PBX calling a sips: Request-URI over TLS gets our sips: Contact; a sip: one over TLS ;transport=tls', () => {
     const cfg = config([trunk('acme', 'acme.pstn.pivot.test')], {
       sip: { host: '127.0.0.1', port: 5060, publicHost: '192.0.2.10', tls },
