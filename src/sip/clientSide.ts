@@ -85,6 +85,8 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
     );
 
   /** A response nobody sent: what the engine must hear when the peer never answers or is unreachable. */
+  let stopping = false;
+
   const deliverGenerated = (command: SendRequestCommand, status: number, reason: string, why: string) => {
     if (command.method === 'BYE') options.dialogs?.ended(command.callId);
     options.deliver({
@@ -197,10 +199,16 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       seen: new Set(),
       retransmission: retransmit(),
     };
-    // A ringing INVITE has no timeout of its own (the engine CANCELs it); keep it long enough.
-    transactions.set(key, transaction, isInvite ? PENDING_SERVER_TRANSACTION_MS : timeoutMs + t1Ms, (t) =>
-      t.retransmission.stop(),
-    );
+    // A ringing INVITE has no timeout of its own (the engine CANCELs a new call's at Timer C); keep it
+    // long enough. One still without a final answer then (a re-INVITE a proxy answered 100 and its UAS
+    // never did) is given up with a 408 the engine hears, as a proxy's Timer C would (§16.6, 16.8): no
+    // transfer waits on it forever.
+    transactions.set(key, transaction, isInvite ? PENDING_SERVER_TRANSACTION_MS : timeoutMs + t1Ms, (t) => {
+      t.retransmission.stop();
+      if (isInvite && t.state === 'proceeding' && !stopping) {
+        deliverGenerated(t.command, 408, 'Request Timeout', 'no-final-response');
+      }
+    });
     send();
   };
 
@@ -351,6 +359,7 @@ export function createClientSide(options: ClientSideOptions): ClientSide {
       sentAcks.sweep();
     },
     stop() {
+      stopping = true;
       transactions.clear();
       sentAcks.clear();
     },
