@@ -20,6 +20,8 @@
  * (reading with the calls up - reading before) / calls up. `--snapshot` also writes a heap snapshot
  * before the calls and with them up (after those readings: writing one inflates RSS), for a diff in
  * the DevTools' comparison view; `--keep` keeps them, with SIPp's traces.
+ * Each SIPp call holds a file descriptor: `npm run bench:held` raises the open-file limit to 65,536 where
+ * it may (as root); run directly, SIPp warns past `ulimit -n` and may abort calls.
  * The session cache's hits and misses come from /metrics (`pivot_engine_session_cache_*`); a pivot
  * without them (an older build, `--pivot`) prints n/a. `--pivot` runs another checkout's build with
  * this bench, for a comparison with the same command.
@@ -206,6 +208,8 @@ interface Heap {
   used: number;
   total: number;
   external: number;
+  /** RSS right after the collection. */
+  rss: number;
 }
 
 /** The pivot's live heap: a full collection first (held-gc.mjs). */
@@ -233,10 +237,15 @@ function serve(config: string, dir: string): Promise<ChildProcess> {
     let serving = false;
     const watch = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
-      for (const [, used, total, external] of text.matchAll(
-        /held-gc heapUsed=(\d+) heapTotal=(\d+) external=(\d+)/g,
+      for (const [, used, total, external, rss] of text.matchAll(
+        /held-gc heapUsed=(\d+) heapTotal=(\d+) external=(\d+) rss=(\d+)/g,
       )) {
-        gcWaiters.shift()?.({ used: Number(used), total: Number(total), external: Number(external) });
+        gcWaiters.shift()?.({
+          used: Number(used),
+          total: Number(total),
+          external: Number(external),
+          rss: Number(rss),
+        });
       }
       if (serving) return;
       seen = (seen + chunk.toString('utf8')).slice(-8_000);
@@ -286,6 +295,7 @@ interface Cache {
 
 interface Reading {
   rss: number;
+  rssCollected: number;
   heap: number;
   heapTotal: number;
   external: number;
@@ -356,13 +366,14 @@ async function reading(label: string, expectCompacted: number): Promise<Reading>
   }
   const r = {
     rss,
+    rssCollected: heap.rss,
     heap: heap.used,
     heapTotal: heap.total,
     external: heap.external,
     cached: (await metrics(api)).get('pivot_engine_sessions_cached'),
   };
   console.log(
-    `  ${label}: RSS ${mb(r.rss)}, heap used ${mb(r.heap)} of ${mb(r.heapTotal)}, external ${mb(r.external)}, sessions cached ${r.cached ?? 'n/a'}` +
+    `  ${label}: RSS ${mb(r.rss)} (${mb(r.rssCollected)} after a full collection), heap used ${mb(r.heap)} of ${mb(r.heapTotal)}, external ${mb(r.external)}, sessions cached ${r.cached ?? 'n/a'}` +
       (snapshots && snapshotAt.includes(label) ? ` (heap snapshot ${lastSnapshot()})` : ''),
   );
   return r;
@@ -509,10 +520,14 @@ try {
   );
   const after = await reading('all hung up', upCount);
 
-  const perCall = (field: 'rss' | 'heap') => ((up[field] - before[field]) / upCount / 1024).toFixed(1);
+  const perCall = (field: 'rss' | 'rssCollected' | 'heap') =>
+    ((up[field] - before[field]) / upCount / 1024).toFixed(1);
   console.log(`\n== ${upCount} held calls`);
   console.log(
     `  RSS   before ${mb(before.rss)}  held ${mb(up.rss)}  after ${mb(after.rss)}  per call ${perCall('rss')} KB`,
+  );
+  console.log(
+    `  RSS after a full collection: before ${mb(before.rssCollected)}  held ${mb(up.rssCollected)}  after ${mb(after.rssCollected)}  per call ${perCall('rssCollected')} KB`,
   );
   console.log(
     `  heap  before ${mb(before.heap)}  held ${mb(up.heap)}  after ${mb(after.heap)}  per call ${perCall('heap')} KB`,
