@@ -12,7 +12,7 @@
  * dialog back to back: the pivot answers those itself after loading the session (engine, session cache,
  * classify; nothing stored), so OPTIONS -> 200 is the in-dialog path without the carrier's share.
  *
- * Memory is read from the pivot's process: RSS from /proc, the V8 heap right after two full collections
+ * Memory is read from the pivot's process: RSS from /proc, the V8 heap right after eight full collections
  * (bench/held-gc.mjs, loaded into the pivot, collects on SIGUSR2 and prints it). Each reading waits
  * until the SIP server transactions of the calls set up have expired (32 s after their answer) and, on
  * a pivot that reports it, until the idle sessions were compacted in the session cache (a minute after
