@@ -3,6 +3,7 @@
  * projections and the HTTP API over the store the config names. Ctrl-C (SIGINT) or SIGTERM finishes
  * queued inputs and stops cleanly.
  */
+import { registerCacheMetrics } from '../api/cacheMetrics.ts';
 import { createMetrics, instrumentStore } from '../api/metrics.ts';
 import { registerPeerMetrics } from '../api/peerMetrics.ts';
 import { registerSipMetrics } from '../api/sipMetrics.ts';
@@ -47,6 +48,7 @@ export async function startPivot(config: PivotConfig, log: Logger): Promise<Runn
     ...(trace ? { trace } : {}),
   });
   registerSipMetrics(metrics.registry, sipRole.stats);
+  registerCacheMetrics(metrics.registry, () => engineRole.engine.cacheStats());
   if (engineRole.health) registerPeerMetrics(metrics.registry, engineRole.health);
   log('info', 'sip-pivot serving', {
     sip: `${sipRole.sip.host}:${sipRole.sip.port}`,

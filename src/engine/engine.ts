@@ -37,6 +37,7 @@ import { unsettledSessions } from './recovery.ts';
 import { unstoredRefusal } from './refusals.ts';
 import {
   createSessionCache,
+  IDLE_AFTER_MS,
   type LoadedSession,
   RECENT_INPUTS,
   RECENT_REFUSALS,
@@ -58,7 +59,7 @@ export interface EngineOptions {
   clock?: () => Date;
   timers?: TimerHost;
   log?: Logger;
-  /** Sessions kept loaded between inputs. */
+  /** Sessions kept loaded between inputs; 50,000 (idle ones are lightened, see sessionCache.ts). */
   cacheSize?: number;
   /** Attempts per input when the stream moved under us. */
   maxAttempts?: number;
@@ -119,6 +120,22 @@ export interface Engine {
   /** Finishes queued inputs and stops the timers. */
   stop(): Promise<void>;
   pendingTimers(): ReturnType<ReturnType<typeof createTimerScheduler>['pending']>;
+  /** The session cache's figures since start, for /metrics. */
+  cacheStats(): SessionCacheStats;
+}
+
+export interface SessionCacheStats {
+  /**
+   * Inputs whose session was found loaded, and those whose existing stream had to be read whole (an
+   * input for a session with no stream yet is neither).
+   */
+  hits: number;
+  misses: number;
+  /** Idle sessions whose states kept for repeats were let go, and ended sessions let go (`compact`). */
+  lightened: number;
+  dropped: number;
+  size: number;
+  capacity: number;
 }
 
 function versionOf(event: SessionEvent): string | undefined {
@@ -193,7 +210,16 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? (() => new Date());
   const fromConfig = trunkDirectory(config, options.peers, options.health);
   const currentTrunks = options.trunks ?? (() => fromConfig);
-  const cache = createSessionCache(options.cacheSize ?? 10_000);
+  const cacheCapacity = options.cacheSize ?? 50_000;
+  const cache = createSessionCache(cacheCapacity);
+  const cacheCounts = { hits: 0, misses: 0, lightened: 0, dropped: 0 };
+  // Not on `timers`: it decides nothing, and a test's manual timer host need not drive it.
+  const compacting = setInterval(() => {
+    const done = cache.compact(clock().getTime());
+    cacheCounts.lightened += done.lightened;
+    cacheCounts.dropped += done.dropped;
+  }, IDLE_AFTER_MS / 4);
+  compacting.unref();
   /** One mailbox a session: its inputs are handled one at a time, in arrival order. */
   const mailboxes = createSerialQueues();
   const maxAttempts = options.maxAttempts ?? 5;
@@ -346,8 +372,13 @@ export function createEngine(options: EngineOptions): Engine {
     // first every time, which costs less than a failed append.
     const cached = cache.get(sessionSid);
     let planned: ReturnType<typeof plan>;
-    if (!cached) planned = plan(await loadSession(store, sessionSid), toInput);
-    else if (cached.shared) planned = plan(await caughtUp(sessionSid, cached), toInput);
+    if (cached) cacheCounts.hits++;
+    if (!cached) {
+      const read = await loadSession(store, sessionSid);
+      // A session with no stream yet (a new call) could not have been cached: not a miss.
+      if (read.revision >= 0) cacheCounts.misses++;
+      planned = plan(read, toInput);
+    } else if (cached.shared) planned = plan(await caughtUp(sessionSid, cached), toInput);
     else {
       planned = plan(cached, toInput);
       if (!appends(planned)) {
@@ -439,7 +470,12 @@ export function createEngine(options: EngineOptions): Engine {
         current.seen.set(inputKey(sip), current.revision + 1);
         remember(current.before, current.revision + 1, current.session, RECENT_INPUTS);
       }
-      cache.set(sessionSid, { ...current, session: decision.session, revision: result.nextExpectedRevision });
+      cache.set(sessionSid, {
+        ...current,
+        session: decision.session,
+        revision: result.nextExpectedRevision,
+        usedAt: clock().getTime(),
+      });
     } catch (error) {
       // A conflict leaves the cached fold a true prefix of the stream: the retry reads only what the
       // other writer added. Any other failure may mean anything: load afresh.
@@ -472,7 +508,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (current.revision >= 0) {
       if (sip) remember(current.refused, inputKey(sip), commands, RECENT_REFUSALS);
       const session = refusal ? pure(() => evolve(current.session, refusal)) : current.session;
-      cache.set(sessionSid, { ...current, session });
+      cache.set(sessionSid, { ...current, session, usedAt: clock().getTime() });
     }
     for (const command of commands) send(command, sip?.adapterId);
     log('info', 'refused without storing', { sessionSid, why });
@@ -731,11 +767,13 @@ export function createEngine(options: EngineOptions): Engine {
     },
     async stop() {
       stopped = true;
+      clearInterval(compacting);
       for (const handle of retries) timerHost.clear(handle);
       retries.clear();
       await mailboxes.drain();
       await scheduler.stop();
     },
     pendingTimers: () => scheduler.pending(),
+    cacheStats: () => ({ ...cacheCounts, size: cache.size, capacity: cacheCapacity }),
   };
 }

@@ -10,6 +10,12 @@ import type { SipCommand } from '../shared/messages.ts';
 export const RECENT_INPUTS = 16;
 /** How many refusals answered without storing are remembered for their retransmissions. */
 export const RECENT_REFUSALS = 32;
+/**
+ * How long a session stays whole in the cache after its last input. Past it no copy of the inputs it
+ * stored is still on its way: a request is retransmitted for 64*T1 = 32 s at most (RFC 3261 §17.1.1.2,
+ * §17.1.2.2), and so is a 2xx to an INVITE (§13.3.1.4); twice that leaves room for a late delivery.
+ */
+export const IDLE_AFTER_MS = 64_000;
 
 export interface LoadedSession {
   session: SessionState;
@@ -37,6 +43,8 @@ export interface LoadedSession {
    * engine then reads the stream before deciding, instead of finding out by a failed append.
    */
   shared?: boolean;
+  /** When the engine last stored (or refused) an input for the session: `compact` reads it. */
+  usedAt?: number;
 }
 
 /**
@@ -51,8 +59,45 @@ export function remember<K, V>(map: Map<K, V>, key: K, value: V, bound: number):
 }
 
 /** The loaded sessions by sid, the least recently used going first when the cache is full. */
-export type SessionCache = Lru<LoadedSession>;
+export interface SessionCache extends Lru<LoadedSession> {
+  /**
+   * Lightens the sessions that had no input for IDLE_AFTER_MS: an established call can stay up for hours
+   * without one, and each cached session kept the states of its last inputs, each with the SIP messages
+   * decided from it. Those states only serve repeats, which have stopped by then (a repeat that still
+   * comes is folded from the stream, see `foldedUpTo`); a session whose calls and transfers all ended
+   * leaves the cache (an input for it reads its stream again). Nothing else changes: what a cached
+   * session decides is what a session read from its stream decides.
+   */
+  compact(now: number): { lightened: number; dropped: number };
+}
 
 export function createSessionCache(capacity: number): SessionCache {
-  return createLru<LoadedSession>(capacity);
+  const lru = createLru<LoadedSession>(capacity);
+  return Object.assign(lru, {
+    compact(now: number) {
+      let lightened = 0;
+      let dropped = 0;
+      // The whole cache: its order is that of reads, which an answer that stores nothing also makes.
+      for (const [sid, loaded] of lru.entries()) {
+        if (loaded.usedAt === undefined || now - loaded.usedAt < IDLE_AFTER_MS) continue;
+        if (ended(loaded.session)) {
+          lru.delete(sid);
+          dropped++;
+        } else if (loaded.before.size > 0) {
+          loaded.before.clear();
+          lightened++;
+        }
+      }
+      return { lightened, dropped };
+    },
+  });
+}
+
+function ended(session: SessionState): boolean {
+  const calls = Object.values(session.calls);
+  return (
+    calls.length > 0 &&
+    calls.every((call) => call.status === 'done') &&
+    Object.values(session.transfers).every((transfer) => transfer.status === 'done')
+  );
 }

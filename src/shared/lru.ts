@@ -9,6 +9,8 @@ export interface Lru<V> {
   set(key: string, value: V): void;
   delete(key: string): void;
   clear(): void;
+  /** The entries, least recently used first; deleting while iterating is allowed. */
+  entries(): IterableIterator<[string, V]>;
   readonly size: number;
 }
 
@@ -36,6 +38,9 @@ export function createLru<V>(maxEntries: number): Lru<V> {
     },
     clear() {
       entries.clear();
+    },
+    entries() {
+      return entries.entries();
     },
     get size() {
       return entries.size;
