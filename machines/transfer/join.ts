@@ -15,7 +15,7 @@ import {
   requestReceived,
   response,
 } from '../dialog.ts';
-import { addSeconds, type Effect, fact, type Step, sip } from '../effects.ts';
+import { type Effect, fact, type Step, sip } from '../effects.ts';
 import type {
   ReferReceived,
   ReplacedCallHandedOver,
@@ -34,6 +34,7 @@ import {
   notify,
   numberFor,
   offerWithdrawn,
+  scheduleNoAnswer,
   transfereeReconnected,
 } from './steps.ts';
 
@@ -99,28 +100,16 @@ export const handedOver: Step<TransferContext, ReplacedCallHandedOver> = (
 ) => {
   const join = must(context.join, 'join');
   const [target, reinvite] = nextRequest(event.farLeg, 'INVITE');
-  const timerId = `${context.transferSid}:no-answer`;
-  const seconds = must(context.policy, 'policy').noAnswerTimeoutSeconds;
+  const noAnswer = scheduleNoAnswer(context, event.at);
   return [
     {
       ...context,
       target,
       targetNumber: event.farNumber,
-      noAnswerTimerId: timerId,
+      noAnswerTimerId: noAnswer.timerId,
       join: { ...join, handedOver: true, ...(event.customerSdp ? { customerSdp: event.customerSdp } : {}) },
     },
-    [
-      sip(reinvite),
-      fact({
-        type: 'TimerScheduled',
-        callSid: context.callSid,
-        transferSid: context.transferSid,
-        at: event.at,
-        timerId,
-        name: 'no-answer',
-        dueAt: addSeconds(event.at, seconds),
-      }),
-    ],
+    [sip(reinvite), noAnswer.effect],
   ];
 };
 

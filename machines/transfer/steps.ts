@@ -349,10 +349,9 @@ export const authenticateFar: Step<TransferContext, TransferResponse> = (
 
 function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
   const [target, invite] = targetInvite(context);
-  const policy = must(context.policy, 'policy');
-  const timerId = `${context.transferSid}:no-answer`;
+  const noAnswer = scheduleNoAnswer(context, event.at);
   return [
-    { ...context, target, noAnswerTimerId: timerId },
+    { ...context, target, noAnswerTimerId: noAnswer.timerId },
     [
       sip(invite),
       fact({
@@ -364,17 +363,27 @@ function inviteTarget(context: Ctx, event: TransferResponse): [Ctx, Effect[]] {
         from: target.local,
         targetCallId: target.callId,
       }),
-      fact({
-        type: 'TimerScheduled',
-        callSid: context.callSid,
-        transferSid: context.transferSid,
-        at: event.at,
-        timerId,
-        name: 'no-answer',
-        dueAt: addSeconds(event.at, policy.noAnswerTimeoutSeconds),
-      }),
+      noAnswer.effect,
     ],
   ];
+}
+
+/** The timer that gives up on the INVITE the transfer is waiting on (`noAnswerTimeoutSeconds`). */
+export function scheduleNoAnswer(context: Ctx, at: string): { timerId: string; effect: Effect } {
+  const timerId = `${context.transferSid}:no-answer`;
+  const seconds = must(context.policy, 'policy').noAnswerTimeoutSeconds;
+  return {
+    timerId,
+    effect: fact({
+      type: 'TimerScheduled',
+      callSid: context.callSid,
+      transferSid: context.transferSid,
+      at,
+      timerId,
+      name: 'no-answer',
+      dueAt: addSeconds(at, seconds),
+    }),
+  };
 }
 
 export const transfereeHeld: Step<TransferContext, TransferResponse> = ({ outbox: _, ...context }, event) => {
