@@ -633,7 +633,8 @@ export function createEngine(options: EngineOptions): Engine {
     return mailboxes.post(sid, async () => {
       // Caught up with the store: A's decision rests on B's state, and no append of B's checks it.
       const cached = cache.get(sid);
-      const current = cached ? await catchUp(store, sid, cached) : await loadSession(store, sid);
+      if (cached) return (await caughtUp(sid, cached)).session;
+      const current = await loadSession(store, sid);
       // A Replaces naming no stored session must not push live calls out of the cache.
       if (current.revision >= 0) cache.set(sid, current);
       return current.session;
